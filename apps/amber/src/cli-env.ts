@@ -1,0 +1,15 @@
+import type { HostIo } from "@amber/machine";
+
+/**
+ * Everything the CLI touches outside itself, so tests can run it in-process and
+ * the same code drives the real terminal.
+ */
+export interface CliEnv {
+  /** Guest I/O (stdout = the guest's output) — data, never Amber's own messages. */
+  io: HostIo;
+  /** Amber's own messages (errors, stats, traces). */
+  stderr(text: string): void;
+  readFile(path: string): Uint8Array;
+  /** Monotonic host time in seconds, for statistics only (never seen by the guest). */
+  now(): number;
+}

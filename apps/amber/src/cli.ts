@@ -1,0 +1,58 @@
+import { Command, CommanderError } from "commander";
+import type { CliEnv } from "./cli-env.js";
+import { runCommand } from "./commands/run.js";
+import { ExitCode } from "./exit-codes.js";
+import { UserError } from "./user-error.js";
+import { VERSION } from "./version.js";
+
+/** Runs the `amber` command line; returns the exit status instead of exiting. */
+export function main(argv: readonly string[], env: CliEnv, writeOut: (text: string) => void): number {
+  let status: number = ExitCode.Ok;
+  const program = new Command("amber")
+    .description("Amber: a RISC-V computer whose whole running state is a file.")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({
+      writeOut,
+      writeErr: (text) => env.stderr(text),
+      outputError: (text, write) => write(text.startsWith("error:") ? `amber: ${text}` : text),
+    })
+    .showSuggestionAfterError();
+
+  program
+    .command("run")
+    .description("Run a RISC-V ELF program on the virt board; exit with the guest's exit status.")
+    .argument("<file>", "RV32 ELF executable (e.g. built with picolibc --oslib=semihost)")
+    .argument("[args...]", "arguments passed to the guest (semihosting command line)")
+    .option("--ram <size>", "RAM size, e.g. 128M or 1G", "128M")
+    .option("--max-insns <n>", "stop after N instructions (exit status 124 if the guest has not exited)")
+    .option("--trace", "print every instruction executed on stderr")
+    .option("--stats", "print one JSON line of statistics on stderr at the end")
+    .addHelpText(
+      "after",
+      `
+Exit status: the guest's own, or 124 when --max-insns ran out, 125 when Amber could
+not load the program, 126 when the guest stopped on a trap it had no handler for,
+2 for a bad command line.`,
+    )
+    .action((file: string, args: string[], options) => {
+      status = runCommand(env, file, args, options);
+    });
+
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") {
+        return ExitCode.Ok;
+      }
+      return ExitCode.Usage;
+    }
+    if (e instanceof UserError) {
+      env.stderr(`amber: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  return status;
+}

@@ -1,0 +1,90 @@
+import { disassemble } from "@amber/isa";
+import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
+import type { CliEnv } from "../cli-env.js";
+import { ExitCode } from "../exit-codes.js";
+import { parseCount, parseSize } from "../parse-size.js";
+import { UserError } from "../user-error.js";
+
+export interface RunOptions {
+  ram?: string;
+  maxInsns?: string;
+  trace?: boolean;
+  stats?: boolean;
+}
+
+const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
+
+export function describeTrap(t: TrapReport): string {
+  const bits = Number.isNaN(t.bits) ? "unreadable" : hex8(t.bits);
+  return `guest stopped: unhandled ${t.causeName} (mcause ${t.cause}) at pc ${hex8(t.pc)}: ${bits} ${t.disassembly.replace("\t", " ")} (mtval ${hex8(t.tval)})`;
+}
+
+/** `amber run FILE.elf`: boots the ELF on the virt board; the guest's exit status becomes ours. */
+export function runCommand(env: CliEnv, file: string, args: string[], options: RunOptions): number {
+  const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : parseSize(options.ram);
+  if (Number.isNaN(ramSize)) throw new UserError(`--ram: cannot read "${options.ram}" as a size (e.g. 128M, 1G)`, ExitCode.Usage);
+  const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
+  if (Number.isNaN(maxSteps)) {
+    throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);
+  }
+
+  let bytes: Uint8Array;
+  try {
+    bytes = env.readFile(file);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    throw new UserError(`${file}: cannot read: ${reason}`, ExitCode.Failure);
+  }
+
+  let machine: Machine;
+  try {
+    machine = new Machine({ ramSize, io: env.io, cmdline: [file, ...args].join(" ") });
+    machine.loadElf(bytes, file);
+  } catch (e) {
+    if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
+    throw e;
+  }
+
+  const started = env.now();
+  let outcome: RunOutcome;
+  if (options.trace) {
+    outcome = { kind: "budget" };
+    const hart = machine.hart;
+    while (hart.steps < maxSteps) {
+      const pc = hart.pc;
+      const lo = machine.bus.fetch(pc);
+      const bits = (lo & 3) === 3 ? (lo | (machine.bus.fetch(pc + 2) << 16)) >>> 0 : lo;
+      env.stderr(`${hart.steps} ${hex8(pc)} ${Number.isNaN(lo) ? "--------" : hex8(bits)} ${Number.isNaN(lo) ? "" : disassemble(bits, pc).replace("\t", " ")}\n`);
+      outcome = machine.run(1);
+      if (outcome.kind !== "budget") break;
+    }
+  } else {
+    outcome = machine.run(maxSteps);
+  }
+  const seconds = env.now() - started;
+
+  if (options.stats) {
+    const instructions = machine.hart.steps;
+    env.stderr(
+      `${JSON.stringify({
+        instructions,
+        retired: machine.hart.instret,
+        seconds: Number(seconds.toFixed(6)),
+        mips: seconds > 0 ? Number((instructions / seconds / 1e6).toFixed(2)) : null,
+        exit: outcome.kind === "exited" ? outcome.code : outcome.kind,
+        pagesTouched: machine.ram.allocatedPages,
+      })}\n`,
+    );
+  }
+
+  switch (outcome.kind) {
+    case "exited":
+      return outcome.code & 0xff;
+    case "budget":
+      env.stderr(`amber: stopped after ${machine.hart.steps} instructions (--max-insns) before the guest exited\n`);
+      return ExitCode.BudgetExhausted;
+    case "unhandled-trap":
+      env.stderr(`amber: ${describeTrap(outcome.trap)}\n`);
+      return ExitCode.GuestCrashed;
+  }
+}

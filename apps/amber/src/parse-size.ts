@@ -1,0 +1,31 @@
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** Parses "128M", "1GiB", "65536": binary units, as QEMU's `-m` reads them. Returns NaN if invalid. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  if (!m) return Number.NaN;
+  const unit = UNITS[m[2]!.toLowerCase()];
+  if (unit === undefined) return Number.NaN;
+  const value = Number(m[1]) * unit;
+  return Number.isSafeInteger(value) ? value : Number.NaN;
+}
+
+/** Parses a count such as "1000000", "5e6" or "2_000_000". Returns NaN if invalid. */
+export function parseCount(text: string): number {
+  const cleaned = text.replace(/_/g, "");
+  if (!/^\d+(\.\d+)?(e\d+)?$/i.test(cleaned)) return Number.NaN;
+  const value = Number(cleaned);
+  return Number.isSafeInteger(value) ? value : Number.NaN;
+}

@@ -1,0 +1,730 @@
+import type { Bus, RamWindow } from "./bus.js";
+import { CsrFile } from "./csr-file.js";
+import { type Decoded, decodeInto } from "./decoder.js";
+import { INSTRUCTIONS } from "./instructions.js";
+import { Op } from "./ops.js";
+import { Privilege } from "./privilege.js";
+import { StopReason } from "./stop-reason.js";
+import { Exception } from "./trap-causes.js";
+
+/** The semihosting sequence around an `ebreak`: `slli x0,x0,0x1f` before, `srai x0,x0,7` after. */
+const SEMIHOST_PRE = 0x01f01013;
+const SEMIHOST_POST = 0x40705013;
+
+// Decoded-instruction cache: direct-mapped by pc, filled from the decode table on a
+// miss. Stores to a page holding cached code invalidate exactly the entries they touch.
+const DC_BITS = 16;
+const DC_SIZE = 1 << DC_BITS;
+const DC_MASK = DC_SIZE - 1;
+/** An odd tag never equals a pc (pcs are 2-aligned), so it marks an empty slot. */
+const DC_EMPTY = 1;
+
+const NO_FAULT = -1;
+
+export interface HartOptions {
+  hartId?: number;
+  /** Stop at semihosting `ebreak` sequences instead of trapping (default true). */
+  semihosting?: boolean;
+  /** Source of the `time` CSR in ticks; without one, reading `time` is illegal. */
+  time?: () => number;
+}
+
+/** 32-bit unsigned high word of the 64-bit product of two unsigned 32-bit values. */
+function mulhu(a: number, b: number): number {
+  const a0 = a & 0xffff;
+  const a1 = a >>> 16;
+  const b0 = b & 0xffff;
+  const b1 = b >>> 16;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const p11 = a1 * b1;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  return (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
+}
+
+/**
+ * One RV32IMAC hart with Zicsr and Zifencei, machine and user modes.
+ *
+ * `run(budget)` executes at most `budget` steps (a step retires an instruction or takes
+ * a trap) and never looks at a clock, so the same state and input always give the same
+ * result. Registers live in an Int32Array; x0 is forced to zero after every step.
+ */
+export class Hart {
+  readonly x = new Int32Array(32);
+  pc = 0;
+  readonly csr: CsrFile;
+  /** Steps taken since reset (cycle counter). */
+  steps = 0;
+  /** Steps that took a trap instead of retiring. */
+  traps = 0;
+  /** LR/SC reservation: the reserved address, valid only when `reserved` is set. */
+  reservation = 0;
+  reserved = false;
+  semihosting: boolean;
+
+  private readonly bus: Bus;
+  private ramBase = 0;
+  private ramSize = 0;
+  private pages8: ReadonlyArray<Uint8Array | undefined> = [];
+  private pages16: ReadonlyArray<Uint16Array | undefined> = [];
+  private pages32: ReadonlyArray<Int32Array | undefined> = [];
+  private fastWrite: Uint8Array = new Uint8Array(0);
+  private ram: RamWindow | undefined;
+  private codePage: Uint8Array = new Uint8Array(0);
+
+  private readonly dcTag = new Int32Array(DC_SIZE).fill(DC_EMPTY);
+  private readonly dcOp = new Uint8Array(DC_SIZE);
+  private readonly dcRd = new Uint8Array(DC_SIZE);
+  private readonly dcRs1 = new Uint8Array(DC_SIZE);
+  private readonly dcRs2 = new Uint8Array(DC_SIZE);
+  private readonly dcLen = new Uint8Array(DC_SIZE);
+  private readonly dcImm = new Int32Array(DC_SIZE);
+  private readonly scratch: Decoded = { spec: INSTRUCTIONS[0]!, raw: 0, length: 4, rd: 0, rs1: 0, rs2: 0, imm: 0 };
+
+  /** Pending synchronous exception raised by a memory access or decode (-1 = none). */
+  private faultCause = NO_FAULT;
+  private faultTval = 0;
+  private stopRequested = false;
+  /** Steps taken so far inside the current `run`, for counter reads mid-run. */
+  private runSteps = 0;
+
+  constructor(bus: Bus, options: HartOptions = {}) {
+    this.bus = bus;
+    this.semihosting = options.semihosting ?? true;
+    const time = options.time;
+    this.csr = new CsrFile({
+      cycles: () => this.steps + this.runSteps,
+      instret: () => this.steps + this.runSteps - this.traps,
+      time: time ?? (() => Number.NaN),
+    });
+    this.csr.hartId = options.hartId ?? 0;
+  }
+
+  /** Gives the hart direct access to RAM pages; loads/stores elsewhere use the bus. */
+  attachRam(ram: RamWindow): void {
+    this.ram = ram;
+    this.ramBase = ram.base >>> 0;
+    this.ramSize = ram.size >>> 0;
+    this.pages8 = ram.pages8;
+    this.pages16 = ram.pages16;
+    this.pages32 = ram.pages32;
+    this.fastWrite = ram.fastWrite;
+    this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
+    this.flushDecodeCache();
+  }
+
+  /** Instructions retired since reset (`minstret` before guest writes). */
+  get instret(): number {
+    return this.steps - this.traps;
+  }
+
+  /** Asks a running `run` to return after the current instruction (devices call this). */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
+  flushDecodeCache(): void {
+    this.dcTag.fill(DC_EMPTY);
+  }
+
+  /** The 16-bit parcel at `addr` as the hart would fetch it, or NaN. */
+  private fetch16(addr: number): number {
+    const off = (addr - this.ramBase) >>> 0;
+    if (off < this.ramSize) {
+      const page = this.pages16[off >>> 12];
+      if (page !== undefined) return page[(off >>> 1) & 2047]!;
+    }
+    return this.bus.fetch(addr);
+  }
+
+  private markCode(addr: number): void {
+    const off = (addr - this.ramBase) >>> 0;
+    if (off >= this.ramSize) return;
+    const page = off >>> 12;
+    if (this.codePage[page] === 0) {
+      this.codePage[page] = 1;
+      this.ram!.watch(page);
+    }
+  }
+
+  /** Decodes the instruction at `pc` into slot `i`; false with a fault pending on failure. */
+  private fill(pc: number, i: number): boolean {
+    const lo = this.fetch16(pc);
+    if (Number.isNaN(lo)) return this.fault(Exception.InstructionAccessFault, pc);
+    let raw = lo;
+    if ((lo & 3) === 3) {
+      const hi = this.fetch16((pc + 2) | 0);
+      if (Number.isNaN(hi)) return this.fault(Exception.InstructionAccessFault, (pc + 2) | 0);
+      raw = (lo | (hi << 16)) >>> 0;
+    }
+    const d = this.scratch;
+    if (!decodeInto(raw, d)) return this.fault(Exception.IllegalInstruction, raw);
+    this.markCode(pc);
+    if (d.length === 4) this.markCode((pc + 2) | 0);
+    this.dcTag[i] = pc;
+    this.dcOp[i] = d.spec.op;
+    this.dcRd[i] = d.rd;
+    this.dcRs1[i] = d.rs1;
+    this.dcRs2[i] = d.rs2;
+    this.dcImm[i] = d.imm;
+    this.dcLen[i] = d.length;
+    return true;
+  }
+
+  private fault(cause: number, tval: number): false {
+    this.faultCause = cause;
+    this.faultTval = tval;
+    return false;
+  }
+
+  /** Takes the pending exception raised at `pc`; returns the handler's address. */
+  private takeFault(pc: number): number {
+    const cause = this.faultCause;
+    this.faultCause = NO_FAULT;
+    return this.trap(cause, this.faultTval, pc);
+  }
+
+  private trap(cause: number, tval: number, pc: number): number {
+    this.traps++;
+    this.reserved = false;
+    return this.csr.enterTrap(cause, tval, pc);
+  }
+
+  /** The pc to continue at: `next`, or an interrupt handler if one is now pending and enabled. */
+  private afterControlChange(next: number): number {
+    const cause = this.csr.pendingInterrupt();
+    if (cause === 0) return next;
+    this.reserved = false;
+    return this.csr.enterTrap(cause, 0, next);
+  }
+
+  // ---- data memory access: RAM fast paths, everything else through the bus ----
+
+  private ld8(a: number): number {
+    const off = (a - this.ramBase) >>> 0;
+    if (off < this.ramSize) {
+      const page = this.pages8[off >>> 12];
+      if (page !== undefined) return page[off & 4095]!;
+    }
+    return this.loadSlow(a, 1);
+  }
+
+  private ld16(a: number): number {
+    const off = (a - this.ramBase) >>> 0;
+    if (off < this.ramSize && (a & 1) === 0) {
+      const page = this.pages16[off >>> 12];
+      if (page !== undefined) return page[(off >>> 1) & 2047]!;
+    }
+    return this.loadSlow(a, 2);
+  }
+
+  private ld32(a: number): number {
+    const off = (a - this.ramBase) >>> 0;
+    if (off < this.ramSize && (a & 3) === 0) {
+      const page = this.pages32[off >>> 12];
+      if (page !== undefined) return page[(off >>> 2) & 1023]!;
+    }
+    return this.loadSlow(a, 4);
+  }
+
+  private loadSlow(a: number, size: 1 | 2 | 4): number {
+    const v = this.bus.load(a >>> 0, size);
+    if (Number.isNaN(v)) {
+      this.fault(Exception.LoadAccessFault, a);
+      return 0;
+    }
+    return v | 0;
+  }
+
+  /** Stores return false when the step must end differently: a fault or a stop request. */
+  private st8(a: number, v: number): boolean {
+    const off = (a - this.ramBase) >>> 0;
+    if (off < this.ramSize) {
+      const pn = off >>> 12;
+      if (this.fastWrite[pn] === 1) {
+        this.pages8[pn]![off & 4095] = v;
+        return true;
+      }
+    }
+    return this.storeSlow(a, 1, v);
+  }
+
+  private st16(a: number, v: number): boolean {
+    const off = (a - this.ramBase) >>> 0;
+    if (off < this.ramSize && (a & 1) === 0) {
+      const pn = off >>> 12;
+      if (this.fastWrite[pn] === 1) {
+        this.pages16[pn]![(off >>> 1) & 2047] = v;
+        return true;
+      }
+    }
+    return this.storeSlow(a, 2, v);
+  }
+
+  private st32(a: number, v: number): boolean {
+    const off = (a - this.ramBase) >>> 0;
+    if (off < this.ramSize && (a & 3) === 0) {
+      const pn = off >>> 12;
+      if (this.fastWrite[pn] === 1) {
+        this.pages32[pn]![(off >>> 2) & 1023] = v;
+        return true;
+      }
+    }
+    return this.storeSlow(a, 4, v);
+  }
+
+  private storeSlow(a: number, size: 1 | 2 | 4, v: number): boolean {
+    this.invalidateCode(a, size);
+    if (!this.bus.store(a >>> 0, size, v)) return this.fault(Exception.StoreAccessFault, a);
+    return !this.stopRequested;
+  }
+
+  /** Drops cached decodes of any instruction that overlaps the bytes [a, a+size). */
+  private invalidateCode(a: number, size: number): void {
+    const off = (a - this.ramBase) >>> 0;
+    if (off >= this.ramSize) return;
+    const lastPage = (off + size - 1) >>> 12;
+    if (this.codePage[off >>> 12] === 0 && (lastPage >= this.codePage.length || this.codePage[lastPage] === 0)) return;
+    // An instruction starting up to 2 bytes before `a` may reach into the written bytes.
+    for (let h = (a & ~1) - 2; h < a + size; h += 2) {
+      const i = (h >>> 1) & DC_MASK;
+      if (this.dcTag[i] === (h | 0)) this.dcTag[i] = DC_EMPTY;
+    }
+  }
+
+  /** Atomic memory operations need an aligned word in RAM or a device; faults are store/AMO faults. */
+  private amoLoad(a: number): number {
+    if ((a & 3) !== 0) {
+      this.fault(Exception.StoreAddressMisaligned, a);
+      return 0;
+    }
+    const v = this.ld32(a);
+    if (this.faultCause !== NO_FAULT) this.faultCause = Exception.StoreAccessFault;
+    return v;
+  }
+
+  /**
+   * Runs until `budget` steps are taken or something needs the board's attention.
+   * Returns why it stopped; `steps` tells how far it got.
+   */
+  run(budget: number): StopReason {
+    const x = this.x;
+    const tag = this.dcTag;
+    const ops = this.dcOp;
+    const rds = this.dcRd;
+    const rs1s = this.dcRs1;
+    const rs2s = this.dcRs2;
+    const imms = this.dcImm;
+    const lens = this.dcLen;
+    let pc = this.pc | 0;
+    let n = 0;
+    let reason = StopReason.Budget;
+    this.stopRequested = false;
+
+    pc = this.afterControlChange(pc);
+
+    loop: while (n < budget) {
+      const i = (pc >>> 1) & DC_MASK;
+      if (tag[i] !== pc && !this.fill(pc, i)) {
+        if (pc === (this.csr.mtvec & ~3)) {
+          this.faultCause = NO_FAULT;
+          reason = StopReason.UnhandledTrap;
+          break;
+        }
+        pc = this.takeFault(pc);
+        n++;
+        continue;
+      }
+      const rd = rds[i]!;
+      const rs1 = rs1s[i]!;
+      const rs2 = rs2s[i]!;
+      const imm = imms[i]!;
+      let next = (pc + lens[i]!) | 0;
+
+      switch (ops[i]) {
+        case Op.LUI:
+          x[rd] = imm;
+          break;
+        case Op.AUIPC:
+          x[rd] = (pc + imm) | 0;
+          break;
+        case Op.JAL:
+          x[rd] = next;
+          next = (pc + imm) | 0;
+          break;
+        case Op.JALR: {
+          const target = ((x[rs1]! + imm) & ~1) | 0;
+          x[rd] = next;
+          next = target;
+          break;
+        }
+        case Op.BEQ:
+          if (x[rs1] === x[rs2]) next = (pc + imm) | 0;
+          break;
+        case Op.BNE:
+          if (x[rs1] !== x[rs2]) next = (pc + imm) | 0;
+          break;
+        case Op.BLT:
+          if (x[rs1]! < x[rs2]!) next = (pc + imm) | 0;
+          break;
+        case Op.BGE:
+          if (x[rs1]! >= x[rs2]!) next = (pc + imm) | 0;
+          break;
+        case Op.BLTU:
+          if (x[rs1]! >>> 0 < x[rs2]! >>> 0) next = (pc + imm) | 0;
+          break;
+        case Op.BGEU:
+          if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) next = (pc + imm) | 0;
+          break;
+        case Op.LB: {
+          const v = this.ld8((x[rs1]! + imm) | 0);
+          if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
+          else x[rd] = (v << 24) >> 24;
+          break;
+        }
+        case Op.LH: {
+          const v = this.ld16((x[rs1]! + imm) | 0);
+          if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
+          else x[rd] = (v << 16) >> 16;
+          break;
+        }
+        case Op.LW: {
+          const v = this.ld32((x[rs1]! + imm) | 0);
+          if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
+          else x[rd] = v;
+          break;
+        }
+        case Op.LBU: {
+          const v = this.ld8((x[rs1]! + imm) | 0);
+          if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
+          else x[rd] = v;
+          break;
+        }
+        case Op.LHU: {
+          const v = this.ld16((x[rs1]! + imm) | 0);
+          if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
+          else x[rd] = v;
+          break;
+        }
+        case Op.SB:
+          if (!this.st8((x[rs1]! + imm) | 0, x[rs2]!)) {
+            if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
+            else {
+              pc = next;
+              n++;
+              reason = StopReason.Requested;
+              break loop;
+            }
+          }
+          break;
+        case Op.SH:
+          if (!this.st16((x[rs1]! + imm) | 0, x[rs2]!)) {
+            if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
+            else {
+              pc = next;
+              n++;
+              reason = StopReason.Requested;
+              break loop;
+            }
+          }
+          break;
+        case Op.SW:
+          if (!this.st32((x[rs1]! + imm) | 0, x[rs2]!)) {
+            if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
+            else {
+              pc = next;
+              n++;
+              reason = StopReason.Requested;
+              break loop;
+            }
+          }
+          break;
+        case Op.ADDI:
+          x[rd] = (x[rs1]! + imm) | 0;
+          break;
+        case Op.SLTI:
+          x[rd] = x[rs1]! < imm ? 1 : 0;
+          break;
+        case Op.SLTIU:
+          x[rd] = x[rs1]! >>> 0 < imm >>> 0 ? 1 : 0;
+          break;
+        case Op.XORI:
+          x[rd] = x[rs1]! ^ imm;
+          break;
+        case Op.ORI:
+          x[rd] = x[rs1]! | imm;
+          break;
+        case Op.ANDI:
+          x[rd] = x[rs1]! & imm;
+          break;
+        case Op.SLLI:
+          x[rd] = x[rs1]! << imm;
+          break;
+        case Op.SRLI:
+          x[rd] = x[rs1]! >>> imm;
+          break;
+        case Op.SRAI:
+          x[rd] = x[rs1]! >> imm;
+          break;
+        case Op.ADD:
+          x[rd] = (x[rs1]! + x[rs2]!) | 0;
+          break;
+        case Op.SUB:
+          x[rd] = (x[rs1]! - x[rs2]!) | 0;
+          break;
+        case Op.SLL:
+          x[rd] = x[rs1]! << (x[rs2]! & 31);
+          break;
+        case Op.SLT:
+          x[rd] = x[rs1]! < x[rs2]! ? 1 : 0;
+          break;
+        case Op.SLTU:
+          x[rd] = x[rs1]! >>> 0 < x[rs2]! >>> 0 ? 1 : 0;
+          break;
+        case Op.XOR:
+          x[rd] = x[rs1]! ^ x[rs2]!;
+          break;
+        case Op.SRL:
+          x[rd] = x[rs1]! >>> (x[rs2]! & 31);
+          break;
+        case Op.SRA:
+          x[rd] = x[rs1]! >> (x[rs2]! & 31);
+          break;
+        case Op.OR:
+          x[rd] = x[rs1]! | x[rs2]!;
+          break;
+        case Op.AND:
+          x[rd] = x[rs1]! & x[rs2]!;
+          break;
+        case Op.MUL:
+          x[rd] = Math.imul(x[rs1]!, x[rs2]!);
+          break;
+        case Op.MULH: {
+          const a = x[rs1]!;
+          const b = x[rs2]!;
+          x[rd] = (mulhu(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
+          break;
+        }
+        case Op.MULHSU: {
+          const a = x[rs1]!;
+          x[rd] = (mulhu(a, x[rs2]!) - (a < 0 ? x[rs2]! : 0)) | 0;
+          break;
+        }
+        case Op.MULHU:
+          x[rd] = mulhu(x[rs1]!, x[rs2]!);
+          break;
+        case Op.DIV: {
+          const a = x[rs1]!;
+          const b = x[rs2]!;
+          if (b === 0) x[rd] = -1;
+          else if (b === -1) x[rd] = -a | 0; // INT_MIN / -1 wraps to INT_MIN
+          else x[rd] = (a / b) | 0;
+          break;
+        }
+        case Op.DIVU: {
+          const b = x[rs2]! >>> 0;
+          x[rd] = b === 0 ? -1 : ((x[rs1]! >>> 0) / b) | 0;
+          break;
+        }
+        case Op.REM: {
+          const a = x[rs1]!;
+          const b = x[rs2]!;
+          if (b === 0) x[rd] = a;
+          else if (b === -1) x[rd] = 0;
+          else x[rd] = a % b | 0;
+          break;
+        }
+        case Op.REMU: {
+          const b = x[rs2]! >>> 0;
+          x[rd] = b === 0 ? x[rs1]! : (x[rs1]! >>> 0) % b | 0;
+          break;
+        }
+        case Op.FENCE:
+          break;
+        case Op.FENCE_I:
+          this.flushDecodeCache();
+          break;
+        case Op.ECALL:
+          next = this.trap(Exception.EcallFromU + this.csr.priv, 0, pc);
+          break;
+        case Op.EBREAK:
+          if (this.semihosting && lens[i] === 4 && this.isSemihostingCall(pc)) {
+            pc = next;
+            n++;
+            reason = StopReason.Semihosting;
+            break loop;
+          }
+          next = this.trap(Exception.Breakpoint, pc, pc);
+          break;
+        case Op.MRET:
+          if (this.csr.priv !== Privilege.Machine) next = this.trap(Exception.IllegalInstruction, 0x30200073, pc);
+          else next = this.afterControlChange(this.csr.returnFromTrap());
+          break;
+        case Op.WFI:
+          if (this.csr.priv < Privilege.Machine && this.csr.mstatus & (1 << 21)) {
+            next = this.trap(Exception.IllegalInstruction, 0x10500073, pc);
+            break;
+          }
+          pc = next;
+          n++;
+          reason = StopReason.WaitForInterrupt;
+          break loop;
+        case Op.CSRRW:
+        case Op.CSRRS:
+        case Op.CSRRC:
+        case Op.CSRRWI:
+        case Op.CSRRSI:
+        case Op.CSRRCI:
+          this.runSteps = n;
+          next = this.csrInstruction(ops[i]!, rd, rs1, imm, pc, next);
+          this.runSteps = 0;
+          break;
+        case Op.LR_W: {
+          const a = x[rs1]!;
+          if ((a & 3) !== 0) {
+            next = this.trap(Exception.LoadAddressMisaligned, a, pc);
+            break;
+          }
+          const v = this.ld32(a);
+          if (this.faultCause !== NO_FAULT) {
+            next = this.takeFault(pc);
+            break;
+          }
+          x[rd] = v;
+          this.reservation = a;
+          this.reserved = true;
+          break;
+        }
+        case Op.SC_W: {
+          const a = x[rs1]!;
+          if ((a & 3) !== 0) {
+            next = this.trap(Exception.StoreAddressMisaligned, a, pc);
+            break;
+          }
+          if (this.reserved && this.reservation === a) {
+            this.reserved = false;
+            if (!this.st32(a, x[rs2]!) && this.faultCause !== NO_FAULT) {
+              next = this.takeFault(pc);
+              break;
+            }
+            x[rd] = 0;
+          } else {
+            this.reserved = false;
+            x[rd] = 1;
+          }
+          break;
+        }
+        case Op.AMOSWAP_W:
+        case Op.AMOADD_W:
+        case Op.AMOXOR_W:
+        case Op.AMOAND_W:
+        case Op.AMOOR_W:
+        case Op.AMOMIN_W:
+        case Op.AMOMAX_W:
+        case Op.AMOMINU_W:
+        case Op.AMOMAXU_W: {
+          const a = x[rs1]!;
+          const old = this.amoLoad(a);
+          if (this.faultCause !== NO_FAULT) {
+            next = this.takeFault(pc);
+            break;
+          }
+          const src = x[rs2]!;
+          let v: number;
+          switch (ops[i]) {
+            case Op.AMOSWAP_W:
+              v = src;
+              break;
+            case Op.AMOADD_W:
+              v = (old + src) | 0;
+              break;
+            case Op.AMOXOR_W:
+              v = old ^ src;
+              break;
+            case Op.AMOAND_W:
+              v = old & src;
+              break;
+            case Op.AMOOR_W:
+              v = old | src;
+              break;
+            case Op.AMOMIN_W:
+              v = old < src ? old : src;
+              break;
+            case Op.AMOMAX_W:
+              v = old > src ? old : src;
+              break;
+            case Op.AMOMINU_W:
+              v = old >>> 0 < src >>> 0 ? old : src;
+              break;
+            default:
+              v = old >>> 0 > src >>> 0 ? old : src;
+              break;
+          }
+          if (!this.st32(a, v) && this.faultCause !== NO_FAULT) {
+            next = this.takeFault(pc);
+            break;
+          }
+          x[rd] = old;
+          break;
+        }
+        default:
+          next = this.trap(Exception.IllegalInstruction, 0, pc);
+          break;
+      }
+      x[0] = 0;
+      pc = next;
+      n++;
+    }
+    this.pc = pc;
+    this.steps += n;
+    return reason;
+  }
+
+  /** Executes a Zicsr instruction; returns the next pc (a trap handler when illegal). */
+  private csrInstruction(op: Op, rd: number, rs1: number, num: number, pc: number, next: number): number {
+    const x = this.x;
+    const isImmediate = op === Op.CSRRWI || op === Op.CSRRSI || op === Op.CSRRCI;
+    const operand = isImmediate ? rs1 : x[rs1]!;
+    const isWrite = op === Op.CSRRW || op === Op.CSRRWI;
+    const writes = isWrite || rs1 !== 0;
+    const reads = !isWrite || rd !== 0;
+    const raw = this.rawCsrInstruction(op, rd, rs1, num);
+    let old = 0;
+    if (reads) {
+      old = this.csr.read(num);
+      if (Number.isNaN(old)) return this.trap(Exception.IllegalInstruction, raw, pc);
+    } else if (((num >>> 8) & 3) > this.csr.priv) {
+      return this.trap(Exception.IllegalInstruction, raw, pc);
+    }
+    if (writes) {
+      let value: number;
+      if (isWrite) value = operand;
+      else if (op === Op.CSRRS || op === Op.CSRRSI) value = old | operand;
+      else value = old & ~operand;
+      if (!this.csr.write(num, value)) return this.trap(Exception.IllegalInstruction, raw, pc);
+    }
+    x[rd] = old;
+    return writes ? this.afterControlChange(next) : next;
+  }
+
+  /** Re-encodes a CSR instruction for mtval (the decode cache keeps operands, not bits). */
+  private rawCsrInstruction(op: Op, rd: number, rs1: number, num: number): number {
+    const funct3 = op - Op.CSRRW + (op >= Op.CSRRWI ? 2 : 1);
+    return ((num << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | 0x73) >>> 0;
+  }
+
+  private isSemihostingCall(pc: number): boolean {
+    const before = this.peek32((pc - 4) | 0);
+    const after = this.peek32((pc + 4) | 0);
+    return before === SEMIHOST_PRE && after === SEMIHOST_POST;
+  }
+
+  /** Reads a code word without side effects or faults (NaN when not fetchable). */
+  private peek32(addr: number): number {
+    const lo = this.fetch16(addr);
+    const hi = this.fetch16((addr + 2) | 0);
+    return (lo | (hi << 16)) >>> 0;
+  }
+}

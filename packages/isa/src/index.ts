@@ -1,0 +1,12 @@
+export type { Bus, RamWindow } from "./bus.js";
+export { Csr, csrName } from "./csr-numbers.js";
+export { CsrFile, MISA, MSTATUS, type CounterSource } from "./csr-file.js";
+export { decode, decodeInto, instructionLength, type Decoded } from "./decoder.js";
+export { disassemble, formatInstruction, registerName } from "./disassembler.js";
+export { Hart, type HartOptions } from "./hart.js";
+export { INSTRUCTIONS, type Extension, type Format, type InstructionSpec } from "./instructions.js";
+export { Op } from "./ops.js";
+export { extractOperands, type Operands } from "./operands.js";
+export { Privilege } from "./privilege.js";
+export { StopReason } from "./stop-reason.js";
+export { Exception, Interrupt, INTERRUPT_BIT, causeName } from "./trap-causes.js";

@@ -1,0 +1,10 @@
+export { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
+export { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
+export { Uart16550 } from "./devices/uart16550.js";
+export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
+export { GuestClock } from "./guest-clock.js";
+export { CapturedIo, type HostIo } from "./host-io.js";
+export { Machine, type MachineOptions, type RunOutcome, type TrapReport } from "./machine.js";
+export { MachineError, type MachineErrorCode } from "./machine-error.js";
+export { resetRom } from "./reset-rom.js";
+export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";

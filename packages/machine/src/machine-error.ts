@@ -1,0 +1,21 @@
+/** Every user-facing failure of the board has a code, so callers branch on codes, not text. */
+export type MachineErrorCode =
+  | "ELF_NOT_ELF"
+  | "ELF_TRUNCATED"
+  | "ELF_WRONG_CLASS"
+  | "ELF_WRONG_ENDIAN"
+  | "ELF_WRONG_MACHINE"
+  | "ELF_WRONG_TYPE"
+  | "ELF_BAD_SEGMENT"
+  | "ELF_SEGMENT_OUTSIDE_RAM"
+  | "CONFIG_INVALID";
+
+export class MachineError extends Error {
+  constructor(
+    readonly code: MachineErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "MachineError";
+  }
+}

@@ -1,0 +1,185 @@
+import { MemoryError } from "./memory-error.js";
+import { PAGE_SHIFT, PAGE_SIZE } from "./page.js";
+
+export interface RamOptions {
+  /** Physical address of the first byte. */
+  base: number;
+  /** Size in bytes; a multiple of the page size. */
+  size: number;
+  /** The value every never-written byte reads as (default 0). */
+  initByte?: number;
+}
+
+/**
+ * Guest RAM: pages allocated on first write, so untouched RAM costs only its page
+ * table. Every page remembers the epoch it was last written in; `changedSince(E)`
+ * lists the pages written in epoch E or later, the basis of incremental images.
+ *
+ * The page arrays and `fastWrite` are public so a hart can reach RAM without a call
+ * per access (it matches `@amber/isa`'s `RamWindow` structurally).
+ */
+export class Ram {
+  readonly base: number;
+  readonly size: number;
+  readonly initByte: number;
+  readonly pageCount: number;
+  readonly pages8: (Uint8Array | undefined)[];
+  readonly pages16: (Uint16Array | undefined)[];
+  readonly pages32: (Int32Array | undefined)[];
+  readonly fastWrite: Uint8Array;
+  private readonly watched: Uint8Array;
+  /** Epoch in which each page was last written; 0 = never written. */
+  private readonly writtenIn: Uint32Array;
+  private epochNumber = 1;
+  private allocated = 0;
+  private readonly initWord: number;
+
+  constructor(options: RamOptions) {
+    const { base, size } = options;
+    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0) {
+      throw new MemoryError("REGION_INVALID", `RAM size ${size} is not a positive multiple of ${PAGE_SIZE}`);
+    }
+    if (!Number.isInteger(base) || base < 0 || base % PAGE_SIZE !== 0 || base + size > 2 ** 32) {
+      throw new MemoryError("REGION_INVALID", `RAM at 0x${base.toString(16)} of ${size} bytes does not fit in 32 bits`);
+    }
+    this.base = base;
+    this.size = size;
+    this.initByte = (options.initByte ?? 0) & 0xff;
+    this.initWord = Math.imul(this.initByte, 0x01010101);
+    this.pageCount = size / PAGE_SIZE;
+    // Filled arrays (not holey) keep element access on V8's fast path.
+    this.pages8 = new Array(this.pageCount).fill(undefined);
+    this.pages16 = new Array(this.pageCount).fill(undefined);
+    this.pages32 = new Array(this.pageCount).fill(undefined);
+    this.fastWrite = new Uint8Array(this.pageCount);
+    this.watched = new Uint8Array(this.pageCount);
+    this.writtenIn = new Uint32Array(this.pageCount);
+  }
+
+  /** The current dirty epoch. */
+  get epoch(): number {
+    return this.epochNumber;
+  }
+
+  /** Pages that hold data (have ever been written). */
+  get allocatedPages(): number {
+    return this.allocated;
+  }
+
+  /** Starts a new epoch and returns its number; writes from now on belong to it. */
+  openEpoch(): number {
+    this.epochNumber++;
+    this.fastWrite.fill(0);
+    return this.epochNumber;
+  }
+
+  /** Indexes of the pages written in `epoch` or later, ascending. */
+  changedSince(epoch: number): number[] {
+    const out: number[] = [];
+    const w = this.writtenIn;
+    for (let i = 0; i < w.length; i++) if (w[i]! >= epoch) out.push(i);
+    return out;
+  }
+
+  /** Indexes of every page that has been written at least once, ascending. */
+  allocatedPageIndexes(): number[] {
+    return this.changedSince(1);
+  }
+
+  watch(page: number): void {
+    this.watched[page] = 1;
+    this.fastWrite[page] = 0;
+  }
+
+  /** The page's bytes if it was ever written, else undefined (it reads as the init pattern). */
+  page(index: number): Uint8Array | undefined {
+    return this.pages8[index];
+  }
+
+  private touch(index: number): Uint8Array {
+    let p = this.pages8[index];
+    if (p === undefined) {
+      const buffer = new ArrayBuffer(PAGE_SIZE);
+      p = new Uint8Array(buffer);
+      if (this.initByte !== 0) p.fill(this.initByte);
+      this.pages8[index] = p;
+      this.pages16[index] = new Uint16Array(buffer);
+      this.pages32[index] = new Int32Array(buffer);
+      this.allocated++;
+    }
+    this.writtenIn[index] = this.epochNumber;
+    this.fastWrite[index] = this.watched[index] === 1 ? 0 : 1;
+    return p;
+  }
+
+  /** Whether [offset, offset+size) lies inside this RAM (offsets relative to `base`). */
+  contains(offset: number, size: number): boolean {
+    return offset >= 0 && offset + size <= this.size;
+  }
+
+  /** Reads `size` bytes at `offset` (relative to base), little-endian, zero-extended. */
+  read(offset: number, size: 1 | 2 | 4): number {
+    const index = offset >>> PAGE_SHIFT;
+    const within = offset & (PAGE_SIZE - 1);
+    if (within + size <= PAGE_SIZE) {
+      const p = this.pages8[index];
+      if (p === undefined) return size === 4 ? this.initWord >>> 0 : this.initWord & (size === 1 ? 0xff : 0xffff);
+      if (size === 1) return p[within]!;
+      if (size === 2) return p[within]! | (p[within + 1]! << 8);
+      return (p[within]! | (p[within + 1]! << 8) | (p[within + 2]! << 16) | (p[within + 3]! << 24)) >>> 0;
+    }
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8) | this.read(offset + i, 1);
+    return v >>> 0;
+  }
+
+  /** Writes the low `size` bytes of `value` at `offset`, little-endian. */
+  write(offset: number, size: 1 | 2 | 4, value: number): void {
+    const within = offset & (PAGE_SIZE - 1);
+    if (within + size <= PAGE_SIZE) {
+      const p = this.touch(offset >>> PAGE_SHIFT);
+      p[within] = value;
+      if (size >= 2) p[within + 1] = value >>> 8;
+      if (size === 4) {
+        p[within + 2] = value >>> 16;
+        p[within + 3] = value >>> 24;
+      }
+      return;
+    }
+    for (let i = 0; i < size; i++) this.write(offset + i, 1, value >>> (8 * i));
+  }
+
+  /** Copies `data` into RAM at `offset` (loaders, restore). */
+  writeBytes(offset: number, data: Uint8Array): void {
+    if (!this.contains(offset, data.length)) {
+      throw new MemoryError("OUT_OF_RANGE", `${data.length} bytes at RAM offset ${offset} exceed RAM of ${this.size}`);
+    }
+    let done = 0;
+    while (done < data.length) {
+      const at = offset + done;
+      const within = at & (PAGE_SIZE - 1);
+      const n = Math.min(PAGE_SIZE - within, data.length - done);
+      this.touch(at >>> PAGE_SHIFT).set(data.subarray(done, done + n), within);
+      done += n;
+    }
+  }
+
+  /** Copies `length` bytes from RAM at `offset`; never-written bytes read as the init pattern. */
+  readBytes(offset: number, length: number): Uint8Array {
+    if (!this.contains(offset, length)) {
+      throw new MemoryError("OUT_OF_RANGE", `${length} bytes at RAM offset ${offset} exceed RAM of ${this.size}`);
+    }
+    const out = new Uint8Array(length);
+    if (this.initByte !== 0) out.fill(this.initByte);
+    let done = 0;
+    while (done < length) {
+      const at = offset + done;
+      const within = at & (PAGE_SIZE - 1);
+      const n = Math.min(PAGE_SIZE - within, length - done);
+      const p = this.pages8[at >>> PAGE_SHIFT];
+      if (p !== undefined) out.set(p.subarray(within, within + n), done);
+      done += n;
+    }
+    return out;
+  }
+}
