@@ -34,7 +34,7 @@ export interface CounterSource {
 
 const TWO32 = 0x1_0000_0000;
 const hi32 = (v: number): number => Math.floor(v / TWO32) | 0;
-const lo32 = (v: number): number => v % TWO32 | 0;
+const lo32 = (v: number): number => (v % TWO32) | 0;
 
 /**
  * The machine-mode control and status registers, trap entry and `mret`. Reads return

@@ -33,7 +33,7 @@ export function decodeInto(raw: number, out: Decoded): boolean {
   const word = isWide ? raw >>> 0 : raw & 0xffff;
   const bucket = isWide ? wide[word & 0x7f]! : narrow[(word & 3) | ((word >>> 13) << 2)]!;
   for (const spec of bucket) {
-    if (((word & spec.mask) >>> 0) !== spec.match) continue;
+    if ((word & spec.mask) >>> 0 !== spec.match) continue;
     extractOperands(spec, word, out);
     if (isReserved(spec, out)) return false;
     out.spec = spec;

@@ -2,8 +2,38 @@ import { csrName } from "./csr-numbers.js";
 import { type Decoded, decode } from "./decoder.js";
 
 const ABI_NAMES = [
-  "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
-  "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+  "zero",
+  "ra",
+  "sp",
+  "gp",
+  "tp",
+  "t0",
+  "t1",
+  "t2",
+  "s0",
+  "s1",
+  "a0",
+  "a1",
+  "a2",
+  "a3",
+  "a4",
+  "a5",
+  "a6",
+  "a7",
+  "s2",
+  "s3",
+  "s4",
+  "s5",
+  "s6",
+  "s7",
+  "s8",
+  "s9",
+  "s10",
+  "s11",
+  "t3",
+  "t4",
+  "t5",
+  "t6",
 ] as const;
 
 /** The ABI name of integer register `n` (x0..x31), as objdump prints it. */
@@ -108,7 +138,9 @@ export function disassemble(raw: number, pc = 0): string {
   const d = decode(raw);
   if (d === undefined) {
     const isWide = (raw & 3) === 3;
-    return isWide ? `unknown\t0x${(raw >>> 0).toString(16).padStart(8, "0")}` : `unknown\t0x${(raw & 0xffff).toString(16).padStart(4, "0")}`;
+    return isWide
+      ? `unknown\t0x${(raw >>> 0).toString(16).padStart(8, "0")}`
+      : `unknown\t0x${(raw & 0xffff).toString(16).padStart(4, "0")}`;
   }
   return formatInstruction(d, pc);
 }

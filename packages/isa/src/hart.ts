@@ -20,6 +20,8 @@ const DC_MASK = DC_SIZE - 1;
 const DC_EMPTY = 1;
 
 const NO_FAULT = -1;
+/** Register-file index that absorbs writes to x0. */
+const SINK = 32;
 
 export interface HartOptions {
   hartId?: number;
@@ -51,7 +53,13 @@ function mulhu(a: number, b: number): number {
  * result. Registers live in an Int32Array; x0 is forced to zero after every step.
  */
 export class Hart {
-  readonly x = new Int32Array(32);
+  /**
+   * Registers x0..x31 (a view of the first 32 entries of the register file). The file
+   * has a 33rd entry: decoding turns a destination of x0 into 32, a sink nobody reads,
+   * which is how x0 stays zero without a store after every instruction.
+   */
+  readonly x: Int32Array;
+  private readonly file = new Int32Array(33);
   pc = 0;
   readonly csr: CsrFile;
   /** Steps taken since reset (cycle counter). */
@@ -74,13 +82,18 @@ export class Hart {
   private codePage: Uint8Array = new Uint8Array(0);
 
   private readonly dcTag = new Int32Array(DC_SIZE).fill(DC_EMPTY);
-  private readonly dcOp = new Uint8Array(DC_SIZE);
-  private readonly dcRd = new Uint8Array(DC_SIZE);
-  private readonly dcRs1 = new Uint8Array(DC_SIZE);
-  private readonly dcRs2 = new Uint8Array(DC_SIZE);
-  private readonly dcLen = new Uint8Array(DC_SIZE);
+  /** op | rd << 8 | rs1 << 14 | rs2 << 19 | length << 24, one load per step. */
+  private readonly dcWord = new Int32Array(DC_SIZE);
   private readonly dcImm = new Int32Array(DC_SIZE);
-  private readonly scratch: Decoded = { spec: INSTRUCTIONS[0]!, raw: 0, length: 4, rd: 0, rs1: 0, rs2: 0, imm: 0 };
+  private readonly scratch: Decoded = {
+    spec: INSTRUCTIONS[0]!,
+    raw: 0,
+    length: 4,
+    rd: 0,
+    rs1: 0,
+    rs2: 0,
+    imm: 0,
+  };
 
   /** Pending synchronous exception raised by a memory access or decode (-1 = none). */
   private faultCause = NO_FAULT;
@@ -91,6 +104,7 @@ export class Hart {
 
   constructor(bus: Bus, options: HartOptions = {}) {
     this.bus = bus;
+    this.x = this.file.subarray(0, 32);
     this.semihosting = options.semihosting ?? true;
     const time = options.time;
     this.csr = new CsrFile({
@@ -164,12 +178,9 @@ export class Hart {
     this.markCode(pc);
     if (d.length === 4) this.markCode((pc + 2) | 0);
     this.dcTag[i] = pc;
-    this.dcOp[i] = d.spec.op;
-    this.dcRd[i] = d.rd;
-    this.dcRs1[i] = d.rs1;
-    this.dcRs2[i] = d.rs2;
+    const rd = d.rd === 0 ? SINK : d.rd;
+    this.dcWord[i] = d.spec.op | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19) | (d.length << 24);
     this.dcImm[i] = d.imm;
-    this.dcLen[i] = d.length;
     return true;
   }
 
@@ -286,7 +297,11 @@ export class Hart {
     const off = (a - this.ramBase) >>> 0;
     if (off >= this.ramSize) return;
     const lastPage = (off + size - 1) >>> 12;
-    if (this.codePage[off >>> 12] === 0 && (lastPage >= this.codePage.length || this.codePage[lastPage] === 0)) return;
+    if (
+      this.codePage[off >>> 12] === 0 &&
+      (lastPage >= this.codePage.length || this.codePage[lastPage] === 0)
+    )
+      return;
     // An instruction starting up to 2 bytes before `a` may reach into the written bytes.
     for (let h = (a & ~1) - 2; h < a + size; h += 2) {
       const i = (h >>> 1) & DC_MASK;
@@ -310,14 +325,16 @@ export class Hart {
    * Returns why it stopped; `steps` tells how far it got.
    */
   run(budget: number): StopReason {
-    const x = this.x;
+    const x = this.file;
     const tag = this.dcTag;
-    const ops = this.dcOp;
-    const rds = this.dcRd;
-    const rs1s = this.dcRs1;
-    const rs2s = this.dcRs2;
+    const words = this.dcWord;
     const imms = this.dcImm;
-    const lens = this.dcLen;
+    const ramBase = this.ramBase;
+    const ramSize = this.ramSize;
+    const pages8 = this.pages8;
+    const pages16 = this.pages16;
+    const pages32 = this.pages32;
+    const fastWrite = this.fastWrite;
     let pc = this.pc | 0;
     let n = 0;
     let reason = StopReason.Budget;
@@ -337,13 +354,17 @@ export class Hart {
         n++;
         continue;
       }
-      const rd = rds[i]!;
-      const rs1 = rs1s[i]!;
-      const rs2 = rs2s[i]!;
+      const w = words[i]!;
+      const op = w & 0xff;
+      const rd = (w >>> 8) & 63;
+      const rs1 = (w >>> 14) & 31;
+      const rs2 = (w >>> 19) & 31;
       const imm = imms[i]!;
-      let next = (pc + lens[i]!) | 0;
+      let next = (pc + (w >>> 24)) | 0;
 
-      switch (ops[i]) {
+      // RAM loads and stores are written out in their cases (with the page arrays in
+      // locals) because they are most of what a guest does; the methods handle the rest.
+      switch (op) {
         case Op.LUI:
           x[rd] = imm;
           break;
@@ -379,7 +400,16 @@ export class Hart {
           if (x[rs1]! >>> 0 >= x[rs2]! >>> 0) next = (pc + imm) | 0;
           break;
         case Op.LB: {
-          const v = this.ld8((x[rs1]! + imm) | 0);
+          const a = (x[rs1]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if (off < ramSize) {
+            const page = pages8[off >>> 12];
+            if (page !== undefined) {
+              x[rd] = (page[off & 4095]! << 24) >> 24;
+              break;
+            }
+          }
+          const v = this.ld8(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = (v << 24) >> 24;
           break;
@@ -391,25 +421,58 @@ export class Hart {
           break;
         }
         case Op.LW: {
-          const v = this.ld32((x[rs1]! + imm) | 0);
+          const a = (x[rs1]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if (off < ramSize && (a & 3) === 0) {
+            const page = pages32[off >>> 12];
+            if (page !== undefined) {
+              x[rd] = page[(off >>> 2) & 1023]!;
+              break;
+            }
+          }
+          const v = this.ld32(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = v;
           break;
         }
         case Op.LBU: {
-          const v = this.ld8((x[rs1]! + imm) | 0);
+          const a = (x[rs1]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if (off < ramSize) {
+            const page = pages8[off >>> 12];
+            if (page !== undefined) {
+              x[rd] = page[off & 4095]!;
+              break;
+            }
+          }
+          const v = this.ld8(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = v;
           break;
         }
         case Op.LHU: {
-          const v = this.ld16((x[rs1]! + imm) | 0);
+          const a = (x[rs1]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if (off < ramSize && (a & 1) === 0) {
+            const page = pages16[off >>> 12];
+            if (page !== undefined) {
+              x[rd] = page[(off >>> 1) & 2047]!;
+              break;
+            }
+          }
+          const v = this.ld16(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = v;
           break;
         }
-        case Op.SB:
-          if (!this.st8((x[rs1]! + imm) | 0, x[rs2]!)) {
+        case Op.SB: {
+          const a = (x[rs1]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if (off < ramSize && fastWrite[off >>> 12] === 1) {
+            pages8[off >>> 12]![off & 4095] = x[rs2]!;
+            break;
+          }
+          if (!this.st8(a, x[rs2]!)) {
             if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
             else {
               pc = next;
@@ -419,6 +482,7 @@ export class Hart {
             }
           }
           break;
+        }
         case Op.SH:
           if (!this.st16((x[rs1]! + imm) | 0, x[rs2]!)) {
             if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
@@ -430,8 +494,14 @@ export class Hart {
             }
           }
           break;
-        case Op.SW:
-          if (!this.st32((x[rs1]! + imm) | 0, x[rs2]!)) {
+        case Op.SW: {
+          const a = (x[rs1]! + imm) | 0;
+          const off = (a - ramBase) >>> 0;
+          if (off < ramSize && (a & 3) === 0 && fastWrite[off >>> 12] === 1) {
+            pages32[off >>> 12]![(off >>> 2) & 1023] = x[rs2]!;
+            break;
+          }
+          if (!this.st32(a, x[rs2]!)) {
             if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
             else {
               pc = next;
@@ -441,6 +511,7 @@ export class Hart {
             }
           }
           break;
+        }
         case Op.ADDI:
           x[rd] = (x[rs1]! + imm) | 0;
           break;
@@ -519,7 +590,8 @@ export class Hart {
           const a = x[rs1]!;
           const b = x[rs2]!;
           if (b === 0) x[rd] = -1;
-          else if (b === -1) x[rd] = -a | 0; // INT_MIN / -1 wraps to INT_MIN
+          else if (b === -1)
+            x[rd] = -a | 0; // INT_MIN / -1 wraps to INT_MIN
           else x[rd] = (a / b) | 0;
           break;
         }
@@ -533,12 +605,12 @@ export class Hart {
           const b = x[rs2]!;
           if (b === 0) x[rd] = a;
           else if (b === -1) x[rd] = 0;
-          else x[rd] = a % b | 0;
+          else x[rd] = (a % b) | 0;
           break;
         }
         case Op.REMU: {
           const b = x[rs2]! >>> 0;
-          x[rd] = b === 0 ? x[rs1]! : (x[rs1]! >>> 0) % b | 0;
+          x[rd] = b === 0 ? x[rs1]! : ((x[rs1]! >>> 0) % b) | 0;
           break;
         }
         case Op.FENCE:
@@ -550,7 +622,7 @@ export class Hart {
           next = this.trap(Exception.EcallFromU + this.csr.priv, 0, pc);
           break;
         case Op.EBREAK:
-          if (this.semihosting && lens[i] === 4 && this.isSemihostingCall(pc)) {
+          if (this.semihosting && w >>> 24 === 4 && this.isSemihostingCall(pc)) {
             pc = next;
             n++;
             reason = StopReason.Semihosting;
@@ -559,7 +631,8 @@ export class Hart {
           next = this.trap(Exception.Breakpoint, pc, pc);
           break;
         case Op.MRET:
-          if (this.csr.priv !== Privilege.Machine) next = this.trap(Exception.IllegalInstruction, 0x30200073, pc);
+          if (this.csr.priv !== Privilege.Machine)
+            next = this.trap(Exception.IllegalInstruction, 0x30200073, pc);
           else next = this.afterControlChange(this.csr.returnFromTrap());
           break;
         case Op.WFI:
@@ -578,44 +651,11 @@ export class Hart {
         case Op.CSRRSI:
         case Op.CSRRCI:
           this.runSteps = n;
-          next = this.csrInstruction(ops[i]!, rd, rs1, imm, pc, next);
+          next = this.csrInstruction(op, rd, rs1, imm, pc, next);
           this.runSteps = 0;
           break;
-        case Op.LR_W: {
-          const a = x[rs1]!;
-          if ((a & 3) !== 0) {
-            next = this.trap(Exception.LoadAddressMisaligned, a, pc);
-            break;
-          }
-          const v = this.ld32(a);
-          if (this.faultCause !== NO_FAULT) {
-            next = this.takeFault(pc);
-            break;
-          }
-          x[rd] = v;
-          this.reservation = a;
-          this.reserved = true;
-          break;
-        }
-        case Op.SC_W: {
-          const a = x[rs1]!;
-          if ((a & 3) !== 0) {
-            next = this.trap(Exception.StoreAddressMisaligned, a, pc);
-            break;
-          }
-          if (this.reserved && this.reservation === a) {
-            this.reserved = false;
-            if (!this.st32(a, x[rs2]!) && this.faultCause !== NO_FAULT) {
-              next = this.takeFault(pc);
-              break;
-            }
-            x[rd] = 0;
-          } else {
-            this.reserved = false;
-            x[rd] = 1;
-          }
-          break;
-        }
+        case Op.LR_W:
+        case Op.SC_W:
         case Op.AMOSWAP_W:
         case Op.AMOADD_W:
         case Op.AMOXOR_W:
@@ -624,56 +664,13 @@ export class Hart {
         case Op.AMOMIN_W:
         case Op.AMOMAX_W:
         case Op.AMOMINU_W:
-        case Op.AMOMAXU_W: {
-          const a = x[rs1]!;
-          const old = this.amoLoad(a);
-          if (this.faultCause !== NO_FAULT) {
-            next = this.takeFault(pc);
-            break;
-          }
-          const src = x[rs2]!;
-          let v: number;
-          switch (ops[i]) {
-            case Op.AMOSWAP_W:
-              v = src;
-              break;
-            case Op.AMOADD_W:
-              v = (old + src) | 0;
-              break;
-            case Op.AMOXOR_W:
-              v = old ^ src;
-              break;
-            case Op.AMOAND_W:
-              v = old & src;
-              break;
-            case Op.AMOOR_W:
-              v = old | src;
-              break;
-            case Op.AMOMIN_W:
-              v = old < src ? old : src;
-              break;
-            case Op.AMOMAX_W:
-              v = old > src ? old : src;
-              break;
-            case Op.AMOMINU_W:
-              v = old >>> 0 < src >>> 0 ? old : src;
-              break;
-            default:
-              v = old >>> 0 > src >>> 0 ? old : src;
-              break;
-          }
-          if (!this.st32(a, v) && this.faultCause !== NO_FAULT) {
-            next = this.takeFault(pc);
-            break;
-          }
-          x[rd] = old;
+        case Op.AMOMAXU_W:
+          next = this.atomic(op, rd, rs1, rs2, pc, next);
           break;
-        }
         default:
           next = this.trap(Exception.IllegalInstruction, 0, pc);
           break;
       }
-      x[0] = 0;
       pc = next;
       n++;
     }
@@ -682,14 +679,104 @@ export class Hart {
     return reason;
   }
 
+  /** The A extension, off the hot path; returns the next pc (a handler after a fault). */
+  private atomic(op: Op, rd: number, rs1: number, rs2: number, pc: number, next: number): number {
+    const x = this.file;
+    switch (op) {
+      case Op.LR_W: {
+        const a = x[rs1]!;
+        if ((a & 3) !== 0) {
+          return this.trap(Exception.LoadAddressMisaligned, a, pc);
+        }
+        const v = this.ld32(a);
+        if (this.faultCause !== NO_FAULT) {
+          return this.takeFault(pc);
+        }
+        x[rd] = v;
+        this.reservation = a;
+        this.reserved = true;
+        break;
+      }
+      case Op.SC_W: {
+        const a = x[rs1]!;
+        if ((a & 3) !== 0) {
+          return this.trap(Exception.StoreAddressMisaligned, a, pc);
+        }
+        if (this.reserved && this.reservation === a) {
+          this.reserved = false;
+          if (!this.st32(a, x[rs2]!) && this.faultCause !== NO_FAULT) {
+            return this.takeFault(pc);
+          }
+          x[rd] = 0;
+        } else {
+          this.reserved = false;
+          x[rd] = 1;
+        }
+        break;
+      }
+      case Op.AMOSWAP_W:
+      case Op.AMOADD_W:
+      case Op.AMOXOR_W:
+      case Op.AMOAND_W:
+      case Op.AMOOR_W:
+      case Op.AMOMIN_W:
+      case Op.AMOMAX_W:
+      case Op.AMOMINU_W:
+      case Op.AMOMAXU_W: {
+        const a = x[rs1]!;
+        const old = this.amoLoad(a);
+        if (this.faultCause !== NO_FAULT) {
+          return this.takeFault(pc);
+        }
+        const src = x[rs2]!;
+        let v: number;
+        switch (op) {
+          case Op.AMOSWAP_W:
+            v = src;
+            break;
+          case Op.AMOADD_W:
+            v = (old + src) | 0;
+            break;
+          case Op.AMOXOR_W:
+            v = old ^ src;
+            break;
+          case Op.AMOAND_W:
+            v = old & src;
+            break;
+          case Op.AMOOR_W:
+            v = old | src;
+            break;
+          case Op.AMOMIN_W:
+            v = old < src ? old : src;
+            break;
+          case Op.AMOMAX_W:
+            v = old > src ? old : src;
+            break;
+          case Op.AMOMINU_W:
+            v = old >>> 0 < src >>> 0 ? old : src;
+            break;
+          default:
+            v = old >>> 0 > src >>> 0 ? old : src;
+            break;
+        }
+        if (!this.st32(a, v) && this.faultCause !== NO_FAULT) {
+          return this.takeFault(pc);
+        }
+        x[rd] = old;
+        break;
+      }
+    }
+    return next;
+  }
+
   /** Executes a Zicsr instruction; returns the next pc (a trap handler when illegal). */
   private csrInstruction(op: Op, rd: number, rs1: number, num: number, pc: number, next: number): number {
-    const x = this.x;
+    const x = this.file;
     const isImmediate = op === Op.CSRRWI || op === Op.CSRRSI || op === Op.CSRRCI;
     const operand = isImmediate ? rs1 : x[rs1]!;
     const isWrite = op === Op.CSRRW || op === Op.CSRRWI;
     const writes = isWrite || rs1 !== 0;
-    const reads = !isWrite || rd !== 0;
+    const reads = !isWrite || rd !== SINK;
     const raw = this.rawCsrInstruction(op, rd, rs1, num);
     let old = 0;
     if (reads) {
@@ -712,7 +799,7 @@ export class Hart {
   /** Re-encodes a CSR instruction for mtval (the decode cache keeps operands, not bits). */
   private rawCsrInstruction(op: Op, rd: number, rs1: number, num: number): number {
     const funct3 = op - Op.CSRRW + (op >= Op.CSRRWI ? 2 : 1);
-    return ((num << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | 0x73) >>> 0;
+    return ((num << 20) | (rs1 << 15) | (funct3 << 12) | ((rd & 31) << 7) | 0x73) >>> 0;
   }
 
   private isSemihostingCall(pc: number): boolean {

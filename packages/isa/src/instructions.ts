@@ -67,7 +67,8 @@ const spec = (
   ext: Extension,
   op: Op,
   extra: Pick<InstructionSpec, "nonzero" | "link"> = {},
-): InstructionSpec => Object.freeze({ name, mask: mask >>> 0, match: match >>> 0, format, ext, op, ...extra });
+): InstructionSpec =>
+  Object.freeze({ name, mask: mask >>> 0, match: match >>> 0, format, ext, op, ...extra });
 
 const OPC = 0x7f; // major opcode only
 const F3 = 0x707f; // opcode + funct3

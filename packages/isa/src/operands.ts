@@ -120,7 +120,11 @@ export function extractOperands(spec: InstructionSpec, raw: number, out: Operand
       rd = 2;
       rs1 = 2;
       imm = sext(
-        (bit(raw, 12) << 9) | (bit(raw, 6) << 4) | (bit(raw, 5) << 6) | (bits(raw, 4, 3) << 7) | (bit(raw, 2) << 5),
+        (bit(raw, 12) << 9) |
+          (bit(raw, 6) << 4) |
+          (bit(raw, 5) << 6) |
+          (bits(raw, 4, 3) << 7) |
+          (bit(raw, 2) << 5),
         10,
       );
       break;
