@@ -1,0 +1,105 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { MemoryError, PAGE_SIZE, Ram } from "../src/index.js";
+
+const BASE = 0x8000_0000;
+
+describe("RAM pages", () => {
+  it("allocates nothing for reads of never-written memory, which read as the init pattern", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20, initByte: 0xa5 });
+    expect(ram.read(0, 4)).toBe(0xa5a5a5a5);
+    expect(ram.read(100, 1)).toBe(0xa5);
+    expect(ram.readBytes(4090, 10)).toEqual(new Uint8Array(10).fill(0xa5));
+    expect(ram.allocatedPages).toBe(0);
+  });
+
+  it("allocates one page on first write and keeps the rest of it at the init pattern", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20, initByte: 0xff });
+    ram.write(8, 1, 0x12);
+    expect(ram.allocatedPages).toBe(1);
+    expect(ram.read(8, 1)).toBe(0x12);
+    expect(ram.read(9, 1)).toBe(0xff);
+  });
+
+  it("is little-endian at every width, misaligned and across page boundaries", () => {
+    const ram = new Ram({ base: BASE, size: 4 * PAGE_SIZE });
+    ram.write(PAGE_SIZE - 2, 4, 0x11223344);
+    expect(ram.read(PAGE_SIZE - 2, 1)).toBe(0x44);
+    expect(ram.read(PAGE_SIZE + 1, 1)).toBe(0x11);
+    expect(ram.read(PAGE_SIZE - 2, 4)).toBe(0x11223344);
+    expect(ram.read(PAGE_SIZE - 1, 2)).toBe(0x2233);
+    expect(ram.allocatedPages).toBe(2);
+  });
+
+  it("keeps a 1 GiB RAM that is barely touched to a few megabytes", () => {
+    const before = process.memoryUsage().arrayBuffers + process.memoryUsage().heapUsed;
+    const ram = new Ram({ base: BASE, size: 1 << 30 });
+    for (let i = 0; i < 64; i++) ram.write(i * 997 * PAGE_SIZE, 4, i);
+    const after = process.memoryUsage().arrayBuffers + process.memoryUsage().heapUsed;
+    expect(ram.allocatedPages).toBe(64);
+    expect(after - before).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it("matches a flat byte array under random writes and reads", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            offset: fc.integer({ min: 0, max: 3 * PAGE_SIZE - 4 }),
+            size: fc.constantFrom(1 as const, 2 as const, 4 as const),
+            value: fc.integer({ min: 0, max: 0xffffffff }),
+          }),
+          { maxLength: 50 },
+        ),
+        (writes) => {
+          const ram = new Ram({ base: BASE, size: 3 * PAGE_SIZE });
+          const flat = new Uint8Array(3 * PAGE_SIZE);
+          for (const w of writes) {
+            ram.write(w.offset, w.size, w.value);
+            for (let i = 0; i < w.size; i++) flat[w.offset + i] = (w.value >>> (8 * i)) & 0xff;
+          }
+          expect(ram.readBytes(0, flat.length)).toEqual(flat);
+        },
+      ),
+    );
+  });
+
+  it("rejects sizes that are not whole pages", () => {
+    expect(() => new Ram({ base: BASE, size: 1000 })).toThrow(MemoryError);
+    expect(() => new Ram({ base: 0xffff_f000, size: 2 * PAGE_SIZE })).toThrow(/does not fit/);
+  });
+});
+
+describe("dirty-page epochs", () => {
+  it("lists the pages written since an epoch, and only those", () => {
+    const ram = new Ram({ base: BASE, size: 16 * PAGE_SIZE });
+    ram.write(0, 4, 1);
+    ram.write(5 * PAGE_SIZE, 4, 1);
+    const e2 = ram.openEpoch();
+    expect(ram.changedSince(e2)).toEqual([]);
+    ram.write(5 * PAGE_SIZE + 8, 1, 2);
+    ram.writeBytes(9 * PAGE_SIZE - 1, new Uint8Array(2));
+    expect(ram.changedSince(e2)).toEqual([5, 8, 9]);
+    expect(ram.changedSince(1)).toEqual([0, 5, 8, 9]);
+    const e3 = ram.openEpoch();
+    expect(ram.changedSince(e3)).toEqual([]);
+    expect(ram.changedSince(e2)).toEqual([5, 8, 9]);
+  });
+
+  it("clears fast-write permission at a new epoch so the next write is recorded", () => {
+    const ram = new Ram({ base: BASE, size: 4 * PAGE_SIZE });
+    ram.write(0, 4, 1);
+    expect(ram.fastWrite[0]).toBe(1);
+    ram.openEpoch();
+    expect(ram.fastWrite[0]).toBe(0);
+    ram.write(0, 4, 2);
+    expect(ram.fastWrite[0]).toBe(1);
+  });
+
+  it("never grants fast writes to a watched page", () => {
+    const ram = new Ram({ base: BASE, size: 4 * PAGE_SIZE });
+    ram.watch(1);
+    ram.write(PAGE_SIZE, 4, 1);
+    expect(ram.fastWrite[1]).toBe(0);
+  });
+});
