@@ -1,6 +1,10 @@
 import { Hart, StopReason, causeName, disassemble } from "@amber/isa";
 import { AddressSpace, Ram } from "@amber/memory";
 import { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
+import { writeFdt } from "./device-tree/fdt-writer.js";
+import { virtDeviceTree } from "./device-tree/virt-device-tree.js";
+import { Clint } from "./devices/clint.js";
+import { Plic } from "./devices/plic.js";
 import { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
 import { Uart16550 } from "./devices/uart16550.js";
 import { type ElfImage, parseElf } from "./elf.js";
@@ -18,13 +22,17 @@ export interface MachineOptions {
   cmdline?: string;
   /** Nominal speed that turns instruction counts into guest time (default 100 M/s). */
   instructionsPerSecond?: number;
+  /** Kernel command line placed in the device tree's /chosen/bootargs. */
+  bootargs?: string;
 }
 
 /** Why `Machine.run` returned. */
 export type RunOutcome =
   | { kind: "exited"; code: number }
   | { kind: "budget" }
-  | { kind: "unhandled-trap"; trap: TrapReport };
+  | { kind: "unhandled-trap"; trap: TrapReport }
+  /** `wfi` with no interrupt that could ever arrive: enabled sources all idle, no input. */
+  | { kind: "stuck"; pc: number };
 
 /** An exception no guest handler could take, described for a one-line error. */
 export interface TrapReport {
@@ -40,6 +48,14 @@ export interface TrapReport {
 /** Steps per call into the hart: small enough to flush console output promptly. */
 const SLICE = 1 << 22;
 const STACK_RESERVE = 1 << 20;
+/** CLINT timer frequency, QEMU virt's `timebase-frequency`. */
+export const TIMEBASE_HZ = 10_000_000;
+/** PLIC source number of the UART on QEMU's virt. */
+const UART_IRQ = 10;
+const MIP_MSIP = 3;
+const MIP_MTIP = 7;
+const MIP_MEIP = 11;
+const MIP_SEIP = 9;
 
 /**
  * The `virt` board: one hart, RAM at 0x8000_0000, the boot ROM, the test finisher,
@@ -51,12 +67,18 @@ export class Machine {
   readonly bus = new AddressSpace();
   readonly hart: Hart;
   readonly uart: Uart16550;
+  readonly clint: Clint;
+  readonly plic: Plic;
   readonly clock: GuestClock;
+  /** Cycles spent idle in `wfi` (guest time passes, no instruction runs). */
+  idleCycles = 0;
   readonly io: HostIo;
   private readonly semihosting: Semihosting;
   private exitCode: number | undefined;
   private imageEnd: number = VIRT.ram.base;
   private consoleBuffer: number[] = [];
+  private readonly bootargs: string | undefined;
+  private fdtAddress = 0;
   private resetPending = false;
 
   constructor(options: MachineOptions = {}) {
@@ -70,14 +92,26 @@ export class Machine {
     this.io = options.io ?? new CapturedIo();
     this.ram = new Ram({ base: VIRT.ram.base, size: ramSize });
     this.bus.addRam("ram", this.ram);
-    this.hart = new Hart(this.bus);
+    this.bootargs = options.bootargs;
+    this.hart = new Hart(this.bus, { time: () => this.clint.mtime() });
     this.hart.attachRam(this.ram);
-    this.clock = new GuestClock(() => this.hart.steps, options.instructionsPerSecond);
+    this.clock = new GuestClock(() => this.hart.steps + this.idleCycles, options.instructionsPerSecond);
+    this.clint = new Clint(
+      () => this.clock.ticks(TIMEBASE_HZ),
+      () => this.interruptsChanged(),
+    );
+    this.plic = new Plic((context, level) => {
+      this.hart.csr.setPending(context === 0 ? MIP_MEIP : MIP_SEIP, level);
+      this.hart.requestStop();
+    });
     this.uart = new Uart16550(
       (byte) => this.consoleBuffer.push(byte),
       (max) => this.io.stdin(max),
+      (level) => this.plic.setLevel(UART_IRQ, level),
     );
     this.bus.addDevice(VIRT.test.base, new SifiveTest((request) => this.onFinisher(request)));
+    this.bus.addDevice(VIRT.clint.base, this.clint);
+    this.bus.addDevice(VIRT.plic.base, this.plic);
     this.bus.addDevice(VIRT.uart0.base, this.uart);
     this.bus.addRom("mrom", VIRT.mrom.base, new Uint8Array(VIRT.mrom.size));
     this.semihosting = new Semihosting({
@@ -94,6 +128,42 @@ export class Machine {
   /** The guest's exit status once it has exited. */
   get exited(): number | undefined {
     return this.exitCode;
+  }
+
+  /** CLINT state changed: bring MSIP/MTIP up to date and let the hart see it at once. */
+  private interruptsChanged(): void {
+    this.syncClint();
+    this.hart.requestStop();
+  }
+
+  private syncClint(): void {
+    this.hart.csr.setPending(MIP_MSIP, this.clint.msip !== 0);
+    this.hart.csr.setPending(MIP_MTIP, this.clint.timerPending());
+  }
+
+  /** Cycles until the CLINT timer fires (Infinity if it is not armed or already pending). */
+  private cyclesUntilTimer(): number {
+    const delta = this.clint.mtimecmp - this.clint.mtime();
+    if (delta <= 0 || this.clint.mtimecmp >= Number.MAX_SAFE_INTEGER) return Number.POSITIVE_INFINITY;
+    return this.clock.cyclesUntil(TIMEBASE_HZ, delta);
+  }
+
+  /**
+   * The hart executed `wfi`. If nothing pending is enabled, let guest time pass until
+   * the timer fires; with no timer armed and no input to come, the guest is stuck.
+   */
+  private idle(): boolean {
+    const csr = this.hart.csr;
+    if ((csr.mip & csr.mie) !== 0) return true;
+    this.uart.receive();
+    if ((csr.mip & csr.mie) !== 0) return true;
+    const until = this.cyclesUntilTimer();
+    if (Number.isFinite(until) && (csr.mie & (1 << MIP_MTIP)) !== 0) {
+      this.idleCycles += until;
+      this.syncClint();
+      return true;
+    }
+    return false;
   }
 
   private finish(code: number): void {
@@ -144,11 +214,39 @@ export class Machine {
       if (bss > 0) this.ram.writeBytes(offset + seg.fileBytes.length, new Uint8Array(bss));
       this.imageEnd = Math.max(this.imageEnd, seg.paddr + seg.memSize);
     }
-    const rom = resetRom(image.entry, 0);
+    const rom = resetRom(image.entry, this.placeDeviceTree());
     const mrom = this.bus.map.find((r) => r.kind === "rom" && r.name === "mrom");
     if (mrom?.kind === "rom") mrom.bytes.set(rom);
     this.hart.flushDecodeCache();
     return image;
+  }
+
+  /**
+   * Writes the board's device tree where QEMU puts it (the top of RAM, 2 MiB-aligned
+   * below the end, or right below the end for small RAM); returns its address.
+   */
+  private placeDeviceTree(): number {
+    const fdt = writeFdt(
+      virtDeviceTree({
+        ramBase: this.ram.base,
+        ramSize: this.ram.size,
+        bootargs: this.bootargs,
+        timebaseHz: TIMEBASE_HZ,
+        isa: "rv32imac_zicsr_zifencei",
+        uartIrq: UART_IRQ,
+      }),
+    );
+    const end = this.ram.base + this.ram.size;
+    const aligned = Math.floor((end - fdt.length) / (2 << 20)) * (2 << 20);
+    const at = aligned >= this.ram.base + this.ram.size / 2 ? aligned : Math.floor((end - fdt.length) / 16) * 16;
+    this.ram.writeBytes(at - this.ram.base, fdt);
+    this.fdtAddress = at;
+    return at;
+  }
+
+  /** Address of the device tree handed to the guest in a1 (0 before a program is loaded). */
+  get deviceTreeAddress(): number {
+    return this.fdtAddress;
   }
 
   private flushConsole(): void {
@@ -168,7 +266,8 @@ export class Machine {
       while (this.exitCode === undefined) {
         const remaining = stopAt - hart.steps;
         if (remaining <= 0) return { kind: "budget" };
-        const reason = hart.run(Math.min(remaining, SLICE));
+        this.syncClint();
+        const reason = hart.run(Math.min(remaining, SLICE, Math.max(1, this.cyclesUntilTimer())));
         switch (reason) {
           case StopReason.Semihosting: {
             this.flushConsole();
@@ -178,6 +277,9 @@ export class Machine {
           }
           case StopReason.UnhandledTrap:
             return { kind: "unhandled-trap", trap: this.trapReport() };
+          case StopReason.WaitForInterrupt:
+            if (!this.idle()) return { kind: "stuck", pc: hart.pc };
+            break;
           default:
             break;
         }

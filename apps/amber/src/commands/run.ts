@@ -86,5 +86,10 @@ export function runCommand(env: CliEnv, file: string, args: string[], options: R
     case "unhandled-trap":
       env.stderr(`amber: ${describeTrap(outcome.trap)}\n`);
       return ExitCode.GuestCrashed;
+    case "stuck":
+      env.stderr(
+        `amber: guest stopped: wfi at pc ${hex8(outcome.pc)} waits for an interrupt that cannot arrive (none enabled is pending, no timer armed, no input left)\n`,
+      );
+      return ExitCode.GuestCrashed;
   }
 }

@@ -1,0 +1,84 @@
+import type { MmioDevice } from "@amber/memory";
+
+const MSIP = 0x0000;
+const MTIMECMP = 0x4000;
+const MTIME = 0xbff8;
+const TWO32 = 0x1_0000_0000;
+
+/**
+ * SiFive's core-local interruptor for one hart, as QEMU's `virt` has at 0x0200_0000:
+ * msip (software interrupt), mtimecmp and mtime. mtime is derived from the board's
+ * guest clock, never from the host's, so timer interrupts land on the same
+ * instruction every run. `changed` tells the board to re-evaluate MTIP/MSIP.
+ */
+export class Clint implements MmioDevice {
+  readonly name = "clint";
+  readonly size = 0x1_0000;
+  msip = 0;
+  /** Starts at the maximum so that no timer interrupt is pending at reset. */
+  mtimecmp = Number.MAX_SAFE_INTEGER;
+  /** Added to the clock's ticks so that guest writes to mtime stick. */
+  private mtimeOffset = 0;
+
+  constructor(
+    private readonly ticks: () => number,
+    private readonly changed: () => void,
+  ) {}
+
+  mtime(): number {
+    return this.ticks() + this.mtimeOffset;
+  }
+
+  /** Whether mtime has reached mtimecmp (the MTIP level). */
+  timerPending(): boolean {
+    return this.mtime() >= this.mtimecmp;
+  }
+
+  read(offset: number, size: 1 | 2 | 4): number {
+    if (size !== 4) return Number.NaN;
+    switch (offset) {
+      case MSIP:
+        return this.msip;
+      case MTIMECMP:
+        return this.mtimecmp % TWO32 >>> 0;
+      case MTIMECMP + 4:
+        return Math.floor(this.mtimecmp / TWO32) >>> 0;
+      case MTIME:
+        return this.mtime() % TWO32 >>> 0;
+      case MTIME + 4:
+        return Math.floor(this.mtime() / TWO32) >>> 0;
+      default:
+        return 0;
+    }
+  }
+
+  write(offset: number, size: 1 | 2 | 4, value: number): boolean {
+    if (size !== 4) return false;
+    const v = value >>> 0;
+    switch (offset) {
+      case MSIP:
+        this.msip = v & 1;
+        break;
+      case MTIMECMP:
+        this.mtimecmp = Math.floor(this.mtimecmp / TWO32) * TWO32 + v;
+        break;
+      case MTIMECMP + 4:
+        this.mtimecmp = Math.min(v * TWO32 + (this.mtimecmp % TWO32), Number.MAX_SAFE_INTEGER);
+        break;
+      case MTIME: {
+        const now = this.mtime();
+        this.mtimeOffset += v - (now % TWO32);
+        break;
+      }
+      case MTIME + 4: {
+        const now = this.mtime();
+        this.mtimeOffset += (v - Math.floor(now / TWO32)) * TWO32;
+        break;
+      }
+      default:
+        return true;
+    }
+    this.changed();
+    return true;
+  }
+}

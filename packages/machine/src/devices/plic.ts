@@ -1,0 +1,121 @@
+import type { MmioDevice } from "@amber/memory";
+
+const SOURCES = 96; // source 0 is reserved; QEMU's virt has riscv,ndev = 95
+const PRIORITY = 0x000000;
+const PENDING = 0x001000;
+const ENABLE = 0x002000;
+const ENABLE_STRIDE = 0x80;
+const CONTEXT = 0x200000;
+const CONTEXT_STRIDE = 0x1000;
+
+/**
+ * SiFive's platform-level interrupt controller with level-triggered sources and two
+ * contexts for hart 0, as QEMU's `virt` numbers them: context 0 drives MEIP, context
+ * 1 drives SEIP. A claimed source is not pending again until it is completed.
+ */
+export class Plic implements MmioDevice {
+  readonly name = "plic";
+  readonly size = 0x60_0000;
+  private readonly priority = new Uint32Array(SOURCES);
+  private readonly level = new Uint8Array(SOURCES);
+  private readonly pending = new Uint8Array(SOURCES);
+  private readonly claimed = new Uint8Array(SOURCES);
+  private readonly enable: Uint32Array[] = [new Uint32Array(SOURCES / 32), new Uint32Array(SOURCES / 32)];
+  private readonly threshold = new Uint32Array(2);
+  private readonly output = [false, false];
+
+  /** `notify(context, level)` drives the hart's MEIP (context 0) and SEIP (context 1). */
+  constructor(private readonly notify: (context: number, level: boolean) => void) {}
+
+  /** A device raises or lowers its interrupt line. */
+  setLevel(source: number, high: boolean): void {
+    if (source <= 0 || source >= SOURCES) return;
+    this.level[source] = high ? 1 : 0;
+    if (high && this.claimed[source] === 0) this.pending[source] = 1;
+    this.update();
+  }
+
+  private enabled(context: number, source: number): boolean {
+    return ((this.enable[context]![source >>> 5]! >>> (source & 31)) & 1) === 1;
+  }
+
+  /** The pending, enabled source of highest priority above the threshold (0 if none). */
+  private best(context: number): number {
+    let best = 0;
+    let bestPriority = this.threshold[context]!;
+    for (let s = 1; s < SOURCES; s++) {
+      if (this.pending[s] === 1 && this.enabled(context, s) && this.priority[s]! > bestPriority) {
+        best = s;
+        bestPriority = this.priority[s]!;
+      }
+    }
+    return best;
+  }
+
+  private update(): void {
+    for (let c = 0; c < 2; c++) {
+      const level = this.best(c) !== 0;
+      if (level !== this.output[c]) {
+        this.output[c] = level;
+        this.notify(c, level);
+      }
+    }
+  }
+
+  read(offset: number, size: 1 | 2 | 4): number {
+    if (size !== 4) return Number.NaN;
+    if (offset < PENDING) return this.priority[(offset - PRIORITY) >>> 2] ?? 0;
+    if (offset < ENABLE) {
+      const word = (offset - PENDING) >>> 2;
+      let bits = 0;
+      for (let i = 0; i < 32; i++) if (this.pending[word * 32 + i] === 1) bits |= 1 << i;
+      return bits >>> 0;
+    }
+    if (offset < CONTEXT) {
+      const context = Math.floor((offset - ENABLE) / ENABLE_STRIDE);
+      const word = ((offset - ENABLE) % ENABLE_STRIDE) >>> 2;
+      return this.enable[context]?.[word] ?? 0;
+    }
+    const context = Math.floor((offset - CONTEXT) / CONTEXT_STRIDE);
+    if (context > 1) return 0;
+    const reg = (offset - CONTEXT) % CONTEXT_STRIDE;
+    if (reg === 0) return this.threshold[context]!;
+    if (reg === 4) {
+      const source = this.best(context);
+      if (source !== 0) {
+        this.pending[source] = 0;
+        this.claimed[source] = 1;
+        this.update();
+      }
+      return source;
+    }
+    return 0;
+  }
+
+  write(offset: number, size: 1 | 2 | 4, value: number): boolean {
+    if (size !== 4) return false;
+    const v = value >>> 0;
+    if (offset < PENDING) {
+      const source = (offset - PRIORITY) >>> 2;
+      if (source > 0 && source < SOURCES) this.priority[source] = v & 7;
+    } else if (offset < ENABLE) {
+      // pending bits are read-only
+    } else if (offset < CONTEXT) {
+      const context = Math.floor((offset - ENABLE) / ENABLE_STRIDE);
+      const word = ((offset - ENABLE) % ENABLE_STRIDE) >>> 2;
+      const bank = this.enable[context];
+      if (bank !== undefined && word < bank.length) bank[word] = word === 0 ? v & ~1 : v;
+    } else {
+      const context = Math.floor((offset - CONTEXT) / CONTEXT_STRIDE);
+      if (context > 1) return true;
+      const reg = (offset - CONTEXT) % CONTEXT_STRIDE;
+      if (reg === 0) this.threshold[context] = v & 7;
+      else if (reg === 4 && v > 0 && v < SOURCES && this.claimed[v] === 1) {
+        this.claimed[v] = 0;
+        if (this.level[v] === 1) this.pending[v] = 1;
+      }
+    }
+    this.update();
+    return true;
+  }
+}
