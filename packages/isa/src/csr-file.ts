@@ -1,26 +1,58 @@
 import { Csr } from "./csr-numbers.js";
+import { Pmp } from "./pmp.js";
 import { Privilege } from "./privilege.js";
 import { INTERRUPT_BIT, Interrupt } from "./trap-causes.js";
 
-/** mstatus bits the hart implements (machine and user modes). */
+/** mstatus fields the hart implements. */
 export const MSTATUS = {
+  SIE: 1 << 1,
   MIE: 1 << 3,
+  SPIE: 1 << 5,
   MPIE: 1 << 7,
+  SPP: 1 << 8,
   MPP: 3 << 11,
   MPRV: 1 << 17,
+  SUM: 1 << 18,
+  MXR: 1 << 19,
+  TVM: 1 << 20,
   TW: 1 << 21,
+  TSR: 1 << 22,
 } as const;
-const MSTATUS_WRITABLE = MSTATUS.MIE | MSTATUS.MPIE | MSTATUS.MPP | MSTATUS.MPRV | MSTATUS.TW;
+const MSTATUS_WRITABLE =
+  MSTATUS.SIE |
+  MSTATUS.MIE |
+  MSTATUS.SPIE |
+  MSTATUS.MPIE |
+  MSTATUS.SPP |
+  MSTATUS.MPP |
+  MSTATUS.MPRV |
+  MSTATUS.SUM |
+  MSTATUS.MXR |
+  MSTATUS.TVM |
+  MSTATUS.TW |
+  MSTATUS.TSR;
+/** The part of mstatus that sstatus shows. */
+const SSTATUS_MASK = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SUM | MSTATUS.MXR;
 const MPP_SHIFT = 11;
 
-/** Machine-level interrupt enable / pending bits. */
-const MIP_MSIP = 1 << Interrupt.MachineSoftware;
-const MIP_MTIP = 1 << Interrupt.MachineTimer;
-const MIP_MEIP = 1 << Interrupt.MachineExternal;
-const MIE_WRITABLE = MIP_MSIP | MIP_MTIP | MIP_MEIP;
+const bit = (code: number): number => 1 << code;
+const M_INTERRUPTS = bit(Interrupt.MachineSoftware) | bit(Interrupt.MachineTimer) | bit(Interrupt.MachineExternal);
+const S_INTERRUPTS =
+  bit(Interrupt.SupervisorSoftware) | bit(Interrupt.SupervisorTimer) | bit(Interrupt.SupervisorExternal);
+/** Exceptions M-mode may delegate: all but ecall-from-M and the reserved codes 10 and 14. */
+const DELEGABLE_EXCEPTIONS = 0xb3ff;
+/** Interrupt priority, highest first (privileged spec 3.1.9). */
+const PRIORITY = [
+  Interrupt.MachineExternal,
+  Interrupt.MachineSoftware,
+  Interrupt.MachineTimer,
+  Interrupt.SupervisorExternal,
+  Interrupt.SupervisorSoftware,
+  Interrupt.SupervisorTimer,
+] as const;
 
-/** misa: MXL=1 (RV32) and the extensions I, M, A, C and user mode U. */
-export const MISA = ((1 << 30) | (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 20)) >>> 0;
+/** misa: MXL=1 (RV32) and the extensions I, M, A, C, supervisor S and user U. */
+export const MISA = ((1 << 30) | bit(0) | bit(2) | bit(8) | bit(12) | bit(18) | bit(20)) >>> 0;
 
 /** Where the counters come from; the hart derives them from its step count. */
 export interface CounterSource {
@@ -34,17 +66,20 @@ export interface CounterSource {
 
 const TWO32 = 0x1_0000_0000;
 const hi32 = (v: number): number => Math.floor(v / TWO32) | 0;
-const lo32 = (v: number): number => (v % TWO32) | 0;
+const lo32 = (v: number): number => v % TWO32 | 0;
 
 /**
- * The machine-mode control and status registers, trap entry and `mret`. Reads return
- * NaN and writes false when the access is illegal (unknown CSR, too little privilege,
- * write to a read-only CSR), which the hart turns into an illegal-instruction trap.
+ * The control and status registers of machine and supervisor mode, trap entry with
+ * delegation, `mret`/`sret`, and interrupt selection. Reads return NaN and writes false
+ * when the access is illegal (unknown CSR, too little privilege, read-only CSR, a
+ * trapped satp access), which the hart turns into an illegal-instruction trap.
  */
 export class CsrFile {
   mstatus = 0;
+  medeleg = 0;
+  mideleg = 0;
   mie = 0;
-  /** Pending interrupts; the board sets MTIP/MSIP/MEIP through `setPending`. */
+  /** Pending interrupts; devices set MTIP/MSIP/MEIP/SEIP through `setPending`. */
   mip = 0;
   mtvec = 0;
   mepc = 0;
@@ -53,15 +88,24 @@ export class CsrFile {
   mscratch = 0;
   mcounteren = 0;
   mcountinhibit = 0;
+  stvec = 0;
+  sepc = 0;
+  scause = 0;
+  stval = 0;
+  sscratch = 0;
+  scounteren = 0;
+  satp = 0;
   /** Added to the hart's counts so that writes to mcycle/minstret stick. */
   cycleOffset = 0;
   instretOffset = 0;
   hartId = 0;
+  readonly pmp = new Pmp();
+  /** Current privilege level; trap entry and return change it. */
+  priv: Privilege = Privilege.Machine;
+  /** Called after satp changes or sfence.vma: address translation must be redone. */
+  onTranslationChange: () => void = () => {};
 
   constructor(private readonly counters: CounterSource) {}
-
-  /** Current privilege level; kept here because trap entry and return change it. */
-  priv: Privilege = Privilege.Machine;
 
   read(num: number): number {
     if (((num >>> 8) & 3) > this.priv) return Number.NaN;
@@ -69,9 +113,16 @@ export class CsrFile {
       case Csr.mstatus:
         return this.mstatus | 0;
       case Csr.mstatush:
+      case Csr.menvcfg:
+      case Csr.menvcfgh:
+      case Csr.senvcfg:
         return 0;
       case Csr.misa:
         return MISA | 0;
+      case Csr.medeleg:
+        return this.medeleg | 0;
+      case Csr.mideleg:
+        return this.mideleg | 0;
       case Csr.mie:
         return this.mie | 0;
       case Csr.mip:
@@ -105,6 +156,27 @@ export class CsrFile {
         return lo32(this.counters.instret() + this.instretOffset);
       case Csr.minstreth:
         return hi32(this.counters.instret() + this.instretOffset);
+      case Csr.sstatus:
+        return this.mstatus & SSTATUS_MASK;
+      case Csr.sie:
+        return this.mie & this.mideleg;
+      case Csr.sip:
+        return this.mip & this.mideleg;
+      case Csr.stvec:
+        return this.stvec | 0;
+      case Csr.sepc:
+        return this.sepc | 0;
+      case Csr.scause:
+        return this.scause | 0;
+      case Csr.stval:
+        return this.stval | 0;
+      case Csr.sscratch:
+        return this.sscratch | 0;
+      case Csr.scounteren:
+        return this.scounteren | 0;
+      case Csr.satp:
+        if (this.priv === Privilege.Supervisor && this.mstatus & MSTATUS.TVM) return Number.NaN;
+        return this.satp | 0;
       case Csr.cycle:
       case Csr.cycleh:
       case Csr.instret:
@@ -113,6 +185,7 @@ export class CsrFile {
       case Csr.timeh:
         return this.readUserCounter(num);
       default:
+        if (num >= 0x3a0 && num <= 0x3ef) return this.pmp.read(num);
         return Number.NaN;
     }
   }
@@ -120,6 +193,7 @@ export class CsrFile {
   private readUserCounter(num: number): number {
     const index = num & 0x1f;
     if (this.priv < Privilege.Machine && ((this.mcounteren >>> index) & 1) === 0) return Number.NaN;
+    if (this.priv === Privilege.User && ((this.scounteren >>> index) & 1) === 0) return Number.NaN;
     const high = (num & 0x80) !== 0;
     let value: number;
     if (index === 0) value = this.counters.cycles() + this.cycleOffset;
@@ -129,26 +203,40 @@ export class CsrFile {
     return high ? hi32(value) : lo32(value);
   }
 
+  private writeMstatus(v: number, mask: number): void {
+    let next = (this.mstatus & ~mask) | (v & mask);
+    const mpp = (next >>> MPP_SHIFT) & 3;
+    if (mpp === 2) next = (next & ~MSTATUS.MPP) | (this.mstatus & MSTATUS.MPP); // reserved encoding
+    const translationBits = MSTATUS.MPRV | MSTATUS.SUM | MSTATUS.MXR | MSTATUS.MPP;
+    const changed = ((next ^ this.mstatus) & translationBits) !== 0;
+    this.mstatus = next >>> 0;
+    if (changed) this.onTranslationChange();
+  }
+
   write(num: number, value: number): boolean {
     if (((num >>> 8) & 3) > this.priv || num >>> 10 === 3) return false;
     const v = value | 0;
     switch (num) {
-      case Csr.mstatus: {
-        let next = (this.mstatus & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
-        const mpp = (next >>> MPP_SHIFT) & 3;
-        if (mpp !== Privilege.Machine && mpp !== Privilege.User) {
-          next = (next & ~MSTATUS.MPP) | (this.mstatus & MSTATUS.MPP);
-        }
-        this.mstatus = next >>> 0;
+      case Csr.mstatus:
+        this.writeMstatus(v, MSTATUS_WRITABLE);
         return true;
-      }
       case Csr.mstatush:
       case Csr.misa: // WARL: the extensions cannot be switched off
+      case Csr.menvcfg:
+      case Csr.menvcfgh:
+      case Csr.senvcfg:
+        return true;
+      case Csr.medeleg:
+        this.medeleg = v & DELEGABLE_EXCEPTIONS;
+        return true;
+      case Csr.mideleg:
+        this.mideleg = v & S_INTERRUPTS;
         return true;
       case Csr.mie:
-        this.mie = v & MIE_WRITABLE;
+        this.mie = v & (M_INTERRUPTS | S_INTERRUPTS);
         return true;
-      case Csr.mip: // MSIP/MTIP/MEIP are driven by devices, not software
+      case Csr.mip: // only the supervisor bits are software-writable
+        this.mip = ((this.mip & ~S_INTERRUPTS) | (v & S_INTERRUPTS)) >>> 0;
         return true;
       case Csr.mtvec:
         // Modes 2 and 3 are reserved; like QEMU, ignore such a write.
@@ -171,45 +259,100 @@ export class CsrFile {
         return true;
       case Csr.mcountinhibit:
         return true;
-      case Csr.mcycle: {
-        const now = this.counters.cycles() + this.cycleOffset;
-        this.cycleOffset += (v >>> 0) - (now % TWO32);
+      case Csr.mcycle:
+      case Csr.mcycleh:
+        this.cycleOffset = this.counterWrite(this.counters.cycles(), this.cycleOffset, v, num === Csr.mcycleh);
+        return true;
+      case Csr.minstret:
+      case Csr.minstreth:
+        this.instretOffset = this.counterWrite(this.counters.instret(), this.instretOffset, v, num === Csr.minstreth);
+        return true;
+      case Csr.sstatus:
+        this.writeMstatus(v, SSTATUS_MASK);
+        return true;
+      case Csr.sie:
+        this.mie = ((this.mie & ~this.mideleg) | (v & this.mideleg)) >>> 0;
+        return true;
+      case Csr.sip: {
+        const writable = this.mideleg & bit(Interrupt.SupervisorSoftware);
+        this.mip = ((this.mip & ~writable) | (v & writable)) >>> 0;
         return true;
       }
-      case Csr.mcycleh: {
-        const now = this.counters.cycles() + this.cycleOffset;
-        this.cycleOffset += ((v >>> 0) - Math.floor(now / TWO32)) * TWO32;
+      case Csr.stvec:
+        if ((v & 3) < 2) this.stvec = v >>> 0;
         return true;
-      }
-      case Csr.minstret: {
-        const now = this.counters.instret() + this.instretOffset;
-        this.instretOffset += (v >>> 0) - (now % TWO32);
+      case Csr.sepc:
+        this.sepc = (v & ~1) >>> 0;
         return true;
-      }
-      case Csr.minstreth: {
-        const now = this.counters.instret() + this.instretOffset;
-        this.instretOffset += ((v >>> 0) - Math.floor(now / TWO32)) * TWO32;
+      case Csr.scause:
+        this.scause = v >>> 0;
         return true;
-      }
+      case Csr.stval:
+        this.stval = v >>> 0;
+        return true;
+      case Csr.sscratch:
+        this.sscratch = v >>> 0;
+        return true;
+      case Csr.scounteren:
+        this.scounteren = v >>> 0;
+        return true;
+      case Csr.satp:
+        if (this.priv === Privilege.Supervisor && this.mstatus & MSTATUS.TVM) return false;
+        this.satp = v >>> 0;
+        this.onTranslationChange();
+        return true;
       default:
+        if (num >= 0x3a0 && num <= 0x3ef) {
+          this.pmp.write(num, v);
+          this.onTranslationChange();
+          return true;
+        }
         return false;
     }
   }
 
-  /** Enters the machine-mode trap handler; returns the new pc. */
+  /** The new offset that makes a 64-bit counter read `v` in its low or high half now. */
+  private counterWrite(base: number, offset: number, v: number, high: boolean): number {
+    const now = base + offset;
+    if (high) return offset + ((v >>> 0) - Math.floor(now / TWO32)) * TWO32;
+    return offset + (v >>> 0) - (now % TWO32);
+  }
+
+  /**
+   * Enters the trap handler for `cause` taken at `pc` in the current mode: S-mode when
+   * the trap is delegated and the hart is not in M-mode, else M-mode. Returns the new pc.
+   */
   enterTrap(cause: number, tval: number, pc: number): number {
     const isInterrupt = (cause & INTERRUPT_BIT) !== 0;
-    const mie = (this.mstatus & MSTATUS.MIE) !== 0;
-    let status = this.mstatus & ~(MSTATUS.MPIE | MSTATUS.MPP | MSTATUS.MIE);
-    if (mie) status |= MSTATUS.MPIE;
-    status |= this.priv << MPP_SHIFT;
-    this.mstatus = status >>> 0;
-    this.mepc = pc >>> 0;
-    this.mcause = cause >>> 0;
-    this.mtval = tval >>> 0;
-    this.priv = Privilege.Machine;
-    const base = (this.mtvec & ~3) >>> 0;
-    if (isInterrupt && (this.mtvec & 3) === 1) return (base + 4 * (cause & 0x7fffffff)) | 0;
+    const code = cause & 0x7fffffff;
+    const delegated =
+      this.priv !== Privilege.Machine && ((isInterrupt ? this.mideleg : this.medeleg) >>> code) & 1;
+    const from = this.priv;
+    let vector: number;
+    if (delegated) {
+      let status = this.mstatus & ~(MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SIE);
+      if (this.mstatus & MSTATUS.SIE) status |= MSTATUS.SPIE;
+      if (from === Privilege.Supervisor) status |= MSTATUS.SPP;
+      this.mstatus = status >>> 0;
+      this.sepc = pc >>> 0;
+      this.scause = cause >>> 0;
+      this.stval = tval >>> 0;
+      this.priv = Privilege.Supervisor;
+      vector = this.stvec;
+    } else {
+      let status = this.mstatus & ~(MSTATUS.MPIE | MSTATUS.MPP | MSTATUS.MIE);
+      if (this.mstatus & MSTATUS.MIE) status |= MSTATUS.MPIE;
+      status |= from << MPP_SHIFT;
+      this.mstatus = status >>> 0;
+      this.mepc = pc >>> 0;
+      this.mcause = cause >>> 0;
+      this.mtval = tval >>> 0;
+      this.priv = Privilege.Machine;
+      vector = this.mtvec;
+    }
+    if (from !== this.priv) this.onTranslationChange();
+    const base = (vector & ~3) >>> 0;
+    if (isInterrupt && (vector & 3) === 1) return (base + 4 * code) | 0;
     return base | 0;
   }
 
@@ -223,26 +366,49 @@ export class CsrFile {
     if (mpp !== Privilege.Machine) next &= ~MSTATUS.MPRV;
     this.mstatus = next >>> 0;
     this.priv = mpp;
+    this.onTranslationChange();
     return this.mepc | 0;
   }
 
+  /** `sret`: returns the pc to resume at. The caller checks privilege and TSR first. */
+  returnFromSupervisor(): number {
+    const status = this.mstatus;
+    const spp = status & MSTATUS.SPP ? Privilege.Supervisor : Privilege.User;
+    let next = status & ~(MSTATUS.SIE | MSTATUS.SPP | MSTATUS.MPRV);
+    if (status & MSTATUS.SPIE) next |= MSTATUS.SIE;
+    next |= MSTATUS.SPIE;
+    this.mstatus = next >>> 0;
+    this.priv = spp;
+    this.onTranslationChange();
+    return this.sepc | 0;
+  }
+
   /**
-   * The interrupt to take now, as an mcause value, or 0 when none is both pending and
-   * enabled. Priority order of the spec: MEI, MSI, MTI.
+   * The interrupt to take now, as an mcause value, or 0 when none is pending, enabled
+   * and allowed at the current privilege (privileged spec 3.1.9).
    */
   pendingInterrupt(): number {
     const pending = this.mip & this.mie;
     if (pending === 0) return 0;
-    if (this.priv === Privilege.Machine && (this.mstatus & MSTATUS.MIE) === 0) return 0;
-    for (const code of [Interrupt.MachineExternal, Interrupt.MachineSoftware, Interrupt.MachineTimer]) {
-      if (pending & (1 << code)) return (INTERRUPT_BIT | code) >>> 0;
-    }
+    const mEnabled = this.priv < Privilege.Machine || (this.mstatus & MSTATUS.MIE) !== 0;
+    const sEnabled =
+      this.priv < Privilege.Supervisor || (this.priv === Privilege.Supervisor && (this.mstatus & MSTATUS.SIE) !== 0);
+    const toM = mEnabled ? pending & ~this.mideleg : 0;
+    const toS = sEnabled ? pending & this.mideleg : 0;
+    const candidates = toM | toS;
+    if (candidates === 0) return 0;
+    for (const code of PRIORITY) if (candidates & bit(code)) return (INTERRUPT_BIT | code) >>> 0;
     return 0;
   }
 
-  /** Sets or clears a device-driven bit of mip (MSIP, MTIP, MEIP). */
+  /** Whether `wfi` may stop waiting: some interrupt is pending and enabled in mie. */
+  interruptWaiting(): boolean {
+    return (this.mip & this.mie) !== 0;
+  }
+
+  /** Sets or clears a device-driven bit of mip (MSIP, MTIP, MEIP, SEIP, STIP). */
   setPending(code: number, level: boolean): void {
-    if (level) this.mip = (this.mip | (1 << code)) >>> 0;
-    else this.mip = (this.mip & ~(1 << code)) >>> 0;
+    if (level) this.mip = (this.mip | bit(code)) >>> 0;
+    else this.mip = (this.mip & ~bit(code)) >>> 0;
   }
 }

@@ -7,6 +7,7 @@ export { Hart, type HartOptions } from "./hart.js";
 export { INSTRUCTIONS, type Extension, type Format, type InstructionSpec } from "./instructions.js";
 export { Op } from "./ops.js";
 export { extractOperands, type Operands } from "./operands.js";
+export { Pmp, PMP_ENTRIES, PmpAccess } from "./pmp.js";
 export { Privilege } from "./privilege.js";
 export { StopReason } from "./stop-reason.js";
 export { Exception, Interrupt, INTERRUPT_BIT, causeName } from "./trap-causes.js";
