@@ -1,7 +1,8 @@
 // Bundles the CLI into one file. Workspace packages are bundled from their TypeScript
 // sources (the "@amber/source" condition), so the app never depends on their dist/.
-import { build } from "esbuild";
+
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 export async function bundle(outfile = `${here}dist/amber.js`) {
@@ -14,7 +15,9 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     target: "node20",
     conditions: ["@amber/source"],
     sourcemap: true,
-    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __amberRequire } from 'node:module'; const require = __amberRequire(import.meta.url);" },
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __amberRequire } from 'node:module'; const require = __amberRequire(import.meta.url);",
+    },
     logLevel: "warning",
   });
   return outfile;

@@ -31,11 +31,20 @@ function build() {
 
 function runAmber() {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [cli, "run", guest, "--stats"], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [cli, "run", guest, "--stats"], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+  });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`amber exited ${r.status}: ${r.stderr}`);
   const stats = JSON.parse(r.stderr.trim().split("\n").pop());
-  return { wall, seconds: stats.seconds, instructions: stats.instructions, mips: stats.mips, stdout: r.stdout };
+  return {
+    wall,
+    seconds: stats.seconds,
+    instructions: stats.instructions,
+    mips: stats.mips,
+    stdout: r.stdout,
+  };
 }
 
 function hasQemu() {
@@ -46,7 +55,17 @@ function runQemu() {
   const t0 = performance.now();
   const r = spawnSync(
     "qemu-system-riscv32",
-    ["-M", "virt", "-bios", "none", "-nographic", "-semihosting-config", "enable=on,target=native", "-kernel", guest],
+    [
+      "-M",
+      "virt",
+      "-bios",
+      "none",
+      "-nographic",
+      "-semihosting-config",
+      "enable=on,target=native",
+      "-kernel",
+      guest,
+    ],
     { encoding: "utf8", maxBuffer: 1 << 26 },
   );
   const wall = (performance.now() - t0) / 1000;
@@ -83,12 +102,15 @@ if (hasQemu()) {
 
 if (json) console.log(JSON.stringify(result));
 else {
-  console.log(`guest: ${result.guest} (${instructions.toLocaleString("en")} instructions, median of ${runs})`);
+  console.log(
+    `guest: ${result.guest} (${instructions.toLocaleString("en")} instructions, median of ${runs})`,
+  );
   console.log("| runner | wall s | MIPS | × QEMU |");
   console.log("| --- | ---: | ---: | ---: |");
   console.log(
     `| amber | ${result.amber.wallSeconds.toFixed(2)} | ${result.amber.mips.toFixed(1)} | ${result.ratio ?? "–"} |`,
   );
-  if (result.qemu) console.log(`| qemu-system-riscv32 | ${result.qemu.wallSeconds.toFixed(2)} | ${result.qemu.mips} | 1 |`);
+  if (result.qemu)
+    console.log(`| qemu-system-riscv32 | ${result.qemu.wallSeconds.toFixed(2)} | ${result.qemu.mips} | 1 |`);
   else console.log("| qemu-system-riscv32 | not installed | | |");
 }

@@ -43,7 +43,11 @@ not load the program, 126 when the guest stopped on a trap it had no handler for
     program.parse(argv, { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") {
+      if (
+        e.code === "commander.helpDisplayed" ||
+        e.code === "commander.version" ||
+        e.code === "commander.help"
+      ) {
         return ExitCode.Ok;
       }
       return ExitCode.Usage;

@@ -9,6 +9,11 @@ export interface Guest {
   name: string;
   elf: string;
   expectedStdout: Buffer;
+  /**
+   * What QEMU wrote on its own stdout (the UART, and SYS_WRITE to ":tt", which QEMU's
+   * `target=native` semihosting hands to the host's stdout). Amber sends both to stdout.
+   */
+  expectedHostStdout: Buffer | undefined;
   expectedExit: number;
 }
 
@@ -27,6 +32,9 @@ export function guests(filter: (g: { march: string; name: string }) => boolean =
         name,
         elf: `${dir}${file}`,
         expectedStdout: readFileSync(`${dir}${name}.stdout`),
+        expectedHostStdout: existsSync(`${dir}${name}.host-stdout`)
+          ? readFileSync(`${dir}${name}.host-stdout`)
+          : undefined,
         expectedExit: Number(readFileSync(`${dir}${name}.exit`, "utf8").trim()),
       });
     }

@@ -36,7 +36,8 @@ const SSTATUS_MASK = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SUM | MS
 const MPP_SHIFT = 11;
 
 const bit = (code: number): number => 1 << code;
-const M_INTERRUPTS = bit(Interrupt.MachineSoftware) | bit(Interrupt.MachineTimer) | bit(Interrupt.MachineExternal);
+const M_INTERRUPTS =
+  bit(Interrupt.MachineSoftware) | bit(Interrupt.MachineTimer) | bit(Interrupt.MachineExternal);
 const S_INTERRUPTS =
   bit(Interrupt.SupervisorSoftware) | bit(Interrupt.SupervisorTimer) | bit(Interrupt.SupervisorExternal);
 /** Exceptions M-mode may delegate: all but ecall-from-M and the reserved codes 10 and 14. */
@@ -66,7 +67,7 @@ export interface CounterSource {
 
 const TWO32 = 0x1_0000_0000;
 const hi32 = (v: number): number => Math.floor(v / TWO32) | 0;
-const lo32 = (v: number): number => v % TWO32 | 0;
+const lo32 = (v: number): number => (v % TWO32) | 0;
 
 /**
  * The control and status registers of machine and supervisor mode, trap entry with
@@ -261,11 +262,21 @@ export class CsrFile {
         return true;
       case Csr.mcycle:
       case Csr.mcycleh:
-        this.cycleOffset = this.counterWrite(this.counters.cycles(), this.cycleOffset, v, num === Csr.mcycleh);
+        this.cycleOffset = this.counterWrite(
+          this.counters.cycles(),
+          this.cycleOffset,
+          v,
+          num === Csr.mcycleh,
+        );
         return true;
       case Csr.minstret:
       case Csr.minstreth:
-        this.instretOffset = this.counterWrite(this.counters.instret(), this.instretOffset, v, num === Csr.minstreth);
+        this.instretOffset = this.counterWrite(
+          this.counters.instret(),
+          this.instretOffset,
+          v,
+          num === Csr.minstreth,
+        );
         return true;
       case Csr.sstatus:
         this.writeMstatus(v, SSTATUS_MASK);
@@ -392,7 +403,8 @@ export class CsrFile {
     if (pending === 0) return 0;
     const mEnabled = this.priv < Privilege.Machine || (this.mstatus & MSTATUS.MIE) !== 0;
     const sEnabled =
-      this.priv < Privilege.Supervisor || (this.priv === Privilege.Supervisor && (this.mstatus & MSTATUS.SIE) !== 0);
+      this.priv < Privilege.Supervisor ||
+      (this.priv === Privilege.Supervisor && (this.mstatus & MSTATUS.SIE) !== 0);
     const toM = mEnabled ? pending & ~this.mideleg : 0;
     const toS = sEnabled ? pending & this.mideleg : 0;
     const candidates = toM | toS;

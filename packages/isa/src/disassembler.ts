@@ -82,6 +82,8 @@ export function formatInstruction(d: Decoded, pc: number): string {
         return `${r(rd)},${r(rs2)},(${r(rs1)})`;
       case "LR":
         return `${r(rd)},(${r(rs1)})`;
+      case "SFENCE":
+        return `${r(rs1)},${r(rs2)}`;
       case "FENCE":
         return `${fenceSet(imm >>> 4)},${fenceSet(imm)}`;
       case "NONE":
@@ -96,7 +98,7 @@ export function formatInstruction(d: Decoded, pc: number): string {
       case "CSWSP":
         return `${r(rs2)},${imm}(${r(rs1)})`;
       case "CI":
-        return spec.name === "c.nop" ? (imm === 0 ? "" : `${imm}`) : `${r(rd)},${imm}`;
+        return `${r(rd)},${imm}`;
       case "CLI":
       case "CANDI":
         return `${r(rd)},${imm}`;

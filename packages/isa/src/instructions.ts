@@ -1,7 +1,7 @@
 import { Op } from "./ops.js";
 
 /** Which extension an instruction belongs to (the `misa` letter or the Z-name). */
-export type Extension = "I" | "M" | "A" | "C" | "Zicsr" | "Zifencei" | "Priv";
+export type Extension = "I" | "M" | "A" | "C" | "Zicsr" | "Zifencei" | "Zihintpause" | "Priv";
 
 /**
  * How operands are laid out in the instruction bits. 32-bit formats follow the base
@@ -23,6 +23,7 @@ export type Format =
   | "AMO"
   | "LR"
   | "FENCE"
+  | "SFENCE"
   | "NONE"
   | "CIW"
   | "CL"
@@ -79,6 +80,7 @@ const AMO = 0xf800707f; // funct5 + funct3 + opcode; aq/rl free
 /**
  * The decode table. Order matters only where encodings overlap: the more specific
  * line comes first (c.ebreak before c.jalr before c.add, fence.tso before fence).
+ * c.nop has no line of its own: it is c.addi with rd = x0, which objdump prints so.
  */
 export const INSTRUCTIONS: readonly InstructionSpec[] = Object.freeze([
   // RV32I
@@ -120,6 +122,7 @@ export const INSTRUCTIONS: readonly InstructionSpec[] = Object.freeze([
   spec("or", F7, 0x00006033, "R", "I", Op.OR),
   spec("and", F7, 0x00007033, "R", "I", Op.AND),
   spec("fence.tso", 0xfff0707f, 0x8330000f, "NONE", "I", Op.FENCE),
+  spec("pause", EXACT, 0x0100000f, "NONE", "Zihintpause", Op.FENCE), // fence w,0: a hint
   spec("fence", F3, 0x000f, "FENCE", "I", Op.FENCE),
   spec("ecall", EXACT, 0x00000073, "NONE", "I", Op.ECALL),
   spec("ebreak", EXACT, 0x00100073, "NONE", "I", Op.EBREAK),
@@ -127,6 +130,8 @@ export const INSTRUCTIONS: readonly InstructionSpec[] = Object.freeze([
   spec("fence.i", F3, 0x100f, "NONE", "Zifencei", Op.FENCE_I),
   // Privileged
   spec("mret", EXACT, 0x30200073, "NONE", "Priv", Op.MRET),
+  spec("sret", EXACT, 0x10200073, "NONE", "Priv", Op.SRET),
+  spec("sfence.vma", 0xfe007fff, 0x12000073, "SFENCE", "Priv", Op.SFENCE_VMA),
   spec("wfi", EXACT, 0x10500073, "NONE", "Priv", Op.WFI),
   // Zicsr
   spec("csrrw", F3, 0x1073, "CSR", "Zicsr", Op.CSRRW),
@@ -161,7 +166,6 @@ export const INSTRUCTIONS: readonly InstructionSpec[] = Object.freeze([
   spec("c.lw", 0xe003, 0x4000, "CL", "C", Op.LW),
   spec("c.sw", 0xe003, 0xc000, "CS", "C", Op.SW),
   // C, quadrant 1
-  spec("c.nop", 0xef83, 0x0001, "CI", "C", Op.ADDI),
   spec("c.addi", 0xe003, 0x0001, "CI", "C", Op.ADDI),
   spec("c.jal", 0xe003, 0x2001, "CJ", "C", Op.JAL, { link: 1 }),
   spec("c.li", 0xe003, 0x4001, "CLI", "C", Op.ADDI),

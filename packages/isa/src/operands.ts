@@ -38,6 +38,10 @@ export function extractOperands(spec: InstructionSpec, raw: number, out: Operand
       rd = rdField;
       rs1 = rs1Field;
       break;
+    case "SFENCE":
+      rs1 = rs1Field; // virtual address
+      rs2 = rs2Field; // ASID
+      break;
     case "I":
     case "LOAD":
     case "JALR":

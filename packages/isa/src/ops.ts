@@ -74,4 +74,6 @@ export const enum Op {
   AMOMAX_W,
   AMOMINU_W,
   AMOMAXU_W,
+  SRET,
+  SFENCE_VMA,
 }

@@ -7,7 +7,6 @@
 export const PMP_ENTRIES = 16;
 const CFG_R = 1;
 const CFG_W = 2;
-const CFG_X = 4;
 const CFG_A = 0x18;
 const CFG_L = 0x80;
 const A_OFF = 0;
@@ -15,10 +14,11 @@ const A_TOR = 1;
 const A_NA4 = 2;
 const A_NAPOT = 3;
 
+/** The access kinds, valued as their pmpcfg permission bits (R, W, X). */
 export const enum PmpAccess {
-  Read = CFG_R,
-  Write = CFG_W,
-  Execute = CFG_X,
+  Read = 1,
+  Write = 2,
+  Execute = 4,
 }
 
 export class Pmp {
@@ -56,7 +56,7 @@ export class Pmp {
       if (index < 0 || index >= PMP_ENTRIES) return;
       if (this.cfg[index]! & CFG_L) return;
       const next = this.cfg[index + 1];
-      if (next !== undefined && next & CFG_L && ((next & CFG_A) >>> 3) === A_TOR) return;
+      if (next !== undefined && next & CFG_L && (next & CFG_A) >>> 3 === A_TOR) return;
       this.addr[index] = value >>> 0;
     }
     this.recompute();
@@ -98,14 +98,14 @@ export class Pmp {
     const end = addr + size;
     for (let i = 0; i < PMP_ENTRIES; i++) {
       const cfg = this.cfg[i]!;
-      if (((cfg & CFG_A) >>> 3) === A_OFF) continue;
+      if ((cfg & CFG_A) >>> 3 === A_OFF) continue;
       const lo = this.lo[i]!;
       const hi = this.hi[i]!;
       if (end <= lo || addr >= hi) continue;
       // A partial match fails the access, as the spec requires.
       if (addr < lo || end > hi) return false;
       if (priv === 3 && (cfg & CFG_L) === 0) return true;
-      return (cfg & access) !== 0;
+      return (cfg & access) !== 0; // PmpAccess values are the R/W/X bits
     }
     return priv === 3;
   }
@@ -114,7 +114,7 @@ export class Pmp {
   allowsEverything(): boolean {
     for (let i = 0; i < PMP_ENTRIES; i++) {
       const cfg = this.cfg[i]!;
-      if (((cfg & CFG_A) >>> 3) === A_OFF) continue;
+      if ((cfg & CFG_A) >>> 3 === A_OFF) continue;
       return this.lo[i] === 0 && this.hi[i]! >= 2 ** 32 && (cfg & 7) === 7;
     }
     return false;

@@ -32,7 +32,14 @@ const REFERENCE: Record<string, (a: number, b: number) => number> = {
   remu: (a, b) => (b === 0 ? a | 0 : wrap(u(a) % u(b))),
 };
 
-const IMMEDIATE: Record<string, string> = { addi: "add", slti: "slt", sltiu: "sltu", xori: "xor", ori: "or", andi: "and" };
+const IMMEDIATE: Record<string, string> = {
+  addi: "add",
+  slti: "slt",
+  sltiu: "sltu",
+  xori: "xor",
+  ori: "or",
+  andi: "and",
+};
 
 /** Edge values are where implementations go wrong; mix them with uniform ones. */
 const int32 = fc.oneof(
@@ -76,15 +83,19 @@ describe("ALU and M extension against BigInt reference semantics", () => {
 
   it("shift-immediate instructions match their register forms", () => {
     fc.assert(
-      fc.property(int32, fc.integer({ min: 0, max: 31 }), fc.constantFrom("slli", "srli", "srai"), (a, sh, name) => {
-        const m = new TestMachine();
-        m.program([asm(name, { rd: 3, rs1: 1, imm: sh })]);
-        m.hart.x[1] = a;
-        m.hart.run(1);
-        return m.hart.x[3] === REFERENCE[name.slice(0, 3)]!(a, sh);
-      }),
+      fc.property(
+        int32,
+        fc.integer({ min: 0, max: 31 }),
+        fc.constantFrom("slli", "srli", "srai"),
+        (a, sh, name) => {
+          const m = new TestMachine();
+          m.program([asm(name, { rd: 3, rs1: 1, imm: sh })]);
+          m.hart.x[1] = a;
+          m.hart.run(1);
+          return m.hart.x[3] === REFERENCE[name.slice(0, 3)]!(a, sh);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 });
-

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { Csr, CsrFile, Exception, INTERRUPT_BIT, Interrupt, MSTATUS, PmpAccess, Privilege } from "../src/index.js";
+import {
+  Csr,
+  CsrFile,
+  Exception,
+  INTERRUPT_BIT,
+  Interrupt,
+  MSTATUS,
+  PmpAccess,
+  Privilege,
+} from "../src/index.js";
 
 const counters = { cycles: () => 0, instret: () => 0, time: () => Number.NaN };
 const fresh = () => new CsrFile(counters);

@@ -17,7 +17,7 @@ describe("the decode table", () => {
   it("reaches every operation the hart executes", () => {
     const reached = new Set(INSTRUCTIONS.map((s) => s.op));
     // Op.ILLEGAL (0) is the only value without a table line; the enum is dense.
-    for (let op = 1; op <= Op.AMOMAXU_W; op++) expect(reached.has(op), `op ${op}`).toBe(true);
+    for (let op = 1; op <= Op.SFENCE_VMA; op++) expect(reached.has(op), `op ${op}`).toBe(true);
   });
 
   it("decodes each 32-bit line's own match back to that line", () => {
@@ -34,7 +34,7 @@ describe("the decode table", () => {
     expect(decode(0x9086)?.spec.name).toBe("c.add"); // c.add ra, ra
     expect(decode(0x8082)?.spec.name).toBe("c.jr"); // ret
     expect(decode(0x8086)?.spec.name).toBe("c.mv");
-    expect(decode(0x0001)?.spec.name).toBe("c.nop");
+    expect(decode(0x0001)?.spec.name).toBe("c.addi"); // c.nop is c.addi x0, 0
     expect(decode(0x7139)?.spec.name).toBe("c.addi16sp"); // addi sp, sp, -64
     expect(decode(0x67c1)?.spec.name).toBe("c.lui"); // lui a5, 0x10
   });

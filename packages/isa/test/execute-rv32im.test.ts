@@ -67,7 +67,11 @@ describe("RV32I immediate instructions", () => {
   });
 
   it("never changes x0", () => {
-    const m = exec([asm("addi", { rd: 0, rs1: 0, imm: 5 }), asm("lui", { rd: 0, imm: 0x1000 }), asm("add", { rd: 1, rs1: 0, rs2: 0 })]);
+    const m = exec([
+      asm("addi", { rd: 0, rs1: 0, imm: 5 }),
+      asm("lui", { rd: 0, imm: 0x1000 }),
+      asm("add", { rd: 1, rs1: 0, rs2: 0 }),
+    ]);
     expect(m.hart.x[0]).toBe(0);
     expect(m.hart.x[1]).toBe(0);
   });
@@ -131,7 +135,11 @@ describe("RV32I loads and stores", () => {
 
   it("performs misaligned loads and stores inside RAM", () => {
     const m = exec(
-      [asm("sw", { rs1: 1, rs2: 2, imm: 1 }), asm("lw", { rd: 3, rs1: 1, imm: 1 }), asm("lhu", { rd: 4, rs1: 1, imm: 3 })],
+      [
+        asm("sw", { rs1: 1, rs2: 2, imm: 1 }),
+        asm("lw", { rd: 3, rs1: 1, imm: 1 }),
+        asm("lhu", { rd: 4, rs1: 1, imm: 3 }),
+      ],
       { 1: data, 2: 0x11223344 },
     );
     expect(m.hart.x[3]).toBe(0x11223344);

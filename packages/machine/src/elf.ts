@@ -45,9 +45,14 @@ export function parseElf(bytes: Uint8Array, name = "program"): ElfImage {
   const phoff = view.getUint32(28, true);
   const phentsize = view.getUint16(42, true);
   const phnum = view.getUint16(44, true);
-  if (phnum > 0 && phentsize < 32) fail("ELF_BAD_SEGMENT", 42, `program header size ${phentsize}, expected at least 32`);
+  if (phnum > 0 && phentsize < 32)
+    fail("ELF_BAD_SEGMENT", 42, `program header size ${phentsize}, expected at least 32`);
   if (phoff + phnum * phentsize > bytes.length) {
-    fail("ELF_TRUNCATED", phoff, `${phnum} program headers of ${phentsize} bytes run past the end of the file (${bytes.length} bytes)`);
+    fail(
+      "ELF_TRUNCATED",
+      phoff,
+      `${phnum} program headers of ${phentsize} bytes run past the end of the file (${bytes.length} bytes)`,
+    );
   }
   const segments: ElfSegment[] = [];
   for (let i = 0; i < phnum; i++) {
@@ -59,9 +64,14 @@ export function parseElf(bytes: Uint8Array, name = "program"): ElfImage {
     const fileSize = view.getUint32(at + 16, true);
     const memSize = view.getUint32(at + 20, true);
     const flags = view.getUint32(at + 24, true);
-    if (fileSize > memSize) fail("ELF_BAD_SEGMENT", at + 16, `segment ${i} has file size ${fileSize} > memory size ${memSize}`);
+    if (fileSize > memSize)
+      fail("ELF_BAD_SEGMENT", at + 16, `segment ${i} has file size ${fileSize} > memory size ${memSize}`);
     if (offset + fileSize > bytes.length) {
-      fail("ELF_TRUNCATED", at + 4, `segment ${i} wants bytes [${offset}, ${offset + fileSize}) of a ${bytes.length}-byte file`);
+      fail(
+        "ELF_TRUNCATED",
+        at + 4,
+        `segment ${i} wants bytes [${offset}, ${offset + fileSize}) of a ${bytes.length}-byte file`,
+      );
     }
     if (memSize === 0) continue;
     segments.push({ paddr, vaddr, memSize, flags, fileBytes: bytes.subarray(offset, offset + fileSize) });

@@ -1,4 +1,8 @@
 export { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
+export { type FdtNode, type PropValue, writeFdt } from "./device-tree/fdt-writer.js";
+export { type VirtTreeOptions, virtDeviceTree } from "./device-tree/virt-device-tree.js";
+export { Clint } from "./devices/clint.js";
+export { Plic } from "./devices/plic.js";
 export { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
 export { Uart16550 } from "./devices/uart16550.js";
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
@@ -8,7 +12,3 @@ export { Machine, type MachineOptions, type RunOutcome, TIMEBASE_HZ, type TrapRe
 export { MachineError, type MachineErrorCode } from "./machine-error.js";
 export { resetRom } from "./reset-rom.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";
-export { type FdtNode, type PropValue, writeFdt } from "./device-tree/fdt-writer.js";
-export { type VirtTreeOptions, virtDeviceTree } from "./device-tree/virt-device-tree.js";
-export { Clint } from "./devices/clint.js";
-export { Plic } from "./devices/plic.js";

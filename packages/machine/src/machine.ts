@@ -1,4 +1,4 @@
-import { Hart, StopReason, causeName, disassemble } from "@amber/isa";
+import { causeName, disassemble, Hart, StopReason } from "@amber/isa";
 import { AddressSpace, Ram } from "@amber/memory";
 import { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
 import { writeFdt } from "./device-tree/fdt-writer.js";
@@ -47,7 +47,6 @@ export interface TrapReport {
 
 /** Steps per call into the hart: small enough to flush console output promptly. */
 const SLICE = 1 << 22;
-const STACK_RESERVE = 1 << 20;
 /** CLINT timer frequency, QEMU virt's `timebase-frequency`. */
 export const TIMEBASE_HZ = 10_000_000;
 /** PLIC source number of the UART on QEMU's virt. */
@@ -187,10 +186,10 @@ export class Machine {
     this.hart.pc = VIRT.mrom.base;
   }
 
+  /** What QEMU's SYS_HEAPINFO reports: heap from the image end up to the device tree, stack below it. */
   private heapInfo(): HeapInfo {
-    const ramEnd = this.ram.base + this.ram.size;
-    const heapBase = Math.ceil(this.imageEnd / 4096) * 4096;
-    return { heapBase, heapLimit: ramEnd - STACK_RESERVE, stackBase: ramEnd, stackLimit: ramEnd - STACK_RESERVE };
+    const top = this.fdtAddress !== 0 ? this.fdtAddress : this.ram.base + this.ram.size;
+    return { heapBase: this.imageEnd, heapLimit: top, stackBase: top, stackLimit: this.imageEnd };
   }
 
   /** Loads an ELF executable into RAM and points the boot ROM at its entry. */
@@ -238,7 +237,8 @@ export class Machine {
     );
     const end = this.ram.base + this.ram.size;
     const aligned = Math.floor((end - fdt.length) / (2 << 20)) * (2 << 20);
-    const at = aligned >= this.ram.base + this.ram.size / 2 ? aligned : Math.floor((end - fdt.length) / 16) * 16;
+    const at =
+      aligned >= this.ram.base + this.ram.size / 2 ? aligned : Math.floor((end - fdt.length) / 16) * 16;
     this.ram.writeBytes(at - this.ram.base, fdt);
     this.fdtAddress = at;
     return at;
@@ -296,7 +296,11 @@ export class Machine {
     const csr = this.hart.csr;
     const pc = csr.mepc;
     const lo = this.bus.fetch(pc);
-    const bits = Number.isNaN(lo) ? Number.NaN : (lo & 3) === 3 ? (lo | (this.bus.fetch(pc + 2) << 16)) >>> 0 : lo;
+    const bits = Number.isNaN(lo)
+      ? Number.NaN
+      : (lo & 3) === 3
+        ? (lo | (this.bus.fetch(pc + 2) << 16)) >>> 0
+        : lo;
     return {
       cause: csr.mcause,
       causeName: causeName(csr.mcause),

@@ -27,6 +27,6 @@ export function resetRom(entry: number, fdtAddress: number): Uint8Array {
   ];
   const bytes = new Uint8Array(words.length * 4);
   const view = new DataView(bytes.buffer);
-  words.forEach((w, i) => view.setUint32(i * 4, w >>> 0, true));
+  for (const [i, w] of words.entries()) view.setUint32(i * 4, w >>> 0, true);
   return bytes;
 }

@@ -113,7 +113,8 @@ export class Semihosting {
         const name = new TextDecoder().decode(this.bytes(this.word(arg), this.word(arg + 8)));
         const mode = this.word(arg + 4);
         let handle: Handle;
-        if (name === ":tt") handle = mode < 4 ? { kind: "stdin" } : mode < 8 ? { kind: "stdout" } : { kind: "stderr" };
+        if (name === ":tt")
+          handle = mode < 4 ? { kind: "stdin" } : mode < 8 ? { kind: "stdout" } : { kind: "stderr" };
         else if (name === ":semihosting-features") handle = { kind: "features", pos: 0 };
         else return this.fail(ENOENT);
         const id = this.nextHandle++;

@@ -6,7 +6,7 @@ function machineWith(words: number[], io = new CapturedIo()): Machine {
   const m = new Machine({ io, ramSize: 1 << 20 });
   const code = new Uint8Array(words.length * 4);
   const v = new DataView(code.buffer);
-  words.forEach((w, i) => v.setUint32(i * 4, w >>> 0, true));
+  for (const [i, w] of words.entries()) v.setUint32(i * 4, w >>> 0, true);
   m.ram.writeBytes(0, code);
   // Point the boot ROM at RAM the way loadElf does, via a minimal ELF.
   const elf = new Uint8Array(52 + 32 + code.length);
@@ -57,7 +57,14 @@ describe("the virt board", () => {
   it("sends UART transmit bytes to the host's stdout", () => {
     const io = new CapturedIo();
     const m = machineWith(
-      [0x100002b7 /* lui t0, 0x10000 */, LI_T1(0x41), 0x00628023 /* sb t1, 0(t0) */, LI_T1(0x0a), 0x00628023, 0x0000006f],
+      [
+        0x100002b7 /* lui t0, 0x10000 */,
+        LI_T1(0x41),
+        0x00628023 /* sb t1, 0(t0) */,
+        LI_T1(0x0a),
+        0x00628023,
+        0x0000006f,
+      ],
       io,
     );
     m.run(100);

@@ -30,10 +30,14 @@ describe("the generated device tree", () => {
 
   // .ci/run installs Debian's device-tree-compiler; on a machine without it this check cannot run.
   it.runIf(hasDtc)("decompiles with dtc into the board QEMU describes", () => {
-    const dts = execFileSync("dtc", ["-I", "dtb", "-O", "dts", "-q"], { input: blob("console=ttyS0 earlycon") }).toString();
+    const dts = execFileSync("dtc", ["-I", "dtb", "-O", "dts", "-q"], {
+      input: blob("console=ttyS0 earlycon"),
+    }).toString();
     expect(dts).toContain('bootargs = "console=ttyS0 earlycon";');
     expect(dts).toContain('stdout-path = "/soc/serial@10000000";');
-    expect(dts).toMatch(/memory@80000000 \{\s*device_type = "memory";\s*reg = <0x00 0x80000000 0x00 0x8000000>;/);
+    expect(dts).toMatch(
+      /memory@80000000 \{\s*device_type = "memory";\s*reg = <0x00 0x80000000 0x00 0x8000000>;/,
+    );
     expect(dts).toContain("timebase-frequency = <0x989680>;");
     expect(dts).toContain('riscv,isa = "rv32imac_zicsr_zifencei";');
     expect(dts).toMatch(/serial@10000000 \{[^}]*compatible = "ns16550a";[^}]*interrupts = <0x0a>;/);

@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { MachineError, parseElf } from "../src/index.js";
+import { type MachineError, parseElf } from "../src/index.js";
 
 /** Builds a minimal ELF32 RISC-V executable with the given PT_LOAD segments. */
-function elf(segments: { paddr: number; vaddr?: number; data: number[]; memSize?: number }[], entry = 0x8000_0000) {
+function elf(
+  segments: { paddr: number; vaddr?: number; data: number[]; memSize?: number }[],
+  entry = 0x8000_0000,
+) {
   const headerSize = 52;
   const phSize = 32;
   const dataStart = headerSize + phSize * segments.length;
@@ -45,7 +48,9 @@ function codeOf(f: () => unknown): string {
 
 describe("ELF loading", () => {
   it("reads the entry and PT_LOAD segments with physical and virtual addresses", () => {
-    const image = parseElf(elf([{ paddr: 0x8000_1000, vaddr: 0x8020_0000, data: [1, 2, 3], memSize: 16 }], 0x8000_0004));
+    const image = parseElf(
+      elf([{ paddr: 0x8000_1000, vaddr: 0x8020_0000, data: [1, 2, 3], memSize: 16 }], 0x8000_0004),
+    );
     expect(image.entry).toBe(0x8000_0004);
     expect(image.segments).toHaveLength(1);
     expect(image.segments[0]).toMatchObject({ paddr: 0x8000_1000, vaddr: 0x8020_0000, memSize: 16 });
@@ -57,7 +62,10 @@ describe("ELF loading", () => {
     ["ELF_TRUNCATED", () => parseElf(elf([{ paddr: 0x8000_0000, data: [1] }]).subarray(0, 40))],
     ["ELF_WRONG_CLASS", () => parseElf(Object.assign(elf([{ paddr: 0x8000_0000, data: [1] }]), { 4: 2 }))],
     ["ELF_WRONG_ENDIAN", () => parseElf(Object.assign(elf([{ paddr: 0x8000_0000, data: [1] }]), { 5: 2 }))],
-    ["ELF_WRONG_MACHINE", () => parseElf(Object.assign(elf([{ paddr: 0x8000_0000, data: [1] }]), { 18: 62 }))],
+    [
+      "ELF_WRONG_MACHINE",
+      () => parseElf(Object.assign(elf([{ paddr: 0x8000_0000, data: [1] }]), { 18: 62 })),
+    ],
     ["ELF_WRONG_TYPE", () => parseElf(Object.assign(elf([{ paddr: 0x8000_0000, data: [1] }]), { 16: 3 }))],
     ["ELF_BAD_SEGMENT", () => parseElf(elf([]))],
     ["ELF_BAD_SEGMENT", () => parseElf(elf([{ paddr: 0x8000_0000, data: [1, 2], memSize: 1 }]))],

@@ -4,9 +4,27 @@ import type { Ram } from "./ram.js";
 
 /** One entry of the memory map: a half-open range [base, base+size). */
 export type Region =
-  | { readonly kind: "ram"; readonly name: string; readonly base: number; readonly size: number; readonly ram: Ram }
-  | { readonly kind: "rom"; readonly name: string; readonly base: number; readonly size: number; readonly bytes: Uint8Array }
-  | { readonly kind: "mmio"; readonly name: string; readonly base: number; readonly size: number; readonly device: MmioDevice };
+  | {
+      readonly kind: "ram";
+      readonly name: string;
+      readonly base: number;
+      readonly size: number;
+      readonly ram: Ram;
+    }
+  | {
+      readonly kind: "rom";
+      readonly name: string;
+      readonly base: number;
+      readonly size: number;
+      readonly bytes: Uint8Array;
+    }
+  | {
+      readonly kind: "mmio";
+      readonly name: string;
+      readonly base: number;
+      readonly size: number;
+      readonly device: MmioDevice;
+    };
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, "0")}`;
 
@@ -25,8 +43,17 @@ export class AddressSpace {
 
   private add(region: Region): void {
     const { base, size, name } = region;
-    if (!Number.isInteger(base) || !Number.isInteger(size) || base < 0 || size <= 0 || base + size > 2 ** 32) {
-      throw new MemoryError("REGION_INVALID", `region ${name} at ${hex(base)} of ${size} bytes does not fit in 32 bits`);
+    if (
+      !Number.isInteger(base) ||
+      !Number.isInteger(size) ||
+      base < 0 ||
+      size <= 0 ||
+      base + size > 2 ** 32
+    ) {
+      throw new MemoryError(
+        "REGION_INVALID",
+        `region ${name} at ${hex(base)} of ${size} bytes does not fit in 32 bits`,
+      );
     }
     for (const other of this.regions) {
       if (base < other.base + other.size && other.base < base + size) {

@@ -40,7 +40,10 @@ export class Ram {
       throw new MemoryError("REGION_INVALID", `RAM size ${size} is not a positive multiple of ${PAGE_SIZE}`);
     }
     if (!Number.isInteger(base) || base < 0 || base % PAGE_SIZE !== 0 || base + size > 2 ** 32) {
-      throw new MemoryError("REGION_INVALID", `RAM at 0x${base.toString(16)} of ${size} bytes does not fit in 32 bits`);
+      throw new MemoryError(
+        "REGION_INVALID",
+        `RAM at 0x${base.toString(16)} of ${size} bytes does not fit in 32 bits`,
+      );
     }
     this.base = base;
     this.size = size;
@@ -123,7 +126,8 @@ export class Ram {
     const within = offset & (PAGE_SIZE - 1);
     if (within + size <= PAGE_SIZE) {
       const p = this.pages8[index];
-      if (p === undefined) return size === 4 ? this.initWord >>> 0 : this.initWord & (size === 1 ? 0xff : 0xffff);
+      if (p === undefined)
+        return size === 4 ? this.initWord >>> 0 : this.initWord & (size === 1 ? 0xff : 0xffff);
       if (size === 1) return p[within]!;
       if (size === 2) return p[within]! | (p[within + 1]! << 8);
       return (p[within]! | (p[within + 1]! << 8) | (p[within + 2]! << 16) | (p[within + 3]! << 24)) >>> 0;
@@ -152,7 +156,10 @@ export class Ram {
   /** Copies `data` into RAM at `offset` (loaders, restore). */
   writeBytes(offset: number, data: Uint8Array): void {
     if (!this.contains(offset, data.length)) {
-      throw new MemoryError("OUT_OF_RANGE", `${data.length} bytes at RAM offset ${offset} exceed RAM of ${this.size}`);
+      throw new MemoryError(
+        "OUT_OF_RANGE",
+        `${data.length} bytes at RAM offset ${offset} exceed RAM of ${this.size}`,
+      );
     }
     let done = 0;
     while (done < data.length) {
@@ -167,7 +174,10 @@ export class Ram {
   /** Copies `length` bytes from RAM at `offset`; never-written bytes read as the init pattern. */
   readBytes(offset: number, length: number): Uint8Array {
     if (!this.contains(offset, length)) {
-      throw new MemoryError("OUT_OF_RANGE", `${length} bytes at RAM offset ${offset} exceed RAM of ${this.size}`);
+      throw new MemoryError(
+        "OUT_OF_RANGE",
+        `${length} bytes at RAM offset ${offset} exceed RAM of ${this.size}`,
+      );
     }
     const out = new Uint8Array(length);
     if (this.initByte !== 0) out.fill(this.initByte);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressSpace, MemoryError, type MmioDevice, Ram } from "../src/index.js";
+import { AddressSpace, type MemoryError, type MmioDevice, Ram } from "../src/index.js";
 
 class Recorder implements MmioDevice {
   readonly name = "recorder";

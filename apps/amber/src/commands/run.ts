@@ -22,7 +22,8 @@ export function describeTrap(t: TrapReport): string {
 /** `amber run FILE.elf`: boots the ELF on the virt board; the guest's exit status becomes ours. */
 export function runCommand(env: CliEnv, file: string, args: string[], options: RunOptions): number {
   const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : parseSize(options.ram);
-  if (Number.isNaN(ramSize)) throw new UserError(`--ram: cannot read "${options.ram}" as a size (e.g. 128M, 1G)`, ExitCode.Usage);
+  if (Number.isNaN(ramSize))
+    throw new UserError(`--ram: cannot read "${options.ram}" as a size (e.g. 128M, 1G)`, ExitCode.Usage);
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
   if (Number.isNaN(maxSteps)) {
     throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);
@@ -54,7 +55,9 @@ export function runCommand(env: CliEnv, file: string, args: string[], options: R
       const pc = hart.pc;
       const lo = machine.bus.fetch(pc);
       const bits = (lo & 3) === 3 ? (lo | (machine.bus.fetch(pc + 2) << 16)) >>> 0 : lo;
-      env.stderr(`${hart.steps} ${hex8(pc)} ${Number.isNaN(lo) ? "--------" : hex8(bits)} ${Number.isNaN(lo) ? "" : disassemble(bits, pc).replace("\t", " ")}\n`);
+      env.stderr(
+        `${hart.steps} ${hex8(pc)} ${Number.isNaN(lo) ? "--------" : hex8(bits)} ${Number.isNaN(lo) ? "" : disassemble(bits, pc).replace("\t", " ")}\n`,
+      );
       outcome = machine.run(1);
       if (outcome.kind !== "budget") break;
     }
@@ -81,7 +84,9 @@ export function runCommand(env: CliEnv, file: string, args: string[], options: R
     case "exited":
       return outcome.code & 0xff;
     case "budget":
-      env.stderr(`amber: stopped after ${machine.hart.steps} instructions (--max-insns) before the guest exited\n`);
+      env.stderr(
+        `amber: stopped after ${machine.hart.steps} instructions (--max-insns) before the guest exited\n`,
+      );
       return ExitCode.BudgetExhausted;
     case "unhandled-trap":
       env.stderr(`amber: ${describeTrap(outcome.trap)}\n`);

@@ -26,11 +26,12 @@ function encodeValue(value: PropValue): Uint8Array {
   if (value === null) return new Uint8Array(0);
   if (value instanceof Uint8Array) return value;
   if (typeof value === "string") return encoder.encode(`${value}\0`);
-  if (value.length > 0 && typeof value[0] === "string") return encoder.encode(`${(value as string[]).join("\0")}\0`);
+  if (value.length > 0 && typeof value[0] === "string")
+    return encoder.encode(`${(value as string[]).join("\0")}\0`);
   const cells = value as number[];
   const out = new Uint8Array(cells.length * 4);
   const view = new DataView(out.buffer);
-  cells.forEach((c, i) => view.setUint32(i * 4, c >>> 0));
+  for (const [i, c] of cells.entries()) view.setUint32(i * 4, c >>> 0);
   return out;
 }
 
@@ -91,7 +92,18 @@ export function writeFdt(root: FdtNode, bootCpu = 0): Uint8Array {
   const stringsOffset = structOffset + struct.length;
   const total = stringsOffset + strings.length;
   const out = new ByteSink();
-  for (const v of [FDT_MAGIC, total, structOffset, stringsOffset, rsvOffset, 17, 16, bootCpu, strings.length, struct.length]) {
+  for (const v of [
+    FDT_MAGIC,
+    total,
+    structOffset,
+    stringsOffset,
+    rsvOffset,
+    17,
+    16,
+    bootCpu,
+    strings.length,
+    struct.length,
+  ]) {
     out.u32(v);
   }
   for (let i = 0; i < 4; i++) out.u32(0);

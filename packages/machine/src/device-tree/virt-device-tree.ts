@@ -22,9 +22,18 @@ const PHANDLE_CPU_INTC = 1;
 const PHANDLE_PLIC = 2;
 const PHANDLE_TEST = 3;
 
-const node = (name: string, props: [string, PropValue][], children: FdtNode[] = []): FdtNode => ({ name, props, children });
+const node = (name: string, props: [string, PropValue][], children: FdtNode[] = []): FdtNode => ({
+  name,
+  props,
+  children,
+});
 /** A 64-bit (two-cell) address and size pair, as the virt tree's #address-cells = #size-cells = 2. */
-const reg = (base: number, size: number): number[] => [Math.floor(base / 2 ** 32), base >>> 0, Math.floor(size / 2 ** 32), size >>> 0];
+const reg = (base: number, size: number): number[] => [
+  Math.floor(base / 2 ** 32),
+  base >>> 0,
+  Math.floor(size / 2 ** 32),
+  size >>> 0,
+];
 const hex = (n: number): string => n.toString(16);
 
 /** The device tree of Amber's `virt` board, shaped like the one QEMU generates. */

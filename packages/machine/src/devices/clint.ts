@@ -15,8 +15,8 @@ export class Clint implements MmioDevice {
   readonly name = "clint";
   readonly size = 0x1_0000;
   msip = 0;
-  /** Starts at the maximum so that no timer interrupt is pending at reset. */
-  mtimecmp = Number.MAX_SAFE_INTEGER;
+  /** Resets to 0 as QEMU's does, so MTIP is pending from the start (harmless: mie is 0). */
+  mtimecmp = 0;
   /** Added to the clock's ticks so that guest writes to mtime stick. */
   private mtimeOffset = 0;
 
@@ -40,11 +40,11 @@ export class Clint implements MmioDevice {
       case MSIP:
         return this.msip;
       case MTIMECMP:
-        return this.mtimecmp % TWO32 >>> 0;
+        return (this.mtimecmp % TWO32) >>> 0;
       case MTIMECMP + 4:
         return Math.floor(this.mtimecmp / TWO32) >>> 0;
       case MTIME:
-        return this.mtime() % TWO32 >>> 0;
+        return (this.mtime() % TWO32) >>> 0;
       case MTIME + 4:
         return Math.floor(this.mtime() / TWO32) >>> 0;
       default:
