@@ -1,0 +1,413 @@
+import { findRecord, type ParsedBlock, parseBlock } from "./block-records.js";
+import { ByteReader } from "./byte-reader.js";
+import { type ByteSource, bytesSource, readExactly } from "./byte-source.js";
+import { xxh64 } from "./checksum.js";
+import { codecById } from "./codec-registry.js";
+import { CompressError } from "./errors.js";
+import {
+  FOOTER_MAGIC,
+  FOOTER_SIZE,
+  FORMAT_VERSION,
+  HEADER_MAGIC,
+  HEADER_SIZE,
+  INDEX_ENTRY_SIZE,
+  type IndexEntry,
+  KNOWN_INCOMPAT,
+  MAX_PAGE_SHIFT,
+  MIN_PAGE_SHIFT,
+  RECORD_BASE_RUN,
+  RECORD_DELTA,
+  RECORD_FILL_RUN,
+  RECORD_RAW,
+  RECORD_REF,
+} from "./frame-layout.js";
+import { type DecodeLimits, resolveLimits } from "./limits.js";
+import { decodeXorDelta } from "./xor-delta.js";
+
+export interface FramedReaderOptions {
+  limits?: Partial<DecodeLimits>;
+  /** The parent image's page N, needed for DELTA and BASE_RUN pages. */
+  basePage?: (pageNumber: number) => Uint8Array | undefined;
+  /** Decoded blocks kept for the next reads. Default 4. */
+  cacheBlocks?: number;
+}
+
+export type PageKind = "fill" | "ref" | "raw" | "delta" | "base";
+const KIND_NAMES: PageKind[] = ["fill", "ref", "raw", "delta", "base"];
+
+function checkMagic(bytes: Uint8Array, magic: Uint8Array, offset: number, what: string): void {
+  for (let i = 0; i < magic.length; i++) {
+    if (bytes[i] !== magic[i]) {
+      throw new CompressError(
+        "BAD_MAGIC",
+        `${what} magic is wrong`,
+        offset + i,
+        `byte 0x${magic[i].toString(16)}`,
+      );
+    }
+  }
+}
+
+function checkSum(bytes: Uint8Array, stored: bigint, offset: number, what: string): void {
+  const actual = xxh64(bytes);
+  if (actual !== stored) {
+    throw new CompressError(
+      "CHECKSUM_MISMATCH",
+      `${what} checksum is 0x${actual.toString(16)}, stored 0x${stored.toString(16)}`,
+      offset,
+      `xxh64 0x${stored.toString(16)}`,
+    );
+  }
+}
+
+/**
+ * Random access to a framed page image. Opening reads and validates the header, footer and
+ * index only; reading page N decodes the one block that holds it (plus, for a deduplicated
+ * page, the block of the page it refers to), verifying that block's checksum first.
+ */
+export class FramedReader {
+  readonly pageSize: number;
+  readonly pageCount: number;
+  readonly codecId: number;
+  readonly incompatFeatures: number;
+  readonly compatFeatures: number;
+  readonly index: readonly IndexEntry[];
+  private readonly limits: DecodeLimits;
+  private readonly basePage: FramedReaderOptions["basePage"];
+  private readonly cacheSize: number;
+  private readonly cache = new Map<number, ParsedBlock>();
+
+  private constructor(
+    private readonly source: ByteSource,
+    options: FramedReaderOptions,
+  ) {
+    this.limits = resolveLimits(options.limits);
+    this.basePage = options.basePage;
+    this.cacheSize = Math.max(1, options.cacheBlocks ?? 4);
+    if (source.size < HEADER_SIZE + FOOTER_SIZE) {
+      throw new CompressError(
+        "TRUNCATED",
+        `${source.size} bytes cannot hold a header and a footer`,
+        0,
+        `at least ${HEADER_SIZE + FOOTER_SIZE} bytes`,
+      );
+    }
+
+    const headerBytes = readExactly(source, 0, HEADER_SIZE, "header");
+    checkMagic(headerBytes, HEADER_MAGIC, 0, "header");
+    const h = new ByteReader(headerBytes, 0);
+    h.pos = 8;
+    const version = h.u16("version");
+    if (version !== FORMAT_VERSION) {
+      throw new CompressError("UNSUPPORTED_VERSION", `format version ${version}`, 8, `${FORMAT_VERSION}`);
+    }
+    const headerLength = h.u16("header length");
+    if (headerLength !== HEADER_SIZE) {
+      throw new CompressError("CORRUPT", `header length ${headerLength}`, 10, `${HEADER_SIZE}`);
+    }
+    this.incompatFeatures = h.u32("incompatible features");
+    this.compatFeatures = h.u32("compatible features");
+    const shift = h.u8("page shift");
+    this.codecId = h.u8("codec id");
+    h.u8("level");
+    h.u8("reserved");
+    checkSum(headerBytes.subarray(0, 24), h.u64("header checksum"), 24, "header");
+    // Checked after the checksum: a flipped bit reports CHECKSUM_MISMATCH, not a fake feature.
+    const unknown = this.incompatFeatures & ~KNOWN_INCOMPAT;
+    if (unknown !== 0) {
+      throw new CompressError(
+        "UNSUPPORTED_FEATURE",
+        `unknown incompatible features 0x${unknown.toString(16)}`,
+        12,
+        `only bits 0x${KNOWN_INCOMPAT.toString(16)}`,
+      );
+    }
+    if (shift < MIN_PAGE_SHIFT || shift > MAX_PAGE_SHIFT) {
+      throw new CompressError("CORRUPT", `page shift ${shift}`, 20, `${MIN_PAGE_SHIFT}..${MAX_PAGE_SHIFT}`);
+    }
+    this.pageSize = 2 ** shift;
+
+    const footerOffset = source.size - FOOTER_SIZE;
+    const footerBytes = readExactly(source, footerOffset, FOOTER_SIZE, "footer");
+    // The footer is written last: without its magic the file was cut off or never finished.
+    for (let i = 0; i < FOOTER_MAGIC.length; i++) {
+      if (footerBytes[32 + i] !== FOOTER_MAGIC[i]) {
+        throw new CompressError(
+          "TRUNCATED",
+          "no footer at the end of the data: cut off or not finished",
+          footerOffset + 32 + i,
+          "the footer magic \\x8AAMBEND\\n",
+        );
+      }
+    }
+    const f = new ByteReader(footerBytes, footerOffset);
+    const indexOffsetBig = f.u64("index offset");
+    const blockCount = f.u32("block count");
+    const pageCount = f.u32("page count");
+    const indexChecksum = f.u64("index checksum");
+    checkSum(footerBytes.subarray(0, 24), f.u64("footer checksum"), footerOffset + 24, "footer");
+
+    if (blockCount > this.limits.maxBlocks) {
+      throw new CompressError(
+        "LIMIT_EXCEEDED",
+        `${blockCount} blocks`,
+        footerOffset + 8,
+        `≤ ${this.limits.maxBlocks}`,
+      );
+    }
+    if (pageCount > this.limits.maxPages) {
+      throw new CompressError(
+        "LIMIT_EXCEEDED",
+        `${pageCount} pages`,
+        footerOffset + 12,
+        `≤ ${this.limits.maxPages}`,
+      );
+    }
+    const indexLength = blockCount * INDEX_ENTRY_SIZE;
+    const expectedIndexOffset = footerOffset - indexLength;
+    if (expectedIndexOffset < HEADER_SIZE || indexOffsetBig !== BigInt(expectedIndexOffset)) {
+      throw new CompressError(
+        "CORRUPT",
+        `index offset ${indexOffsetBig} with ${blockCount} blocks does not end at the footer`,
+        footerOffset,
+        `index offset ${expectedIndexOffset}`,
+      );
+    }
+    const indexBytes = readExactly(source, expectedIndexOffset, indexLength, "index");
+    checkSum(indexBytes, indexChecksum, expectedIndexOffset, "index");
+    this.index = this.parseIndex(indexBytes, expectedIndexOffset, blockCount, pageCount);
+    this.pageCount = pageCount;
+  }
+
+  static open(source: Uint8Array | ByteSource, options: FramedReaderOptions = {}): FramedReader {
+    return new FramedReader(source instanceof Uint8Array ? bytesSource(source) : source, options);
+  }
+
+  private parseIndex(bytes: Uint8Array, at: number, blockCount: number, pageCount: number): IndexEntry[] {
+    const r = new ByteReader(bytes, at);
+    const entries: IndexEntry[] = [];
+    let nextPage = 0;
+    let dataEnd = HEADER_SIZE;
+    for (let i = 0; i < blockCount; i++) {
+      const entryAt = at + i * INDEX_ENTRY_SIZE;
+      const offset = r.u64Number("block offset");
+      const storedLength = r.u32("stored length");
+      const rawLength = r.u32("raw length");
+      const firstPage = r.u32("first page");
+      const count = r.u32("page count");
+      const codecId = r.u8("codec id");
+      r.take(7, "reserved");
+      const checksum = r.u64("block checksum");
+      // Blocks are written back to back, in page order, between the header and the index.
+      if (offset !== dataEnd || offset + storedLength > at) {
+        throw new CompressError(
+          "CORRUPT",
+          `block ${i} at ${offset}+${storedLength} is not where the previous block ends`,
+          entryAt,
+          `offset ${dataEnd}, ending by ${at}`,
+        );
+      }
+      if (firstPage !== nextPage || count === 0 || nextPage + count > pageCount) {
+        throw new CompressError(
+          "CORRUPT",
+          `block ${i} covers pages ${firstPage}+${count}`,
+          entryAt + 16,
+          `first page ${nextPage}, 1..${pageCount - nextPage} pages`,
+        );
+      }
+      if (rawLength > this.limits.maxBlockBytes) {
+        throw new CompressError(
+          "LIMIT_EXCEEDED",
+          `block ${i} declares ${rawLength} decoded bytes`,
+          entryAt + 12,
+          `≤ ${this.limits.maxBlockBytes}`,
+        );
+      }
+      codecById(codecId, entryAt + 24);
+      entries.push({ offset, storedLength, rawLength, firstPage, pageCount: count, codecId, checksum });
+      nextPage += count;
+      dataEnd = offset + storedLength;
+    }
+    if (nextPage !== pageCount || dataEnd !== at) {
+      throw new CompressError(
+        "CORRUPT",
+        `index covers ${nextPage} pages and data up to ${dataEnd}`,
+        at,
+        `${pageCount} pages and data up to ${at}`,
+      );
+    }
+    return entries;
+  }
+
+  get blockCount(): number {
+    return this.index.length;
+  }
+
+  /** Index of the block holding page n (binary search on first pages). */
+  blockOf(n: number): number {
+    if (!Number.isInteger(n) || n < 0 || n >= this.pageCount) {
+      throw new CompressError("OUT_OF_RANGE", `page ${n}`, undefined, `0..${this.pageCount - 1}`);
+    }
+    let lo = 0;
+    let hi = this.index.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.index[mid].firstPage <= n) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private loadBlock(i: number): ParsedBlock {
+    const cached = this.cache.get(i);
+    if (cached !== undefined) {
+      // Map order is insertion order: re-inserting marks it most recently used.
+      this.cache.delete(i);
+      this.cache.set(i, cached);
+      return cached;
+    }
+    const e = this.index[i];
+    const stored = readExactly(this.source, e.offset, e.storedLength, `block ${i}`);
+    checkSum(stored, e.checksum, e.offset, `block ${i}`);
+    let raw: Uint8Array;
+    try {
+      raw = codecById(e.codecId, e.offset).decode(stored, e.rawLength);
+    } catch (err) {
+      if (err instanceof CompressError && err.code !== "CODEC_ERROR") throw err;
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new CompressError(
+        "CODEC_ERROR",
+        `block ${i}: ${detail}`,
+        e.offset,
+        `${e.rawLength} decoded bytes`,
+      );
+    }
+    const parsed = parseBlock(raw, e.firstPage, e.pageCount, this.pageSize, e.offset);
+    this.cache.set(i, parsed);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
+    return parsed;
+  }
+
+  /** How page n is stored, without rebuilding it. */
+  pageKind(n: number): PageKind {
+    const block = this.loadBlock(this.blockOf(n));
+    return KIND_NAMES[block.kind[findRecord(block, n)]];
+  }
+
+  /** Page n's content: a fresh array of pageSize bytes the caller may keep or modify. */
+  readPage(n: number): Uint8Array {
+    return this.readPageAt(n, true);
+  }
+
+  private readPageAt(n: number, mayFollowRef: boolean): Uint8Array {
+    const i = this.blockOf(n);
+    const block = this.loadBlock(i);
+    const r = findRecord(block, n);
+    const param = block.param[r];
+    switch (block.kind[r]) {
+      case RECORD_FILL_RUN:
+        return new Uint8Array(this.pageSize).fill(param);
+      case RECORD_RAW:
+        return block.bytes.slice(param, param + this.pageSize);
+      case RECORD_REF:
+        if (!mayFollowRef) {
+          throw new CompressError(
+            "CORRUPT",
+            `page ${n} is a reference to a reference`,
+            this.index[i].offset,
+            "references only to stored pages",
+          );
+        }
+        return this.readPageAt(param, false);
+      case RECORD_DELTA:
+        return decodeXorDelta(
+          block.bytes.subarray(param, param + block.dataLength[r]),
+          this.base(n),
+          this.index[i].offset,
+        );
+      case RECORD_BASE_RUN:
+        return this.base(n).slice();
+      default:
+        throw new CompressError("CORRUPT", `record kind ${block.kind[r]}`, this.index[i].offset, "kind 0..4");
+    }
+  }
+
+  private base(n: number): Uint8Array {
+    const base = this.basePage?.(n);
+    if (base === undefined) {
+      throw new CompressError(
+        "NEED_BASE",
+        `page ${n} is a delta and no base page was given`,
+        undefined,
+        "a base page",
+      );
+    }
+    if (base.length !== this.pageSize) {
+      throw new CompressError(
+        "INVALID_ARGUMENT",
+        `base page ${n} has ${base.length} bytes`,
+        undefined,
+        `${this.pageSize}`,
+      );
+    }
+    return base;
+  }
+
+  /** Every page, concatenated; bounded by limits.maxOutputBytes. */
+  readAll(): Uint8Array {
+    const total = this.pageCount * this.pageSize;
+    if (total > this.limits.maxOutputBytes) {
+      throw new CompressError(
+        "LIMIT_EXCEEDED",
+        `image decodes to ${total} bytes`,
+        undefined,
+        `≤ ${this.limits.maxOutputBytes}`,
+      );
+    }
+    const out = new Uint8Array(total);
+    const size = this.pageSize;
+    // Which pages were REFs, so a reference's target is checked without reloading its block
+    // (reloading evicted blocks made readAll of deduplicated images decode blocks repeatedly).
+    const isRef = new Uint8Array(this.pageCount);
+    for (let i = 0; i < this.index.length; i++) {
+      const block = this.loadBlock(i);
+      for (let r = 0; r < block.recordCount; r++) {
+        const first = block.recordFirstPage[r];
+        const end =
+          r + 1 < block.recordCount ? block.recordFirstPage[r + 1] : block.firstPage + block.pageCount;
+        const param = block.param[r];
+        switch (block.kind[r]) {
+          case RECORD_FILL_RUN:
+            // `out` starts zeroed: zero runs cost nothing, which keeps sparse images fast.
+            if (param !== 0) out.fill(param, first * size, end * size);
+            break;
+          case RECORD_RAW:
+            out.set(block.bytes.subarray(param, param + size), first * size);
+            break;
+          case RECORD_REF:
+            // The target is an earlier page, so it is already in `out`; a reference to a
+            // reference is still refused, exactly as readPage does.
+            if (isRef[param] !== 0) {
+              throw new CompressError(
+                "CORRUPT",
+                `page ${first} refers to page ${param}, itself a reference`,
+                this.index[i].offset,
+                "references only to stored pages",
+              );
+            }
+            isRef[first] = 1;
+            out.copyWithin(first * size, param * size, (param + 1) * size);
+            break;
+          default:
+            for (let n = first; n < end; n++) out.set(this.readPageAt(n, true), n * size);
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/** Decodes a whole framed image held in memory. */
+export function decodePages(bytes: Uint8Array, options: FramedReaderOptions = {}): Uint8Array {
+  return FramedReader.open(bytes, options).readAll();
+}
