@@ -5,6 +5,7 @@ export { type Decoded, decode, decodeInto, instructionLength } from "./decoder.j
 export { disassemble, formatInstruction, registerName } from "./disassembler.js";
 export { Hart, type HartOptions } from "./hart.js";
 export { type Extension, type Format, INSTRUCTIONS, type InstructionSpec } from "./instructions.js";
+export { Access, Mmu } from "./mmu.js";
 export { extractOperands, type Operands } from "./operands.js";
 export { Op } from "./ops.js";
 export { PMP_ENTRIES, Pmp, PmpAccess } from "./pmp.js";

@@ -1,0 +1,160 @@
+import type { Bus } from "./bus.js";
+import { type CsrFile, MSTATUS } from "./csr-file.js";
+import { PmpAccess } from "./pmp.js";
+import { Privilege } from "./privilege.js";
+import { Exception } from "./trap-causes.js";
+
+/** What an address is translated for; each has its own TLB and page-fault cause. */
+export const enum Access {
+  Fetch = 0,
+  Load = 1,
+  Store = 2,
+}
+
+const PTE_V = 1;
+const PTE_R = 2;
+const PTE_W = 4;
+const PTE_X = 8;
+const PTE_U = 16;
+const PTE_A = 64;
+const PTE_D = 128;
+
+const TLB_BITS = 8;
+const TLB_SIZE = 1 << TLB_BITS;
+const TLB_MASK = TLB_SIZE - 1;
+const TLB_EMPTY = -1;
+
+const PAGE_FAULT = [
+  Exception.InstructionPageFault,
+  Exception.LoadPageFault,
+  Exception.StorePageFault,
+] as const;
+const ACCESS_FAULT = [
+  Exception.InstructionAccessFault,
+  Exception.LoadAccessFault,
+  Exception.StoreAccessFault,
+] as const;
+const PMP_ACCESS = [PmpAccess.Execute, PmpAccess.Read, PmpAccess.Write] as const;
+
+/**
+ * Sv32 address translation with a small direct-mapped TLB per access kind.
+ *
+ * A TLB entry is filled only after a page walk that allowed this access in the
+ * current translation context (privilege, SUM, MXR, satp) and after PMP allowed the
+ * whole 4 KiB page, so a hit needs no further check. Every change of that context
+ * flushes the TLBs (`flush`); stores need the dirty bit, so a store TLB entry exists
+ * only once D is set. A and D are set by the walker, as QEMU does.
+ */
+export class Mmu {
+  private readonly tags: Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE).fill(TLB_EMPTY));
+  private readonly frames: Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE));
+  /** Set after a failed translation: the exception cause; tval is the virtual address. */
+  faultCause = 0;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly csr: CsrFile,
+  ) {}
+
+  flush(): void {
+    for (const t of this.tags) t.fill(TLB_EMPTY);
+  }
+
+  /** The privilege data accesses use: MPRV makes M-mode loads and stores act as MPP. */
+  dataPrivilege(): number {
+    const csr = this.csr;
+    if (csr.priv === Privilege.Machine && csr.mstatus & MSTATUS.MPRV) return (csr.mstatus >>> 11) & 3;
+    return csr.priv;
+  }
+
+  /** Whether accesses of this kind are translated now. */
+  active(access: Access): boolean {
+    if (this.csr.satp >>> 31 === 0) return false;
+    const priv = access === Access.Fetch ? this.csr.priv : this.dataPrivilege();
+    return priv !== Privilege.Machine;
+  }
+
+  /**
+   * Translates virtual address `va` for `access`; returns the physical address, or -1
+   * with `faultCause` set (page fault or access fault; tval is `va`).
+   */
+  translate(va: number, access: Access): number {
+    const vpn = va >>> 12;
+    const slot = vpn & TLB_MASK;
+    if (this.tags[access]![slot] === vpn) return (this.frames[access]![slot]! | (va & 0xfff)) >>> 0;
+    return this.walk(va, access);
+  }
+
+  private fail(cause: number): number {
+    this.faultCause = cause;
+    return -1;
+  }
+
+  private walk(va: number, access: Access): number {
+    const csr = this.csr;
+    const priv = access === Access.Fetch ? csr.priv : this.dataPrivilege();
+    const pageFault = PAGE_FAULT[access];
+    let table = (csr.satp & 0x3fffff) * 4096;
+    let level = 1;
+    let pte = 0;
+    let pteAddr = 0;
+    for (;;) {
+      const vpnPart = level === 1 ? va >>> 22 : (va >>> 12) & 0x3ff;
+      pteAddr = table + vpnPart * 4;
+      if (pteAddr >= 2 ** 32 || !csr.pmp.allows(pteAddr, 4, PmpAccess.Read, Privilege.Supervisor)) {
+        return this.fail(ACCESS_FAULT[access]);
+      }
+      pte = this.bus.load(pteAddr, 4);
+      if (Number.isNaN(pte)) return this.fail(ACCESS_FAULT[access]);
+      if ((pte & PTE_V) === 0 || ((pte & PTE_R) === 0 && (pte & PTE_W) !== 0)) return this.fail(pageFault);
+      if (pte & (PTE_R | PTE_X)) break;
+      if (level === 0) return this.fail(pageFault);
+      level = 0;
+      table = (pte >>> 10) * 4096;
+    }
+    // A leaf: check the permissions the access needs at this privilege.
+    const user = (pte & PTE_U) !== 0;
+    if (priv === Privilege.User && !user) return this.fail(pageFault);
+    if (
+      priv === Privilege.Supervisor &&
+      user &&
+      (access === Access.Fetch || (csr.mstatus & MSTATUS.SUM) === 0)
+    ) {
+      return this.fail(pageFault);
+    }
+    if (access === Access.Fetch && (pte & PTE_X) === 0) return this.fail(pageFault);
+    if (
+      access === Access.Load &&
+      (pte & PTE_R) === 0 &&
+      !((csr.mstatus & MSTATUS.MXR) !== 0 && pte & PTE_X)
+    ) {
+      return this.fail(pageFault);
+    }
+    if (access === Access.Store && (pte & PTE_W) === 0) return this.fail(pageFault);
+    const ppn = pte >>> 10;
+    if (level === 1 && (ppn & 0x3ff) !== 0) return this.fail(pageFault); // misaligned superpage
+    // Hardware A/D update (the spec allows it; QEMU does it).
+    const wanted = PTE_A | (access === Access.Store ? PTE_D : 0);
+    if ((pte & wanted) !== wanted) {
+      pte = (pte | wanted) >>> 0;
+      if (!this.bus.store(pteAddr, 4, pte)) return this.fail(ACCESS_FAULT[access]);
+    }
+    const frame = level === 1 ? (ppn >>> 10) * 0x40_0000 + (va & 0x3ff000) : ppn * 4096;
+    if (frame >= 2 ** 32) return this.fail(ACCESS_FAULT[access]);
+    if (!csr.pmp.allows(frame, 4096, PMP_ACCESS[access], priv)) {
+      // PMP may allow only part of the page: check just the bytes touched, never cache.
+      const pa = frame + (va & 0xfff);
+      return csr.pmp.allows(pa, 1, PMP_ACCESS[access], priv) ? pa : this.fail(ACCESS_FAULT[access]);
+    }
+    const vpn = va >>> 12;
+    const slot = vpn & TLB_MASK;
+    this.tags[access]![slot] = vpn;
+    this.frames[access]![slot] = frame | 0;
+    // A page that may be written may also be read: fill the load TLB too.
+    if (access === Access.Store && (pte & PTE_R) !== 0) {
+      this.tags[Access.Load]![slot] = vpn;
+      this.frames[Access.Load]![slot] = frame | 0;
+    }
+    return (frame + (va & 0xfff)) >>> 0;
+  }
+}
