@@ -1,5 +1,6 @@
+import { BlockCache, JIT_HOT, JIT_MASK } from "./block-cache.js";
 import type { Bus, RamWindow } from "./bus.js";
-import { CsrFile } from "./csr-file.js";
+import { CsrFile, MSTATUS } from "./csr-file.js";
 import { type Decoded, decodeInto } from "./decoder.js";
 import { INSTRUCTIONS } from "./instructions.js";
 import { Op } from "./ops.js";
@@ -13,7 +14,7 @@ const SEMIHOST_POST = 0x40705013;
 
 // Decoded-instruction cache: direct-mapped by pc, filled from the decode table on a
 // miss. Stores to a page holding cached code invalidate exactly the entries they touch.
-const DC_BITS = 16;
+const DC_BITS = 18;
 const DC_SIZE = 1 << DC_BITS;
 const DC_MASK = DC_SIZE - 1;
 /** An odd tag never equals a pc (pcs are 2-aligned), so it marks an empty slot. */
@@ -29,6 +30,11 @@ export interface HartOptions {
   semihosting?: boolean;
   /** Source of the `time` CSR in ticks; without one, reading `time` is illegal. */
   time?: () => number;
+  /**
+   * Compile hot code into JS functions (default true). Results are identical either
+   * way; false keeps the plain interpreter (the reference), e.g. to cross-check.
+   */
+  jit?: boolean;
 }
 
 /** 32-bit unsigned high word of the 64-bit product of two unsigned 32-bit values. */
@@ -101,6 +107,8 @@ export class Hart {
   private stopRequested = false;
   /** Steps taken so far inside the current `run`, for counter reads mid-run. */
   private runSteps = 0;
+  /** The block compiler, absent when turned off. */
+  private readonly jit: BlockCache | undefined;
 
   constructor(bus: Bus, options: HartOptions = {}) {
     this.bus = bus;
@@ -113,6 +121,14 @@ export class Hart {
       time: time ?? (() => Number.NaN),
     });
     this.csr.hartId = options.hartId ?? 0;
+    this.jit =
+      options.jit === false
+        ? undefined
+        : new BlockCache(
+            this.file,
+            (a) => this.markCode(a),
+            () => this.csr.satp >>> 31 === 0,
+          );
   }
 
   /** Gives the hart direct access to RAM pages; loads/stores elsewhere use the bus. */
@@ -125,6 +141,7 @@ export class Hart {
     this.pages32 = ram.pages32;
     this.fastWrite = ram.fastWrite;
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
+    this.jit?.attach(ram);
     this.flushDecodeCache();
   }
 
@@ -141,6 +158,7 @@ export class Hart {
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
   flushDecodeCache(): void {
     this.dcTag.fill(DC_EMPTY);
+    this.jit?.flush();
   }
 
   /** The 16-bit parcel at `addr` as the hart would fetch it, or NaN. */
@@ -243,10 +261,20 @@ export class Hart {
   private loadSlow(a: number, size: 1 | 2 | 4): number {
     const v = this.bus.load(a >>> 0, size);
     if (Number.isNaN(v)) {
-      this.fault(Exception.LoadAccessFault, a);
+      this.fault(Exception.LoadAccessFault, this.faultingByte(a, size));
       return 0;
     }
     return v | 0;
+  }
+
+  /**
+   * mtval of an access fault: the access address, or for a misaligned access that
+   * starts in memory and runs past its end, the first byte outside (as QEMU reports).
+   */
+  private faultingByte(a: number, size: number): number {
+    if (size === 1 || Number.isNaN(this.bus.fetch((a & ~1) >>> 0))) return a;
+    for (let i = 1; i < size; i++) if (Number.isNaN(this.bus.fetch(((a + i) & ~1) >>> 0))) return (a + i) | 0;
+    return a;
   }
 
   /** Stores return false when the step must end differently: a fault or a stop request. */
@@ -288,7 +316,7 @@ export class Hart {
 
   private storeSlow(a: number, size: 1 | 2 | 4, v: number): boolean {
     this.invalidateCode(a, size);
-    if (!this.bus.store(a >>> 0, size, v)) return this.fault(Exception.StoreAccessFault, a);
+    if (!this.bus.store(a >>> 0, size, v)) return this.fault(Exception.StoreAccessFault, this.faultingByte(a, size));
     return !this.stopRequested;
   }
 
@@ -302,6 +330,7 @@ export class Hart {
       (lastPage >= this.codePage.length || this.codePage[lastPage] === 0)
     )
       return;
+    this.jit?.invalidate(a, size);
     // An instruction starting up to 2 bytes before `a` may reach into the written bytes.
     for (let h = (a & ~1) - 2; h < a + size; h += 2) {
       const i = (h >>> 1) & DC_MASK;
@@ -335,6 +364,9 @@ export class Hart {
     const pages16 = this.pages16;
     const pages32 = this.pages32;
     const fastWrite = this.fastWrite;
+    const jit = this.jit;
+    const jitTag = jit?.tag;
+    const jitHot = jit?.hot;
     let pc = this.pc | 0;
     let n = 0;
     let reason = StopReason.Budget;
@@ -343,6 +375,16 @@ export class Hart {
     pc = this.afterControlChange(pc);
 
     loop: while (n < budget) {
+      // Compiled code runs where there is some (or the pc just became hot); it returns
+      // at the first instruction it leaves to the interpreter, which runs it below.
+      if (jitTag !== undefined) {
+        const j = (pc >>> 1) & JIT_MASK;
+        if (jitTag[j] === pc || ++jitHot![j]! >= JIT_HOT) {
+          pc = jit!.enter(pc, budget - n);
+          n += jit!.steps;
+          if (n >= budget) break;
+        }
+      }
       const i = (pc >>> 1) & DC_MASK;
       if (tag[i] !== pc && !this.fill(pc, i)) {
         if (pc === (this.csr.mtvec & ~3)) {
@@ -628,7 +670,23 @@ export class Hart {
             reason = StopReason.Semihosting;
             break loop;
           }
-          next = this.trap(Exception.Breakpoint, pc, pc);
+          next = this.trap(Exception.Breakpoint, 0, pc); // mtval 0, as QEMU
+          break;
+        case Op.SRET:
+          if (
+            this.csr.priv === Privilege.User ||
+            (this.csr.priv === Privilege.Supervisor && this.csr.mstatus & MSTATUS.TSR)
+          ) {
+            next = this.trap(Exception.IllegalInstruction, 0x10200073, pc);
+          } else next = this.afterControlChange(this.csr.returnFromSupervisor());
+          break;
+        case Op.SFENCE_VMA:
+          if (
+            this.csr.priv === Privilege.User ||
+            (this.csr.priv === Privilege.Supervisor && this.csr.mstatus & MSTATUS.TVM)
+          ) {
+            next = this.trap(Exception.IllegalInstruction, (0x12000073 | (rs1 << 15) | (rs2 << 20)) >>> 0, pc);
+          } else this.flushDecodeCache();
           break;
         case Op.MRET:
           if (this.csr.priv !== Privilege.Machine)
@@ -636,7 +694,11 @@ export class Hart {
           else next = this.afterControlChange(this.csr.returnFromTrap());
           break;
         case Op.WFI:
-          if (this.csr.priv < Privilege.Machine && this.csr.mstatus & (1 << 21)) {
+          // With S-mode present, wfi is illegal in U-mode, and in S-mode when TW is set (as QEMU).
+          if (
+            this.csr.priv === Privilege.User ||
+            (this.csr.priv === Privilege.Supervisor && this.csr.mstatus & MSTATUS.TW)
+          ) {
             next = this.trap(Exception.IllegalInstruction, 0x10500073, pc);
             break;
           }

@@ -1,0 +1,279 @@
+import type { RamWindow } from "./bus.js";
+import { generateRegion, REGION_PARAMS } from "./region-codegen.js";
+import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
+
+/**
+ * The block compiler's run-time side: which pcs have compiled code, how hot the others
+ * are, and which code must be thrown away when the guest writes to it.
+ *
+ * Compiled code is a *region*: one JS function holding up to a few dozen blocks found
+ * from a hot pc (see region-scan.ts and region-codegen.ts). Every block start of a
+ * region is entered in a direct-mapped table, so an indirect jump or a return into the
+ * middle of a region still runs compiled code.
+ *
+ * The interpreter stays the reference. A region only runs instructions whose outcome
+ * it reproduces exactly, only while its blocks fit in the step budget, and it hands
+ * anything else back before executing it, so step counts, registers, memory and traps
+ * are the interpreter's, step for step.
+ */
+
+/** A compiled region: `(pc, left) => npc`, with steps taken in st[0] and st[1] = 1 when npc must be interpreted. */
+export type RegionFn = (pc: number, left: number) => number;
+
+const TABLE_BITS = 16;
+/** Index mask of the dispatch table (pcs are 2-aligned, so pc >>> 1 indexes it). */
+export const JIT_MASK = (1 << TABLE_BITS) - 1;
+/**
+ * How many times the interpreter runs a pc (counted per table slot) before a region is
+ * compiled from it: enough to skip code that runs a few times, such as start-up.
+ */
+export const JIT_HOT = 50;
+/** An odd tag never equals a pc (pcs are 2-aligned), so it marks an empty slot. */
+const EMPTY = 1;
+/**
+ * Region size caps. Larger regions leave less often but V8 optimises them later and
+ * worse; measured on two guests (a hot loop; qsort, sieve, crc and calls through
+ * pointers), 16 blocks beat 8, 24, 32, 48, 64 and 128, and locals beat x[] for registers.
+ */
+const LIMITS: ScanLimits = { maxBlocks: 16, maxInsns: 250, maxBlockInsns: 100 };
+/** Regions compiled since the last flush before everything is thrown away (bounds memory). */
+const MAX_REGIONS = 4096;
+/** Budgets are clamped to this so that the generated code counts in small integers. */
+const MAX_LEFT = 0x3fffffff;
+
+/**
+ * Indirect jumps (returns, calls through pointers) leave a region when their target is
+ * not one of its blocks. A region that keeps leaving is compiled again with the
+ * targets it left for as extra roots, so calls and returns stay inside one function.
+ */
+const LEARN_AFTER = 512;
+const MAX_GENERATIONS = 3;
+const MAX_ROOTS = 12;
+const RECENT = 8;
+
+interface Compiled {
+  readonly fn: RegionFn;
+  readonly entry: number;
+  /** Extra pcs the region was scanned from (learned exit targets). */
+  readonly roots: readonly number[];
+  readonly generation: number;
+  /** Block start pcs entered in the table for this region. */
+  readonly entries: number[];
+  /** Exits to pcs outside the region since it was compiled. */
+  exits: number;
+  /** The last few pcs it left for (a ring, EMPTY where unused). */
+  readonly recent: Int32Array;
+}
+
+const nothing: RegionFn = (pc) => pc;
+
+/** Unsigned high word of a 32×32-bit product; the generated code calls it for mulh*. */
+function mulhu(a: number, b: number): number {
+  const a0 = a & 0xffff;
+  const a1 = a >>> 16;
+  const b0 = b & 0xffff;
+  const b1 = b >>> 16;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const p11 = a1 * b1;
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  return (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
+}
+
+export class BlockCache {
+  /** pc of the region entry in each slot, or EMPTY. The hart reads it to skip a call on a miss. */
+  readonly tag = new Int32Array(JIT_MASK + 1).fill(EMPTY);
+  /** Executions of uncompiled pcs per slot. */
+  readonly hot = new Uint16Array(JIT_MASK + 1);
+  /** Steps taken by the last `enter`. */
+  steps = 0;
+
+  private readonly fns: RegionFn[] = new Array<RegionFn>(JIT_MASK + 1).fill(nothing);
+  private readonly owner: (Compiled | undefined)[] = new Array<Compiled | undefined>(JIT_MASK + 1).fill(
+    undefined,
+  );
+  /** Out-parameters of a region call: [steps, need-interpreter]. */
+  private readonly st = new Int32Array(2);
+  private ram: RamWindow | undefined;
+  private scanner: RegionScanner | undefined;
+  /** RAM page -> regions with code on it. */
+  private readonly byPage = new Map<number, Compiled[]>();
+  /** RAM page -> one flag per halfword covered by compiled code (over-approximate). */
+  private readonly covered = new Map<number, Uint8Array>();
+  private regions = 0;
+  /** False once `new Function` proved unavailable (e.g. a browser page with a strict CSP). */
+  private available = true;
+
+  /**
+   * @param file the hart's register file (x0..x31 and the sink).
+   * @param markCode watches a code address the way the interpreter does when it decodes,
+   *   so that stores to compiled code reach `invalidate`.
+   * @param physical whether pcs and data addresses are physical right now. Regions are
+   *   compiled from and keyed by physical addresses, so they run only then (with Sv32
+   *   translation on, everything is left to the interpreter).
+   */
+  constructor(
+    private readonly file: Int32Array,
+    private readonly markCode: (addr: number) => void,
+    private readonly physical: () => boolean,
+  ) {}
+
+  attach(ram: RamWindow): void {
+    this.ram = ram;
+    this.scanner = new RegionScanner(ram, LIMITS);
+    this.flush();
+  }
+
+  /** Forgets all compiled code (fence.i, new memory contents, a new RAM window). */
+  flush(): void {
+    this.tag.fill(EMPTY);
+    this.fns.fill(nothing);
+    this.owner.fill(undefined);
+    this.byPage.clear();
+    this.covered.clear();
+    this.regions = 0;
+  }
+
+  /**
+   * Runs compiled code from `pc` for at most `budget` steps, chaining from region to
+   * region; compiles a region at `pc` first when there is none (the caller found it hot).
+   * Returns the pc to continue at; `steps` tells how many steps were taken. The caller
+   * interprets the instruction at the returned pc next.
+   */
+  enter(pc: number, budget: number): number {
+    const left = budget < MAX_LEFT ? budget : MAX_LEFT;
+    const tag = this.tag;
+    const st = this.st;
+    let steps = 0;
+    let first = true;
+    // Nothing inside a region can change the translation mode, so checking once suffices.
+    if (!this.physical()) {
+      this.steps = 0;
+      return pc;
+    }
+    while (steps < left) {
+      const j = (pc >>> 1) & JIT_MASK;
+      if (tag[j] !== pc) {
+        if (!first && ++this.hot[j]! < JIT_HOT) break;
+        this.hot[j] = 0;
+        if (!this.compile(pc)) break;
+      }
+      first = false;
+      const c = this.owner[j]!;
+      pc = this.fns[j]!(pc, left - steps);
+      steps += st[0]!;
+      if (st[1] !== 0) break;
+      c.recent[c.exits & (RECENT - 1)] = pc;
+      if (++c.exits === LEARN_AFTER) this.learn(c);
+    }
+    this.steps = steps;
+    return pc;
+  }
+
+  /** Drops every region with code in the bytes [a, a+size) (the hart calls it for stores to code pages). */
+  invalidate(a: number, size: number): void {
+    const ram = this.ram;
+    if (ram === undefined || this.covered.size === 0) return;
+    for (let i = 0; i < size; i++) {
+      const off = ((a + i - ram.base) >>> 0) as number;
+      if (off >= ram.size) continue;
+      const page = off >>> 12;
+      const cov = this.covered.get(page);
+      if (cov !== undefined && cov[(off >>> 1) & 2047] === 1) this.dropPage(page);
+    }
+  }
+
+  private dropPage(page: number): void {
+    const list = this.byPage.get(page);
+    if (list !== undefined) for (const c of list) this.kill(c);
+    this.byPage.delete(page);
+    this.covered.delete(page);
+  }
+
+  private kill(c: Compiled): void {
+    for (const pc of c.entries) {
+      const j = (pc >>> 1) & JIT_MASK;
+      if (this.owner[j] === c) {
+        this.tag[j] = EMPTY;
+        this.fns[j] = nothing;
+        this.owner[j] = undefined;
+      }
+    }
+  }
+
+  /** Compiles `c` again with the pcs it recently left for as extra roots. */
+  private learn(c: Compiled): void {
+    if (c.generation >= MAX_GENERATIONS) return;
+    const roots = [...c.roots];
+    for (const pc of c.recent) {
+      if (pc !== EMPTY && pc !== c.entry && !roots.includes(pc) && roots.length < MAX_ROOTS) roots.push(pc);
+    }
+    if (roots.length === c.roots.length) return;
+    // `c` stays valid: the new region takes over the slots of its own blocks, and c
+    // keeps any block the size cap pushed out of the new one (killing c would leave
+    // those pcs uncompiled and start a cycle of recompilations).
+    this.compile(c.entry, roots, c.generation + 1);
+  }
+
+  private compile(pc: number, roots: readonly number[] = [], generation = 0): boolean {
+    const ram = this.ram;
+    const scanner = this.scanner;
+    if (!this.available || ram === undefined || scanner === undefined) return false;
+    const region = scanner.scan(pc, roots);
+    if (region === undefined) return false;
+    const fn = this.build(region, ram);
+    if (fn === undefined) return false;
+    if (++this.regions > MAX_REGIONS) this.flush();
+    const c: Compiled = {
+      fn,
+      entry: pc,
+      roots,
+      generation,
+      entries: region.blocks.map((b) => b.start),
+      exits: 0,
+      recent: new Int32Array(RECENT).fill(EMPTY),
+    };
+    for (const start of c.entries) {
+      const j = (start >>> 1) & JIT_MASK;
+      this.tag[j] = start;
+      this.fns[j] = fn;
+      this.owner[j] = c;
+    }
+    this.track(region, c, ram);
+    return true;
+  }
+
+  private build(region: Region, ram: RamWindow): RegionFn | undefined {
+    const source = generateRegion(region, ram.base, ram.size);
+    try {
+      const factory = new Function(...REGION_PARAMS, source) as (...args: unknown[]) => RegionFn;
+      return factory(this.file, this.st, ram.pages8, ram.pages16, ram.pages32, ram.fastWrite, mulhu);
+    } catch {
+      // Only a host that forbids generated code gets here; the interpreter carries on alone.
+      this.available = false;
+      return undefined;
+    }
+  }
+
+  /** Watches the region's pages and records which halfwords it was compiled from. */
+  private track(region: Region, c: Compiled, ram: RamWindow): void {
+    for (const page of region.pages) {
+      this.markCode(ram.base + page * 4096);
+      const list = this.byPage.get(page);
+      if (list === undefined) this.byPage.set(page, [c]);
+      else list.push(c);
+      if (!this.covered.has(page)) this.covered.set(page, new Uint8Array(2048));
+    }
+    for (const block of region.blocks) {
+      for (const insn of block.insns) {
+        // Interior pcs were counted while interpreted; only a new miss should count now.
+        this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
+        const off = (insn.pc - ram.base) >>> 0;
+        const cov = this.covered.get(off >>> 12)!;
+        cov[(off >>> 1) & 2047] = 1;
+        if (insn.length === 4) cov[((off >>> 1) & 2047) + 1] = 1;
+      }
+    }
+  }
+}

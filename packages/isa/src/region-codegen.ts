@@ -1,0 +1,337 @@
+import { Op } from "./ops.js";
+import { type Block, BlockEnd, type Insn, type Region } from "./region-scan.js";
+
+/**
+ * Turns a scanned region into the source of a JS function (the second half of the
+ * block compiler). The text depends only on the region's instructions and the RAM
+ * window's base and size, so the same code always compiles to the same function.
+ *
+ * Shape of the generated code, called as `f(pc, left)`:
+ *
+ *   let r1 = x[1], ...               registers the region touches, in JS locals
+ *   out: for (;;) switch (b) {        one case per block, blocks fall through when
+ *     case 0:                         laid out one after the other
+ *       if (n > left - LEN) exit      the whole block must fit in the budget
+ *       n += LEN; ...body...          loads/stores take RAM fast paths or exit
+ *       if (cond) { b = 3; continue } branch to a block of the region, or exit
+ *     default: switch (npc) {...}     entry and indirect jumps: pc -> block, or exit
+ *   }
+ *   x[1] = r1; ...                    registers written back once, at the single exit
+ *   st[0] = n; st[1] = need; return npc
+ *
+ * Every exit happens *before* an instruction the region cannot run, with every earlier
+ * instruction committed and counted, so the interpreter can continue exactly there.
+ * `need = 1` says "the interpreter must execute the instruction at npc"; `need = 0`
+ * says "execution simply left the region" (another region may take over).
+ *
+ * Closure parameters: x (register file), st (Int32Array(2) for n and need), P8/P16/P32
+ * (RAM page arrays), FW (fastWrite flags), H (unsigned high multiply).
+ */
+export const REGION_PARAMS = ["x", "st", "P8", "P16", "P32", "FW", "H"] as const;
+
+/** A signed 32-bit literal. */
+const lit = (v: number): string => String(v | 0);
+const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
+
+export function generateRegion(region: Region, ramBase: number, ramSize: number): string {
+  const index = new Map<number, number>();
+  region.blocks.forEach((b, i) => {
+    if (!index.has(b.start)) index.set(b.start, i);
+  });
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const b of region.blocks) {
+    for (const i of b.insns) {
+      if (i.rs1 !== 0) used.add(i.rs1);
+      if (i.rs2 !== 0) used.add(i.rs2);
+      if (i.rd !== 0 && writesRd(i.op)) {
+        used.add(i.rd);
+        written.add(i.rd);
+      }
+    }
+  }
+  const regs = [...used].sort((a, b) => a - b);
+  const out: string[] = [];
+  out.push("return function region(pc, left) {");
+  const dispatch = region.blocks.length;
+  out.push(`let b = ${dispatch}, n = 0, npc = pc, need = 0, o = 0, q8, q16, q32;`);
+  for (const r of regs) out.push(`let r${r} = x[${r}];`);
+  out.push("out: for (;;) {\nswitch (b) {");
+  const ctx: Ctx = { index, base: ramBase | 0, size: ramSize, out, dispatch };
+  region.blocks.forEach((block, i) => {
+    emitBlock(ctx, block, i, region.blocks[i + 1]);
+  });
+  // Entry and indirect jumps: the block starting at npc, or leave the region.
+  out.push(`default:\nswitch (npc) {`);
+  for (const [pc, i] of index) out.push(`case ${lit(pc)}: b = ${i}; continue out;`);
+  out.push("}\nbreak out;\n}\n}");
+  for (const r of written) out.push(`x[${r}] = r${r};`);
+  // A region that took no step hands over to the interpreter, so execution always advances.
+  out.push("if (n === 0) need = 1;");
+  out.push("st[0] = n; st[1] = need; return npc;\n};");
+  // Names the function in profiles and stack traces.
+  out.push(`//# sourceURL=amber-region-${hex(region.entry)}.js`);
+  return out.join("\n");
+}
+
+interface Ctx {
+  index: Map<number, number>;
+  /** The case that maps npc to a block. */
+  dispatch: number;
+  base: number;
+  size: number;
+  out: string[];
+}
+
+function writesRd(op: Op): boolean {
+  switch (op) {
+    case Op.BEQ:
+    case Op.BNE:
+    case Op.BLT:
+    case Op.BGE:
+    case Op.BLTU:
+    case Op.BGEU:
+    case Op.SB:
+    case Op.SH:
+    case Op.SW:
+    case Op.FENCE:
+      return false;
+    default:
+      return true;
+  }
+}
+
+const reg = (r: number): string => (r === 0 ? "0" : `r${r}`);
+
+/** Code that transfers control to `pc`: a jump to its block, or leaving the region. */
+function goTo(ctx: Ctx, pc: number, next: Block | undefined): string {
+  if (next !== undefined && next.start === pc) return ""; // falls through to the next case
+  const b = ctx.index.get(pc);
+  if (b !== undefined) return `b = ${b}; continue;`;
+  return `npc = ${lit(pc)}; break out;`;
+}
+
+function emitBlock(ctx: Ctx, block: Block, i: number, next: Block | undefined): void {
+  const { out } = ctx;
+  const len = block.insns.length;
+  out.push(`case ${i}: // ${hex(block.start)}`);
+  out.push(`if (n > left - ${len}) { npc = ${lit(block.start)}; need = 1; break out; }`);
+  out.push(`n += ${len};`);
+  block.insns.forEach((insn, k) => {
+    // Leaves before instruction k: the block's later instructions are uncounted again.
+    const exit = `{ n -= ${len - k}; npc = ${lit(insn.pc)}; need = 1; break out; }`;
+    emitInsn(ctx, insn, exit);
+  });
+  const last = block.insns[len - 1]!;
+  switch (block.end) {
+    case BlockEnd.Branch: {
+      const cond = branchCondition(last);
+      const taken = goTo(ctx, block.target, undefined);
+      out.push(`if (${cond}) { ${taken} }`);
+      out.push(goTo(ctx, block.fallThrough, next));
+      break;
+    }
+    case BlockEnd.Jump:
+      if (last.rd !== 0) out.push(`${reg(last.rd)} = ${lit(block.fallThrough)};`);
+      out.push(goTo(ctx, block.target, next));
+      break;
+    case BlockEnd.Indirect: {
+      // Target first: rd may be rs1.
+      out.push(`npc = (${reg(last.rs1)} + ${lit(last.imm)}) & -2;`);
+      if (last.rd !== 0) out.push(`${reg(last.rd)} = ${lit(block.fallThrough)};`);
+      out.push(`b = ${ctx.dispatch}; continue;`);
+      break;
+    }
+    case BlockEnd.Next:
+      out.push(goTo(ctx, block.fallThrough, next));
+      break;
+    case BlockEnd.Interpret:
+      out.push(`npc = ${lit(block.fallThrough)}; need = 1; break out;`);
+      break;
+  }
+}
+
+function branchCondition(i: Insn): string {
+  const a = reg(i.rs1);
+  const b = reg(i.rs2);
+  switch (i.op) {
+    case Op.BEQ:
+      return `${a} === ${b}`;
+    case Op.BNE:
+      return `${a} !== ${b}`;
+    case Op.BLT:
+      return `${a} < ${b}`;
+    case Op.BGE:
+      return `${a} >= ${b}`;
+    case Op.BLTU:
+      return `(${a} >>> 0) < (${b} >>> 0)`;
+    default:
+      return `(${a} >>> 0) >= (${b} >>> 0)`;
+  }
+}
+
+/** The offset into RAM of rs1 + imm, as int32 (the RAM base is folded into the constant). */
+function offset(ctx: Ctx, i: Insn): string {
+  return `o = (${reg(i.rs1)} + ${lit(i.imm - ctx.base)}) | 0;`;
+}
+
+function emitInsn(ctx: Ctx, i: Insn, exit: string): void {
+  const { out } = ctx;
+  const a = reg(i.rs1);
+  const b = reg(i.rs2);
+  const imm = lit(i.imm);
+  const inRam = `(o >>> 0) >= ${ctx.size}`;
+  const set = (expr: string): void => {
+    if (i.rd !== 0) out.push(`${reg(i.rd)} = ${expr};`);
+  };
+  // A load with rd = x0 still has to happen: it may fault (the exit hands it over).
+  const load = (expr: string): void => {
+    if (i.rd !== 0) out.push(`${reg(i.rd)} = ${expr};`);
+  };
+  switch (i.op) {
+    case Op.LUI:
+      set(imm);
+      break;
+    case Op.AUIPC:
+      set(lit(i.pc + i.imm));
+      break;
+    case Op.ADDI:
+      set(`(${a} + ${imm}) | 0`);
+      break;
+    case Op.SLTI:
+      set(`${a} < ${imm} ? 1 : 0`);
+      break;
+    case Op.SLTIU:
+      set(`(${a} >>> 0) < ${i.imm >>> 0} ? 1 : 0`);
+      break;
+    case Op.XORI:
+      set(`${a} ^ ${imm}`);
+      break;
+    case Op.ORI:
+      set(`${a} | ${imm}`);
+      break;
+    case Op.ANDI:
+      set(`${a} & ${imm}`);
+      break;
+    case Op.SLLI:
+      set(`${a} << ${i.imm & 31}`);
+      break;
+    case Op.SRLI:
+      set(`(${a} >>> ${i.imm & 31}) | 0`);
+      break;
+    case Op.SRAI:
+      set(`${a} >> ${i.imm & 31}`);
+      break;
+    case Op.ADD:
+      set(`(${a} + ${b}) | 0`);
+      break;
+    case Op.SUB:
+      set(`(${a} - ${b}) | 0`);
+      break;
+    case Op.SLL:
+      set(`${a} << ${b}`);
+      break;
+    case Op.SLT:
+      set(`${a} < ${b} ? 1 : 0`);
+      break;
+    case Op.SLTU:
+      set(`(${a} >>> 0) < (${b} >>> 0) ? 1 : 0`);
+      break;
+    case Op.XOR:
+      set(`${a} ^ ${b}`);
+      break;
+    case Op.SRL:
+      set(`(${a} >>> ${b}) | 0`);
+      break;
+    case Op.SRA:
+      set(`${a} >> ${b}`);
+      break;
+    case Op.OR:
+      set(`${a} | ${b}`);
+      break;
+    case Op.AND:
+      set(`${a} & ${b}`);
+      break;
+    case Op.MUL:
+      set(`Math.imul(${a}, ${b})`);
+      break;
+    case Op.MULH:
+      set(`(H(${a}, ${b}) - (${a} < 0 ? ${b} : 0) - (${b} < 0 ? ${a} : 0)) | 0`);
+      break;
+    case Op.MULHSU:
+      set(`(H(${a}, ${b}) - (${a} < 0 ? ${b} : 0)) | 0`);
+      break;
+    case Op.MULHU:
+      set(`H(${a}, ${b})`);
+      break;
+    case Op.DIV:
+      set(`${b} === 0 ? -1 : ${b} === -1 ? -${a} | 0 : (${a} / ${b}) | 0`);
+      break;
+    case Op.DIVU:
+      set(`${b} === 0 ? -1 : ((${a} >>> 0) / (${b} >>> 0)) | 0`);
+      break;
+    case Op.REM:
+      set(`${b} === 0 ? ${a} : ${b} === -1 ? 0 : (${a} % ${b}) | 0`);
+      break;
+    case Op.REMU:
+      set(`${b} === 0 ? ${a} : ((${a} >>> 0) % (${b} >>> 0)) | 0`);
+      break;
+    case Op.FENCE:
+      break;
+    case Op.JAL:
+    case Op.JALR:
+    case Op.BEQ:
+    case Op.BNE:
+    case Op.BLT:
+    case Op.BGE:
+    case Op.BLTU:
+    case Op.BGEU:
+      break; // block terminators: emitted by emitBlock
+    case Op.LB:
+      out.push(offset(ctx, i));
+      out.push(`if (${inRam} || (q8 = P8[o >>> 12]) === undefined) ${exit}`);
+      load("(q8[o & 4095] << 24) >> 24");
+      break;
+    case Op.LBU:
+      out.push(offset(ctx, i));
+      out.push(`if (${inRam} || (q8 = P8[o >>> 12]) === undefined) ${exit}`);
+      load("q8[o & 4095]");
+      break;
+    case Op.LH:
+      out.push(offset(ctx, i));
+      out.push(`if (${inRam} || (o & 1) !== 0 || (q16 = P16[o >>> 12]) === undefined) ${exit}`);
+      load("(q16[(o >>> 1) & 2047] << 16) >> 16");
+      break;
+    case Op.LHU:
+      out.push(offset(ctx, i));
+      out.push(`if (${inRam} || (o & 1) !== 0 || (q16 = P16[o >>> 12]) === undefined) ${exit}`);
+      load("q16[(o >>> 1) & 2047]");
+      break;
+    case Op.LW:
+      out.push(offset(ctx, i));
+      out.push(`if (${inRam} || (o & 3) !== 0 || (q32 = P32[o >>> 12]) === undefined) ${exit}`);
+      load("q32[(o >>> 2) & 1023]");
+      break;
+    // Stores go direct only where the RAM says so (fastWrite): code pages are watched,
+    // so a store that could modify compiled code always leaves through the exit.
+    case Op.SB:
+      out.push(offset(ctx, i));
+      out.push(`if (${inRam} || FW[o >>> 12] !== 1) ${exit}`);
+      out.push(`P8[o >>> 12][o & 4095] = ${b};`);
+      break;
+    case Op.SH:
+      out.push(offset(ctx, i));
+      out.push(`if (${inRam} || (o & 1) !== 0 || FW[o >>> 12] !== 1) ${exit}`);
+      out.push(`P16[o >>> 12][(o >>> 1) & 2047] = ${b};`);
+      break;
+    case Op.SW:
+      out.push(offset(ctx, i));
+      out.push(`if (${inRam} || (o & 3) !== 0 || FW[o >>> 12] !== 1) ${exit}`);
+      out.push(`P32[o >>> 12][(o >>> 2) & 1023] = ${b};`);
+      break;
+    default:
+      // The scanner admits only the operations above; anything else is the interpreter's.
+      out.push(exit);
+      break;
+  }
+}

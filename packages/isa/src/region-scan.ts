@@ -1,0 +1,247 @@
+import type { RamWindow } from "./bus.js";
+import { type Decoded, decodeInto } from "./decoder.js";
+import { INSTRUCTIONS } from "./instructions.js";
+import { Op } from "./ops.js";
+
+/**
+ * Finding the code of a region: the straight-line blocks reachable from an entry pc
+ * through direct branches and jumps, read from RAM pages. This is the first half of
+ * the block compiler (the second, `region-codegen.ts`, turns the result into JS).
+ *
+ * Only instructions whose effect the generated code reproduces exactly are taken in.
+ * A block stops *before* anything else (CSR access, ecall/ebreak, mret, wfi, fence.i,
+ * atomics, illegal encodings, an instruction crossing a page, code outside RAM), and
+ * the generated code hands that instruction to the interpreter.
+ */
+
+/** How a block ends. */
+export const enum BlockEnd {
+  /** A conditional branch: `target` when taken, `fallThrough` otherwise. */
+  Branch,
+  /** `jal`: always to `target` (after writing the link register when rd ≠ 0). */
+  Jump,
+  /** `jalr`: an address computed at run time. */
+  Indirect,
+  /** The block was cut by the length cap; execution continues at `fallThrough`. */
+  Next,
+  /** The next instruction (at `fallThrough`) must run in the interpreter. */
+  Interpret,
+}
+
+export interface Block {
+  readonly start: number;
+  /** Instructions in order, including a terminating branch or jump. */
+  readonly insns: Insn[];
+  end: BlockEnd;
+  /** Taken target of a branch or `jal`. */
+  target: number;
+  /** The pc after the last instruction. */
+  fallThrough: number;
+}
+
+/** One decoded instruction; pcs are signed 32-bit, like the hart's. */
+export interface Insn {
+  readonly pc: number;
+  readonly op: Op;
+  readonly rd: number;
+  readonly rs1: number;
+  readonly rs2: number;
+  readonly imm: number;
+  readonly length: number;
+}
+
+export interface Region {
+  readonly entry: number;
+  /** Blocks in discovery order; `blocks[0]` starts at `entry`. */
+  readonly blocks: Block[];
+  /** Every RAM page (index from the RAM base) that holds an instruction of the region. */
+  readonly pages: number[];
+}
+
+export interface ScanLimits {
+  maxBlocks: number;
+  maxInsns: number;
+  maxBlockInsns: number;
+}
+
+/** The operations the generated code executes itself; all others go to the interpreter. */
+function isCompilable(op: Op): boolean {
+  switch (op) {
+    case Op.LUI:
+    case Op.AUIPC:
+    case Op.JAL:
+    case Op.JALR:
+    case Op.BEQ:
+    case Op.BNE:
+    case Op.BLT:
+    case Op.BGE:
+    case Op.BLTU:
+    case Op.BGEU:
+    case Op.LB:
+    case Op.LH:
+    case Op.LW:
+    case Op.LBU:
+    case Op.LHU:
+    case Op.SB:
+    case Op.SH:
+    case Op.SW:
+    case Op.ADDI:
+    case Op.SLTI:
+    case Op.SLTIU:
+    case Op.XORI:
+    case Op.ORI:
+    case Op.ANDI:
+    case Op.SLLI:
+    case Op.SRLI:
+    case Op.SRAI:
+    case Op.ADD:
+    case Op.SUB:
+    case Op.SLL:
+    case Op.SLT:
+    case Op.SLTU:
+    case Op.XOR:
+    case Op.SRL:
+    case Op.SRA:
+    case Op.OR:
+    case Op.AND:
+    case Op.FENCE:
+    case Op.MUL:
+    case Op.MULH:
+    case Op.MULHSU:
+    case Op.MULHU:
+    case Op.DIV:
+    case Op.DIVU:
+    case Op.REM:
+    case Op.REMU:
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function isBranch(op: Op): boolean {
+  return op >= Op.BEQ && op <= Op.BGEU;
+}
+
+/** Reads and decodes code straight from the RAM window's pages. */
+export class RegionScanner {
+  private readonly d: Decoded = {
+    spec: INSTRUCTIONS[0]!,
+    raw: 0,
+    length: 4,
+    rd: 0,
+    rs1: 0,
+    rs2: 0,
+    imm: 0,
+  };
+
+  constructor(
+    private readonly ram: RamWindow,
+    private readonly limits: ScanLimits,
+  ) {}
+
+  /**
+   * Decodes the instruction at `pc` into the scratch record, or returns false when it
+   * cannot be compiled: outside RAM, on a page never written, crossing a page, illegal.
+   */
+  private decodeAt(pc: number): boolean {
+    const off = (pc - this.ram.base) >>> 0;
+    if (off >= this.ram.size) return false;
+    const page = this.ram.pages16[off >>> 12];
+    if (page === undefined) return false;
+    const lo = page[(off >>> 1) & 2047]!;
+    let raw = lo;
+    if ((lo & 3) === 3) {
+      if ((off & 4095) === 4094) return false;
+      raw = (lo | (page[((off >>> 1) & 2047) + 1]! << 16)) >>> 0;
+    }
+    return decodeInto(raw, this.d);
+  }
+
+  /**
+   * The region reachable from `entry` (and from `roots`, pcs execution was seen to go
+   * to), or undefined when not even the first instruction at `entry` compiles.
+   */
+  scan(entry: number, roots: readonly number[] = []): Region | undefined {
+    const { maxBlocks, maxInsns, maxBlockInsns } = this.limits;
+    const blocks: Block[] = [];
+    const seen = new Set<number>();
+    const pages = new Set<number>();
+    const queue: number[] = [entry, ...roots];
+    let total = 0;
+    for (let q = 0; q < queue.length && blocks.length < maxBlocks && total < maxInsns; q++) {
+      const start = queue[q]!;
+      if (seen.has(start)) continue;
+      seen.add(start);
+      const block = this.scanBlock(start, Math.min(maxBlockInsns, maxInsns - total));
+      if (block.insns.length === 0) continue; // its first instruction is for the interpreter
+      blocks.push(block);
+      total += block.insns.length;
+      for (const insn of block.insns) pages.add(((insn.pc - this.ram.base) >>> 0) >>> 12);
+      switch (block.end) {
+        case BlockEnd.Branch:
+          queue.push(block.target, block.fallThrough);
+          break;
+        case BlockEnd.Jump: {
+          queue.push(block.target);
+          // A call returns to the next instruction: make the return site part of the region.
+          const last = block.insns[block.insns.length - 1]!;
+          if (last.rd !== 0) queue.push(block.fallThrough);
+          break;
+        }
+        case BlockEnd.Indirect: {
+          const last = block.insns[block.insns.length - 1]!;
+          if (last.rd !== 0) queue.push(block.fallThrough);
+          break;
+        }
+        case BlockEnd.Next:
+          queue.push(block.fallThrough);
+          break;
+        case BlockEnd.Interpret:
+          break;
+      }
+    }
+    if (blocks.length === 0 || blocks[0]!.start !== entry) return undefined;
+    return { entry, blocks, pages: [...pages].sort((a, b) => a - b) };
+  }
+
+  private scanBlock(start: number, cap: number): Block {
+    const insns: Insn[] = [];
+    const d = this.d;
+    let pc = start;
+    const block: Block = { start, insns, end: BlockEnd.Next, target: 0, fallThrough: 0 };
+    for (;;) {
+      if (insns.length >= cap) {
+        block.end = BlockEnd.Next;
+        break;
+      }
+      if (!this.decodeAt(pc) || !isCompilable(d.spec.op)) {
+        block.end = BlockEnd.Interpret;
+        break;
+      }
+      const op = d.spec.op;
+      insns.push({ pc, op, rd: d.rd, rs1: d.rs1, rs2: d.rs2, imm: d.imm, length: d.length });
+      const next = (pc + d.length) | 0;
+      if (isBranch(op)) {
+        block.end = BlockEnd.Branch;
+        block.target = (pc + d.imm) | 0;
+        pc = next;
+        break;
+      }
+      if (op === Op.JAL) {
+        block.end = BlockEnd.Jump;
+        block.target = (pc + d.imm) | 0;
+        pc = next;
+        break;
+      }
+      if (op === Op.JALR) {
+        block.end = BlockEnd.Indirect;
+        pc = next;
+        break;
+      }
+      pc = next;
+    }
+    block.fallThrough = pc;
+    return block;
+  }
+}
