@@ -22,11 +22,16 @@ export function main(argv: readonly string[], env: CliEnv, writeOut: (text: stri
   program
     .command("run")
     .description("Run a RISC-V ELF program on the virt board; exit with the guest's exit status.")
-    .argument("<file>", "RV32 ELF executable (e.g. built with picolibc --oslib=semihost)")
+    .argument("[file]", "RV32 ELF executable (e.g. built with picolibc --oslib=semihost)")
     .argument("[args...]", "arguments passed to the guest (semihosting command line)")
     .option("--ram <size>", "RAM size, e.g. 128M or 1G", "128M")
+    .option("--kernel <image>", "boot a kernel (raw Image or ELF) instead of a program, as QEMU's -kernel")
+    .option("--bios <file>", "M-mode firmware (ELF or raw) loaded at the start of RAM, as QEMU's -bios")
+    .option("--initrd <file>", "initial ramdisk for the kernel")
+    .option("--append <args>", "kernel command line (device tree /chosen/bootargs)")
     .option("--max-insns <n>", "stop after N instructions (exit status 124 if the guest has not exited)")
     .option("--trace", "print every instruction executed on stderr")
+    .option("--no-jit", "interpret every instruction (no compilation to JavaScript); same results, slower")
     .option("--stats", "print one JSON line of statistics on stderr at the end")
     .addHelpText(
       "after",
@@ -35,7 +40,7 @@ Exit status: the guest's own, or 124 when --max-insns ran out, 125 when Amber co
 not load the program, 126 when the guest stopped on a trap it had no handler for,
 2 for a bad command line.`,
     )
-    .action((file: string, args: string[], options) => {
+    .action((file: string | undefined, args: string[], options) => {
       status = runCommand(env, file, args, options);
     });
 

@@ -12,3 +12,4 @@ export { Machine, type MachineOptions, type RunOutcome, TIMEBASE_HZ, type TrapRe
 export { MachineError, type MachineErrorCode } from "./machine-error.js";
 export { resetRom } from "./reset-rom.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";
+export { type DiskBackend, type DmaMemory, VirtioBlk } from "./devices/virtio-blk.js";

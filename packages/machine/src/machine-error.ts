@@ -7,7 +7,7 @@ export type MachineErrorCode =
   | "ELF_WRONG_MACHINE"
   | "ELF_WRONG_TYPE"
   | "ELF_BAD_SEGMENT"
-  | "ELF_SEGMENT_OUTSIDE_RAM"
+  | "OUTSIDE_RAM"
   | "CONFIG_INVALID";
 
 export class MachineError extends Error {

@@ -7,6 +7,7 @@ import { Clint } from "./devices/clint.js";
 import { Plic } from "./devices/plic.js";
 import { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
 import { Uart16550 } from "./devices/uart16550.js";
+import { type DiskBackend, VirtioBlk } from "./devices/virtio-blk.js";
 import { type ElfImage, parseElf } from "./elf.js";
 import { GuestClock } from "./guest-clock.js";
 import { CapturedIo, type HostIo } from "./host-io.js";
@@ -24,6 +25,11 @@ export interface MachineOptions {
   instructionsPerSecond?: number;
   /** Kernel command line placed in the device tree's /chosen/bootargs. */
   bootargs?: string;
+  /**
+   * Block devices in the virtio-mmio slots, disk i at 0x1000_1000 + i·0x1000 on PLIC
+   * source 1+i (QEMU virt's wiring); at most 8. The other slots are empty, as on QEMU.
+   */
+  disks?: readonly (DiskBackend | { backend: DiskBackend; readOnly?: boolean })[];
 }
 
 /** Why `Machine.run` returned. */
@@ -51,6 +57,8 @@ const SLICE = 1 << 22;
 export const TIMEBASE_HZ = 10_000_000;
 /** PLIC source number of the UART on QEMU's virt. */
 const UART_IRQ = 10;
+/** PLIC source of virtio-mmio slot 0 on QEMU's virt (slot i uses 1+i). */
+const VIRTIO_IRQ = 1;
 const MIP_MSIP = 3;
 const MIP_MTIP = 7;
 const MIP_MEIP = 11;
@@ -78,6 +86,7 @@ export class Machine {
   private consoleBuffer: number[] = [];
   private readonly bootargs: string | undefined;
   private fdtAddress = 0;
+  private initrd: { start: number; end: number } | undefined;
   private resetPending = false;
 
   constructor(options: MachineOptions = {}) {
@@ -92,7 +101,7 @@ export class Machine {
     this.ram = new Ram({ base: VIRT.ram.base, size: ramSize });
     this.bus.addRam("ram", this.ram);
     this.bootargs = options.bootargs;
-    this.hart = new Hart(this.bus, { time: () => this.clint.mtime() });
+    this.hart = new Hart(this.bus, { time: () => this.clint.mtime(), jit: options.jit });
     this.hart.attachRam(this.ram);
     this.clock = new GuestClock(() => this.hart.steps + this.idleCycles, options.instructionsPerSecond);
     this.clint = new Clint(
@@ -112,6 +121,7 @@ export class Machine {
     this.bus.addDevice(VIRT.clint.base, this.clint);
     this.bus.addDevice(VIRT.plic.base, this.plic);
     this.bus.addDevice(VIRT.uart0.base, this.uart);
+    this.attachVirtio(options.disks ?? []);
     this.bus.addRom("mrom", VIRT.mrom.base, new Uint8Array(VIRT.mrom.size));
     this.semihosting = new Semihosting({
       bus: this.bus,
@@ -122,6 +132,36 @@ export class Machine {
       exit: (code) => this.finish(code),
     });
     this.hart.pc = VIRT.mrom.base;
+  }
+
+  /** The eight virtio-mmio slots (empty ones read as QEMU's: magic, version 2, device id 0). */
+  readonly virtio: VirtioBlk[] = [];
+
+  private attachVirtio(disks: NonNullable<MachineOptions["disks"]>): void {
+    if (disks.length > VIRT.virtio.count) {
+      throw new MachineError("CONFIG_INVALID", `${disks.length} disks: the virt board has ${VIRT.virtio.count} virtio slots`);
+    }
+    // Device DMA goes through Ram.readBytes/writeBytes so that dirty-page tracking sees it.
+    const dma = {
+      read: (address: number, length: number) => {
+        const offset = address - this.ram.base;
+        return this.ram.contains(offset, length) ? this.ram.readBytes(offset, length) : undefined;
+      },
+      write: (address: number, data: Uint8Array) => {
+        const offset = address - this.ram.base;
+        if (!this.ram.contains(offset, data.length)) return false;
+        this.ram.writeBytes(offset, data);
+        return true;
+      },
+    };
+    for (let i = 0; i < VIRT.virtio.count; i++) {
+      const d = disks[i];
+      const backend = d === undefined ? undefined : "backend" in d ? d.backend : d;
+      const readOnly = d !== undefined && "backend" in d ? d.readOnly : false;
+      const slot = new VirtioBlk(`virtio${i}`, backend, dma, (level) => this.plic.setLevel(VIRTIO_IRQ + i, level), { readOnly });
+      this.virtio.push(slot);
+      this.bus.addDevice(VIRT.virtio.base + i * VIRT.virtio.size, slot);
+    }
   }
 
   /** The guest's exit status once it has exited. */
@@ -195,29 +235,102 @@ export class Machine {
   /** Loads an ELF executable into RAM and points the boot ROM at its entry. */
   loadElf(bytes: Uint8Array, name = "program"): ElfImage {
     const image = parseElf(bytes, name);
+    this.placeSegments(image, name);
+    this.finishBoot(image.entry);
+    return image;
+  }
+
+  /**
+   * Boots a kernel as QEMU's `-kernel K [-bios F] [-initrd I]` does: firmware (ELF or
+   * raw) at the start of RAM, the kernel (ELF or raw Image) at the next 4 MiB boundary
+   * after it (or at the start of RAM without firmware), the initrd halfway into RAM
+   * (at most 128 MiB after the kernel), the device tree at the top. The boot ROM jumps
+   * to the firmware, or straight to the kernel.
+   */
+  loadKernel(
+    kernel: Uint8Array,
+    options: {
+      firmware?: Uint8Array;
+      initrd?: Uint8Array;
+      names?: { kernel?: string; firmware?: string; initrd?: string };
+    } = {},
+  ): void {
+    const names = { kernel: "kernel", firmware: "firmware", initrd: "initrd", ...options.names };
+    let entry: number;
+    let kernelStart = this.ram.base;
+    if (options.firmware !== undefined) {
+      entry = this.placeImage(options.firmware, this.ram.base, names.firmware);
+      kernelStart = Math.ceil(this.imageEnd / (4 << 20)) * (4 << 20);
+      this.placeImage(kernel, kernelStart, names.kernel);
+    } else {
+      entry = this.placeImage(kernel, kernelStart, names.kernel);
+      kernelStart = entry;
+    }
+    if (options.initrd !== undefined) {
+      const start = kernelStart + Math.min(this.ram.size / 2, 128 << 20);
+      this.placeBytes(options.initrd, start, names.initrd);
+      this.initrd = { start, end: start + options.initrd.length };
+    }
+    this.finishBoot(entry);
+  }
+
+  /** Places an ELF (by its segments) or a raw binary at `rawAddress`; returns its entry. */
+  private placeImage(bytes: Uint8Array, rawAddress: number, name: string): number {
+    if (
+      bytes.length >= 4 &&
+      bytes[0] === 0x7f &&
+      bytes[1] === 0x45 &&
+      bytes[2] === 0x4c &&
+      bytes[3] === 0x46
+    ) {
+      const image = parseElf(bytes, name);
+      this.placeSegments(image, name);
+      return image.entry;
+    }
+    this.placeBytes(bytes, rawAddress, name);
+    return rawAddress;
+  }
+
+  private placeBytes(bytes: Uint8Array, address: number, name: string): void {
+    this.checkInRam(address, bytes.length, `${name}: ${bytes.length} bytes at 0x${address.toString(16)}`);
+    this.ram.writeBytes(address - this.ram.base, bytes);
+    this.imageEnd = Math.max(this.imageEnd, address + bytes.length);
+  }
+
+  private checkInRam(address: number, length: number, what: string): void {
     const ramStart = this.ram.base;
     const ramEnd = this.ram.base + this.ram.size;
+    if (address < ramStart || address + length > ramEnd) {
+      throw new MachineError(
+        "OUTSIDE_RAM",
+        `${what} lies outside RAM [0x${ramStart.toString(16)}, 0x${ramEnd.toString(16)})`,
+      );
+    }
+  }
+
+  private placeSegments(image: ElfImage, name: string): void {
     for (const [i, seg] of image.segments.entries()) {
-      if (seg.paddr < ramStart || seg.paddr + seg.memSize > ramEnd) {
-        throw new MachineError(
-          "ELF_SEGMENT_OUTSIDE_RAM",
-          `${name}: segment ${i} at 0x${seg.paddr.toString(16)} (${seg.memSize} bytes) lies outside RAM ` +
-            `[0x${ramStart.toString(16)}, 0x${ramEnd.toString(16)})`,
-        );
-      }
+      this.checkInRam(
+        seg.paddr,
+        seg.memSize,
+        `${name}: segment ${i} at 0x${seg.paddr.toString(16)} (${seg.memSize} bytes)`,
+      );
     }
     for (const seg of image.segments) {
-      const offset = seg.paddr - ramStart;
+      const offset = seg.paddr - this.ram.base;
       this.ram.writeBytes(offset, seg.fileBytes);
       const bss = seg.memSize - seg.fileBytes.length;
       if (bss > 0) this.ram.writeBytes(offset + seg.fileBytes.length, new Uint8Array(bss));
       this.imageEnd = Math.max(this.imageEnd, seg.paddr + seg.memSize);
     }
-    const rom = resetRom(image.entry, this.placeDeviceTree());
+  }
+
+  /** Writes the device tree and points the boot ROM at `entry`. */
+  private finishBoot(entry: number): void {
+    const rom = resetRom(entry, this.placeDeviceTree());
     const mrom = this.bus.map.find((r) => r.kind === "rom" && r.name === "mrom");
     if (mrom?.kind === "rom") mrom.bytes.set(rom);
     this.hart.flushDecodeCache();
-    return image;
   }
 
   /**
@@ -230,9 +343,11 @@ export class Machine {
         ramBase: this.ram.base,
         ramSize: this.ram.size,
         bootargs: this.bootargs,
+        initrd: this.initrd,
         timebaseHz: TIMEBASE_HZ,
         isa: "rv32imac_zicsr_zifencei",
         uartIrq: UART_IRQ,
+        virtio: { count: VIRT.virtio.count, firstIrq: VIRTIO_IRQ },
       }),
     );
     const end = this.ram.base + this.ram.size;

@@ -7,8 +7,13 @@ import { UserError } from "../user-error.js";
 
 export interface RunOptions {
   ram?: string;
+  kernel?: string;
+  bios?: string;
+  initrd?: string;
+  append?: string;
   maxInsns?: string;
   trace?: boolean;
+  jit?: boolean;
   stats?: boolean;
 }
 
@@ -19,8 +24,21 @@ export function describeTrap(t: TrapReport): string {
   return `guest stopped: unhandled ${t.causeName} (mcause ${t.cause}) at pc ${hex8(t.pc)}: ${bits} ${t.disassembly.replace("\t", " ")} (mtval ${hex8(t.tval)})`;
 }
 
-/** `amber run FILE.elf`: boots the ELF on the virt board; the guest's exit status becomes ours. */
-export function runCommand(env: CliEnv, file: string, args: string[], options: RunOptions): number {
+function readInput(env: CliEnv, file: string): Uint8Array {
+  try {
+    return env.readFile(file);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
+    throw new UserError(`${file}: cannot read: ${reason}`, ExitCode.Failure);
+  }
+}
+
+/**
+ * `amber run FILE.elf` boots the ELF on the virt board; `amber run --kernel Image
+ * [--bios F] [--initrd I] [--append ARGS]` boots a kernel as QEMU does. The guest's
+ * exit status becomes ours.
+ */
+export function runCommand(env: CliEnv, file: string | undefined, args: string[], options: RunOptions): number {
   const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : parseSize(options.ram);
   if (Number.isNaN(ramSize))
     throw new UserError(`--ram: cannot read "${options.ram}" as a size (e.g. 128M, 1G)`, ExitCode.Usage);
@@ -29,18 +47,31 @@ export function runCommand(env: CliEnv, file: string, args: string[], options: R
     throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);
   }
 
-  let bytes: Uint8Array;
-  try {
-    bytes = env.readFile(file);
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new UserError(`${file}: cannot read: ${reason}`, ExitCode.Failure);
+  if (file === undefined && options.kernel === undefined) {
+    throw new UserError("run: give a program (FILE.elf) or --kernel IMAGE", ExitCode.Usage);
+  }
+  if (file !== undefined && options.kernel !== undefined) {
+    throw new UserError("run: give either a program or --kernel, not both", ExitCode.Usage);
   }
 
   let machine: Machine;
   try {
-    machine = new Machine({ ramSize, io: env.io, cmdline: [file, ...args].join(" ") });
-    machine.loadElf(bytes, file);
+    machine = new Machine({
+      ramSize,
+      io: env.io,
+      cmdline: [file ?? options.kernel, ...args].join(" "),
+      bootargs: options.append,
+      jit: options.jit,
+    });
+    if (file !== undefined) machine.loadElf(readInput(env, file), file);
+    else {
+      const kernel = options.kernel!;
+      machine.loadKernel(readInput(env, kernel), {
+        firmware: options.bios === undefined ? undefined : readInput(env, options.bios),
+        initrd: options.initrd === undefined ? undefined : readInput(env, options.initrd),
+        names: { kernel, firmware: options.bios, initrd: options.initrd },
+      });
+    }
   } catch (e) {
     if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
     throw e;

@@ -16,6 +16,8 @@ export interface VirtTreeOptions {
   mmu?: boolean;
   /** PLIC source of the UART (QEMU's virt: 10). */
   uartIrq: number;
+  /** virtio-mmio slots to describe (QEMU's virt: 8, slot i on PLIC source firstIrq+i). */
+  virtio?: { count: number; firstIrq: number };
 }
 
 const PHANDLE_CPU_INTC = 1;
@@ -118,6 +120,15 @@ export function virtDeviceTree(o: VirtTreeOptions): FdtNode {
             ["interrupts", [o.uartIrq]],
             ["interrupt-parent", [PHANDLE_PLIC]],
           ]),
+          ...Array.from({ length: o.virtio?.count ?? 0 }, (_, i) => {
+            const base = VIRT.virtio.base + i * VIRT.virtio.size;
+            return node(`virtio_mmio@${hex(base)}`, [
+              ["interrupts", [(o.virtio?.firstIrq ?? 1) + i]],
+              ["interrupt-parent", [PHANDLE_PLIC]],
+              ["reg", reg(base, VIRT.virtio.size)],
+              ["compatible", "virtio,mmio"],
+            ]);
+          }),
           node(`clint@${hex(VIRT.clint.base)}`, [
             ["compatible", ["sifive,clint0", "riscv,clint0"]],
             ["reg", reg(VIRT.clint.base, VIRT.clint.size)],
