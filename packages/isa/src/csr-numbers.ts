@@ -42,6 +42,8 @@ export const Csr = {
   mcause: 0x342,
   mtval: 0x343,
   mip: 0x344,
+  pmpcfg0: 0x3a0,
+  pmpaddr0: 0x3b0,
   // machine counters
   mcycle: 0xb00,
   minstret: 0xb02,

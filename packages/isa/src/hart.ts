@@ -3,7 +3,9 @@ import type { Bus, RamWindow } from "./bus.js";
 import { CsrFile, MSTATUS } from "./csr-file.js";
 import { type Decoded, decodeInto } from "./decoder.js";
 import { INSTRUCTIONS } from "./instructions.js";
+import { Access, Mmu } from "./mmu.js";
 import { Op } from "./ops.js";
+import { PmpAccess } from "./pmp.js";
 import { Privilege } from "./privilege.js";
 import { StopReason } from "./stop-reason.js";
 import { Exception } from "./trap-causes.js";
@@ -23,6 +25,12 @@ const DC_EMPTY = 1;
 const NO_FAULT = -1;
 /** Register-file index that absorbs writes to x0. */
 const SINK = 32;
+const PMP_OF = [PmpAccess.Execute, PmpAccess.Read, PmpAccess.Write] as const;
+const ACCESS_FAULT_OF = [
+  Exception.InstructionAccessFault,
+  Exception.LoadAccessFault,
+  Exception.StoreAccessFault,
+] as const;
 
 export interface HartOptions {
   hartId?: number;
@@ -109,6 +117,19 @@ export class Hart {
   private runSteps = 0;
   /** The block compiler, absent when turned off. */
   private readonly jit: BlockCache | undefined;
+  /** Sv32 translation; `translateFetch`/`translateData` say whether it applies right now. */
+  readonly mmu: Mmu;
+  private translateFetch = false;
+  private translateData = false;
+  /** PMP restricts the current mode (S/U with entries that do not allow everything). */
+  private pmpFetch = false;
+  private pmpData = false;
+  /** Data accesses must go through translation or PMP checks: no direct RAM access. */
+  private checkedData = false;
+  /** Decode-cache slots were filled under translation, so they are indexed by virtual pc. */
+  private virtualCode = false;
+  /** Slots holding instructions that straddle two virtual pages (valid until the next translation change). */
+  private straddlers: number[] = [];
 
   constructor(bus: Bus, options: HartOptions = {}) {
     this.bus = bus;
@@ -121,13 +142,15 @@ export class Hart {
       time: time ?? (() => Number.NaN),
     });
     this.csr.hartId = options.hartId ?? 0;
+    this.mmu = new Mmu(bus, this.csr);
+    this.csr.onTranslationChange = () => this.translationChanged();
     this.jit =
       options.jit === false
         ? undefined
         : new BlockCache(
             this.file,
             (a) => this.markCode(a),
-            () => this.csr.satp >>> 31 === 0,
+            () => !this.checkedData && !this.translateFetch && !this.pmpFetch,
           );
   }
 
@@ -159,6 +182,136 @@ export class Hart {
   flushDecodeCache(): void {
     this.dcTag.fill(DC_EMPTY);
     this.jit?.flush();
+    this.virtualCode = false;
+    this.straddlers = [];
+  }
+
+  /**
+   * Privilege, satp, MPRV/SUM/MXR or PMP changed: forget translations and decide which
+   * checks accesses need from now on. The decode cache survives: its tags are physical.
+   */
+  private translationChanged(): void {
+    this.mmu.flush();
+    const csr = this.csr;
+    const open = csr.pmp.allowsEverything();
+    this.translateFetch = this.mmu.active(Access.Fetch);
+    this.translateData = this.mmu.active(Access.Load);
+    this.pmpFetch = csr.priv !== Privilege.Machine && !open;
+    this.pmpData = this.mmu.dataPrivilege() !== Privilege.Machine && !open;
+    this.checkedData = this.translateData || this.pmpData;
+    for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
+    this.straddlers = [];
+  }
+
+  /**
+   * The physical address the instruction at virtual `pc` is fetched from, or -1 with
+   * a fault pending (page fault, or access fault from PMP; mtval = `pc`).
+   */
+  private fetchAddress(pc: number): number {
+    let pa = pc >>> 0;
+    if (this.translateFetch) {
+      pa = this.mmu.translate(pc, Access.Fetch);
+      if (pa < 0) {
+        this.fault(this.mmu.faultCause, pc);
+        return -1;
+      }
+    }
+    if (this.pmpFetch && !this.csr.pmp.allows(pa, 2, PmpAccess.Execute, this.csr.priv)) {
+      this.fault(Exception.InstructionAccessFault, pc);
+      return -1;
+    }
+    return pa;
+  }
+
+  /** The physical address of a data access, or -1 with a fault pending (mtval = `va`). */
+  private physicalData(va: number, size: number, access: Access): number {
+    let pa = va >>> 0;
+    if (this.translateData) {
+      pa = this.mmu.translate(va, access);
+      if (pa < 0) {
+        this.fault(this.mmu.faultCause, va);
+        return -1;
+      }
+    }
+    if (this.pmpData && !this.csr.pmp.allows(pa, size, PMP_OF[access], this.mmu.dataPrivilege())) {
+      this.fault(ACCESS_FAULT_OF[access], va);
+      return -1;
+    }
+    return pa;
+  }
+
+  /** Reads physical memory for an access to virtual `va` (the fault's mtval). */
+  private readPhysical(pa: number, size: 1 | 2 | 4, va: number): number {
+    const off = (pa - this.ramBase) >>> 0;
+    if (off < this.ramSize && (pa & (size - 1)) === 0) {
+      const pn = off >>> 12;
+      if (size === 4) {
+        const page = this.pages32[pn];
+        if (page !== undefined) return page[(off >>> 2) & 1023]!;
+      } else if (size === 2) {
+        const page = this.pages16[pn];
+        if (page !== undefined) return page[(off >>> 1) & 2047]!;
+      } else {
+        const page = this.pages8[pn];
+        if (page !== undefined) return page[off & 4095]!;
+      }
+    }
+    const v = this.bus.load(pa >>> 0, size);
+    if (Number.isNaN(v)) {
+      this.fault(Exception.LoadAccessFault, va);
+      return 0;
+    }
+    return v | 0;
+  }
+
+  /** Writes physical memory for an access to virtual `va`; false on fault or stop request. */
+  private writePhysical(pa: number, size: 1 | 2 | 4, v: number, va: number): boolean {
+    const off = (pa - this.ramBase) >>> 0;
+    if (off < this.ramSize && (pa & (size - 1)) === 0 && this.fastWrite[off >>> 12] === 1) {
+      const pn = off >>> 12;
+      if (size === 4) this.pages32[pn]![(off >>> 2) & 1023] = v;
+      else if (size === 2) this.pages16[pn]![(off >>> 1) & 2047] = v;
+      else this.pages8[pn]![off & 4095] = v;
+      return true;
+    }
+    this.invalidateCode(pa | 0, size);
+    if (!this.bus.store(pa >>> 0, size, v)) return this.fault(Exception.StoreAccessFault, va);
+    return !this.stopRequested;
+  }
+
+  /** A load under translation or PMP; a page-crossing access is done byte by byte. */
+  private loadChecked(va: number, size: 1 | 2 | 4): number {
+    if ((va & 0xfff) + size > 0x1000) {
+      let v = 0;
+      for (let i = size - 1; i >= 0; i--) {
+        const b = this.loadChecked((va + i) | 0, 1);
+        if (this.faultCause !== NO_FAULT) return 0;
+        v = (v << 8) | b;
+      }
+      return v | 0;
+    }
+    const pa = this.physicalData(va, size, Access.Load);
+    return pa < 0 ? 0 : this.readPhysical(pa, size, va);
+  }
+
+  /** A store under translation or PMP; both pages of a crossing store are checked before writing. */
+  private storeChecked(va: number, size: 1 | 2 | 4, v: number): boolean {
+    const within = va & 0xfff;
+    if (within + size > 0x1000) {
+      const first = this.physicalData(va, 1, Access.Store);
+      if (first < 0) return false;
+      const secondVa = ((va | 0xfff) + 1) | 0;
+      const second = this.physicalData(secondVa, 1, Access.Store);
+      if (second < 0) return false;
+      for (let i = 0; i < size; i++) {
+        const pa = within + i < 0x1000 ? first + i : second + (within + i - 0x1000);
+        if (!this.writePhysical(pa, 1, v >>> (8 * i), (va + i) | 0) && this.faultCause !== NO_FAULT)
+          return false;
+      }
+      return !this.stopRequested;
+    }
+    const pa = this.physicalData(va, size, Access.Store);
+    return pa < 0 ? false : this.writePhysical(pa, size, v, va);
   }
 
   /** The 16-bit parcel at `addr` as the hart would fetch it, or NaN. */
@@ -181,21 +334,32 @@ export class Hart {
     }
   }
 
-  /** Decodes the instruction at `pc` into slot `i`; false with a fault pending on failure. */
-  private fill(pc: number, i: number): boolean {
-    const lo = this.fetch16(pc);
+  /**
+   * Decodes the instruction at virtual `pc`, physical `key`, into slot `i`; false with
+   * a fault pending on failure. Without translation `key` is `pc`.
+   */
+  private fill(pc: number, i: number, key: number): boolean {
+    const lo = this.fetch16(key);
     if (Number.isNaN(lo)) return this.fault(Exception.InstructionAccessFault, pc);
     let raw = lo;
+    let hiAddress = (key + 2) | 0;
+    const translated = this.translateFetch || this.pmpFetch;
     if ((lo & 3) === 3) {
-      const hi = this.fetch16((pc + 2) | 0);
+      if (translated && (pc & 0xfff) === 0xffe) {
+        hiAddress = this.fetchAddress((pc + 2) | 0);
+        if (hiAddress === -1) return false;
+        this.straddlers.push(i);
+      }
+      const hi = this.fetch16(hiAddress);
       if (Number.isNaN(hi)) return this.fault(Exception.InstructionAccessFault, (pc + 2) | 0);
       raw = (lo | (hi << 16)) >>> 0;
     }
     const d = this.scratch;
     if (!decodeInto(raw, d)) return this.fault(Exception.IllegalInstruction, raw);
-    this.markCode(pc);
-    if (d.length === 4) this.markCode((pc + 2) | 0);
-    this.dcTag[i] = pc;
+    this.markCode(key);
+    if (d.length === 4) this.markCode(hiAddress);
+    if (this.translateFetch) this.virtualCode = true;
+    this.dcTag[i] = key;
     const rd = d.rd === 0 ? SINK : d.rd;
     this.dcWord[i] = d.spec.op | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19) | (d.length << 24);
     this.dcImm[i] = d.imm;
@@ -232,6 +396,7 @@ export class Hart {
   // ---- data memory access: RAM fast paths, everything else through the bus ----
 
   private ld8(a: number): number {
+    if (this.checkedData) return this.loadChecked(a, 1);
     const off = (a - this.ramBase) >>> 0;
     if (off < this.ramSize) {
       const page = this.pages8[off >>> 12];
@@ -241,6 +406,7 @@ export class Hart {
   }
 
   private ld16(a: number): number {
+    if (this.checkedData) return this.loadChecked(a, 2);
     const off = (a - this.ramBase) >>> 0;
     if (off < this.ramSize && (a & 1) === 0) {
       const page = this.pages16[off >>> 12];
@@ -250,6 +416,7 @@ export class Hart {
   }
 
   private ld32(a: number): number {
+    if (this.checkedData) return this.loadChecked(a, 4);
     const off = (a - this.ramBase) >>> 0;
     if (off < this.ramSize && (a & 3) === 0) {
       const page = this.pages32[off >>> 12];
@@ -279,6 +446,7 @@ export class Hart {
 
   /** Stores return false when the step must end differently: a fault or a stop request. */
   private st8(a: number, v: number): boolean {
+    if (this.checkedData) return this.storeChecked(a, 1, v);
     const off = (a - this.ramBase) >>> 0;
     if (off < this.ramSize) {
       const pn = off >>> 12;
@@ -291,6 +459,7 @@ export class Hart {
   }
 
   private st16(a: number, v: number): boolean {
+    if (this.checkedData) return this.storeChecked(a, 2, v);
     const off = (a - this.ramBase) >>> 0;
     if (off < this.ramSize && (a & 1) === 0) {
       const pn = off >>> 12;
@@ -303,6 +472,7 @@ export class Hart {
   }
 
   private st32(a: number, v: number): boolean {
+    if (this.checkedData) return this.storeChecked(a, 4, v);
     const off = (a - this.ramBase) >>> 0;
     if (off < this.ramSize && (a & 3) === 0) {
       const pn = off >>> 12;
@@ -316,7 +486,8 @@ export class Hart {
 
   private storeSlow(a: number, size: 1 | 2 | 4, v: number): boolean {
     this.invalidateCode(a, size);
-    if (!this.bus.store(a >>> 0, size, v)) return this.fault(Exception.StoreAccessFault, this.faultingByte(a, size));
+    if (!this.bus.store(a >>> 0, size, v))
+      return this.fault(Exception.StoreAccessFault, this.faultingByte(a, size));
     return !this.stopRequested;
   }
 
@@ -330,23 +501,17 @@ export class Hart {
       (lastPage >= this.codePage.length || this.codePage[lastPage] === 0)
     )
       return;
+    if (this.virtualCode) {
+      // Slots are indexed by virtual pc, which a physical address cannot find: drop them all.
+      this.flushDecodeCache();
+      return;
+    }
     this.jit?.invalidate(a, size);
     // An instruction starting up to 2 bytes before `a` may reach into the written bytes.
     for (let h = (a & ~1) - 2; h < a + size; h += 2) {
       const i = (h >>> 1) & DC_MASK;
       if (this.dcTag[i] === (h | 0)) this.dcTag[i] = DC_EMPTY;
     }
-  }
-
-  /** Atomic memory operations need an aligned word in RAM or a device; faults are store/AMO faults. */
-  private amoLoad(a: number): number {
-    if ((a & 3) !== 0) {
-      this.fault(Exception.StoreAddressMisaligned, a);
-      return 0;
-    }
-    const v = this.ld32(a);
-    if (this.faultCause !== NO_FAULT) this.faultCause = Exception.StoreAccessFault;
-    return v;
   }
 
   /**
@@ -386,7 +551,16 @@ export class Hart {
         }
       }
       const i = (pc >>> 1) & DC_MASK;
-      if (tag[i] !== pc && !this.fill(pc, i)) {
+      let key = pc;
+      if (this.translateFetch || this.pmpFetch) {
+        key = this.fetchAddress(pc) | 0;
+        if (key === -1 && this.faultCause !== NO_FAULT) {
+          pc = this.takeFault(pc);
+          n++;
+          continue;
+        }
+      }
+      if (tag[i] !== key && !this.fill(pc, i, key)) {
         if (pc === (this.csr.mtvec & ~3)) {
           this.faultCause = NO_FAULT;
           reason = StopReason.UnhandledTrap;
@@ -444,7 +618,7 @@ export class Hart {
         case Op.LB: {
           const a = (x[rs1]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if (off < ramSize) {
+          if (off < ramSize && !this.checkedData) {
             const page = pages8[off >>> 12];
             if (page !== undefined) {
               x[rd] = (page[off & 4095]! << 24) >> 24;
@@ -465,7 +639,7 @@ export class Hart {
         case Op.LW: {
           const a = (x[rs1]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if (off < ramSize && (a & 3) === 0) {
+          if (off < ramSize && (a & 3) === 0 && !this.checkedData) {
             const page = pages32[off >>> 12];
             if (page !== undefined) {
               x[rd] = page[(off >>> 2) & 1023]!;
@@ -480,7 +654,7 @@ export class Hart {
         case Op.LBU: {
           const a = (x[rs1]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if (off < ramSize) {
+          if (off < ramSize && !this.checkedData) {
             const page = pages8[off >>> 12];
             if (page !== undefined) {
               x[rd] = page[off & 4095]!;
@@ -495,7 +669,7 @@ export class Hart {
         case Op.LHU: {
           const a = (x[rs1]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if (off < ramSize && (a & 1) === 0) {
+          if (off < ramSize && (a & 1) === 0 && !this.checkedData) {
             const page = pages16[off >>> 12];
             if (page !== undefined) {
               x[rd] = page[(off >>> 1) & 2047]!;
@@ -510,7 +684,7 @@ export class Hart {
         case Op.SB: {
           const a = (x[rs1]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if (off < ramSize && fastWrite[off >>> 12] === 1) {
+          if (off < ramSize && fastWrite[off >>> 12] === 1 && !this.checkedData) {
             pages8[off >>> 12]![off & 4095] = x[rs2]!;
             break;
           }
@@ -539,7 +713,7 @@ export class Hart {
         case Op.SW: {
           const a = (x[rs1]! + imm) | 0;
           const off = (a - ramBase) >>> 0;
-          if (off < ramSize && (a & 3) === 0 && fastWrite[off >>> 12] === 1) {
+          if (off < ramSize && (a & 3) === 0 && fastWrite[off >>> 12] === 1 && !this.checkedData) {
             pages32[off >>> 12]![(off >>> 2) & 1023] = x[rs2]!;
             break;
           }
@@ -685,8 +859,12 @@ export class Hart {
             this.csr.priv === Privilege.User ||
             (this.csr.priv === Privilege.Supervisor && this.csr.mstatus & MSTATUS.TVM)
           ) {
-            next = this.trap(Exception.IllegalInstruction, (0x12000073 | (rs1 << 15) | (rs2 << 20)) >>> 0, pc);
-          } else this.flushDecodeCache();
+            next = this.trap(
+              Exception.IllegalInstruction,
+              (0x12000073 | (rs1 << 15) | (rs2 << 20)) >>> 0,
+              pc,
+            );
+          } else this.translationChanged();
           break;
         case Op.MRET:
           if (this.csr.priv !== Privilege.Machine)
@@ -744,50 +922,38 @@ export class Hart {
   /** The A extension, off the hot path; returns the next pc (a handler after a fault). */
   private atomic(op: Op, rd: number, rs1: number, rs2: number, pc: number, next: number): number {
     const x = this.file;
+    const va = x[rs1]!;
+    const isLr = op === Op.LR_W;
+    if ((va & 3) !== 0) {
+      return this.trap(isLr ? Exception.LoadAddressMisaligned : Exception.StoreAddressMisaligned, va, pc);
+    }
+    // LR reads; SC and AMOs need write permission, and their faults are store/AMO faults.
+    const pa = this.checkedData ? this.physicalData(va, 4, isLr ? Access.Load : Access.Store) : va;
+    if (pa < 0 && this.faultCause !== NO_FAULT) return this.takeFault(pc);
     switch (op) {
       case Op.LR_W: {
-        const a = x[rs1]!;
-        if ((a & 3) !== 0) {
-          return this.trap(Exception.LoadAddressMisaligned, a, pc);
-        }
-        const v = this.ld32(a);
-        if (this.faultCause !== NO_FAULT) {
-          return this.takeFault(pc);
-        }
+        const v = this.readPhysical(pa, 4, va);
+        if (this.faultCause !== NO_FAULT) return this.takeFault(pc);
         x[rd] = v;
-        this.reservation = a;
+        this.reservation = pa | 0;
         this.reserved = true;
         break;
       }
-      case Op.SC_W: {
-        const a = x[rs1]!;
-        if ((a & 3) !== 0) {
-          return this.trap(Exception.StoreAddressMisaligned, a, pc);
-        }
-        if (this.reserved && this.reservation === a) {
+      case Op.SC_W:
+        if (this.reserved && this.reservation === (pa | 0)) {
           this.reserved = false;
-          if (!this.st32(a, x[rs2]!) && this.faultCause !== NO_FAULT) {
+          if (!this.writePhysical(pa, 4, x[rs2]!, va) && this.faultCause !== NO_FAULT)
             return this.takeFault(pc);
-          }
           x[rd] = 0;
         } else {
           this.reserved = false;
           x[rd] = 1;
         }
         break;
-      }
-      case Op.AMOSWAP_W:
-      case Op.AMOADD_W:
-      case Op.AMOXOR_W:
-      case Op.AMOAND_W:
-      case Op.AMOOR_W:
-      case Op.AMOMIN_W:
-      case Op.AMOMAX_W:
-      case Op.AMOMINU_W:
-      case Op.AMOMAXU_W: {
-        const a = x[rs1]!;
-        const old = this.amoLoad(a);
+      default: {
+        const old = this.readPhysical(pa, 4, va);
         if (this.faultCause !== NO_FAULT) {
+          this.faultCause = Exception.StoreAccessFault;
           return this.takeFault(pc);
         }
         const src = x[rs2]!;
@@ -821,9 +987,7 @@ export class Hart {
             v = old >>> 0 > src >>> 0 ? old : src;
             break;
         }
-        if (!this.st32(a, v) && this.faultCause !== NO_FAULT) {
-          return this.takeFault(pc);
-        }
+        if (!this.writePhysical(pa, 4, v, va) && this.faultCause !== NO_FAULT) return this.takeFault(pc);
         x[rd] = old;
         break;
       }

@@ -170,11 +170,22 @@ describe("CSR instructions", () => {
     expect(u.hart.csr.mcause).toBe(Exception.IllegalInstruction);
   });
 
+  it("user mode without a PMP entry cannot fetch at all", () => {
+    const m = withHandler([asm("mret")]);
+    m.hart.csr.mepc = RAM_BASE + 0x100;
+    m.hart.csr.mstatus = 0; // MPP = U
+    m.hart.run(2);
+    expect(m.hart.csr.mcause).toBe(Exception.InstructionAccessFault);
+    expect(m.hart.csr.mepc).toBe(RAM_BASE + 0x100);
+  });
+
   it("user mode cannot touch machine CSRs or execute mret", () => {
     const m = withHandler([asm("mret")]);
     m.program([asm("csrrs", { rd: 1, imm: Csr.mstatus }), asm("mret")], RAM_BASE + 0x100);
     m.hart.csr.mepc = RAM_BASE + 0x100;
     m.hart.csr.mstatus = 0; // MPP = U
+    m.hart.csr.write(Csr.pmpaddr0, -1); // U-mode needs a PMP entry to touch memory at all
+    m.hart.csr.write(Csr.pmpcfg0, 0x1f);
     m.hart.run(2);
     expect(m.hart.csr.priv).toBe(3);
     expect(m.hart.csr.mcause).toBe(Exception.IllegalInstruction);
