@@ -126,8 +126,12 @@ export class Hart {
   private pmpData = false;
   /** Data accesses must go through translation or PMP checks: no direct RAM access. */
   private checkedData = false;
-  /** Decode-cache slots were filled under translation, so they are indexed by virtual pc. */
-  private virtualCode = false;
+  /**
+   * Slots filled under translation are indexed by virtual pc, which a physical store
+   * cannot compute: each code page lists them as (slot, tag) pairs, and a store to the
+   * page drops the page's whole list (the frame is most likely being reused as data).
+   */
+  private virtualSlots: (number[] | undefined)[] = [];
   /** Slots holding instructions that straddle two virtual pages (valid until the next translation change). */
   private straddlers: number[] = [];
 
@@ -164,6 +168,7 @@ export class Hart {
     this.pages32 = ram.pages32;
     this.fastWrite = ram.fastWrite;
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
+    this.virtualSlots = new Array(this.codePage.length).fill(undefined);
     this.jit?.attach(ram);
     this.flushDecodeCache();
   }
@@ -182,7 +187,7 @@ export class Hart {
   flushDecodeCache(): void {
     this.dcTag.fill(DC_EMPTY);
     this.jit?.flush();
-    this.virtualCode = false;
+    this.virtualSlots.fill(undefined);
     this.straddlers = [];
   }
 
@@ -358,12 +363,26 @@ export class Hart {
     if (!decodeInto(raw, d)) return this.fault(Exception.IllegalInstruction, raw);
     this.markCode(key);
     if (d.length === 4) this.markCode(hiAddress);
-    if (this.translateFetch) this.virtualCode = true;
+    if (this.translateFetch) {
+      this.rememberVirtualSlot(key, i);
+      if (d.length === 4 && hiAddress >>> 12 !== key >>> 12) this.rememberVirtualSlot(hiAddress, i);
+    }
     this.dcTag[i] = key;
     const rd = d.rd === 0 ? SINK : d.rd;
     this.dcWord[i] = d.spec.op | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19) | (d.length << 24);
     this.dcImm[i] = d.imm;
     return true;
+  }
+
+  private rememberVirtualSlot(physical: number, slot: number): void {
+    const page = ((physical - this.ramBase) >>> 0) >>> 12;
+    if (page >= this.virtualSlots.length) return;
+    let list = this.virtualSlots[page];
+    if (list === undefined) {
+      list = [];
+      this.virtualSlots[page] = list;
+    }
+    list.push(slot, this.dcTag[slot]!);
   }
 
   private fault(cause: number, tval: number): false {
@@ -501,10 +520,13 @@ export class Hart {
       (lastPage >= this.codePage.length || this.codePage[lastPage] === 0)
     )
       return;
-    if (this.virtualCode) {
-      // Slots are indexed by virtual pc, which a physical address cannot find: drop them all.
-      this.flushDecodeCache();
-      return;
+    for (let page = off >>> 12; page <= lastPage && page < this.virtualSlots.length; page++) {
+      const list = this.virtualSlots[page];
+      if (list === undefined) continue;
+      for (let k = 0; k < list.length; k += 2) {
+        if (this.dcTag[list[k]!] === list[k + 1]) this.dcTag[list[k]!] = DC_EMPTY;
+      }
+      this.virtualSlots[page] = undefined;
     }
     this.jit?.invalidate(a, size);
     // An instruction starting up to 2 bytes before `a` may reach into the written bytes.
