@@ -1,10 +1,20 @@
 // Bundles the CLI into one file. Workspace packages are bundled from their TypeScript
 // sources (the "@amber/source" condition), so the app never depends on their dist/.
-
+import { copyFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
+
+/** zstd's WASM module is read from a file beside the code that loads it: ship it beside the bundle. */
+function zstdWasmPath() {
+  const require = createRequire(join(here, "../../packages/compress/package.json"));
+  const entry = require.resolve("@bokuweb/zstd-wasm");
+  return join(dirname(entry), "zstd.wasm");
+}
+
 export async function bundle(outfile = `${here}dist/amber.js`) {
   await build({
     entryPoints: [`${here}src/bin.ts`],
@@ -16,10 +26,19 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     conditions: ["@amber/source"],
     sourcemap: true,
     banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as __amberRequire } from 'node:module'; const require = __amberRequire(import.meta.url);",
+      js: [
+        "#!/usr/bin/env node",
+        "import { createRequire as __amberRequire } from 'node:module';",
+        "import { fileURLToPath as __amberPath } from 'node:url';",
+        "const require = __amberRequire(import.meta.url);",
+        "const __filename = __amberPath(import.meta.url);",
+        "const __dirname = __amberPath(new URL('.', import.meta.url));",
+      ].join("\n"),
     },
     logLevel: "warning",
   });
+  mkdirSync(dirname(outfile), { recursive: true });
+  copyFileSync(zstdWasmPath(), join(dirname(outfile), "zstd.wasm"));
   return outfile;
 }
 

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import type { CliEnv } from "./cli-env.js";
+import { registerImageCommands } from "./commands/image.js";
 import { runCommand } from "./commands/run.js";
 import { ExitCode } from "./exit-codes.js";
 import { UserError } from "./user-error.js";
@@ -33,6 +34,16 @@ export function main(argv: readonly string[], env: CliEnv, writeOut: (text: stri
     .option("--trace", "print every instruction executed on stderr")
     .option("--no-jit", "interpret every instruction (no compilation to JavaScript); same results, slower")
     .option("--stats", "print one JSON line of statistics on stderr at the end")
+    .option(
+      "--disk <file[,format=raw|qcow2|amber][,rw]>",
+      "attach a virtio disk (repeatable); writes are shadowed, the file unchanged, unless rw",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      "--save-disk-diff <out>",
+      "after the run, save the disk's shadowed writes as a diff layer (.qcow2 or .amber)",
+    )
     .addHelpText(
       "after",
       `
@@ -43,6 +54,10 @@ not load the program, 126 when the guest stopped on a trap it had no handler for
     .action((file: string | undefined, args: string[], options) => {
       status = runCommand(env, file, args, options);
     });
+
+  registerImageCommands(program, env, writeOut, (s) => {
+    status = s;
+  });
 
   try {
     program.parse(argv, { from: "user" });

@@ -20,6 +20,11 @@ function readStdin(max: number): Uint8Array | null {
 
 /** The CLI environment of a real process: stdout for guest data, stderr for Amber's talk. */
 export function nodeEnv(): CliEnv {
+  // A reader that went away (`amber run x.elf | head`) is not an error worth a stack trace.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   const io: HostIo = {
     stdout: (data) => {
       process.stdout.write(data);

@@ -4,7 +4,8 @@ import { isInterleaving, lines } from "./interleaving.js";
 import { runCli } from "./run-cli.js";
 
 // The CPU-heavy benchmark takes seconds; its short variant runs the same code.
-const all = guests(({ name }) => name !== "bench");
+// disk needs a disk attached (--disk): its end-to-end test is apps/amber/test/image-cli.test.ts.
+const all = guests(({ name }) => name !== "bench" && name !== "disk");
 
 describe("every guest prints what it prints on QEMU and exits the same way", () => {
   it("has guests to run", () => {

@@ -31,4 +31,9 @@ export interface RamWindow {
   readonly fastWrite: Uint8Array;
   /** Asks that every later store to `page` go through `Bus.store` (used for code pages). */
   watch(page: number): void;
+  /**
+   * Set by the hart: RAM calls it when a watched page is written by anything (device
+   * DMA, loaders), with the byte range relative to `base`, so decoded code is dropped.
+   */
+  onWatchedWrite?: ((offset: number, length: number) => void) | undefined;
 }

@@ -170,6 +170,7 @@ export class Hart {
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
     this.virtualSlots = new Array(this.codePage.length).fill(undefined);
     this.jit?.attach(ram);
+    ram.onWatchedWrite = (offset, length) => this.invalidateCode((this.ramBase + offset) | 0, length);
     this.flushDecodeCache();
   }
 

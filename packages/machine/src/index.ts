@@ -5,6 +5,7 @@ export { Clint } from "./devices/clint.js";
 export { Plic } from "./devices/plic.js";
 export { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
 export { Uart16550 } from "./devices/uart16550.js";
+export { type DiskBackend, type DmaMemory, VirtioBlk } from "./devices/virtio-blk.js";
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
 export { GuestClock } from "./guest-clock.js";
 export { CapturedIo, type HostIo } from "./host-io.js";
@@ -12,4 +13,3 @@ export { Machine, type MachineOptions, type RunOutcome, TIMEBASE_HZ, type TrapRe
 export { MachineError, type MachineErrorCode } from "./machine-error.js";
 export { resetRom } from "./reset-rom.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";
-export { type DiskBackend, type DmaMemory, VirtioBlk } from "./devices/virtio-blk.js";

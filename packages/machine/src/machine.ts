@@ -25,6 +25,8 @@ export interface MachineOptions {
   instructionsPerSecond?: number;
   /** Kernel command line placed in the device tree's /chosen/bootargs. */
   bootargs?: string;
+  /** Compile hot guest code to JavaScript (default true); false runs the plain interpreter. */
+  jit?: boolean;
   /**
    * Block devices in the virtio-mmio slots, disk i at 0x1000_1000 + i·0x1000 on PLIC
    * source 1+i (QEMU virt's wiring); at most 8. The other slots are empty, as on QEMU.
@@ -139,7 +141,10 @@ export class Machine {
 
   private attachVirtio(disks: NonNullable<MachineOptions["disks"]>): void {
     if (disks.length > VIRT.virtio.count) {
-      throw new MachineError("CONFIG_INVALID", `${disks.length} disks: the virt board has ${VIRT.virtio.count} virtio slots`);
+      throw new MachineError(
+        "CONFIG_INVALID",
+        `${disks.length} disks: the virt board has ${VIRT.virtio.count} virtio slots`,
+      );
     }
     // Device DMA goes through Ram.readBytes/writeBytes so that dirty-page tracking sees it.
     const dma = {
@@ -158,7 +163,8 @@ export class Machine {
       const d = disks[i];
       const backend = d === undefined ? undefined : "backend" in d ? d.backend : d;
       const readOnly = d !== undefined && "backend" in d ? d.readOnly : false;
-      const slot = new VirtioBlk(`virtio${i}`, backend, dma, (level) => this.plic.setLevel(VIRTIO_IRQ + i, level), { readOnly });
+      const irq = (level: boolean) => this.plic.setLevel(VIRTIO_IRQ + i, level);
+      const slot = new VirtioBlk(`virtio${i}`, backend, dma, irq, { readOnly });
       this.virtio.push(slot);
       this.bus.addDevice(VIRT.virtio.base + i * VIRT.virtio.size, slot);
     }

@@ -89,6 +89,12 @@ export class Ram {
     return this.changedSince(1);
   }
 
+  /**
+   * Called for every write to a watched page that does not come from the hart's own
+   * store path (device DMA, loaders, semihosting), so a hart can drop code it decoded.
+   */
+  onWatchedWrite: ((offset: number, length: number) => void) | undefined;
+
   watch(page: number): void {
     this.watched[page] = 1;
     this.fastWrite[page] = 0;
@@ -141,7 +147,9 @@ export class Ram {
   write(offset: number, size: 1 | 2 | 4, value: number): void {
     const within = offset & (PAGE_SIZE - 1);
     if (within + size <= PAGE_SIZE) {
-      const p = this.touch(offset >>> PAGE_SHIFT);
+      const index = offset >>> PAGE_SHIFT;
+      const p = this.touch(index);
+      if (this.watched[index] === 1) this.onWatchedWrite?.(offset, size);
       p[within] = value;
       if (size >= 2) p[within + 1] = value >>> 8;
       if (size === 4) {
@@ -166,7 +174,9 @@ export class Ram {
       const at = offset + done;
       const within = at & (PAGE_SIZE - 1);
       const n = Math.min(PAGE_SIZE - within, data.length - done);
-      this.touch(at >>> PAGE_SHIFT).set(data.subarray(done, done + n), within);
+      const index = at >>> PAGE_SHIFT;
+      this.touch(index).set(data.subarray(done, done + n), within);
+      if (this.watched[index] === 1) this.onWatchedWrite?.(at, n);
       done += n;
     }
   }

@@ -4,6 +4,7 @@ import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount, parseSize } from "../parse-size.js";
 import { UserError } from "../user-error.js";
+import { closeDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 
 export interface RunOptions {
   ram?: string;
@@ -15,6 +16,9 @@ export interface RunOptions {
   trace?: boolean;
   jit?: boolean;
   stats?: boolean;
+  /** `--disk FILE[,format=...][,rw]`, repeatable. */
+  disk?: string[];
+  saveDiskDiff?: string;
 }
 
 const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
@@ -38,7 +42,12 @@ function readInput(env: CliEnv, file: string): Uint8Array {
  * [--bios F] [--initrd I] [--append ARGS]` boots a kernel as QEMU does. The guest's
  * exit status becomes ours.
  */
-export function runCommand(env: CliEnv, file: string | undefined, args: string[], options: RunOptions): number {
+export function runCommand(
+  env: CliEnv,
+  file: string | undefined,
+  args: string[],
+  options: RunOptions,
+): number {
   const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : parseSize(options.ram);
   if (Number.isNaN(ramSize))
     throw new UserError(`--ram: cannot read "${options.ram}" as a size (e.g. 128M, 1G)`, ExitCode.Usage);
@@ -54,6 +63,12 @@ export function runCommand(env: CliEnv, file: string | undefined, args: string[]
     throw new UserError("run: give either a program or --kernel, not both", ExitCode.Usage);
   }
 
+  const diskSpecs = (options.disk ?? []).map(parseDiskSpec);
+  if (options.saveDiskDiff !== undefined && diskSpecs.length !== 1) {
+    throw new UserError("--save-disk-diff needs exactly one --disk", ExitCode.Usage);
+  }
+  const disks = openDisks(diskSpecs);
+
   let machine: Machine;
   try {
     machine = new Machine({
@@ -62,6 +77,7 @@ export function runCommand(env: CliEnv, file: string | undefined, args: string[]
       cmdline: [file ?? options.kernel, ...args].join(" "),
       bootargs: options.append,
       jit: options.jit,
+      disks,
     });
     if (file !== undefined) machine.loadElf(readInput(env, file), file);
     else {
@@ -110,6 +126,8 @@ export function runCommand(env: CliEnv, file: string | undefined, args: string[]
       })}\n`,
     );
   }
+
+  closeDisks(disks, diskSpecs, options.saveDiskDiff);
 
   switch (outcome.kind) {
     case "exited":

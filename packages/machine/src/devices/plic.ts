@@ -31,7 +31,8 @@ export class Plic implements MmioDevice {
   setLevel(source: number, high: boolean): void {
     if (source <= 0 || source >= SOURCES) return;
     this.level[source] = high ? 1 : 0;
-    if (high && this.claimed[source] === 0) this.pending[source] = 1;
+    // Level-triggered, as QEMU's: pending follows the line while the source is not claimed.
+    if (this.claimed[source] === 0) this.pending[source] = high ? 1 : 0;
     this.update();
   }
 

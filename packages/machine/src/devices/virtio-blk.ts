@@ -264,22 +264,38 @@ export class VirtioBlk implements MmioDevice {
     let completed = 0;
     for (let guard = 0; guard < 65536; guard++) {
       const availIdx = this.u16(this.avail + 2);
-      if (availIdx === undefined) return this.fail();
+      if (availIdx === undefined) {
+        this.fail();
+        return;
+      }
       if (availIdx === this.lastAvail) break;
       const head = this.u16(this.avail + 4 + 2 * (this.lastAvail % n));
-      if (head === undefined) return this.fail();
+      if (head === undefined) {
+        this.fail();
+        return;
+      }
       const written = this.handle(head);
-      if (written === undefined) return this.fail();
+      if (written === undefined) {
+        this.fail();
+        return;
+      }
       const usedIdx = this.u16(this.used + 2);
-      if (usedIdx === undefined) return this.fail();
+      if (usedIdx === undefined) {
+        this.fail();
+        return;
+      }
       const elem = new Uint8Array(8);
       const ev = new DataView(elem.buffer);
       ev.setUint32(0, head, true);
       ev.setUint32(4, written, true);
-      if (!this.dma.write(this.used + 4 + 8 * (usedIdx % n), elem)) return this.fail();
+      if (!this.dma.write(this.used + 4 + 8 * (usedIdx % n), elem)) {
+        this.fail();
+        return;
+      }
       // The element is in place before the index that publishes it.
       if (!this.dma.write(this.used + 2, Uint8Array.of((usedIdx + 1) & 0xff, ((usedIdx + 1) >> 8) & 0xff))) {
-        return this.fail();
+        this.fail();
+        return;
       }
       this.lastAvail = (this.lastAvail + 1) & 0xffff;
       completed++;
@@ -290,7 +306,7 @@ export class VirtioBlk implements MmioDevice {
     }
   }
 
-  /** Runs the request whose chain starts at descriptor `head`; returns bytes written to the driver. */
+  /** Runs the request whose chain starts at descriptor `head`; returns the used length (undefined: broken chain). */
   private handle(head: number): number | undefined {
     const chain: { addr: number; len: number; write: boolean }[] = [];
     let i = head;
@@ -302,13 +318,23 @@ export class VirtioBlk implements MmioDevice {
       if (v.getUint32(4, true) !== 0) return undefined;
       const flags = v.getUint16(12, true);
       if (flags & DESC_F_INDIRECT) return undefined; // not offered
-      chain.push({ addr: v.getUint32(0, true), len: v.getUint32(8, true), write: (flags & DESC_F_WRITE) !== 0 });
+      chain.push({
+        addr: v.getUint32(0, true),
+        len: v.getUint32(8, true),
+        write: (flags & DESC_F_WRITE) !== 0,
+      });
       if ((flags & DESC_F_NEXT) === 0) break;
       i = v.getUint16(14, true);
     }
     const headerDesc = chain[0];
     const statusDesc = chain[chain.length - 1];
-    if (chain.length < 2 || headerDesc.len < 16 || headerDesc.write || !statusDesc.write || statusDesc.len < 1) {
+    if (
+      chain.length < 2 ||
+      headerDesc.len < 16 ||
+      headerDesc.write ||
+      !statusDesc.write ||
+      statusDesc.len < 1
+    ) {
       return undefined;
     }
     const header = this.dma.read(headerDesc.addr, 16);
@@ -318,19 +344,18 @@ export class VirtioBlk implements MmioDevice {
     const sector = hv.getUint32(8, true) + hv.getUint32(12, true) * 2 ** 32;
     const data = chain.slice(1, -1);
     let status = S_OK;
-    let written = 0;
     const disk = this.disk as DiskBackend;
     let at = sector * SECTOR;
     const total = data.reduce((s, d) => s + d.len, 0);
     if (type === T_IN || type === T_OUT) {
       const wantWrite = type === T_IN;
-      if (data.some((d) => d.write !== wantWrite) || total % SECTOR !== 0 || at + total > disk.size) status = S_IOERR;
+      if (data.some((d) => d.write !== wantWrite) || total % SECTOR !== 0 || at + total > disk.size)
+        status = S_IOERR;
       else if (type === T_OUT && this.options.readOnly) status = S_IOERR;
       else {
         for (const d of data) {
           if (type === T_IN) {
             if (!this.dma.write(d.addr, disk.read(at, d.len))) return undefined;
-            written += d.len;
           } else {
             const bytes = this.dma.read(d.addr, d.len);
             if (bytes === undefined) return undefined;
@@ -345,13 +370,11 @@ export class VirtioBlk implements MmioDevice {
       const id = new Uint8Array(Math.min(20, data[0]?.len ?? 0));
       id.set(new TextEncoder().encode(this.options.serial ?? "").subarray(0, id.length));
       if (data[0] === undefined || !data[0].write || !this.dma.write(data[0].addr, id)) status = S_IOERR;
-      else written += id.length;
     } else {
       status = S_UNSUPP;
     }
     if (!this.dma.write(statusDesc.addr, Uint8Array.of(status))) return undefined;
     // As QEMU: the used length is the size of every device-writable buffer, whatever the outcome.
-    void written;
     return chain.reduce((sum, d) => sum + (d.write ? d.len : 0), 0);
   }
 }

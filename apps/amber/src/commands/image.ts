@@ -1,0 +1,364 @@
+import * as path from "node:path";
+import {
+  AmberLayer,
+  checkLayer,
+  flatten,
+  Image,
+  type ImageFormat,
+  type Layer,
+  openImage,
+  openLayer,
+  Qcow2Layer,
+  type WriteOptions,
+  writePages,
+} from "@amber/image";
+import { nodeImageHost, writeFileAtomic } from "@amber/image/node";
+import type { Command } from "commander";
+import type { CliEnv } from "../cli-env.js";
+import { ExitCode } from "../exit-codes.js";
+import { parseSize } from "../parse-size.js";
+import { UserError } from "../user-error.js";
+import { imageUserError } from "./image-disks.js";
+import { progressBar } from "./image-progress.js";
+
+const FORMATS = ["raw", "qcow2", "amber"] as const;
+
+function format(name: string | undefined, flag: string): ImageFormat | undefined {
+  if (name === undefined) return undefined;
+  if (!(FORMATS as readonly string[]).includes(name)) {
+    throw new UserError(`${flag} ${name}: unknown format (raw, qcow2, amber)`, ExitCode.Usage);
+  }
+  return name as ImageFormat;
+}
+
+function size(text: string, what: string): number {
+  const n = parseSize(text);
+  if (Number.isNaN(n))
+    throw new UserError(`${what}: cannot read "${text}" as a size (e.g. 64M, 1G)`, ExitCode.Usage);
+  return n;
+}
+
+/** Human size as qemu-img prints it: "1 MiB (1048576 bytes)"-style. */
+function human(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${Number.isInteger(v) ? v : v.toFixed(2)} ${units[u]}`;
+}
+
+/** `-o compression_type=zstd,cluster_size=64K` as qemu-img takes it. */
+function parseCreateOptions(text: string | undefined): Pick<WriteOptions, "compression" | "clusterSize"> {
+  const out: Pick<WriteOptions, "compression" | "clusterSize"> = {};
+  for (const kv of (text ?? "").split(",").filter((s) => s !== "")) {
+    const [k, v = ""] = kv.split("=");
+    if (k === "compression_type") out.compression = v;
+    else if (k === "cluster_size") out.clusterSize = size(v, "-o cluster_size");
+    else throw new UserError(`-o ${k}: unknown option (compression_type, cluster_size)`, ExitCode.Usage);
+  }
+  return out;
+}
+
+function withImage<T>(file: string, fmt: ImageFormat | undefined, run: (image: Image) => T): T {
+  let image: Image | undefined;
+  try {
+    image = openImage(nodeImageHost, file, { format: fmt });
+    return run(image);
+  } catch (e) {
+    return imageUserError(e);
+  } finally {
+    image?.close();
+  }
+}
+
+function layerInfo(layer: Layer): Record<string, unknown> {
+  const info: Record<string, unknown> = {
+    filename: layer.name,
+    format: layer.format,
+    "virtual-size": layer.size,
+    "actual-size": layer.fileSize(),
+  };
+  if (layer instanceof Qcow2Layer) {
+    const h = layer.header;
+    info["cluster-size"] = 2 ** h.clusterBits;
+    info["dirty-flag"] = (h.incompat & 1n) !== 0n;
+    info["format-specific"] = {
+      type: "qcow2",
+      data: {
+        compat: h.version === 3 ? "1.1" : "0.10",
+        "compression-type": h.compressionType === 1 ? "zstd" : "zlib",
+        "refcount-bits": 2 ** h.refcountOrder,
+        corrupt: (h.incompat & 2n) !== 0n,
+      },
+    };
+  } else if (layer instanceof AmberLayer) {
+    info["cluster-size"] = layer.grain;
+    info["format-specific"] = {
+      type: "amber",
+      data: { "stored-pages": layer.storedPages, "init-byte": layer.initByte },
+    };
+  }
+  if (layer.backingName !== undefined) info["backing-filename"] = layer.backingName;
+  if (layer.backingFormat !== undefined) info["backing-filename-format"] = layer.backingFormat;
+  return info;
+}
+
+export function imageInfo(
+  env: CliEnv,
+  out: (t: string) => void,
+  file: string,
+  o: { format?: string; json?: boolean; backingChain?: boolean },
+): number {
+  return withImage(file, format(o.format, "-f"), (image) => {
+    const layers = [...image.layers].reverse();
+    const infos = (o.backingChain ? layers : layers.slice(0, 1)).map(layerInfo);
+    if (o.json) {
+      out(`${JSON.stringify(o.backingChain ? infos : infos[0], null, 4)}\n`);
+      return ExitCode.Ok;
+    }
+    for (const [i, info] of infos.entries()) {
+      if (i > 0) out("\n");
+      out(`image: ${info.filename}\nfile format: ${info.format}\n`);
+      out(`virtual size: ${human(info["virtual-size"] as number)} (${info["virtual-size"]} bytes)\n`);
+      out(`disk size: ${human(info["actual-size"] as number)}\n`);
+      if (info["cluster-size"] !== undefined) out(`cluster_size: ${info["cluster-size"]}\n`);
+      if (info["backing-filename"] !== undefined) out(`backing file: ${info["backing-filename"]}\n`);
+      if (info["backing-filename-format"] !== undefined)
+        out(`backing file format: ${info["backing-filename-format"]}\n`);
+      const fs = info["format-specific"] as { data: Record<string, unknown> } | undefined;
+      if (fs !== undefined) {
+        out("Format specific information:\n");
+        for (const [k, v] of Object.entries(fs.data)) out(`    ${k}: ${v}\n`);
+      }
+    }
+    if (!o.backingChain && image.layers.length > 1)
+      env.stderr(`(${image.layers.length - 1} more layer(s) below; --backing-chain lists them)\n`);
+    return ExitCode.Ok;
+  });
+}
+
+export function imageCreate(
+  file: string,
+  sizeText: string | undefined,
+  o: { format?: string; backing?: string; backingFormat?: string; options?: string },
+): number {
+  const fmt = format(o.format ?? "raw", "-f") as ImageFormat;
+  let total = sizeText === undefined ? undefined : size(sizeText, "size");
+  let backingFormat = format(o.backingFormat, "-F");
+  if (o.backing !== undefined) {
+    if (fmt === "raw") throw new UserError("-b: a raw file cannot have a backing file", ExitCode.Usage);
+    const backingPath = path.isAbsolute(o.backing) ? o.backing : path.join(path.dirname(file), o.backing);
+    withImage(backingPath, backingFormat, (b) => {
+      total ??= b.size;
+      backingFormat ??= b.layers[b.layers.length - 1]?.format;
+    });
+  }
+  if (total === undefined)
+    throw new UserError("create: give a size (or -b BACKING to take its size)", ExitCode.Usage);
+  const empty = new Image([], { size: total });
+  try {
+    writeFileAtomic(file, (f) =>
+      writePages(empty.dirtySource(), f, {
+        format: fmt,
+        backingName: o.backing,
+        backingFormat,
+        ...parseCreateOptions(o.options),
+      }),
+    );
+  } catch (e) {
+    imageUserError(e);
+  }
+  return ExitCode.Ok;
+}
+
+export function imageConvert(
+  input: string,
+  output: string,
+  o: { format?: string; outputFormat?: string; compress?: boolean; options?: string; progress?: boolean },
+): number {
+  const outFmt = format(o.outputFormat ?? "raw", "-O") as ImageFormat;
+  const opts = parseCreateOptions(o.options);
+  if (o.compress && opts.compression === undefined) opts.compression = outFmt === "qcow2" ? "zlib" : "zstd";
+  if (!o.compress && outFmt === "qcow2" && opts.compression !== undefined) {
+    // qemu-img: compression_type only chooses the algorithm; -c decides whether clusters are compressed.
+    opts.compression = undefined;
+  }
+  const bar = progressBar(`converting ${path.basename(input)}`, o.progress ?? true);
+  try {
+    return withImage(input, format(o.format, "-f"), (image) => {
+      writeFileAtomic(output, (f) =>
+        flatten(image, f, { format: outFmt, ...opts, onProgress: (d, t) => bar.update(d, t) }),
+      );
+      return ExitCode.Ok;
+    });
+  } finally {
+    bar.stop();
+  }
+}
+
+export function imageCheck(out: (t: string) => void, file: string, o: { format?: string }): number {
+  return withImage(file, format(o.format, "-f"), (image) => {
+    const layer = image.layers[image.layers.length - 1] as Layer;
+    const report = checkLayer(layer);
+    for (const m of report.messages.slice(0, 50))
+      out(`${report.corruptions > 0 ? "ERROR" : "Leaked"}: ${m}\n`);
+    if (report.corruptions > 0) {
+      out(
+        `\n${report.corruptions} errors were found on the image.\nData may be corrupted, or further writes to the image may corrupt it.\n`,
+      );
+      return 2;
+    }
+    if (report.leaks > 0) {
+      out(
+        `\n${report.leaks} leaked clusters were found on the image.\nThis means waste of disk space, but no harm to data.\n`,
+      );
+      return 3;
+    }
+    out("No errors were found on the image.\n");
+    return ExitCode.Ok;
+  });
+}
+
+export function imageCompare(
+  out: (t: string) => void,
+  a: string,
+  b: string,
+  o: { format?: string; secondFormat?: string; strict?: boolean },
+): number {
+  return withImage(a, format(o.format, "-f"), (ia) =>
+    withImage(b, format(o.secondFormat, "-F"), (ib) => {
+      if (o.strict && ia.size !== ib.size) {
+        out(`Strict mode: Image size mismatch!\n`);
+        return 1;
+      }
+      const chunk = 1 << 20;
+      for (let at = 0; at < Math.max(ia.size, ib.size); at += chunk) {
+        const n = Math.min(chunk, Math.max(ia.size, ib.size) - at);
+        const x = at < ia.size ? ia.read(at, Math.min(n, ia.size - at)) : new Uint8Array(0);
+        const y = at < ib.size ? ib.read(at, Math.min(n, ib.size - at)) : new Uint8Array(0);
+        for (let i = 0; i < n; i++) {
+          // Past the shorter image, the longer one must hold zeros (qemu-img compare's rule).
+          if ((x[i] ?? 0) !== (y[i] ?? 0)) {
+            out(`Content mismatch at offset ${at + i}!\n`);
+            return 1;
+          }
+        }
+      }
+      out("Images are identical.\n");
+      return ExitCode.Ok;
+    }),
+  );
+}
+
+export function imageCommit(out: (t: string) => void, file: string, o: { format?: string }): number {
+  let top: Layer | undefined;
+  let base: Image | undefined;
+  try {
+    top = openLayer(nodeImageHost.open(file, false), format(o.format, "-f"), false);
+    if (top.backingName === undefined)
+      throw new UserError(`${file} has no backing file to commit into`, ExitCode.Failure);
+    const backingPath = nodeImageHost.relativeTo(top.backingName, file);
+    base = openImage(nodeImageHost, backingPath, { format: top.backingFormat, writable: true });
+    if (!base.writeThrough)
+      throw new UserError(
+        `${backingPath}: cannot write into a ${base.layers[base.layers.length - 1]?.format} layer`,
+        ExitCode.Failure,
+      );
+    let bytes = 0;
+    for (const [start, length] of top.extents()) {
+      const end = Math.min(start + length, base.size);
+      for (let at = start; at < end; at += top.grain) {
+        const n = Math.min(top.grain, end - at);
+        base.write(at, top.read(at, n));
+        bytes += n;
+      }
+    }
+    base.sync();
+    out(`Image committed: ${bytes} bytes written into ${backingPath}.\n`);
+    return ExitCode.Ok;
+  } catch (e) {
+    return imageUserError(e);
+  } finally {
+    top?.close();
+    base?.close();
+  }
+}
+
+/** Registers `amber image info|create|convert|check|compare|commit`, shaped like qemu-img. */
+export function registerImageCommands(
+  program: Command,
+  env: CliEnv,
+  writeOut: (t: string) => void,
+  setStatus: (s: number) => void,
+): void {
+  const image = program
+    .command("image")
+    .description("Inspect, create and convert disk images (raw, qcow2, amber), as qemu-img does.");
+  image
+    .command("info")
+    .argument("<file>")
+    .option("-f <format>", "format of the file (default: detected)")
+    .option("--json", "print JSON (qemu-img info --output=json keys)")
+    .option("--backing-chain", "describe every layer of the chain")
+    .action((file: string, o) =>
+      setStatus(imageInfo(env, writeOut, file, { format: o.f, json: o.json, backingChain: o.backingChain })),
+    );
+  image
+    .command("create")
+    .argument("<file>")
+    .argument("[size]", "virtual size, e.g. 64M (default: the backing file's)")
+    .option("-f <format>", "raw, qcow2 or amber", "raw")
+    .option("-b <backing>", "backing file (relative to the new file's directory)")
+    .option("-F <format>", "backing file's format")
+    .option("-o <options>", "cluster_size=N,compression_type=zlib|zstd")
+    .action((file: string, sz: string | undefined, o) =>
+      setStatus(imageCreate(file, sz, { format: o.f, backing: o.b, backingFormat: o.F, options: o.o })),
+    );
+  image
+    .command("convert")
+    .argument("<input>")
+    .argument("<output>")
+    .option("-f <format>", "input format (default: detected)")
+    .option("-O <format>", "output format", "raw")
+    .option("-c", "compress (qcow2: clusters, zlib unless -o compression_type=zstd; amber: always)")
+    .option("-o <options>", "cluster_size=N,compression_type=zlib|zstd")
+    .option("--no-progress", "no progress bar (there is none unless stderr is a terminal)")
+    .description("Write the whole image (all layers merged) as one new file, atomically.")
+    .action((input: string, output: string, o) =>
+      setStatus(
+        imageConvert(input, output, {
+          format: o.f,
+          outputFormat: o.O,
+          compress: o.c,
+          options: o.o,
+          progress: o.progress,
+        }),
+      ),
+    );
+  image
+    .command("check")
+    .argument("<file>")
+    .option("-f <format>", "format (default: detected)")
+    .description("Check metadata and checksums; exit 0 clean, 2 corrupt, 3 leaked clusters only.")
+    .action((file: string, o) => setStatus(imageCheck(writeOut, file, { format: o.f })));
+  image
+    .command("compare")
+    .argument("<a>")
+    .argument("<b>")
+    .option("-f <format>", "format of a")
+    .option("-F <format>", "format of b")
+    .option("-s, --strict", "images of different sizes differ")
+    .description("Compare contents; exit 0 identical, 1 different.")
+    .action((a: string, b: string, o) =>
+      setStatus(imageCompare(writeOut, a, b, { format: o.f, secondFormat: o.F, strict: o.strict })),
+    );
+  image
+    .command("commit")
+    .argument("<file>")
+    .option("-f <format>", "format (default: detected)")
+    .description("Write a diff layer's contents into its backing file (the diff itself is kept).")
+    .action((file: string, o) => setStatus(imageCommit(writeOut, file, { format: o.f })));
+}

@@ -1,0 +1,27 @@
+export { AmberLayer, isAmberLayer } from "./amber-layer.js";
+export { type AmberWriteOptions, writeAmberLayer } from "./amber-writer.js";
+export { type BlockFile, MemoryBlockFile } from "./block-file.js";
+export { type CheckReport, checkLayer } from "./check-image.js";
+export { ImageError, type ImageErrorCode, isImageError } from "./errors.js";
+export { Image, type ImageOptions } from "./image.js";
+export { type ImageHost, MemoryImageHost } from "./image-host.js";
+export type { ImageFormat, Layer } from "./layer.js";
+export { MemoryBudget, type MemoryBudgetOptions } from "./memory-budget.js";
+export {
+  detectFormat,
+  MAX_CHAIN_DEPTH,
+  type OpenOptions,
+  openImage,
+  openLayer,
+  openLayers,
+  resolveName,
+} from "./open-image.js";
+export type { PageSource } from "./page-source.js";
+export type { Qcow2Compression } from "./qcow2-compression.js";
+export { isQcow2, type Qcow2Header } from "./qcow2-header.js";
+export { type ClusterKind, Qcow2Layer } from "./qcow2-layer.js";
+export { type Qcow2WriteOptions, writeQcow2 } from "./qcow2-writer.js";
+export { RawLayer, type RawRange } from "./raw-layer.js";
+export { writeRaw } from "./raw-writer.js";
+export { flatten, saveDiff, type WriteOptions, writePages } from "./write-image.js";
+export { type DeflateHost, setDeflateHost } from "./zlib-host.js";

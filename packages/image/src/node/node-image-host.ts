@@ -1,0 +1,63 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { BlockFile } from "../block-file.js";
+import type { ImageHost } from "../image-host.js";
+import { ioError, NodeBlockFile } from "./node-block-file.js";
+
+/** Files on the local disk, names resolved as QEMU does (relative to the naming file's directory). */
+export const nodeImageHost: ImageHost = {
+  open: (p, writable) => new NodeBlockFile(p, writable),
+  exists: (p) => fs.existsSync(p),
+  relativeTo: (name, from) => (path.isAbsolute(name) ? name : path.join(path.dirname(from), name)),
+  canonical: (p) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  },
+};
+
+/** A temporary file for dirty pages spilled past a memory limit; deleted as soon as it is open. */
+export function tempSpillFile(): BlockFile {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "amber-spill-"));
+  const p = path.join(dir, "pages");
+  const file = new NodeBlockFile(p, true, { create: true });
+  // Unlinked at once: the space is freed when the descriptor closes, even after a crash.
+  fs.rmSync(dir, { recursive: true, force: true });
+  return file;
+}
+
+/**
+ * Writes a file atomically: `produce` writes into a temporary file in the same directory,
+ * which is fsynced and renamed over `target` only when complete. On any failure (ENOSPC
+ * included) the temporary file is removed and `target` is left exactly as it was.
+ */
+export function writeFileAtomic(target: string, produce: (file: BlockFile) => void): void {
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`,
+  );
+  const file = new NodeBlockFile(tmp, true, { create: true });
+  try {
+    produce(file);
+    file.sync();
+    file.close();
+    try {
+      fs.renameSync(tmp, target);
+      const dirFd = fs.openSync(path.dirname(target), "r");
+      try {
+        fs.fsyncSync(dirFd);
+      } finally {
+        fs.closeSync(dirFd);
+      }
+    } catch (e) {
+      throw ioError(e, target, "renaming into place");
+    }
+  } catch (e) {
+    file.close();
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
