@@ -1,4 +1,5 @@
 import type { RamWindow } from "./bus.js";
+import { mulhu } from "./mul-high.js";
 import { generateRegion, REGION_PARAMS } from "./region-codegen.js";
 import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
 
@@ -66,20 +67,6 @@ interface Compiled {
 }
 
 const nothing: RegionFn = (pc) => pc;
-
-/** Unsigned high word of a 32×32-bit product; the generated code calls it for mulh*. */
-function mulhu(a: number, b: number): number {
-  const a0 = a & 0xffff;
-  const a1 = a >>> 16;
-  const b0 = b & 0xffff;
-  const b1 = b >>> 16;
-  const p00 = a0 * b0;
-  const p01 = a0 * b1;
-  const p10 = a1 * b0;
-  const p11 = a1 * b1;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  return (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
-}
 
 export class BlockCache {
   /** pc of the region entry in each slot, or EMPTY. The hart reads it to skip a call on a miss. */

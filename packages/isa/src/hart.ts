@@ -4,6 +4,7 @@ import { CsrFile, MSTATUS } from "./csr-file.js";
 import { type Decoded, decodeInto } from "./decoder.js";
 import { INSTRUCTIONS } from "./instructions.js";
 import { Access, Mmu } from "./mmu.js";
+import { mulhu } from "./mul-high.js";
 import { Op } from "./ops.js";
 import { PmpAccess } from "./pmp.js";
 import { Privilege } from "./privilege.js";
@@ -45,26 +46,13 @@ export interface HartOptions {
   jit?: boolean;
 }
 
-/** 32-bit unsigned high word of the 64-bit product of two unsigned 32-bit values. */
-function mulhu(a: number, b: number): number {
-  const a0 = a & 0xffff;
-  const a1 = a >>> 16;
-  const b0 = b & 0xffff;
-  const b1 = b >>> 16;
-  const p00 = a0 * b0;
-  const p01 = a0 * b1;
-  const p10 = a1 * b0;
-  const p11 = a1 * b1;
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  return (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) | 0;
-}
-
 /**
  * One RV32IMAC hart with Zicsr and Zifencei, machine and user modes.
  *
  * `run(budget)` executes at most `budget` steps (a step retires an instruction or takes
  * a trap) and never looks at a clock, so the same state and input always give the same
- * result. Registers live in an Int32Array; x0 is forced to zero after every step.
+ * result. Registers live in an Int32Array; x0 stays zero because decoding sends writes
+ * to it to a sink register.
  */
 export class Hart {
   /**
