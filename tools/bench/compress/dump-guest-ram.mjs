@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { importSource, root } from "./bundle.mjs";
+import { importSource, root } from "../bundle-sources.mjs";
 
 export const GUEST_DIR = join(root, "tools/guests/out/rv32imac");
 

@@ -23,7 +23,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
-import { importSource } from "./bundle.mjs";
+import { importSource } from "../bundle-sources.mjs";
 import { dumpGuestRam, listGuests } from "./dump-guest-ram.mjs";
 
 const args = process.argv.slice(2);

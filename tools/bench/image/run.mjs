@@ -7,22 +7,12 @@
 //    `qemu-img convert` on the same file;
 // 3. peak memory under a 64 MiB memory limit while touching 1 GiB (child process, maxRSS).
 import { spawnSync } from "node:child_process";
-import {
-  closeSync,
-  ftruncateSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { importBundle, root } from "../bundle-sources.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i < 0 ? dflt : Number(process.argv[i + 1]);
@@ -32,27 +22,13 @@ const CONVERT_MIB = arg("--convert-mib", 256);
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-/** Bundles the TypeScript sources (the "@amber/source" condition) next to compress's WASM deps. */
+/** The image package and its Node entry, bundled from sources next to compress's WASM deps. */
 async function load() {
-  const outfile = join(root, "packages/compress/node_modules/.cache/amber-bench/image.mjs");
-  mkdirSync(dirname(outfile), { recursive: true });
-  await build({
-    stdin: {
-      contents:
-        'export * from "@amber/image"; export * as node from "@amber/image/node"; export { initCodecs } from "@amber/compress";',
-      resolveDir: join(root, "packages/image"),
-      loader: "js",
-    },
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@amber/source"],
-    external: ["@bokuweb/zstd-wasm", "xxhash-wasm"],
-    logLevel: "warning",
-  });
-  const m = await import(pathToFileURL(outfile).href);
+  const m = await importBundle(
+    "image",
+    'export * from "@amber/image"; export * as node from "@amber/image/node"; export { initCodecs } from "@amber/compress";',
+    join(root, "packages/image"),
+  );
   await m.initCodecs();
   return m;
 }
