@@ -44,8 +44,13 @@ export function decodeInto(raw: number, out: Decoded): boolean {
   return false;
 }
 
+/** A fresh, reusable `Decoded` for `decodeInto` (its contents mean nothing until filled). */
+export function emptyDecoded(): Decoded {
+  return { spec: INSTRUCTIONS[0]!, raw: 0, length: 4, rd: 0, rs1: 0, rs2: 0, imm: 0 };
+}
+
 /** Decodes one instruction, or returns undefined when it is illegal. */
 export function decode(raw: number): Decoded | undefined {
-  const out = { spec: INSTRUCTIONS[0]!, raw: 0, length: 4, rd: 0, rs1: 0, rs2: 0, imm: 0 } as Decoded;
+  const out = emptyDecoded();
   return decodeInto(raw, out) ? out : undefined;
 }

@@ -1,8 +1,7 @@
 import { BlockCache, JIT_HOT, JIT_MASK } from "./block-cache.js";
 import type { Bus, RamWindow } from "./bus.js";
 import { CsrFile, MSTATUS } from "./csr-file.js";
-import { type Decoded, decodeInto } from "./decoder.js";
-import { INSTRUCTIONS } from "./instructions.js";
+import { type Decoded, decodeInto, emptyDecoded } from "./decoder.js";
 import { Access, Mmu } from "./mmu.js";
 import { mulhu } from "./mul-high.js";
 import { Op } from "./ops.js";
@@ -87,15 +86,7 @@ export class Hart {
   /** op | rd << 8 | rs1 << 14 | rs2 << 19 | length << 24, one load per step. */
   private readonly dcWord = new Int32Array(DC_SIZE);
   private readonly dcImm = new Int32Array(DC_SIZE);
-  private readonly scratch: Decoded = {
-    spec: INSTRUCTIONS[0]!,
-    raw: 0,
-    length: 4,
-    rd: 0,
-    rs1: 0,
-    rs2: 0,
-    imm: 0,
-  };
+  private readonly scratch: Decoded = emptyDecoded();
 
   /** Pending synchronous exception raised by a memory access or decode (-1 = none). */
   private faultCause = NO_FAULT;

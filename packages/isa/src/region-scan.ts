@@ -1,6 +1,5 @@
 import type { RamWindow } from "./bus.js";
-import { type Decoded, decodeInto } from "./decoder.js";
-import { INSTRUCTIONS } from "./instructions.js";
+import { type Decoded, decodeInto, emptyDecoded } from "./decoder.js";
 import { Op } from "./ops.js";
 
 /**
@@ -125,15 +124,7 @@ export function isBranch(op: Op): boolean {
 
 /** Reads and decodes code straight from the RAM window's pages. */
 export class RegionScanner {
-  private readonly d: Decoded = {
-    spec: INSTRUCTIONS[0]!,
-    raw: 0,
-    length: 4,
-    rd: 0,
-    rs1: 0,
-    rs2: 0,
-    imm: 0,
-  };
+  private readonly d: Decoded = emptyDecoded();
 
   constructor(
     private readonly ram: RamWindow,
