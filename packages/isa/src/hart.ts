@@ -43,6 +43,8 @@ export interface HartOptions {
    * way; false keeps the plain interpreter (the reference), e.g. to cross-check.
    */
   jit?: boolean;
+  /** How often a pc runs interpreted before it is compiled (default JIT_HOT, 5000). */
+  jitHotness?: number;
 }
 
 /**
@@ -134,6 +136,7 @@ export class Hart {
             this.file,
             (a) => this.markCode(a),
             () => !this.checkedData && !this.translateFetch && !this.pmpFetch,
+            options.jitHotness ?? JIT_HOT,
           );
   }
 
@@ -161,6 +164,11 @@ export class Hart {
   /** Asks a running `run` to return after the current instruction (devices call this). */
   requestStop(): void {
     this.stopRequested = true;
+  }
+
+  /** Regions the block compiler has compiled since its last flush (0 without it). */
+  get compiledRegions(): number {
+    return this.jit?.compiledRegions ?? 0;
   }
 
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
@@ -534,6 +542,7 @@ export class Hart {
     const jit = this.jit;
     const jitTag = jit?.tag;
     const jitHot = jit?.hot;
+    const hotness = jit?.hotness ?? JIT_HOT;
     let pc = this.pc | 0;
     let n = 0;
     let reason = StopReason.Budget;
@@ -546,7 +555,7 @@ export class Hart {
       // at the first instruction it leaves to the interpreter, which runs it below.
       if (jitTag !== undefined) {
         const j = (pc >>> 1) & JIT_MASK;
-        if (jitTag[j] === pc || ++jitHot![j]! >= JIT_HOT) {
+        if (jitTag[j] === pc || ++jitHot![j]! >= hotness) {
           pc = jit!.enter(pc, budget - n);
           n += jit!.steps;
           if (n >= budget) break;

@@ -1,0 +1,111 @@
+// Linux boot benchmark: wall time from start to the shell prompt and instructions to
+// get there, on Amber (the board's API, no Node start-up) and on qemu-system-riscv32
+// (whole process) side by side. Medians of RUNS runs.
+//
+//   node tools/bench/linux-boot.mjs [mmu|nommu] [--runs N] [--json]
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { importSource, root } from "./bundle-sources.mjs";
+
+const args = process.argv.slice(2);
+const runsAt = args.indexOf("--runs");
+const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
+const json = args.includes("--json");
+const variant = args.includes("nommu") ? "nommu" : "mmu";
+const out = join(root, "tools/guests/linux/out");
+const PROMPT = "amber# ";
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const { Machine } = await importSource("machine");
+const kernel = readFileSync(join(out, `Image-${variant}`));
+const firmware = variant === "mmu" ? readFileSync(join(out, "firmware.elf")) : undefined;
+
+function bootAmber() {
+  let text = "";
+  let prompt;
+  const machine = new Machine({
+    io: {
+      stdout: (d) => {
+        text += Buffer.from(d).toString("latin1");
+        if (prompt === undefined && text.includes(PROMPT)) {
+          prompt = { seconds: (performance.now() - t0) / 1000, steps: machine.hart.steps };
+          machine.hart.requestStop();
+        }
+      },
+      stderr: () => {},
+      stdin: () => new Uint8Array(0),
+    },
+  });
+  const t0 = performance.now();
+  machine.loadKernel(kernel, { firmware });
+  while (prompt === undefined) {
+    const outcome = machine.run(10_000_000);
+    if (outcome.kind !== "budget" || machine.hart.steps > 2e9) throw new Error(`no prompt: ${outcome.kind}`);
+  }
+  return prompt;
+}
+
+function bootQemu() {
+  return new Promise((resolve, reject) => {
+    const qemuArgs = [
+      "-M",
+      "virt",
+      "-m",
+      "128M",
+      "-nographic",
+      "-cpu",
+      "rv32,f=false,d=false,h=false,sstc=false",
+    ];
+    qemuArgs.push(
+      "-bios",
+      variant === "mmu" ? join(out, "firmware.elf") : "none",
+      "-kernel",
+      join(out, `Image-${variant}`),
+    );
+    const t0 = performance.now();
+    const q = spawn("qemu-system-riscv32", qemuArgs, { stdio: ["pipe", "pipe", "inherit"] });
+    let text = "";
+    let seconds;
+    q.stdout.on("data", (d) => {
+      text += d.toString("latin1");
+      if (seconds === undefined && text.includes(PROMPT)) {
+        seconds = (performance.now() - t0) / 1000;
+        q.stdin.write("poweroff\n");
+      }
+    });
+    q.on("error", reject);
+    q.on("exit", () => (seconds === undefined ? reject(new Error("qemu: no prompt")) : resolve(seconds)));
+  });
+}
+
+const amber = [];
+for (let i = 0; i < runs; i++) amber.push(bootAmber());
+let qemu = null;
+try {
+  const times = [];
+  for (let i = 0; i < runs; i++) times.push(await bootQemu());
+  qemu = median(times);
+} catch (e) {
+  if (e.code !== "ENOENT") throw e;
+}
+const seconds = median(amber.map((r) => r.seconds));
+const steps = amber[0].steps;
+const result = {
+  variant,
+  runs,
+  amber: {
+    secondsToPrompt: seconds,
+    instructionsToPrompt: steps,
+    mips: Number((steps / seconds / 1e6).toFixed(1)),
+  },
+  qemu: qemu === null ? null : { secondsToPrompt: qemu },
+};
+if (json) console.log(JSON.stringify(result));
+else {
+  console.log(`Linux ${variant} kernel to the shell prompt (median of ${runs})`);
+  console.log("| runner | seconds | instructions | MIPS |");
+  console.log("| --- | ---: | ---: | ---: |");
+  console.log(`| amber | ${seconds.toFixed(2)} | ${steps.toLocaleString("en")} | ${result.amber.mips} |`);
+  console.log(`| qemu-system-riscv32 | ${qemu === null ? "not installed" : qemu.toFixed(2)} | | |`);
+}
