@@ -225,15 +225,28 @@ static int cmd_uptime(int argc, char **argv)
 /* The machine timer (mtime, ticks since reset) when the first prompt was printed: a
  * boot-cost figure independent of the host (on QEMU `virt` the timer runs at 10 MHz,
  * so with -icount shift=0 one tick is 100 instructions).
- * MMU build (-DUSER_RDTIME): the time CSR, readable in U-mode because the firmware
- * sets scounteren.TM as OpenSBI does.  nommu build (-DUSER_MTIME_MMIO): Linux in
+ * MMU build (-DUSER_RDTIME): the time CSR (and instret), readable in U-mode because
+ * the firmware sets scounteren as OpenSBI does.  nommu build (-DUSER_MTIME_MMIO): Linux in
  * M-mode leaves mcounteren alone but opens all memory to U-mode with PMP and maps
  * nothing, so the CLINT's mtime register at 0x0200bff8 is read directly. */
 static unsigned int first_prompt_lo, first_prompt_hi;
+#ifdef USER_RDTIME
+static unsigned int first_prompt_instret_lo, first_prompt_instret_hi;
+#endif
 
 static void note_first_prompt(void)
 {
 	unsigned int hi, lo, hi2;
+
+#ifdef USER_RDTIME	/* instret too (scounteren.IR): exact under -icount and on Amber */
+	do {
+		__asm__ volatile ("rdinstreth %0" : "=r"(hi));
+		__asm__ volatile ("rdinstret %0" : "=r"(lo));
+		__asm__ volatile ("rdinstreth %0" : "=r"(hi2));
+	} while (hi != hi2);
+	first_prompt_instret_lo = lo;
+	first_prompt_instret_hi = hi;
+#endif
 
 	do {
 #if defined(USER_RDTIME)
@@ -252,17 +265,27 @@ static void note_first_prompt(void)
 	first_prompt_hi = hi;
 }
 
+static void put_u64(unsigned int hi, unsigned int lo)
+{
+	if (hi) {
+		put_u32(hi);
+		put(" * 2^32 + ");
+	}
+	put_u32(lo);
+}
+
 static int cmd_boottime(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
 	put("first prompt at mtime = ");
-	if (first_prompt_hi) {
-		put_u32(first_prompt_hi);
-		put(" * 2^32 + ");
-	}
-	put_u32(first_prompt_lo);
-	put(" ticks\n");
+	put_u64(first_prompt_hi, first_prompt_lo);
+	put(" ticks");
+#ifdef USER_RDTIME
+	put(", instret = ");
+	put_u64(first_prompt_instret_hi, first_prompt_instret_lo);
+#endif
+	put("\n");
 	return 0;
 }
 
