@@ -32,6 +32,7 @@ export function main(argv: readonly string[], env: CliEnv, writeOut: (text: stri
     .option("--append <args>", "kernel command line (device tree /chosen/bootargs)")
     .option("--max-insns <n>", "stop after N instructions (exit status 124 if the guest has not exited)")
     .option("--trace", "print every instruction executed on stderr")
+    .option("--host-time", "guest time follows the host's clock (interactive use; not deterministic)")
     .option("--no-jit", "interpret every instruction (no compilation to JavaScript); same results, slower")
     .option("--stats", "print one JSON line of statistics on stderr at the end")
     .option(

@@ -25,6 +25,7 @@ export function runCli(args: string[], stdin = ""): CliResult {
       },
       readFile: (path) => readFileSync(path),
       now: () => performance.now() / 1000,
+      hostClock: { now: () => performance.now(), sleep: () => {} },
     },
     (text) => {
       out += text;

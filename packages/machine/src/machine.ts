@@ -28,6 +28,12 @@ export interface MachineOptions {
   /** Compile hot guest code to JavaScript (default true); false runs the plain interpreter. */
   jit?: boolean;
   /**
+   * Take guest time from the host's clock instead of from instructions, for interactive
+   * use: an idle guest then sleeps in `wfi` instead of racing through timer ticks.
+   * Runs are no longer deterministic. `now` is in milliseconds; `sleep` may return early.
+   */
+  hostTime?: { now(): number; sleep(ms: number): void };
+  /**
    * Block devices in the virtio-mmio slots, disk i at 0x1000_1000 + i·0x1000 on PLIC
    * source 1+i (QEMU virt's wiring); at most 8. The other slots are empty, as on QEMU.
    */
@@ -55,6 +61,8 @@ export interface TrapReport {
 
 /** Steps per call into the hart: small enough to flush console output promptly. */
 const SLICE = 1 << 22;
+/** Steps between looks at the timer when guest time follows the host's clock. */
+const HOST_TIME_SLICE = 1 << 16;
 /** CLINT timer frequency, QEMU virt's `timebase-frequency`. */
 export const TIMEBASE_HZ = 10_000_000;
 /** PLIC source number of the UART on QEMU's virt. */
@@ -81,6 +89,7 @@ export class Machine {
   readonly clock: GuestClock;
   /** Cycles spent idle in `wfi` (guest time passes, no instruction runs). */
   idleCycles = 0;
+  private readonly hostTime: MachineOptions["hostTime"];
   readonly io: HostIo;
   private readonly semihosting: Semihosting;
   private exitCode: number | undefined;
@@ -105,7 +114,16 @@ export class Machine {
     this.bootargs = options.bootargs;
     this.hart = new Hart(this.bus, { time: () => this.clint.mtime(), jit: options.jit });
     this.hart.attachRam(this.ram);
-    this.clock = new GuestClock(() => this.hart.steps + this.idleCycles, options.instructionsPerSecond);
+    const ips = options.instructionsPerSecond ?? 100_000_000;
+    const host = options.hostTime;
+    this.hostTime = host;
+    const started = host?.now() ?? 0;
+    this.clock = new GuestClock(
+      host === undefined
+        ? () => this.hart.steps + this.idleCycles
+        : () => Math.floor(((host.now() - started) * ips) / 1000),
+      ips,
+    );
     this.clint = new Clint(
       () => this.clock.ticks(TIMEBASE_HZ),
       () => this.interruptsChanged(),
@@ -203,6 +221,13 @@ export class Machine {
     this.uart.receive();
     if ((csr.mip & csr.mie) !== 0) return true;
     const until = this.cyclesUntilTimer();
+    if (this.hostTime !== undefined) {
+      // Host time: wait for the timer or for input, a few milliseconds at a time.
+      const ms = Number.isFinite(until) ? (until * 1000) / this.clock.instructionsPerSecond : 10;
+      this.hostTime.sleep(Math.min(10, Math.max(0, ms)));
+      this.syncClint();
+      return true;
+    }
     if (Number.isFinite(until) && (csr.mie & (1 << MIP_MTIP)) !== 0) {
       this.idleCycles += until;
       this.syncClint();
@@ -388,7 +413,11 @@ export class Machine {
         const remaining = stopAt - hart.steps;
         if (remaining <= 0) return { kind: "budget" };
         this.syncClint();
-        const reason = hart.run(Math.min(remaining, SLICE, Math.max(1, this.cyclesUntilTimer())));
+        // Deterministic time: stop exactly where the timer fires. Host time cannot be
+        // predicted in steps, so look at the timer often instead.
+        const untilTimer =
+          this.hostTime === undefined ? Math.max(1, this.cyclesUntilTimer()) : HOST_TIME_SLICE;
+        const reason = hart.run(Math.min(remaining, SLICE, untilTimer));
         switch (reason) {
           case StopReason.Semihosting: {
             this.flushConsole();

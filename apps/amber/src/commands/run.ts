@@ -15,6 +15,7 @@ export interface RunOptions {
   maxInsns?: string;
   trace?: boolean;
   jit?: boolean;
+  hostTime?: boolean;
   stats?: boolean;
   /** `--disk FILE[,format=...][,rw]`, repeatable. */
   disk?: string[];
@@ -77,6 +78,7 @@ export function runCommand(
       cmdline: [file ?? options.kernel, ...args].join(" "),
       bootargs: options.append,
       jit: options.jit,
+      hostTime: options.hostTime ? env.hostClock : undefined,
       disks,
     });
     if (file !== undefined) machine.loadElf(readInput(env, file), file);
