@@ -69,6 +69,11 @@ PROGRAMS=(
 	"bench-short     | bench.c           | all               | 0 | -DBENCH_ROUNDS=4"
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
 	"disk            | disk.c            | all               | 0 |"
+	"priv-delegation | priv-delegation.c | all               | 0 |"
+	"priv-paging     | priv-paging.c     | all               | 0 |"
+	"priv-interrupts | priv-interrupts.c | all               | 0 |"
+	"priv-pmp        | priv-pmp.c        | all               | 0 |"
+	"priv-counters   | priv-counters.c   | all               | 0 |"
 )
 
 # Extra QEMU arguments per program (devices it needs). disk drives virtio-blk in slot 0

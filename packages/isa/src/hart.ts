@@ -94,7 +94,10 @@ export class Hart {
   private faultCause = NO_FAULT;
   private faultTval = 0;
   private stopRequested = false;
-  /** Steps taken so far inside the current `run`, for counter reads mid-run. */
+  /**
+   * Steps taken so far inside the current `run`, stored before anything that may read
+   * the time (CSRs, device accesses); `liveSteps` adds it to `steps`.
+   */
   private runSteps = 0;
   /** The block compiler, absent when turned off. */
   private readonly jit: BlockCache | undefined;
@@ -154,6 +157,11 @@ export class Hart {
     this.jit?.attach(ram);
     ram.onWatchedWrite = (offset, length) => this.invalidateCode((this.ramBase + offset) | 0, length);
     this.flushDecodeCache();
+  }
+
+  /** Steps taken, including those of a `run` in progress (as of its last device or CSR access). */
+  get liveSteps(): number {
+    return this.steps + this.runSteps;
   }
 
   /** Instructions retired since reset (`minstret` before guest writes). */
@@ -636,12 +644,14 @@ export class Hart {
               break;
             }
           }
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           const v = this.ld8(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = (v << 24) >> 24;
           break;
         }
         case Op.LH: {
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           const v = this.ld16((x[rs1]! + imm) | 0);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = (v << 16) >> 16;
@@ -657,6 +667,7 @@ export class Hart {
               break;
             }
           }
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           const v = this.ld32(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = v;
@@ -672,6 +683,7 @@ export class Hart {
               break;
             }
           }
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           const v = this.ld8(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = v;
@@ -687,6 +699,7 @@ export class Hart {
               break;
             }
           }
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           const v = this.ld16(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = v;
@@ -699,6 +712,7 @@ export class Hart {
             pages8[off >>> 12]![off & 4095] = x[rs2]!;
             break;
           }
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           if (!this.st8(a, x[rs2]!)) {
             if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
             else {
@@ -711,6 +725,7 @@ export class Hart {
           break;
         }
         case Op.SH:
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           if (!this.st16((x[rs1]! + imm) | 0, x[rs2]!)) {
             if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
             else {
@@ -728,6 +743,7 @@ export class Hart {
             pages32[off >>> 12]![(off >>> 2) & 1023] = x[rs2]!;
             break;
           }
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           if (!this.st32(a, x[rs2]!)) {
             if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
             else {
@@ -903,7 +919,6 @@ export class Hart {
         case Op.CSRRCI:
           this.runSteps = n;
           next = this.csrInstruction(op, rd, rs1, imm, pc, next);
-          this.runSteps = 0;
           break;
         case Op.LR_W:
         case Op.SC_W:
@@ -916,6 +931,7 @@ export class Hart {
         case Op.AMOMAX_W:
         case Op.AMOMINU_W:
         case Op.AMOMAXU_W:
+          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
           next = this.atomic(op, rd, rs1, rs2, pc, next);
           break;
         default:
@@ -927,6 +943,7 @@ export class Hart {
     }
     this.pc = pc;
     this.steps += n;
+    this.runSteps = 0;
     return reason;
   }
 

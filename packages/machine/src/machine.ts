@@ -120,7 +120,7 @@ export class Machine {
     const started = host?.now() ?? 0;
     this.clock = new GuestClock(
       host === undefined
-        ? () => this.hart.steps + this.idleCycles
+        ? () => this.hart.liveSteps + this.idleCycles
         : () => Math.floor(((host.now() - started) * ips) / 1000),
       ips,
     );
