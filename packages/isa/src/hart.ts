@@ -553,7 +553,7 @@ export class Hart {
     const hotness = jit?.hotness ?? JIT_HOT;
     let pc = this.pc | 0;
     let n = 0;
-    let reason = StopReason.Budget;
+    let reason: StopReason = StopReason.Budget;
     this.stopRequested = false;
 
     pc = this.afterControlChange(pc);

@@ -61,7 +61,7 @@ function expectSame(t: Twin, label: string, withMemory = true): void {
 
 /** Runs both harts slice by slice and compares after each slice; returns the last stop reason. */
 function runBoth(t: Twin, slices: number[], label: string, withMemory = true): StopReason {
-  let reason = StopReason.Budget;
+  let reason: StopReason = StopReason.Budget;
   for (const [k, n] of slices.entries()) {
     reason = t.jit.hart.run(n);
     expect(t.ref.hart.run(n), `${label} slice ${k}`).toBe(reason);

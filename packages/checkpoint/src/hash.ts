@@ -1,0 +1,78 @@
+import { initCodecs, xxh64 } from "@amber/compress";
+import { createBLAKE3, type IHasher } from "hash-wasm";
+import { CheckpointError } from "./errors.js";
+
+/**
+ * BLAKE3-256 names images and covers every section and segment; XXH64 (from
+ * @amber/compress) checks the header, the tables and each compressed block. BLAKE3 because
+ * a digest that *names* an image and identifies its parent must not collide even when a
+ * guest chooses the memory contents; XXH64 is only an accident detector.
+ */
+let hasher: IHasher | undefined;
+let loading: Promise<void> | undefined;
+
+/** Loads the WASM modules (zstd, xxhash, BLAKE3) once; everything else is synchronous. */
+export function initCheckpoint(): Promise<void> {
+  loading ??= Promise.all([initCodecs(), createBLAKE3(256)]).then(([, h]) => {
+    hasher = h;
+  });
+  return loading;
+}
+
+function blake(): IHasher {
+  if (hasher === undefined) {
+    throw new CheckpointError("NOT_INITIALIZED", "checkpoint used before `await initCheckpoint()`");
+  }
+  return hasher;
+}
+
+/** Incremental BLAKE3-256; several may be in progress at once (each keeps its own state). */
+export class Blake3 {
+  private state: Uint8Array | undefined;
+
+  update(bytes: Uint8Array): void {
+    // hash-wasm has one hasher instance; interleaved hashes save and load its state.
+    const h = blake();
+    if (this.state === undefined) h.init();
+    else h.load(this.state);
+    h.update(bytes);
+    this.state = h.save();
+  }
+
+  digest(): Uint8Array {
+    const h = blake();
+    if (this.state === undefined) h.init();
+    else h.load(this.state);
+    return h.digest("binary");
+  }
+}
+
+export function blake3(bytes: Uint8Array): Uint8Array {
+  const h = blake();
+  h.init();
+  h.update(bytes);
+  return h.digest("binary");
+}
+
+export function checksum64(bytes: Uint8Array): bigint {
+  return xxh64(bytes);
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+export function fromHex(hex: string): Uint8Array | undefined {
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex)) return undefined;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

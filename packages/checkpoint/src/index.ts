@@ -1,0 +1,56 @@
+export type { BlockFile } from "@amber/image";
+export { MemoryBlockFile } from "@amber/image";
+export {
+  DIRECTORY_FORMAT,
+  type DirectorySink,
+  MANIFEST,
+  MemoryDirectory,
+  openDirectory,
+  safeFileName,
+  writeDirectoryLayout,
+  writeSingleFile,
+} from "./directory.js";
+export { CheckpointError, type CheckpointErrorCode, isCheckpointError } from "./errors.js";
+export {
+  decodeSectionFields,
+  encodeSectionFields,
+  type FieldRecord,
+  type FieldType,
+  type FieldValue,
+  recordFromJson,
+  recordToJson,
+  Typed,
+  typed,
+} from "./fields.js";
+export { blake3, initCheckpoint } from "./hash.js";
+export {
+  COMPAT_SQUASHED,
+  DEFAULT_READER_LIMITS,
+  FORMAT_VERSION,
+  type HeaderFields,
+  INCOMPAT_DELTA,
+  INCOMPAT_INCREMENTAL,
+  type ReaderLimits,
+  type SectionEntry,
+  type SegmentEntry,
+} from "./layout.js";
+export {
+  CheckpointReader,
+  type DirectorySource,
+  type OpenOptions,
+  type ParentLocation,
+  type ParentRef,
+  type Section,
+  type SectionSpec,
+  SegmentReader,
+} from "./reader.js";
+export { type SquashOptions, squash } from "./squash.js";
+export {
+  type CheckpointInput,
+  type PageEntry,
+  type PageInput,
+  type SectionInput,
+  type SegmentInput,
+  type WriteResult,
+  writeCheckpoint,
+} from "./writer.js";

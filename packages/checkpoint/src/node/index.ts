@@ -1,0 +1,268 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { BlockFile } from "@amber/image";
+import { NodeBlockFile, writeFileAtomic } from "@amber/image/node";
+import {
+  type DirectorySink,
+  MANIFEST,
+  openDirectory,
+  writeDirectoryLayout,
+  writeSingleFile,
+} from "../directory.js";
+import { CheckpointError } from "../errors.js";
+import {
+  CheckpointReader,
+  type DirectorySource,
+  type OpenOptions,
+  type ParentLocation,
+  type ParentRef,
+} from "../reader.js";
+import { type SquashOptions, squash } from "../squash.js";
+import { type CheckpointInput, hostError, type WriteResult, writeCheckpoint } from "../writer.js";
+
+function nodeError(e: unknown, file: string, doing: string): CheckpointError {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === "ENOSPC")
+    return new CheckpointError("NO_SPACE", `no space left on device while ${doing}`, file);
+  if (err.code === "ENOENT") return new CheckpointError("NOT_FOUND", "no such file or directory", file);
+  return new CheckpointError("IO_ERROR", `${doing}: ${err.message}`, file);
+}
+
+/** A directory on disk, read through its files. */
+export class NodeDirectory implements DirectorySource, DirectorySink {
+  constructor(readonly name: string) {}
+  private full(rel: string): string {
+    return path.join(this.name, ...rel.split("/"));
+  }
+  readFile(rel: string): Uint8Array {
+    try {
+      return new Uint8Array(fs.readFileSync(this.full(rel)));
+    } catch (e) {
+      throw nodeError(e, this.full(rel), "reading");
+    }
+  }
+  openFile(rel: string): BlockFile {
+    try {
+      return new NodeBlockFile(this.full(rel), false);
+    } catch (e) {
+      throw hostError(e, this.full(rel));
+    }
+  }
+  createFile(rel: string): BlockFile {
+    const p = this.full(rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    try {
+      return new NodeBlockFile(p, true, { create: true });
+    } catch (e) {
+      throw hostError(e, p);
+    }
+  }
+}
+
+/**
+ * Finds parents as the child's hint says (relative to the child's directory), then by the
+ * hint's base name in each `searchPath` directory. A directory with a manifest.json is
+ * opened as a composed image.
+ */
+export function nodeParentResolver(
+  searchPath: string[] = [],
+): (ref: ParentRef) => ParentLocation | undefined {
+  return (ref) => {
+    if (!ref.hint) return undefined;
+    const candidates = [path.isAbsolute(ref.hint) ? ref.hint : path.join(path.dirname(ref.child), ref.hint)];
+    for (const dir of searchPath) candidates.push(path.join(dir, path.basename(ref.hint)));
+    for (const c of candidates) {
+      if (!fs.existsSync(c)) continue;
+      const real = fs.realpathSync(c);
+      if (fs.statSync(real).isDirectory()) return { directory: new NodeDirectory(real) };
+      return { file: new NodeBlockFile(real, false) };
+    }
+    return undefined;
+  };
+}
+
+export interface NodeOpenOptions extends OpenOptions {
+  /** Directories searched for parents after the hint's own place. */
+  searchPath?: string[];
+}
+
+/** Opens an image on disk, a single file or a composed directory, with its parent chain. */
+export function openCheckpoint(p: string, options: NodeOpenOptions = {}): CheckpointReader {
+  const opts: OpenOptions = { resolveParent: nodeParentResolver(options.searchPath), ...options };
+  let real: string;
+  try {
+    real = fs.realpathSync(p);
+  } catch (e) {
+    throw nodeError(e, p, "opening");
+  }
+  if (fs.statSync(real).isDirectory()) {
+    if (!fs.existsSync(path.join(real, MANIFEST))) {
+      throw new CheckpointError("BAD_MAGIC", `no ${MANIFEST}: not a composed checkpoint directory`, p);
+    }
+    return openDirectory(new NodeDirectory(real), opts);
+  }
+  return CheckpointReader.open(new NodeBlockFile(real, false), opts);
+}
+
+export interface AtomicWriteOptions {
+  /** Wraps the temporary file (tests inject faults; tools count bytes). */
+  wrapFile?: (file: BlockFile) => BlockFile;
+  /** Re-open the finished temporary file (header, tables, digest) before renaming it. Default true. */
+  check?: boolean;
+}
+
+function atomic(target: string, produce: (f: BlockFile) => void, options: AtomicWriteOptions): void {
+  try {
+    writeFileAtomic(target, (raw) => {
+      const file = options.wrapFile ? options.wrapFile(raw) : raw;
+      produce(file);
+      // Never rename a damaged image over a good one: read back what was written.
+      if (options.check !== false) CheckpointReader.open(new ReadOnly(raw), { withoutParent: true });
+    });
+  } catch (e) {
+    const mapped = hostError(e, target);
+    // Name the image being saved, not its temporary file.
+    if (
+      mapped instanceof CheckpointError &&
+      (mapped.code === "NO_SPACE" || mapped.code === "IO_ERROR") &&
+      mapped.file !== target
+    ) {
+      throw new CheckpointError(mapped.code, mapped.detail, target, mapped.offset, mapped.expected);
+    }
+    throw mapped;
+  }
+}
+
+/** A read-only view of a file being written (for the read-back check). */
+class ReadOnly implements BlockFile {
+  readonly writable = false;
+  constructor(private readonly f: BlockFile) {}
+  get name(): string {
+    return this.f.name;
+  }
+  size(): number {
+    return this.f.size();
+  }
+  read(o: number, l: number): Uint8Array {
+    return this.f.read(o, l);
+  }
+  write(): void {
+    throw new CheckpointError("INVALID_ARGUMENT", "read-only", this.f.name);
+  }
+  close(): void {}
+}
+
+/**
+ * Saves a checkpoint atomically: written to a temporary name in the same directory, fsynced,
+ * read back, renamed over `target`, directory fsynced. Any failure (NO_SPACE included)
+ * removes the temporary file and leaves the previous image exactly as it was.
+ */
+export function writeCheckpointFile(
+  target: string,
+  input: CheckpointInput,
+  options: AtomicWriteOptions = {},
+): WriteResult {
+  let result: WriteResult | undefined;
+  atomic(
+    target,
+    (f) => {
+      result = writeCheckpoint(f, input);
+    },
+    options,
+  );
+  return result!;
+}
+
+/**
+ * Writes a directory atomically: into `.name.tmp-*` beside it, every file fsynced, then
+ * renamed into place. An existing directory is first renamed to `.name.old-*` and removed
+ * after the swap (between the two renames the old image sits under that name).
+ */
+export function writeDirectoryAtomic(target: string, produce: (dir: DirectorySink) => void): void {
+  const parent = path.dirname(target);
+  const stamp = `${process.pid}-${Date.now().toString(36)}`;
+  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${stamp}`);
+  const old = path.join(parent, `.${path.basename(target)}.old-${stamp}`);
+  try {
+    fs.mkdirSync(tmp);
+    produce(new NodeDirectory(tmp));
+    fsyncDir(tmp);
+    const exists = fs.existsSync(target);
+    if (exists) fs.renameSync(target, old);
+    fs.renameSync(tmp, target);
+    fsyncDir(parent);
+    if (exists) fs.rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (fs.existsSync(old) && !fs.existsSync(target)) fs.renameSync(old, target);
+    const mapped = hostError(e, target);
+    throw mapped instanceof CheckpointError ? mapped : nodeError(e, target, "writing");
+  }
+}
+
+function fsyncDir(dir: string): void {
+  for (const sub of ["", "sections", "segments"]) {
+    const p = path.join(dir, sub);
+    if (!fs.existsSync(p)) continue;
+    const fd = fs.openSync(p, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+/** Converts between layouts: `to` "file" or "directory"; the digest stays the same. */
+export function convertCheckpoint(
+  src: string,
+  dst: string,
+  to: "file" | "directory",
+  options: NodeOpenOptions = {},
+): string {
+  const reader = openCheckpoint(src, options);
+  try {
+    if (to === "directory") {
+      let digest = "";
+      writeDirectoryAtomic(dst, (dir) => {
+        digest = writeDirectoryLayout(reader, dir);
+      });
+      return digest;
+    }
+    let digest = "";
+    atomic(
+      dst,
+      (f) => {
+        digest = writeSingleFile(reader, f);
+      },
+      {},
+    );
+    return digest;
+  } finally {
+    reader.close();
+  }
+}
+
+/** Squashes `src` and its chain into one full single-file image at `dst`. */
+export function squashCheckpoint(
+  src: string,
+  dst: string,
+  options: NodeOpenOptions & SquashOptions = {},
+): WriteResult {
+  const reader = openCheckpoint(src, options);
+  try {
+    let result: WriteResult | undefined;
+    atomic(
+      dst,
+      (f) => {
+        result = squash(reader, f, options);
+      },
+      {},
+    );
+    return result!;
+  } finally {
+    reader.close();
+  }
+}
+
+export { NodeBlockFile };

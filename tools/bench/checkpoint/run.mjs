@@ -1,0 +1,189 @@
+// Benchmarks @amber/checkpoint: full save of a synthetic RAM next to `zstd -3` of the raw
+// dump, incremental saves at two RAM sizes, and open-to-first-page latency of a 1 GiB image.
+// Usage: node tools/bench/checkpoint/run.mjs [--runs N]   (npx -y pnpm@10.34.8 --filter @amber/checkpoint bench)
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { importBundle, root } from "../bundle-sources.mjs";
+
+const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 3) || 3;
+
+/** The checkpoint package and its Node entry, bundled from sources. */
+function load() {
+  return importBundle(
+    "checkpoint",
+    'export * from "./src/index.ts"; export * as node from "./src/node/index.ts";',
+    join(root, "packages/checkpoint"),
+  );
+}
+
+const PAGE = 4096;
+const MiB = 1 << 20;
+
+/** A touched page: machine-code-like / text-like / random, deterministic. */
+function makePage(n, out = new Uint8Array(PAGE)) {
+  let x = (n * 2654435761) >>> 0 || 1;
+  const kind = n % 8;
+  for (let i = 0; i < PAGE; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    if (kind < 4) {
+      // instruction-like words from a small vocabulary
+      const w =
+        [0x00000513, 0x00a12023, 0xfe010113, 0x00008067, 0x0000006f, 0x01c12083][x % 6] ^
+        ((x >>> 20) & 0xf80);
+      out[i] = w;
+      out[i + 1] = w >>> 8;
+      out[i + 2] = w >>> 16;
+      out[i + 3] = w >>> 24;
+    } else if (kind < 7) {
+      for (let k = 0; k < 4; k++) out[i + k] = 97 + ((x >>> (k * 5)) % 26);
+    } else {
+      out[i] = x;
+      out[i + 1] = x >>> 8;
+      out[i + 2] = x >>> 16;
+      out[i + 3] = x >>> 24;
+    }
+  }
+  return out;
+}
+
+function touchedPages(ramBytes, touchedBytes) {
+  const total = ramBytes / PAGE;
+  const n = touchedBytes / PAGE;
+  const step = total / n;
+  return Array.from({ length: n }, (_, i) => Math.floor(i * step));
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function time(fn) {
+  const t = performance.now();
+  const r = fn();
+  return { ms: performance.now() - t, r };
+}
+
+const ck = await load();
+await ck.initCheckpoint();
+const dir = mkdtempSync(join(tmpdir(), "amber-ckpt-bench-"));
+const rows = [];
+
+function input(ramBytes, pages, extra = {}) {
+  return {
+    machine: "riscv32-virt",
+    creator: { name: "amber-bench", version: "0" },
+    instructionCount: 1n,
+    sections: [{ name: "cpu0", version: 1, fields: { pc: 0x80000000, x: new Uint32Array(32) } }],
+    segments: [
+      {
+        name: "ram",
+        base: 0x80000000,
+        size: ramBytes,
+        pages: { pages: () => pages, readPage: (i) => makePage(i) },
+      },
+    ],
+    ...extra,
+  };
+}
+
+try {
+  // 1. Full save: 128 MiB RAM, 32 MiB touched; zstd -3 of the raw dump in the same run.
+  const ram128 = 128 * MiB;
+  const touched = touchedPages(ram128, 32 * MiB);
+  const full = join(dir, "full.ambc");
+  const saves = [];
+  for (let i = 0; i < runs; i++)
+    saves.push(time(() => ck.node.writeCheckpointFile(full, input(ram128, touched))).ms);
+  const fullSize = statSync(full).size;
+  rows.push([
+    "full save, 128 MiB RAM, 32 MiB touched (amber, zstd-3, incl. fsync)",
+    `${median(saves).toFixed(0)} ms`,
+    `${(fullSize / MiB).toFixed(2)} MiB`,
+  ]);
+  const raw = new Uint8Array(ram128);
+  for (const p of touched) raw.set(makePage(p), p * PAGE);
+  const rawPath = join(dir, "ram.raw");
+  writeFileSync(rawPath, raw);
+  const zs = [];
+  for (let i = 0; i < runs; i++)
+    zs.push(time(() => execFileSync("zstd", ["-3", "-q", "-f", rawPath, "-o", `${rawPath}.zst`])).ms);
+  rows.push([
+    "zstd -3 of the raw 128 MiB dump (CLI)",
+    `${median(zs).toFixed(0)} ms`,
+    `${(statSync(`${rawPath}.zst`).size / MiB).toFixed(2)} MiB`,
+  ]);
+
+  // 2. Incremental save, 1 MiB dirtied, at 128 MiB and 1 GiB RAM (parent: a full image).
+  for (const ramBytes of [128 * MiB, 1024 * MiB]) {
+    const base = join(dir, `base-${ramBytes}.ambc`);
+    ck.node.writeCheckpointFile(base, input(ramBytes, touchedPages(ramBytes, 32 * MiB)));
+    const dirty = touchedPages(ramBytes, MiB);
+    const inc = join(dir, `inc-${ramBytes}.ambc`);
+    const ts = [];
+    for (let i = 0; i < runs; i++) {
+      const parent = ck.node.openCheckpoint(base);
+      ts.push(
+        time(() =>
+          ck.node.writeCheckpointFile(inc, {
+            ...input(ramBytes, dirty),
+            segments: [
+              {
+                name: "ram",
+                base: 0x80000000,
+                size: ramBytes,
+                pages: {
+                  pages: () => dirty,
+                  readPage: (p) => {
+                    const pg = makePage(p);
+                    pg[p % PAGE] ^= 0xff; // a small change to an existing page
+                    return pg;
+                  },
+                },
+              },
+            ],
+            parent,
+            parentHint: `base-${ramBytes}.ambc`,
+          }),
+        ).ms,
+      );
+      parent.close();
+    }
+    rows.push([
+      `incremental save, 1 MiB dirtied, ${ramBytes / MiB} MiB RAM (delta vs parent)`,
+      `${median(ts).toFixed(1)} ms`,
+      `${(statSync(inc).size / 1024).toFixed(1)} KiB`,
+    ]);
+  }
+
+  // 3. Open-to-first-page of the 1 GiB image.
+  const big = join(dir, `base-${1024 * MiB}.ambc`);
+  const lat = [];
+  for (let i = 0; i < Math.max(runs, 5); i++) {
+    lat.push(
+      time(() => {
+        const r = ck.node.openCheckpoint(big);
+        const p = r.segment("ram").readPage(4096 * 8);
+        r.close();
+        return p;
+      }).ms,
+    );
+  }
+  rows.push([
+    "open 1 GiB image + read first page",
+    `${median(lat).toFixed(2)} ms`,
+    `${(statSync(big).size / MiB).toFixed(1)} MiB file`,
+  ]);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+console.log(`Node ${process.version}, medians of ${runs} runs\n`);
+console.log("| benchmark | time | size |\n| --- | ---: | ---: |");
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
