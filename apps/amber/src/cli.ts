@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import type { CliEnv } from "./cli-env.js";
+import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerImageCommands } from "./commands/image.js";
 import { runCommand } from "./commands/run.js";
 import { ExitCode } from "./exit-codes.js";
@@ -45,6 +46,9 @@ export function main(argv: readonly string[], env: CliEnv, writeOut: (text: stri
       "--save-disk-diff <out>",
       "after the run, save the disk's shadowed writes as a diff layer (.qcow2 or .amber)",
     )
+    .option("--save-at <n>", "save the whole machine after exactly N instructions (with --save-to)")
+    .option("--save-to <path>", "where --save-at saves the checkpoint (written atomically)")
+    .option("--halt-after-save", "stop with status 0 once saved instead of running on")
     .addHelpText(
       "after",
       `
@@ -56,6 +60,9 @@ not load the program, 126 when the guest stopped on a trap it had no handler for
       status = runCommand(env, file, args, options);
     });
 
+  registerCheckpointCommands(program, env, writeOut, (s) => {
+    status = s;
+  });
   registerImageCommands(program, env, writeOut, (s) => {
     status = s;
   });

@@ -322,7 +322,7 @@ export class Hart {
       const page = this.pages16[off >>> 12];
       if (page !== undefined) return page[(off >>> 1) & 2047]!;
     }
-    return this.bus.fetch(addr);
+    return this.bus.fetch(addr >>> 0);
   }
 
   private markCode(addr: number): void {

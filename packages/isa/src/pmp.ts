@@ -62,6 +62,15 @@ export class Pmp {
     this.recompute();
   }
 
+  /** Sets every register at once, as a restore does (no WARL filtering, locks ignored). */
+  load(cfg: ArrayLike<number>, addr: ArrayLike<number>): void {
+    for (let i = 0; i < PMP_ENTRIES; i++) {
+      this.cfg[i] = cfg[i] ?? 0;
+      this.addr[i] = addr[i] ?? 0;
+    }
+    this.recompute();
+  }
+
   private recompute(): void {
     this.anyActive = false;
     for (let i = 0; i < PMP_ENTRIES; i++) {

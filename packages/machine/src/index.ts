@@ -9,7 +9,27 @@ export { type DiskBackend, type DmaMemory, VirtioBlk } from "./devices/virtio-bl
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
 export { GuestClock } from "./guest-clock.js";
 export { CapturedIo, type HostIo } from "./host-io.js";
-export { Machine, type MachineOptions, type RunOutcome, TIMEBASE_HZ, type TrapReport } from "./machine.js";
+export {
+  type CheckpointCreator,
+  Machine,
+  type MachineOptions,
+  type RestoreOptions,
+  type RunOutcome,
+  TIMEBASE_HZ,
+  type TrapReport,
+} from "./machine.js";
 export { MachineError, type MachineErrorCode } from "./machine-error.js";
+export {
+  type BoardState,
+  CHECKPOINT_MACHINE,
+  type CsrState,
+  type HartState,
+  type MachineState,
+  RAM_SEGMENT,
+  SECTION_SPECS,
+  SECTION_VERSIONS,
+  sectionsToState,
+  stateToSections,
+} from "./machine-state.js";
 export { resetRom } from "./reset-rom.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";

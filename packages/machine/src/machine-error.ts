@@ -8,7 +8,11 @@ export type MachineErrorCode =
   | "ELF_WRONG_TYPE"
   | "ELF_BAD_SEGMENT"
   | "OUTSIDE_RAM"
-  | "CONFIG_INVALID";
+  | "CONFIG_INVALID"
+  /** The machine cannot be saved as it is (a virtio disk attached, host time). */
+  | "SAVE_UNSUPPORTED"
+  /** A checkpoint's sections do not describe a machine this board can restore. */
+  | "CHECKPOINT_INVALID";
 
 export class MachineError extends Error {
   constructor(

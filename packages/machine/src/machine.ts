@@ -1,3 +1,4 @@
+import type { CheckpointInput, CheckpointReader, SegmentReader } from "@amber/checkpoint";
 import { causeName, disassemble, Hart, StopReason } from "@amber/isa";
 import { AddressSpace, Ram } from "@amber/memory";
 import { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
@@ -12,6 +13,14 @@ import { type ElfImage, parseElf } from "./elf.js";
 import { GuestClock } from "./guest-clock.js";
 import { CapturedIo, type HostIo } from "./host-io.js";
 import { MachineError } from "./machine-error.js";
+import {
+  CHECKPOINT_MACHINE,
+  CSR_FIELDS,
+  type MachineState,
+  RAM_SEGMENT,
+  sectionsToState,
+  stateToSections,
+} from "./machine-state.js";
 import { resetRom } from "./reset-rom.js";
 import { type HeapInfo, Semihosting } from "./semihosting.js";
 
@@ -38,6 +47,15 @@ export interface MachineOptions {
    * source 1+i (QEMU virt's wiring); at most 8. The other slots are empty, as on QEMU.
    */
   disks?: readonly (DiskBackend | { backend: DiskBackend; readOnly?: boolean })[];
+}
+
+/** What a restored machine takes from its host; the rest comes from the checkpoint. */
+export type RestoreOptions = Pick<MachineOptions, "io" | "jit">;
+
+/** Who wrote a checkpoint (its header's creator). */
+export interface CheckpointCreator {
+  name: string;
+  version: string;
 }
 
 /** Why `Machine.run` returned. */
@@ -99,6 +117,10 @@ export class Machine {
   private fdtAddress = 0;
   private initrd: { start: number; end: number } | undefined;
   private resetPending = false;
+  private readonly cmdline: string;
+  private readonly diskCount: number;
+  /** The RAM segment this machine was restored from: pages not yet touched are still only there. */
+  private restoredRam: SegmentReader | undefined;
 
   constructor(options: MachineOptions = {}) {
     const ramSize = options.ramSize ?? DEFAULT_RAM_SIZE;
@@ -112,6 +134,8 @@ export class Machine {
     this.ram = new Ram({ base: VIRT.ram.base, size: ramSize });
     this.bus.addRam("ram", this.ram);
     this.bootargs = options.bootargs;
+    this.cmdline = options.cmdline ?? "";
+    this.diskCount = options.disks?.length ?? 0;
     this.hart = new Hart(this.bus, { time: () => this.clint.mtime(), jit: options.jit });
     this.hart.attachRam(this.ram);
     const ips = options.instructionsPerSecond ?? 100_000_000;
@@ -152,6 +176,163 @@ export class Machine {
       exit: (code) => this.finish(code),
     });
     this.hart.pc = VIRT.mrom.base;
+  }
+
+  /** The whole state but RAM, as plain values (see machine-state.ts). */
+  captureState(): MachineState {
+    const hart = this.hart;
+    const csr = hart.csr;
+    const csrState = {} as MachineState["csr"];
+    for (const k of CSR_FIELDS) csrState[k] = csr[k];
+    csrState.pmpcfg = csr.pmp.cfg.slice();
+    csrState.pmpaddr = csr.pmp.addr.slice();
+    return {
+      board: {
+        ramSize: this.ram.size,
+        cmdline: this.cmdline,
+        bootargs: this.bootargs,
+        instructionsPerSecond: this.clock.instructionsPerSecond,
+        exitCode: this.exitCode,
+        resetPending: this.resetPending,
+        idleCycles: this.idleCycles,
+        imageEnd: this.imageEnd,
+        fdtAddress: this.fdtAddress,
+        initrd: this.initrd === undefined ? undefined : { ...this.initrd },
+        mrom: this.mrom().slice(),
+      },
+      hart: {
+        x: hart.x.slice(),
+        pc: hart.pc,
+        priv: csr.priv,
+        steps: hart.steps,
+        traps: hart.traps,
+        reservation: hart.reservation,
+        reserved: hart.reserved,
+      },
+      csr: csrState,
+      clint: this.clint.saveState(),
+      plic: this.plic.saveState(),
+      uart: this.uart.saveState(),
+      semihosting: this.semihosting.saveState(),
+    };
+  }
+
+  /**
+   * The machine as checkpoint input for `writeCheckpoint` / `writeCheckpointFile`: one
+   * section per part (see machine-state.ts) and RAM as the "ram" segment of the pages that
+   * hold data. Call it between runs (never from inside `run`); the pages are read while
+   * the image is written, so write it before running on. Refuses (SAVE_UNSUPPORTED) a
+   * machine with virtio disks or host time, whose state is partly outside it.
+   */
+  checkpointInput(creator: CheckpointCreator = { name: "amber", version: "0.1.0" }): CheckpointInput {
+    if (this.diskCount > 0) {
+      throw new MachineError(
+        "SAVE_UNSUPPORTED",
+        "cannot save a machine with virtio disks attached (not supported yet)",
+      );
+    }
+    if (this.hostTime !== undefined) {
+      throw new MachineError("SAVE_UNSUPPORTED", "cannot save a machine whose time follows the host's clock");
+    }
+    const ram = this.ram;
+    const source = this.restoredRam;
+    const pages = (): number[] => {
+      const own = ram.allocatedPageIndexes();
+      if (source === undefined) return own;
+      const all = new Set(own);
+      for (const p of source.presentPages()) all.add(p);
+      return [...all].sort((a, b) => a - b);
+    };
+    const empty = new Uint8Array(4096);
+    return {
+      machine: CHECKPOINT_MACHINE,
+      creator,
+      instructionCount: BigInt(this.hart.steps),
+      sections: stateToSections(this.captureState()),
+      segments: [
+        {
+          name: RAM_SEGMENT,
+          base: BigInt(ram.base),
+          size: ram.size,
+          pageSize: 4096,
+          initByte: ram.initByte,
+          pages: {
+            pages,
+            readPage: (i: number) => ram.page(i) ?? source?.readPage(i) ?? empty,
+          },
+        },
+      ],
+    };
+  }
+
+  /**
+   * A machine in exactly the state `reader` holds: running it on gives what the saved
+   * machine would have given. RAM is read lazily, each page on first touch, so `reader`
+   * must stay open while the machine runs.
+   */
+  static fromCheckpoint(reader: CheckpointReader, options: RestoreOptions = {}): Machine {
+    const state = sectionsToState(reader, VIRT.mrom.size);
+    const segment = reader.findSegment(RAM_SEGMENT);
+    const b = state.board;
+    if (
+      segment === undefined ||
+      segment.base !== BigInt(VIRT.ram.base) ||
+      segment.size !== b.ramSize ||
+      segment.pageSize !== 4096
+    ) {
+      throw new MachineError(
+        "CHECKPOINT_INVALID",
+        `${reader.name}: no "${RAM_SEGMENT}" segment of ${b.ramSize} bytes at 0x${VIRT.ram.base.toString(16)} in 4 KiB pages`,
+      );
+    }
+    const machine = new Machine({
+      ramSize: b.ramSize,
+      io: options.io,
+      jit: options.jit,
+      cmdline: b.cmdline,
+      bootargs: b.bootargs,
+      instructionsPerSecond: b.instructionsPerSecond,
+    });
+    machine.ram.setPageSource((i) => (segment.isPresent(i) ? segment.readPage(i) : undefined));
+    machine.restoredRam = segment;
+    machine.applyState(state);
+    return machine;
+  }
+
+  private applyState(s: MachineState): void {
+    const b = s.board;
+    this.exitCode = b.exitCode;
+    this.resetPending = b.resetPending;
+    this.idleCycles = b.idleCycles;
+    this.imageEnd = b.imageEnd;
+    this.fdtAddress = b.fdtAddress;
+    this.initrd = b.initrd;
+    this.mrom().set(b.mrom);
+    const hart = this.hart;
+    const csr = hart.csr;
+    for (const k of CSR_FIELDS) csr[k] = s.csr[k];
+    csr.pmp.load(s.csr.pmpcfg, s.csr.pmpaddr);
+    csr.priv = s.hart.priv;
+    hart.x.set(s.hart.x);
+    hart.x[0] = 0;
+    hart.pc = s.hart.pc | 0;
+    hart.steps = s.hart.steps;
+    hart.traps = s.hart.traps;
+    hart.reservation = s.hart.reservation;
+    hart.reserved = s.hart.reserved;
+    this.clint.loadState(s.clint);
+    this.plic.loadState(s.plic);
+    this.uart.loadState(s.uart);
+    this.semihosting.loadState(s.semihosting);
+    // Caches are rebuilt from the restored state: decoded code, compiled regions, translation.
+    hart.flushDecodeCache();
+    csr.onTranslationChange();
+  }
+
+  private mrom(): Uint8Array {
+    const mrom = this.bus.map.find((r) => r.kind === "rom" && r.name === "mrom");
+    if (mrom?.kind !== "rom") throw new Error("the board has no boot ROM");
+    return mrom.bytes;
   }
 
   /** The eight virtio-mmio slots (empty ones read as QEMU's: magic, version 2, device id 0). */
@@ -359,8 +540,7 @@ export class Machine {
   /** Writes the device tree and points the boot ROM at `entry`. */
   private finishBoot(entry: number): void {
     const rom = resetRom(entry, this.placeDeviceTree());
-    const mrom = this.bus.map.find((r) => r.kind === "rom" && r.name === "mrom");
-    if (mrom?.kind === "rom") mrom.bytes.set(rom);
+    this.mrom().set(rom);
     this.hart.flushDecodeCache();
   }
 

@@ -42,6 +42,12 @@ const TICK_HZ = 1_000_000;
 
 type Handle = { kind: "stdin" } | { kind: "stdout" } | { kind: "stderr" } | { kind: "features"; pos: number };
 
+export interface SemihostingState {
+  handles: { id: number; kind: string; pos: number }[];
+  nextHandle: number;
+  errno: number;
+}
+
 /** Where the heap and stack may go, as SYS_HEAPINFO reports it. */
 export interface HeapInfo {
   heapBase: number;
@@ -71,6 +77,29 @@ export class Semihosting {
   private errno = 0;
 
   constructor(private readonly host: SemihostingHost) {}
+
+  /** The open handles, the next handle number and errno, for a checkpoint. */
+  saveState(): SemihostingState {
+    const handles = [...this.handles].map(([id, h]) => ({
+      id,
+      kind: h.kind,
+      pos: h.kind === "features" ? h.pos : 0,
+    }));
+    return { handles, nextHandle: this.nextHandle, errno: this.errno };
+  }
+
+  /** Puts back what `saveState` gave. */
+  loadState(s: SemihostingState): void {
+    this.handles = new Map(
+      s.handles.map((h): [number, Handle] => {
+        if (h.kind === "features") return [h.id, { kind: "features", pos: h.pos }];
+        if (h.kind === "stdin" || h.kind === "stdout" || h.kind === "stderr") return [h.id, { kind: h.kind }];
+        throw new Error(`semihosting handle ${h.id}: unknown kind "${h.kind}"`);
+      }),
+    );
+    this.nextHandle = s.nextHandle;
+    this.errno = s.errno;
+  }
 
   private word(addr: number): number {
     return this.host.bus.load(addr >>> 0, 4) >>> 0;

@@ -33,6 +33,8 @@ export class Ram {
   private epochNumber = 1;
   private allocated = 0;
   private readonly initWord: number;
+  /** Where never-written pages come from on first touch (lazy restore); undefined: the init byte. */
+  private pageSource: ((index: number) => Uint8Array | undefined) | undefined;
 
   constructor(options: RamOptions) {
     const { base, size } = options;
@@ -64,7 +66,7 @@ export class Ram {
     return this.epochNumber;
   }
 
-  /** Pages that hold data (have ever been written). */
+  /** Pages that hold data (written, or brought in from the page source). */
   get allocatedPages(): number {
     return this.allocated;
   }
@@ -100,22 +102,51 @@ export class Ram {
     this.fastWrite[page] = 0;
   }
 
-  /** The page's bytes if it was ever written, else undefined (it reads as the init pattern). */
+  /**
+   * The page's bytes if it holds data (written, or brought in from the page source),
+   * else undefined (it reads as the init pattern, or is still only in the page source).
+   */
   page(index: number): Uint8Array | undefined {
     return this.pages8[index];
   }
 
+  /**
+   * Sets where never-allocated pages come from: `source(index)` is asked once, when the
+   * page is first read or written, and its bytes (a whole page, or undefined for the init
+   * pattern) are copied in. A page brought in by a read counts as allocated but not as
+   * written (`changedSince` does not list it). Used by lazy restore.
+   */
+  setPageSource(source: ((index: number) => Uint8Array | undefined) | undefined): void {
+    this.pageSource = source;
+  }
+
+  /** Allocates page `index` with its initial contents (the page source's, else the init byte). */
+  private allocate(index: number): Uint8Array {
+    const buffer = new ArrayBuffer(PAGE_SIZE);
+    const p = new Uint8Array(buffer);
+    const from = this.pageSource?.(index);
+    if (from !== undefined) {
+      if (from.length !== PAGE_SIZE) {
+        throw new MemoryError("REGION_INVALID", `page source gave ${from.length} bytes for page ${index}`);
+      }
+      p.set(from);
+    } else if (this.initByte !== 0) p.fill(this.initByte);
+    this.pages8[index] = p;
+    this.pages16[index] = new Uint16Array(buffer);
+    this.pages32[index] = new Int32Array(buffer);
+    this.allocated++;
+    return p;
+  }
+
+  /** The page for reading: allocated from the page source if it has one, else undefined. */
+  private readable(index: number): Uint8Array | undefined {
+    const p = this.pages8[index];
+    if (p !== undefined || this.pageSource === undefined) return p;
+    return this.allocate(index);
+  }
+
   private touch(index: number): Uint8Array {
-    let p = this.pages8[index];
-    if (p === undefined) {
-      const buffer = new ArrayBuffer(PAGE_SIZE);
-      p = new Uint8Array(buffer);
-      if (this.initByte !== 0) p.fill(this.initByte);
-      this.pages8[index] = p;
-      this.pages16[index] = new Uint16Array(buffer);
-      this.pages32[index] = new Int32Array(buffer);
-      this.allocated++;
-    }
+    const p = this.pages8[index] ?? this.allocate(index);
     this.writtenIn[index] = this.epochNumber;
     this.fastWrite[index] = this.watched[index] === 1 ? 0 : 1;
     return p;
@@ -131,7 +162,7 @@ export class Ram {
     const index = offset >>> PAGE_SHIFT;
     const within = offset & (PAGE_SIZE - 1);
     if (within + size <= PAGE_SIZE) {
-      const p = this.pages8[index];
+      const p = this.readable(index);
       if (p === undefined)
         return size === 4 ? this.initWord >>> 0 : this.initWord & (size === 1 ? 0xff : 0xffff);
       if (size === 1) return p[within]!;
@@ -196,7 +227,7 @@ export class Ram {
       const at = offset + done;
       const within = at & (PAGE_SIZE - 1);
       const n = Math.min(PAGE_SIZE - within, length - done);
-      const p = this.pages8[at >>> PAGE_SHIFT];
+      const p = this.readable(at >>> PAGE_SHIFT);
       if (p !== undefined) out.set(p.subarray(within, within + n), done);
       done += n;
     }

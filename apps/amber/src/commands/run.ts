@@ -1,9 +1,12 @@
+import { isCheckpointError } from "@amber/checkpoint";
+import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
 import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount, parseSize } from "../parse-size.js";
 import { UserError } from "../user-error.js";
+import { VERSION } from "../version.js";
 import { closeDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 
 export interface RunOptions {
@@ -20,6 +23,10 @@ export interface RunOptions {
   /** `--disk FILE[,format=...][,rw]`, repeatable. */
   disk?: string[];
   saveDiskDiff?: string;
+  /** `--save-at N --save-to PATH [--halt-after-save]`: save the whole machine after N steps. */
+  saveAt?: string;
+  saveTo?: string;
+  haltAfterSave?: boolean;
 }
 
 const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
@@ -62,6 +69,20 @@ export function runCommand(
   }
   if (file !== undefined && options.kernel !== undefined) {
     throw new UserError("run: give either a program or --kernel, not both", ExitCode.Usage);
+  }
+
+  const saveAt = options.saveAt === undefined ? undefined : parseCount(options.saveAt);
+  if (saveAt !== undefined && Number.isNaN(saveAt)) {
+    throw new UserError(`--save-at: cannot read "${options.saveAt}" as a whole number`, ExitCode.Usage);
+  }
+  if ((saveAt === undefined) !== (options.saveTo === undefined)) {
+    throw new UserError("--save-at and --save-to go together", ExitCode.Usage);
+  }
+  if (options.haltAfterSave && saveAt === undefined) {
+    throw new UserError("--halt-after-save needs --save-at and --save-to", ExitCode.Usage);
+  }
+  if (saveAt !== undefined && options.trace) {
+    throw new UserError("--save-at cannot be combined with --trace", ExitCode.Usage);
   }
 
   const diskSpecs = (options.disk ?? []).map(parseDiskSpec);
@@ -110,12 +131,45 @@ export function runCommand(
       outcome = machine.run(1);
       if (outcome.kind !== "budget") break;
     }
+  } else if (saveAt !== undefined) {
+    outcome = machine.run(Math.min(saveAt, maxSteps));
+    if (machine.hart.steps === saveAt && outcome.kind === "budget") {
+      saveMachine(machine, options.saveTo!);
+      if (options.haltAfterSave) {
+        closeDisks(disks, diskSpecs, options.saveDiskDiff);
+        return ExitCode.Ok;
+      }
+      outcome = machine.run(maxSteps - machine.hart.steps);
+    } else {
+      env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
+    }
   } else {
     outcome = machine.run(maxSteps);
   }
   const seconds = env.now() - started;
+  closeDisks(disks, diskSpecs, options.saveDiskDiff);
+  return finishRun(env, machine, outcome, seconds, options.stats === true);
+}
 
-  if (options.stats) {
+/** Saves the whole machine atomically to `path` (a CheckpointError or MachineError becomes exit 125). */
+export function saveMachine(machine: Machine, path: string): string {
+  try {
+    return writeCheckpointFile(path, machine.checkpointInput({ name: "amber", version: VERSION })).digest;
+  } catch (e) {
+    if (e instanceof MachineError || isCheckpointError(e)) throw new UserError(e.message, ExitCode.Failure);
+    throw e;
+  }
+}
+
+/** Reports the end of a run (statistics, why it stopped) and returns the exit status. */
+export function finishRun(
+  env: CliEnv,
+  machine: Machine,
+  outcome: RunOutcome,
+  seconds: number,
+  stats: boolean,
+): number {
+  if (stats) {
     const instructions = machine.hart.steps;
     env.stderr(
       `${JSON.stringify({
@@ -128,8 +182,6 @@ export function runCommand(
       })}\n`,
     );
   }
-
-  closeDisks(disks, diskSpecs, options.saveDiskDiff);
 
   switch (outcome.kind) {
     case "exited":

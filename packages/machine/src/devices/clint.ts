@@ -5,6 +5,12 @@ const MTIMECMP = 0x4000;
 const MTIME = 0xbff8;
 const TWO32 = 0x1_0000_0000;
 
+export interface ClintState {
+  msip: number;
+  mtimecmp: number;
+  mtimeOffset: number;
+}
+
 /**
  * SiFive's core-local interruptor for one hart, as QEMU's `virt` has at 0x0200_0000:
  * msip (software interrupt), mtimecmp and mtime. mtime is derived from the board's
@@ -24,6 +30,18 @@ export class Clint implements MmioDevice {
     private readonly ticks: () => number,
     private readonly changed: () => void,
   ) {}
+
+  /** The registers, for a checkpoint (mtime as the offset added to the clock). */
+  saveState(): ClintState {
+    return { msip: this.msip, mtimecmp: this.mtimecmp, mtimeOffset: this.mtimeOffset };
+  }
+
+  /** Puts back what `saveState` gave, without notifying the board. */
+  loadState(s: ClintState): void {
+    this.msip = s.msip;
+    this.mtimecmp = s.mtimecmp;
+    this.mtimeOffset = s.mtimeOffset;
+  }
 
   mtime(): number {
     return this.ticks() + this.mtimeOffset;

@@ -8,6 +8,18 @@ const ENABLE_STRIDE = 0x80;
 const CONTEXT = 0x200000;
 const CONTEXT_STRIDE = 0x1000;
 
+export interface PlicState {
+  priority: Uint32Array;
+  level: Uint8Array;
+  pending: Uint8Array;
+  claimed: Uint8Array;
+  enable0: Uint32Array;
+  enable1: Uint32Array;
+  threshold: Uint32Array;
+  /** Levels of the two context outputs (MEIP, SEIP), 0 or 1. */
+  output: Uint8Array;
+}
+
 /**
  * SiFive's platform-level interrupt controller with level-triggered sources and two
  * contexts for hart 0, as QEMU's `virt` numbers them: context 0 drives MEIP, context
@@ -26,6 +38,33 @@ export class Plic implements MmioDevice {
 
   /** `notify(context, level)` drives the hart's MEIP (context 0) and SEIP (context 1). */
   constructor(private readonly notify: (context: number, level: boolean) => void) {}
+
+  /** Every register and line, for a checkpoint. */
+  saveState(): PlicState {
+    return {
+      priority: this.priority.slice(),
+      level: this.level.slice(),
+      pending: this.pending.slice(),
+      claimed: this.claimed.slice(),
+      enable0: this.enable[0]!.slice(),
+      enable1: this.enable[1]!.slice(),
+      threshold: this.threshold.slice(),
+      output: Uint8Array.from(this.output, (o) => (o ? 1 : 0)),
+    };
+  }
+
+  /** Puts back what `saveState` gave, without notifying the hart (its mip is restored too). */
+  loadState(s: PlicState): void {
+    this.priority.set(s.priority);
+    this.level.set(s.level);
+    this.pending.set(s.pending);
+    this.claimed.set(s.claimed);
+    this.enable[0]!.set(s.enable0);
+    this.enable[1]!.set(s.enable1);
+    this.threshold.set(s.threshold);
+    this.output[0] = s.output[0] === 1;
+    this.output[1] = s.output[1] === 1;
+  }
 
   /** A device raises or lowers its interrupt line. */
   setLevel(source: number, high: boolean): void {

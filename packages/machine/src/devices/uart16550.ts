@@ -20,6 +20,18 @@ const IIR_THRI = 0x02;
 const IIR_RDI = 0x04;
 const IIR_FIFO_ENABLED = 0xc0;
 
+export interface UartState {
+  ier: number;
+  lcr: number;
+  mcr: number;
+  scr: number;
+  dll: number;
+  dlm: number;
+  fcr: number;
+  thrEmptyPending: boolean;
+  rx: Uint8Array;
+}
+
 /**
  * A 16550A UART as QEMU's `virt` has at 0x1000_0000 (registers one byte apart).
  * Transmit goes to `output` at once (the host is infinitely fast); receive reads
@@ -44,6 +56,34 @@ export class Uart16550 implements MmioDevice {
     private readonly input: (max: number) => Uint8Array | null = () => null,
     private readonly irq: (level: boolean) => void = () => {},
   ) {}
+
+  /** Every register and the receive FIFO, for a checkpoint. */
+  saveState(): UartState {
+    return {
+      ier: this.ier,
+      lcr: this.lcr,
+      mcr: this.mcr,
+      scr: this.scr,
+      dll: this.dll,
+      dlm: this.dlm,
+      fcr: this.fcr,
+      thrEmptyPending: this.thrEmptyPending,
+      rx: Uint8Array.from(this.rx),
+    };
+  }
+
+  /** Puts back what `saveState` gave, without touching the interrupt line. */
+  loadState(s: UartState): void {
+    this.ier = s.ier;
+    this.lcr = s.lcr;
+    this.mcr = s.mcr;
+    this.scr = s.scr;
+    this.dll = s.dll;
+    this.dlm = s.dlm;
+    this.fcr = s.fcr;
+    this.thrEmptyPending = s.thrEmptyPending;
+    this.rx = Array.from(s.rx);
+  }
 
   private pollInput(): void {
     if (this.rx.length > 0) return;

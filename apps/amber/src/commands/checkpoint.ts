@@ -1,0 +1,147 @@
+import type { CheckpointReader } from "@amber/checkpoint";
+import { isCheckpointError } from "@amber/checkpoint";
+import { openCheckpoint } from "@amber/checkpoint/node";
+import { Machine, MachineError, SECTION_SPECS } from "@amber/machine";
+import type { Command } from "commander";
+import type { CliEnv } from "../cli-env.js";
+import { ExitCode } from "../exit-codes.js";
+import { parseCount } from "../parse-size.js";
+import { UserError } from "../user-error.js";
+import { finishRun } from "./run.js";
+
+/** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
+function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T {
+  let reader: CheckpointReader | undefined;
+  try {
+    reader = openCheckpoint(path, { sections: SECTION_SPECS });
+    return f(reader);
+  } catch (e) {
+    if (isCheckpointError(e) || e instanceof MachineError) {
+      const message = e.message.includes(path) ? e.message : `${path}: ${e.message}`;
+      throw new UserError(message, ExitCode.Failure);
+    }
+    throw e;
+  } finally {
+    reader?.close();
+  }
+}
+
+/** `amber resume PATH`: runs a saved machine on to its end, with `amber run`'s exit statuses. */
+export function resumeCommand(
+  env: CliEnv,
+  path: string,
+  options: { maxInsns?: string; jit?: boolean; stats?: boolean },
+): number {
+  const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
+  if (Number.isNaN(maxSteps)) {
+    throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);
+  }
+  return withCheckpoint(path, (reader) => {
+    const machine = Machine.fromCheckpoint(reader, { io: env.io, jit: options.jit });
+    const started = env.now();
+    // --max-insns counts from the start of the guest, as in `amber run`.
+    const outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+    return finishRun(env, machine, outcome, env.now() - started, options.stats === true);
+  });
+}
+
+const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
+
+/** What `amber inspect` shows of an image. */
+function describe(reader: CheckpointReader, path: string): Record<string, unknown> {
+  const h = reader.header;
+  return {
+    file: path,
+    digest: reader.digest,
+    formatVersion: h.formatVersion,
+    machine: h.machine,
+    creator: `${h.creatorName} ${h.creatorVersion}`,
+    createdAt: new Date(h.createdAt).toISOString(),
+    instructionCount: h.instructionCount.toString(),
+    parent: reader.parentDigest ?? null,
+    parentHint: h.parentHint || null,
+    incremental: reader.isIncremental,
+    dataSize: h.dataSize,
+    sections: reader.sectionEntries.map((e) => ({
+      name: e.name,
+      version: e.version,
+      minVersion: e.minVersion,
+      bytes: e.length,
+    })),
+    segments: reader.segments.map((s) => ({
+      name: s.name,
+      base: hex(s.base),
+      size: s.size,
+      pageSize: s.pageSize,
+      pages: s.pageCount,
+      storedPages: s.storedPageCount,
+    })),
+  };
+}
+
+function inspectCommand(writeOut: (t: string) => void, path: string, json: boolean): number {
+  return withCheckpoint(path, (reader) => {
+    const d = describe(reader, path);
+    if (json) {
+      writeOut(`${JSON.stringify(d, null, 2)}\n`);
+      return ExitCode.Ok;
+    }
+    const lines = [
+      `file: ${path}`,
+      `digest: ${d.digest}`,
+      `format version: ${d.formatVersion}`,
+      `machine: ${d.machine}`,
+      `creator: ${d.creator}`,
+      `created: ${d.createdAt}`,
+      `instructions: ${d.instructionCount}`,
+      `parent: ${d.parent ?? "none"}${d.parentHint ? ` (${d.parentHint})` : ""}`,
+      `data size: ${d.dataSize} bytes`,
+      "sections:",
+      ...reader.sectionEntries.map(
+        (e) => `  ${e.name} v${e.version} (min v${e.minVersion}), ${e.length} bytes`,
+      ),
+      "segments:",
+      ...reader.segments.map(
+        (s) =>
+          `  ${s.name} at ${hex(s.base)}, ${s.size} bytes, ${s.pageCount} pages of ${s.pageSize}, ${s.storedPageCount} stored`,
+      ),
+    ];
+    writeOut(`${lines.join("\n")}\n`);
+    return ExitCode.Ok;
+  });
+}
+
+function verifyCommand(writeOut: (t: string) => void, path: string): number {
+  return withCheckpoint(path, (reader) => {
+    reader.verify();
+    writeOut(`${path}: ok (${reader.digest})\n`);
+    return ExitCode.Ok;
+  });
+}
+
+export function registerCheckpointCommands(
+  program: Command,
+  env: CliEnv,
+  writeOut: (t: string) => void,
+  setStatus: (s: number) => void,
+): void {
+  program
+    .command("resume")
+    .description("Run a saved machine (amber run --save-to) on to its end; exit with the guest's status.")
+    .argument("<checkpoint>")
+    .option("--max-insns <n>", "stop once the guest has run N instructions in all (exit status 124)")
+    .option("--no-jit", "interpret every instruction")
+    .option("--stats", "print one JSON line of statistics on stderr at the end")
+    .action((path: string, o) => setStatus(resumeCommand(env, path, o)));
+  program
+    .command("inspect")
+    .description("Describe a checkpoint: header, sections with versions, segments, parent.")
+    .argument("<checkpoint>")
+    .option("--json", "print JSON")
+    .action((path: string, o) => setStatus(inspectCommand(writeOut, path, o.json === true)));
+  program
+    .command("verify")
+    .description("Check every hash and checksum of a checkpoint (and its parents); exit 0 only if all hold.")
+    .argument("<checkpoint>")
+    .action((path: string) => setStatus(verifyCommand(writeOut, path)));
+}

@@ -1,0 +1,302 @@
+import type { CheckpointReader, FieldRecord, FieldValue, SectionInput, SectionSpec } from "@amber/checkpoint";
+import type { Privilege } from "@amber/isa";
+import type { ClintState } from "./devices/clint.js";
+import type { PlicState } from "./devices/plic.js";
+import type { UartState } from "./devices/uart16550.js";
+import { MachineError } from "./machine-error.js";
+import type { SemihostingState } from "./semihosting.js";
+
+/** The `machine` string of the header of every checkpoint of this board. */
+export const CHECKPOINT_MACHINE = "riscv32-virt";
+/** Name of the memory segment holding RAM. */
+export const RAM_SEGMENT = "ram";
+
+/**
+ * The sections of a checkpoint and the version this code writes and reads. A field
+ * added later gets a default in `SECTION_SPECS` and a version bump, never a new position.
+ */
+export const SECTION_VERSIONS = {
+  machine: 1,
+  hart0: 1,
+  csr0: 1,
+  clint: 1,
+  plic: 1,
+  uart0: 1,
+  semihosting: 1,
+} as const;
+export type SectionName = keyof typeof SECTION_VERSIONS;
+
+export const SECTION_SPECS: SectionSpec[] = Object.entries(SECTION_VERSIONS).map(([name, version]) => ({
+  name,
+  version,
+  minVersion: 1,
+}));
+
+/** The board's configuration and run state outside the hart and the devices. */
+export interface BoardState {
+  ramSize: number;
+  cmdline: string;
+  bootargs: string | undefined;
+  instructionsPerSecond: number;
+  exitCode: number | undefined;
+  resetPending: boolean;
+  idleCycles: number;
+  imageEnd: number;
+  fdtAddress: number;
+  initrd: { start: number; end: number } | undefined;
+  /** The boot ROM's bytes (its reset vector names the entry and the device tree). */
+  mrom: Uint8Array;
+}
+
+export interface HartState {
+  /** x0..x31 (x0 always 0). */
+  x: Int32Array;
+  pc: number;
+  priv: Privilege;
+  steps: number;
+  traps: number;
+  reservation: number;
+  reserved: boolean;
+}
+
+/** Every field of the CSR file that is state (misa and the ids are constants). */
+export interface CsrState {
+  mstatus: number;
+  medeleg: number;
+  mideleg: number;
+  mie: number;
+  mip: number;
+  mtvec: number;
+  mepc: number;
+  mcause: number;
+  mtval: number;
+  mscratch: number;
+  mcounteren: number;
+  mcountinhibit: number;
+  stvec: number;
+  sepc: number;
+  scause: number;
+  stval: number;
+  sscratch: number;
+  scounteren: number;
+  satp: number;
+  cycleOffset: number;
+  instretOffset: number;
+  hartId: number;
+  pmpcfg: Uint8Array;
+  pmpaddr: Uint32Array;
+}
+
+export const CSR_FIELDS = [
+  "mstatus",
+  "medeleg",
+  "mideleg",
+  "mie",
+  "mip",
+  "mtvec",
+  "mepc",
+  "mcause",
+  "mtval",
+  "mscratch",
+  "mcounteren",
+  "mcountinhibit",
+  "stvec",
+  "sepc",
+  "scause",
+  "stval",
+  "sscratch",
+  "scounteren",
+  "satp",
+  "cycleOffset",
+  "instretOffset",
+  "hartId",
+] as const;
+
+/** The whole machine's state except RAM, as plain values. */
+export interface MachineState {
+  board: BoardState;
+  hart: HartState;
+  csr: CsrState;
+  clint: ClintState;
+  plic: PlicState;
+  uart: UartState;
+  semihosting: SemihostingState;
+}
+
+const section = (name: SectionName, fields: FieldRecord): SectionInput => ({
+  name,
+  version: SECTION_VERSIONS[name],
+  minVersion: 1,
+  fields,
+});
+
+/** The state as named, versioned sections with fields by name. */
+export function stateToSections(s: MachineState): SectionInput[] {
+  const b = s.board;
+  const csr: FieldRecord = {};
+  for (const k of CSR_FIELDS) csr[k] = s.csr[k];
+  csr.pmpcfg = s.csr.pmpcfg.slice();
+  csr.pmpaddr = s.csr.pmpaddr.slice();
+  return [
+    section("machine", {
+      ramSize: b.ramSize,
+      cmdline: b.cmdline,
+      hasBootargs: b.bootargs !== undefined,
+      bootargs: b.bootargs ?? "",
+      instructionsPerSecond: b.instructionsPerSecond,
+      exited: b.exitCode !== undefined,
+      exitCode: b.exitCode ?? 0,
+      resetPending: b.resetPending,
+      idleCycles: b.idleCycles,
+      imageEnd: b.imageEnd,
+      fdtAddress: b.fdtAddress,
+      hasInitrd: b.initrd !== undefined,
+      initrdStart: b.initrd?.start ?? 0,
+      initrdEnd: b.initrd?.end ?? 0,
+      mrom: b.mrom.slice(),
+    }),
+    section("hart0", {
+      x: s.hart.x.slice(),
+      pc: s.hart.pc >>> 0,
+      priv: s.hart.priv,
+      steps: s.hart.steps,
+      traps: s.hart.traps,
+      reservation: s.hart.reservation,
+      reserved: s.hart.reserved,
+    }),
+    section("csr0", csr),
+    section("clint", { ...s.clint }),
+    section("plic", { ...s.plic }),
+    section("uart0", { ...s.uart }),
+    section("semihosting", {
+      handles: s.semihosting.handles.map((h) => ({ ...h })),
+      nextHandle: s.semihosting.nextHandle,
+      errno: s.semihosting.errno,
+    }),
+  ];
+}
+
+/** Reads fields by name, checking their types: a wrong or missing one is CHECKPOINT_INVALID. */
+class Fields {
+  constructor(
+    private readonly where: string,
+    private readonly f: FieldRecord,
+  ) {}
+  private bad(name: string, what: string): never {
+    throw new MachineError("CHECKPOINT_INVALID", `${this.where}: section field "${name}" ${what}`);
+  }
+  private get(name: string): FieldValue {
+    const v = this.f[name];
+    if (v === undefined) this.bad(name, "is missing");
+    return v;
+  }
+  num(name: string): number {
+    const v = this.get(name);
+    if (typeof v !== "number" || !Number.isFinite(v)) this.bad(name, "is not a number");
+    return v;
+  }
+  bool(name: string): boolean {
+    const v = this.get(name);
+    if (typeof v !== "boolean") this.bad(name, "is not a boolean");
+    return v;
+  }
+  str(name: string): string {
+    const v = this.get(name);
+    if (typeof v !== "string") this.bad(name, "is not a string");
+    return v;
+  }
+  array<T>(name: string, type: new (n: number) => T & ArrayLike<number>, length: number): T {
+    const v = this.get(name);
+    if (!(v instanceof type) || (length >= 0 && v.length !== length)) {
+      this.bad(name, `is not a ${type.name}${length >= 0 ? ` of ${length}` : ""}`);
+    }
+    return v as T;
+  }
+  records(name: string): Fields[] {
+    const v = this.get(name);
+    if (!Array.isArray(v)) this.bad(name, "is not a list of records");
+    return v.map((r, i) => new Fields(`${this.where}.${name}[${i}]`, r));
+  }
+}
+
+/** Reads the state back from a checkpoint's sections (refusing images of another board). */
+export function sectionsToState(reader: CheckpointReader, mromSize: number): MachineState {
+  if (reader.header.machine !== CHECKPOINT_MACHINE) {
+    throw new MachineError(
+      "CHECKPOINT_INVALID",
+      `${reader.name}: a checkpoint of "${reader.header.machine}", not of this board (${CHECKPOINT_MACHINE})`,
+    );
+  }
+  const get = (name: SectionName): Fields => {
+    if (!reader.hasSection(name)) {
+      throw new MachineError("CHECKPOINT_INVALID", `${reader.name}: no "${name}" section`);
+    }
+    const spec = SECTION_SPECS.find((s) => s.name === name);
+    return new Fields(`${reader.name}: ${name}`, reader.section(name, spec).fields);
+  };
+  const m = get("machine");
+  const h = get("hart0");
+  const c = get("csr0");
+  const cl = get("clint");
+  const p = get("plic");
+  const u = get("uart0");
+  const sh = get("semihosting");
+  const csr = {} as CsrState;
+  for (const k of CSR_FIELDS) csr[k] = c.num(k);
+  csr.pmpcfg = c.array("pmpcfg", Uint8Array, 16);
+  csr.pmpaddr = c.array("pmpaddr", Uint32Array, 16);
+  return {
+    board: {
+      ramSize: m.num("ramSize"),
+      cmdline: m.str("cmdline"),
+      bootargs: m.bool("hasBootargs") ? m.str("bootargs") : undefined,
+      instructionsPerSecond: m.num("instructionsPerSecond"),
+      exitCode: m.bool("exited") ? m.num("exitCode") : undefined,
+      resetPending: m.bool("resetPending"),
+      idleCycles: m.num("idleCycles"),
+      imageEnd: m.num("imageEnd"),
+      fdtAddress: m.num("fdtAddress"),
+      initrd: m.bool("hasInitrd") ? { start: m.num("initrdStart"), end: m.num("initrdEnd") } : undefined,
+      mrom: m.array("mrom", Uint8Array, mromSize),
+    },
+    hart: {
+      x: h.array("x", Int32Array, 32),
+      pc: h.num("pc"),
+      priv: h.num("priv") as Privilege,
+      steps: h.num("steps"),
+      traps: h.num("traps"),
+      reservation: h.num("reservation"),
+      reserved: h.bool("reserved"),
+    },
+    csr,
+    clint: { msip: cl.num("msip"), mtimecmp: cl.num("mtimecmp"), mtimeOffset: cl.num("mtimeOffset") },
+    plic: {
+      priority: p.array("priority", Uint32Array, 96),
+      level: p.array("level", Uint8Array, 96),
+      pending: p.array("pending", Uint8Array, 96),
+      claimed: p.array("claimed", Uint8Array, 96),
+      enable0: p.array("enable0", Uint32Array, 3),
+      enable1: p.array("enable1", Uint32Array, 3),
+      threshold: p.array("threshold", Uint32Array, 2),
+      output: p.array("output", Uint8Array, 2),
+    },
+    uart: {
+      ier: u.num("ier"),
+      lcr: u.num("lcr"),
+      mcr: u.num("mcr"),
+      scr: u.num("scr"),
+      dll: u.num("dll"),
+      dlm: u.num("dlm"),
+      fcr: u.num("fcr"),
+      thrEmptyPending: u.bool("thrEmptyPending"),
+      rx: u.array("rx", Uint8Array, -1),
+    },
+    semihosting: {
+      handles: sh
+        .records("handles")
+        .map((r) => ({ id: r.num("id"), kind: r.str("kind"), pos: r.num("pos") })),
+      nextHandle: sh.num("nextHandle"),
+      errno: sh.num("errno"),
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { CapturedIo, Machine, MachineError } from "../src/index.js";
+
+const OUT = fileURLToPath(new URL("../../../tools/guests/out/rv32imac/", import.meta.url));
+const GUESTS = ["hello", "traps", "strings", "priv-interrupts", "priv-paging", "bench-short", "atomics"];
+const RAM = 128 << 20;
+
+beforeAll(() => initCheckpoint());
+
+/** A small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function boot(name: string, jit = true): { machine: Machine; io: CapturedIo } {
+  const io = new CapturedIo();
+  const machine = new Machine({ ramSize: RAM, io, cmdline: name, jit });
+  machine.loadElf(readFileSync(`${OUT}${name}.elf`), name);
+  return { machine, io };
+}
+
+/** FNV-1a over every RAM page that holds data (index and bytes), skipping all-zero pages. */
+function ramDigest(m: Machine): string {
+  const source = [...m.checkpointInput().segments][0]!.pages as {
+    pages(): Iterable<number>;
+    readPage(i: number): Uint8Array;
+  };
+  let h = 0x811c9dc5;
+  for (const i of source.pages()) {
+    const p = source.readPage(i);
+    if (p.every((b) => b === 0)) continue;
+    h = Math.imul(h ^ i, 0x01000193);
+    for (let j = 0; j < p.length; j++) h = Math.imul(h ^ p[j]!, 0x01000193);
+  }
+  return (h >>> 0).toString(16);
+}
+
+interface End {
+  stdout: string;
+  outcome: unknown;
+  steps: number;
+  pc: number;
+  x: number[];
+  ram: string;
+}
+
+function end(m: Machine, stdout: string, outcome: unknown): End {
+  return { stdout, outcome, steps: m.hart.steps, pc: m.hart.pc, x: [...m.hart.x], ram: ramDigest(m) };
+}
+
+function save(m: Machine): { file: MemoryBlockFile; digest: string } {
+  const file = new MemoryBlockFile();
+  const { digest } = writeCheckpoint(file, m.checkpointInput());
+  return { file, digest };
+}
+
+describe("save and restore", () => {
+  for (const [g, name] of GUESTS.entries()) {
+    it(`${name}: a restored run ends exactly as a straight one`, () => {
+      const a = boot(name);
+      const straight = end(a.machine, "", a.machine.run());
+      straight.stdout = a.io.stdoutText;
+      const total = straight.steps;
+      expect(total).toBeGreaterThan(0);
+      const random = rng(1000 + g);
+      const points = [
+        1,
+        Math.floor(total / 2),
+        ...[0, 1, 2].map(() => 1 + Math.floor(random() * (total - 1))),
+      ];
+      for (const n of points) {
+        const b = boot(name);
+        b.machine.run(n);
+        expect(b.machine.hart.steps).toBe(n);
+        const { file } = save(b.machine);
+        const reader = CheckpointReader.open(file);
+        const io = new CapturedIo();
+        const restored = Machine.fromCheckpoint(reader, { io });
+        const outcome = restored.run();
+        const after = end(restored, b.io.stdoutText + io.stdoutText, outcome);
+        expect(after, `${name} saved at ${n}`).toEqual(straight);
+      }
+    });
+  }
+
+  it("restores into the plain interpreter just as well", () => {
+    const a = boot("priv-interrupts", false);
+    const outcome = a.machine.run();
+    const b = boot("priv-interrupts");
+    b.machine.run(5000);
+    const restored = Machine.fromCheckpoint(CheckpointReader.open(save(b.machine).file), {
+      io: new CapturedIo(),
+      jit: false,
+    });
+    expect(restored.run()).toEqual(outcome);
+    expect(restored.hart.steps).toBe(a.machine.hart.steps);
+  });
+
+  it("saving the same state twice gives the same digest; a restored machine saves the same image", () => {
+    const one = boot("strings");
+    one.machine.run(3000);
+    const two = boot("strings");
+    two.machine.run(3000);
+    const d1 = save(one.machine).digest;
+    expect(save(two.machine).digest).toBe(d1);
+    expect(save(one.machine).digest).toBe(d1);
+    // An untouched restored machine holds the same state, though its pages are still in the image.
+    const restored = Machine.fromCheckpoint(CheckpointReader.open(save(one.machine).file));
+    expect(save(restored).digest).toBe(d1);
+    // A different instant is a different image.
+    one.machine.run(1);
+    expect(save(one.machine).digest).not.toBe(d1);
+  });
+
+  it("reads RAM lazily: only the pages the guest touches", () => {
+    const { machine } = boot("hello");
+    // Make RAM big in data: 512 pages written that the guest never looks at.
+    for (let i = 0; i < 512; i++) machine.ram.write(0x80_0000 + i * 4096, 4, i + 1);
+    machine.run(200);
+    const reader = CheckpointReader.open(save(machine).file);
+    const segment = reader.segment("ram");
+    const readPage = vi.spyOn(segment, "readPage");
+    const restored = Machine.fromCheckpoint(reader, { io: new CapturedIo() });
+    expect(readPage).not.toHaveBeenCalled();
+    expect(restored.run()).toEqual({ kind: "exited", code: 0 });
+    expect(readPage.mock.calls.length).toBeGreaterThan(0);
+    expect(readPage.mock.calls.length).toBeLessThan(32);
+    expect(restored.ram.read(0x80_0000 + 7 * 4096, 4)).toBe(8);
+  });
+
+  it("refuses to save a machine with a virtio disk", () => {
+    const disk = { size: 4096, read: () => new Uint8Array(512), write: () => {}, flush: () => {} };
+    const m = new Machine({ ramSize: RAM, disks: [disk as never] });
+    expect(() => m.checkpointInput()).toThrow(MachineError);
+    expect(() => m.checkpointInput()).toThrow(/virtio disks/);
+  });
+
+  it("refuses an image of another board", () => {
+    const { machine } = boot("hello");
+    const input = { ...machine.checkpointInput(), machine: "x86" };
+    const file = new MemoryBlockFile();
+    writeCheckpoint(file, input);
+    expect(() => Machine.fromCheckpoint(CheckpointReader.open(file))).toThrow(/not of this board/);
+  });
+});
