@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import type { CliEnv } from "./cli-env.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
+import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
 import { runCommand } from "./commands/run.js";
 import { ExitCode } from "./exit-codes.js";
@@ -49,6 +50,10 @@ export function main(argv: readonly string[], env: CliEnv, writeOut: (text: stri
     .option("--save-at <n>", "save the whole machine after exactly N instructions (with --save-to)")
     .option("--save-to <path>", "where --save-at saves the checkpoint (written atomically)")
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")
+    .option(
+      "--parent <checkpoint>",
+      "with --save-at: save an incremental image holding only the RAM pages that differ from this one's",
+    )
     .addHelpText(
       "after",
       `
@@ -61,6 +66,9 @@ not load the program, 126 when the guest stopped on a trap it had no handler for
     });
 
   registerCheckpointCommands(program, env, writeOut, (s) => {
+    status = s;
+  });
+  registerCheckpointToolCommands(program, writeOut, (s) => {
     status = s;
   });
   registerImageCommands(program, env, writeOut, (s) => {

@@ -153,7 +153,8 @@ export function stateToSections(s: MachineState): SectionInput[] {
       hasInitrd: b.initrd !== undefined,
       initrdStart: b.initrd?.start ?? 0,
       initrdEnd: b.initrd?.end ?? 0,
-      mrom: b.mrom.slice(),
+      // The boot ROM is 60 KiB of which QEMU's reset code uses 64 bytes: store up to the last non-zero byte.
+      mrom: b.mrom.slice(0, usedLength(b.mrom)),
     }),
     section("hart0", {
       x: s.hart.x.slice(),
@@ -182,7 +183,7 @@ class Fields {
     private readonly where: string,
     private readonly f: FieldRecord,
   ) {}
-  private bad(name: string, what: string): never {
+  bad(name: string, what: string): never {
     throw new MachineError("CHECKPOINT_INVALID", `${this.where}: section field "${name}" ${what}`);
   }
   private get(name: string): FieldValue {
@@ -217,6 +218,21 @@ class Fields {
     if (!Array.isArray(v)) this.bad(name, "is not a list of records");
     return v.map((r, i) => new Fields(`${this.where}.${name}[${i}]`, r));
   }
+}
+
+/** Bytes up to and including the last non-zero one. */
+function usedLength(bytes: Uint8Array): number {
+  let n = bytes.length;
+  while (n > 0 && bytes[n - 1] === 0) n--;
+  return n;
+}
+
+/** `bytes` followed by zeros up to `size`; `tooLong` reports bytes that do not fit. */
+function padTo(bytes: Uint8Array, size: number, tooLong: () => never): Uint8Array {
+  if (bytes.length > size) tooLong();
+  const out = new Uint8Array(size);
+  out.set(bytes);
+  return out;
 }
 
 /** Reads the state back from a checkpoint's sections (refusing images of another board). */
@@ -257,7 +273,9 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
       imageEnd: m.num("imageEnd"),
       fdtAddress: m.num("fdtAddress"),
       initrd: m.bool("hasInitrd") ? { start: m.num("initrdStart"), end: m.num("initrdEnd") } : undefined,
-      mrom: m.array("mrom", Uint8Array, mromSize),
+      mrom: padTo(m.array("mrom", Uint8Array, -1), mromSize, () =>
+        m.bad("mrom", `is longer than the ROM (${mromSize} bytes)`),
+      ),
     },
     hart: {
       x: h.array("x", Int32Array, 32),

@@ -1,13 +1,13 @@
 import type { CheckpointReader } from "@amber/checkpoint";
 import { isCheckpointError } from "@amber/checkpoint";
 import { openCheckpoint } from "@amber/checkpoint/node";
-import { Machine, MachineError, SECTION_SPECS } from "@amber/machine";
+import { Machine, MachineError, type RunOutcome, SECTION_SPECS } from "@amber/machine";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount } from "../parse-size.js";
 import { UserError } from "../user-error.js";
-import { finishRun } from "./run.js";
+import { finishRun, saveMachine } from "./run.js";
 
 /** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
 function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T {
@@ -26,21 +26,60 @@ function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T 
   }
 }
 
-/** `amber resume PATH`: runs a saved machine on to its end, with `amber run`'s exit statuses. */
-export function resumeCommand(
-  env: CliEnv,
-  path: string,
-  options: { maxInsns?: string; jit?: boolean; stats?: boolean },
-): number {
+export interface ResumeOptions {
+  maxInsns?: string;
+  jit?: boolean;
+  stats?: boolean;
+  saveAt?: string;
+  saveTo?: string;
+  haltAfterSave?: boolean;
+  /** Save a full image instead of an incremental one on the resumed image. */
+  full?: boolean;
+}
+
+/**
+ * `amber resume PATH`: runs a saved machine on to its end, with `amber run`'s exit statuses.
+ * With `--save-at N --save-to P` it saves again after N instructions in all: an incremental
+ * image on PATH (only the pages that differ from PATH's), or a full one with `--full`.
+ */
+export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions): number {
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
   if (Number.isNaN(maxSteps)) {
     throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);
   }
+  const saveAt = options.saveAt === undefined ? undefined : parseCount(options.saveAt);
+  if (saveAt !== undefined && Number.isNaN(saveAt)) {
+    throw new UserError(`--save-at: cannot read "${options.saveAt}" as a whole number`, ExitCode.Usage);
+  }
+  if ((saveAt === undefined) !== (options.saveTo === undefined)) {
+    throw new UserError("--save-at and --save-to go together", ExitCode.Usage);
+  }
+  if ((options.haltAfterSave || options.full) && saveAt === undefined) {
+    throw new UserError("--halt-after-save and --full need --save-at and --save-to", ExitCode.Usage);
+  }
   return withCheckpoint(path, (reader) => {
     const machine = Machine.fromCheckpoint(reader, { io: env.io, jit: options.jit });
     const started = env.now();
-    // --max-insns counts from the start of the guest, as in `amber run`.
-    const outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+    // --max-insns and --save-at count from the start of the guest, as in `amber run`.
+    let outcome: RunOutcome;
+    if (saveAt !== undefined) {
+      if (saveAt < machine.hart.steps) {
+        throw new UserError(
+          `--save-at ${saveAt}: the image is already at instruction ${machine.hart.steps}`,
+          ExitCode.Usage,
+        );
+      }
+      outcome = machine.run(Math.max(0, Math.min(saveAt, maxSteps) - machine.hart.steps));
+      if (machine.hart.steps === saveAt && outcome.kind === "budget") {
+        saveMachine(machine, options.saveTo!, options.full ? undefined : { reader, path });
+        if (options.haltAfterSave) return ExitCode.Ok;
+        outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+      } else {
+        env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
+      }
+    } else {
+      outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+    }
     return finishRun(env, machine, outcome, env.now() - started, options.stats === true);
   });
 }
@@ -132,6 +171,21 @@ export function registerCheckpointCommands(
     .option("--max-insns <n>", "stop once the guest has run N instructions in all (exit status 124)")
     .option("--no-jit", "interpret every instruction")
     .option("--stats", "print one JSON line of statistics on stderr at the end")
+    .option("--save-at <n>", "save again once the guest has run N instructions in all (with --save-to)")
+    .option(
+      "--save-to <path>",
+      "where --save-at saves: an incremental image naming this checkpoint as parent",
+    )
+    .option("--halt-after-save", "stop with status 0 once saved instead of running on")
+    .option("--full", "save a full image (no parent) instead of an incremental one")
+    .addHelpText(
+      "after",
+      `
+An incremental image stores only the RAM pages that differ from its parent's and finds the
+parent again by the path stored in it (relative to the image); the parent's digest decides.
+Exit status: the guest's own, 124 for --max-insns, 125 for a damaged image or a missing
+parent, 126 for an unhandled trap, 2 for a bad command line.`,
+    )
     .action((path: string, o) => setStatus(resumeCommand(env, path, o)));
   program
     .command("inspect")

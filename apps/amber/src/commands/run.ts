@@ -1,4 +1,5 @@
-import { isCheckpointError } from "@amber/checkpoint";
+import * as path from "node:path";
+import { type CheckpointInput, type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
 import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
 import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
@@ -7,6 +8,7 @@ import { ExitCode } from "../exit-codes.js";
 import { parseCount, parseSize } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
+import { openImage } from "./checkpoint-tools.js";
 import { closeDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 
 export interface RunOptions {
@@ -27,6 +29,8 @@ export interface RunOptions {
   saveAt?: string;
   saveTo?: string;
   haltAfterSave?: boolean;
+  /** `--parent IMAGE`: save an incremental image holding only the pages that differ from IMAGE's. */
+  parent?: string;
 }
 
 const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
@@ -81,6 +85,9 @@ export function runCommand(
   if (options.haltAfterSave && saveAt === undefined) {
     throw new UserError("--halt-after-save needs --save-at and --save-to", ExitCode.Usage);
   }
+  if (options.parent !== undefined && saveAt === undefined) {
+    throw new UserError("--parent needs --save-at and --save-to", ExitCode.Usage);
+  }
   if (saveAt !== undefined && options.trace) {
     throw new UserError("--save-at cannot be combined with --trace", ExitCode.Usage);
   }
@@ -90,6 +97,30 @@ export function runCommand(
     throw new UserError("--save-disk-diff needs exactly one --disk", ExitCode.Usage);
   }
   const disks = openDisks(diskSpecs);
+  // Opened first: a missing or damaged parent is reported before the guest runs.
+  const parent = options.parent === undefined ? undefined : openImage(options.parent);
+  try {
+    return runMachine(env, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
+  } finally {
+    parent?.close();
+  }
+}
+
+function runMachine(
+  env: CliEnv,
+  file: string | undefined,
+  args: string[],
+  options: RunOptions,
+  o: {
+    ramSize: number;
+    maxSteps: number;
+    saveAt: number | undefined;
+    diskSpecs: ReturnType<typeof parseDiskSpec>[];
+    disks: ReturnType<typeof openDisks>;
+    parent: CheckpointReader | undefined;
+  },
+): number {
+  const { ramSize, maxSteps, saveAt, diskSpecs, disks } = o;
 
   let machine: Machine;
   try {
@@ -134,7 +165,11 @@ export function runCommand(
   } else if (saveAt !== undefined) {
     outcome = machine.run(Math.min(saveAt, maxSteps));
     if (machine.hart.steps === saveAt && outcome.kind === "budget") {
-      saveMachine(machine, options.saveTo!);
+      saveMachine(
+        machine,
+        options.saveTo!,
+        o.parent === undefined ? undefined : { reader: o.parent, path: options.parent! },
+      );
       if (options.haltAfterSave) {
         closeDisks(disks, diskSpecs, options.saveDiskDiff);
         return ExitCode.Ok;
@@ -152,13 +187,70 @@ export function runCommand(
 }
 
 /** Saves the whole machine atomically to `path` (a CheckpointError or MachineError becomes exit 125). */
-export function saveMachine(machine: Machine, path: string): string {
+export function saveMachine(
+  machine: Machine,
+  target: string,
+  parent?: { reader: CheckpointReader; path: string },
+): string {
   try {
-    return writeCheckpointFile(path, machine.checkpointInput({ name: "amber", version: VERSION })).digest;
+    const input = machine.checkpointInput({ name: "amber", version: VERSION });
+    const saved = parent === undefined ? input : incrementalInput(input, parent.reader, parent.path, target);
+    return writeCheckpointFile(target, saved).digest;
   } catch (e) {
     if (e instanceof MachineError || isCheckpointError(e)) throw new UserError(e.message, ExitCode.Failure);
     throw e;
   }
+}
+
+function samePage(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * `input` as an incremental image on `parent`: only the RAM pages whose content differs
+ * from the parent's (pages the parent holds and the machine no longer does are stored
+ * too, as the init byte), XOR-delta against the parent's pages; the hint is the parent's
+ * path relative to the new image.
+ */
+function incrementalInput(
+  input: CheckpointInput,
+  parent: CheckpointReader,
+  parentPath: string,
+  target: string,
+): CheckpointInput {
+  const segments = [...input.segments].map((seg) => {
+    const base = parent.findSegment(seg.name);
+    const pageSize = seg.pageSize ?? 4096;
+    if (
+      base === undefined ||
+      base.base !== seg.base ||
+      base.size !== seg.size ||
+      base.pageSize !== pageSize ||
+      base.initByte !== (seg.initByte ?? 0)
+    ) {
+      throw new UserError(
+        `${parentPath}: cannot be the parent: its "${seg.name}" segment differs in base, size or page size`,
+        ExitCode.Failure,
+      );
+    }
+    const source = seg.pages as { pages(): Iterable<number>; readPage(i: number): Uint8Array };
+    const pages = (): number[] => {
+      const all = new Set<number>(source.pages());
+      for (const p of base.presentPages()) all.add(p);
+      return [...all]
+        .sort((x, y) => x - y)
+        .filter((p) => !samePage(source.readPage(p).slice(), base.readPage(p)));
+    };
+    const fill = new Uint8Array(pageSize).fill(seg.initByte ?? 0);
+    return {
+      ...seg,
+      pages: { pages, readPage: (p: number) => source.readPage(p) ?? fill },
+    };
+  });
+  const hint = path.relative(path.dirname(path.resolve(target)), path.resolve(parentPath));
+  return { ...input, segments, parent, parentHint: hint };
 }
 
 /** Reports the end of a run (statistics, why it stopped) and returns the exit status. */
