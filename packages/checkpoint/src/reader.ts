@@ -286,16 +286,7 @@ function parseFile(
     );
   }
   const { header, loc } = decodeHeader(hbytes, le, name);
-  const unknown = header.incompatibleFeatures & ~KNOWN_INCOMPAT;
-  if (unknown !== 0) {
-    err(
-      "UNSUPPORTED_FEATURE",
-      `unknown incompatible feature bits 0x${unknown.toString(16)} (written by ${header.creatorName} ${header.creatorVersion})`,
-      name,
-      12,
-      `only bits 0x${KNOWN_INCOMPAT.toString(16)}`,
-    );
-  }
+  refuseUnknownIncompatible(header, name);
   if (headerLength + header.dataSize > size) {
     err(
       "TRUNCATED",
@@ -384,16 +375,7 @@ export function checkLayout(
   limits: ReaderLimits,
   tableOffset = 0,
 ): Uint8Array {
-  const unknown = header.incompatibleFeatures & ~KNOWN_INCOMPAT;
-  if (unknown !== 0) {
-    err(
-      "UNSUPPORTED_FEATURE",
-      `unknown incompatible feature bits 0x${unknown.toString(16)} (written by ${header.creatorName} ${header.creatorVersion})`,
-      name,
-      12,
-      `only bits 0x${KNOWN_INCOMPAT.toString(16)}`,
-    );
-  }
+  refuseUnknownIncompatible(header, name);
   const incremental = (header.incompatibleFeatures & INCOMPAT_INCREMENTAL) !== 0;
   if (incremental === isZero(header.parentDigest)) {
     err(
@@ -1033,5 +1015,19 @@ export class SegmentReader {
       );
     }
     for (const p of this.storedPages()) this.readPage(p);
+  }
+}
+
+/** Incompatible feature bits this reader does not know mean the image cannot be read correctly. */
+function refuseUnknownIncompatible(header: HeaderFields, name: string): void {
+  const unknown = header.incompatibleFeatures & ~KNOWN_INCOMPAT;
+  if (unknown !== 0) {
+    err(
+      "UNSUPPORTED_FEATURE",
+      `unknown incompatible feature bits 0x${unknown.toString(16)} (written by ${header.creatorName} ${header.creatorVersion})`,
+      name,
+      12,
+      `only bits 0x${KNOWN_INCOMPAT.toString(16)}`,
+    );
   }
 }
