@@ -37,6 +37,18 @@ describe("amber run --save-at / resume / inspect / verify", () => {
     });
   }
 
+  it("an image written while the guest runs on equals one written with the guest halted", () => {
+    const elf = `${OUT}bench-short.elf`;
+    const halted = join(dir, "halted.ambc");
+    const running = join(dir, "running.ambc");
+    expect(
+      runCli(["run", elf, "--save-at", "2000000", "--save-to", halted, "--halt-after-save"]).status,
+    ).toBe(0);
+    expect(runCli(["run", elf, "--save-at", "2000000", "--save-to", running]).status).toBe(0);
+    const digest = (file: string) => JSON.parse(runCli(["inspect", "--json", file]).out).digest;
+    expect(digest(running)).toBe(digest(halted));
+  });
+
   it("inspect and verify describe a sound image", () => {
     const file = join(dir, "i.ambc");
     expect(

@@ -225,6 +225,53 @@ export class Machine {
    * machine with virtio disks or host time, whose state is partly outside it.
    */
   checkpointInput(creator: CheckpointCreator = { name: "amber", version: "0.1.0" }): CheckpointInput {
+    this.checkSavable();
+    const ram = this.ram;
+    return this.inputWith(
+      creator,
+      () => ram.allocatedPageIndexes(),
+      (i) => ram.page(i),
+    );
+  }
+
+  /**
+   * Starts saving while the guest runs on (save-and-continue): the small state is captured
+   * now, RAM through a copy-on-write snapshot, so `input` is exactly the machine at this
+   * instant however far the machine runs before (or while) the image is written. The
+   * writer reads each page once; `between()`, if given, is called after every `every`
+   * pages read (default 64), e.g. to run the machine on for a slice. Call `end()` after
+   * writing (or on failure) to drop the page copies.
+   */
+  beginSave(
+    creator: CheckpointCreator = { name: "amber", version: "0.1.0" },
+    options: { every?: number; between?: () => void } = {},
+  ): { input: CheckpointInput; end(): void; copiedPages(): number } {
+    this.checkSavable();
+    const snapshot = this.ram.beginSnapshot();
+    const every = Math.max(1, options.every ?? 64);
+    const between = options.between;
+    let read = 0;
+    const input = this.inputWith(
+      creator,
+      () => snapshot.pages(),
+      (i) => {
+        const bytes = snapshot.readPage(i);
+        read++;
+        return bytes;
+      },
+      between === undefined
+        ? undefined
+        : () => {
+            if (read >= every) {
+              read = 0;
+              between();
+            }
+          },
+    );
+    return { input, end: () => snapshot.end(), copiedPages: () => snapshot.copiedPages };
+  }
+
+  private checkSavable(): void {
     if (this.diskCount > 0) {
       throw new MachineError(
         "SAVE_UNSUPPORTED",
@@ -234,15 +281,38 @@ export class Machine {
     if (this.hostTime !== undefined) {
       throw new MachineError("SAVE_UNSUPPORTED", "cannot save a machine whose time follows the host's clock");
     }
+  }
+
+  /**
+   * Checkpoint input with the sections captured now and RAM from `ownPages`/`ownPage`
+   * (pages holding data; undefined: take it from the restored image, else the init byte).
+   * `beforePage`, if given, is called before each page index is handed to the writer, so
+   * only after the previous page's bytes have been consumed.
+   */
+  private inputWith(
+    creator: CheckpointCreator,
+    ownPages: () => number[],
+    ownPage: (i: number) => Uint8Array | undefined,
+    beforePage?: () => void,
+  ): CheckpointInput {
     const ram = this.ram;
     const source = this.restoredRam;
-    const pages = (): number[] => {
-      const own = ram.allocatedPageIndexes();
+    const sorted = (): number[] => {
+      const own = ownPages();
       if (source === undefined) return own;
       const all = new Set(own);
       for (const p of source.presentPages()) all.add(p);
       return [...all].sort((a, b) => a - b);
     };
+    const pages =
+      beforePage === undefined
+        ? sorted
+        : function* (): Iterable<number> {
+            for (const i of sorted()) {
+              beforePage();
+              yield i;
+            }
+          };
     const empty = new Uint8Array(4096);
     return {
       machine: CHECKPOINT_MACHINE,
@@ -258,7 +328,7 @@ export class Machine {
           initByte: ram.initByte,
           pages: {
             pages,
-            readPage: (i: number) => ram.page(i) ?? source?.readPage(i) ?? empty,
+            readPage: (i: number) => ownPage(i) ?? source?.readPage(i) ?? empty,
           },
         },
       ],

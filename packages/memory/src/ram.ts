@@ -35,6 +35,8 @@ export class Ram {
   private readonly initWord: number;
   /** Where never-written pages come from on first touch (lazy restore); undefined: the init byte. */
   private pageSource: ((index: number) => Uint8Array | undefined) | undefined;
+  /** The copy-on-write snapshot in progress, if any. */
+  private snapshot: RamSnapshot | undefined;
 
   constructor(options: RamOptions) {
     const { base, size } = options;
@@ -76,6 +78,25 @@ export class Ram {
     this.epochNumber++;
     this.fastWrite.fill(0);
     return this.epochNumber;
+  }
+
+  /**
+   * A copy-on-write snapshot of RAM as it is now: the guest may run on while the snapshot
+   * is read, and `snapshot.readPage(i)` still gives page i's bytes at this instant. Opens a
+   * new epoch so every page's next write goes through `write`/`writeBytes` (the hart's fast
+   * path stops at `fastWrite`), where a page the snapshot has not read yet is copied first.
+   * One snapshot at a time; `end()` it when done.
+   */
+  beginSnapshot(): RamSnapshot {
+    if (this.snapshot !== undefined) {
+      throw new MemoryError("REGION_INVALID", "a RAM snapshot is already in progress");
+    }
+    const snapshot = new RamSnapshot(this, this.pages8, () => {
+      if (this.snapshot === snapshot) this.snapshot = undefined;
+    });
+    this.snapshot = snapshot;
+    this.openEpoch();
+    return snapshot;
   }
 
   /** Indexes of the pages written in `epoch` or later, ascending. */
@@ -146,6 +167,7 @@ export class Ram {
   }
 
   private touch(index: number): Uint8Array {
+    this.snapshot?.beforeWrite(index);
     const p = this.pages8[index] ?? this.allocate(index);
     this.writtenIn[index] = this.epochNumber;
     this.fastWrite[index] = this.watched[index] === 1 ? 0 : 1;
@@ -232,5 +254,82 @@ export class Ram {
       done += n;
     }
     return out;
+  }
+}
+
+/** Page states in a snapshot. */
+const ABSENT = 0;
+const LIVE = 1;
+const COPIED = 2;
+const READ = 3;
+
+/**
+ * RAM frozen at one instant while the guest runs on (see `Ram.beginSnapshot`). Pages that
+ * held no data at the instant (never written, or still only in a lazy-restore page source)
+ * read as undefined, even if allocated later: the caller takes them from the page source.
+ */
+export class RamSnapshot {
+  private readonly state: Uint8Array;
+  private readonly copies = new Map<number, Uint8Array>();
+  private readonly indexes: number[] = [];
+  private readonly live: ReadonlyArray<Uint8Array | undefined>;
+  private ended = false;
+  /** Pages copied because the guest wrote them before they were read. */
+  copiedPages = 0;
+
+  /** @internal Made by `Ram.beginSnapshot`. */
+  constructor(
+    ram: Ram,
+    live: ReadonlyArray<Uint8Array | undefined>,
+    private readonly onEnd: () => void,
+  ) {
+    this.live = live;
+    this.state = new Uint8Array(ram.pageCount);
+    for (let i = 0; i < live.length; i++) {
+      if (live[i] !== undefined) {
+        this.state[i] = LIVE;
+        this.indexes.push(i);
+      }
+    }
+  }
+
+  /** Indexes of the pages that held data at the instant, ascending. */
+  pages(): number[] {
+    return this.indexes.slice();
+  }
+
+  /**
+   * Page `index`'s bytes at the instant, or undefined if it held no data then. Each page is
+   * read once: the bytes may be the live page, valid until the guest runs again.
+   */
+  readPage(index: number): Uint8Array | undefined {
+    if (this.ended) throw new MemoryError("REGION_INVALID", "RAM snapshot read after end()");
+    const s = this.state[index];
+    if (s === ABSENT || s === undefined) return undefined;
+    if (s === READ) throw new MemoryError("REGION_INVALID", `RAM snapshot page ${index} read twice`);
+    this.state[index] = READ;
+    if (s === COPIED) {
+      const copy = this.copies.get(index)!;
+      this.copies.delete(index);
+      return copy;
+    }
+    return this.live[index]!;
+  }
+
+  /** @internal Called by the RAM before the first write to a page since the instant. */
+  beforeWrite(index: number): void {
+    if (this.state[index] !== LIVE) return;
+    this.copies.set(index, this.live[index]!.slice());
+    this.state[index] = COPIED;
+    this.copiedPages++;
+  }
+
+  /** Ends the snapshot: drops the copies; the RAM stops copying pages. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.copies.clear();
+    this.state.fill(ABSENT);
+    this.onEnd();
   }
 }

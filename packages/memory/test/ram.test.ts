@@ -103,3 +103,62 @@ describe("dirty-page epochs", () => {
     expect(ram.fastWrite[1]).toBe(0);
   });
 });
+
+describe("RAM snapshots (copy-on-write)", () => {
+  const page = (fill: number): Uint8Array => new Uint8Array(PAGE_SIZE).fill(fill);
+
+  it("copies a page only when written after the instant and before being read", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20 });
+    ram.writeBytes(0, page(1));
+    ram.writeBytes(PAGE_SIZE, page(2));
+    ram.writeBytes(2 * PAGE_SIZE, page(3));
+    const fastBefore = ram.fastWrite[0];
+    const snap = ram.beginSnapshot();
+    expect(fastBefore).toBe(1);
+    // The next write to every page takes the slow path.
+    expect([...ram.fastWrite.subarray(0, 3)]).toEqual([0, 0, 0]);
+    expect(snap.pages()).toEqual([0, 1, 2]);
+
+    ram.write(0, 1, 0xaa); // before page 0 is read: copied
+    ram.write(5, 1, 0xbb); // second write: no second copy
+    expect(snap.copiedPages).toBe(1);
+    expect(snap.readPage(0)).toEqual(page(1));
+
+    expect(snap.readPage(1)).toEqual(page(2)); // read first...
+    ram.write(PAGE_SIZE, 4, 0x12345678); // ...then written: no copy
+    expect(snap.copiedPages).toBe(1);
+
+    ram.write(10 * PAGE_SIZE, 1, 9); // allocated after the instant: absent, never copied
+    expect(snap.readPage(10)).toBeUndefined();
+    expect(snap.readPage(2)).toEqual(page(3));
+    expect(snap.copiedPages).toBe(1);
+    expect(() => snap.readPage(2)).toThrow(MemoryError);
+
+    snap.end();
+    expect(() => ram.beginSnapshot().end()).not.toThrow();
+    expect(ram.read(0, 1)).toBe(0xaa);
+    expect(ram.read(5, 1)).toBe(0xbb);
+  });
+
+  it("allows one snapshot at a time and stops copying after end()", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20 });
+    ram.write(0, 4, 1);
+    const snap = ram.beginSnapshot();
+    expect(() => ram.beginSnapshot()).toThrow(MemoryError);
+    snap.end();
+    ram.write(0, 4, 2);
+    expect(snap.copiedPages).toBe(0);
+  });
+
+  it("leaves pages still in a lazy-restore page source absent", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20 });
+    ram.setPageSource((i) => (i === 3 ? page(7) : undefined));
+    ram.write(0, 1, 1);
+    const snap = ram.beginSnapshot();
+    ram.write(3 * PAGE_SIZE, 1, 0); // brought in from the source, then written
+    expect(snap.pages()).toEqual([0]);
+    expect(snap.readPage(3)).toBeUndefined();
+    expect(snap.copiedPages).toBe(0);
+    snap.end();
+  });
+});

@@ -165,16 +165,21 @@ function runMachine(
   } else if (saveAt !== undefined) {
     outcome = machine.run(Math.min(saveAt, maxSteps));
     if (machine.hart.steps === saveAt && outcome.kind === "budget") {
-      saveMachine(
-        machine,
-        options.saveTo!,
-        o.parent === undefined ? undefined : { reader: o.parent, path: options.parent! },
-      );
+      if (options.haltAfterSave || o.parent !== undefined) {
+        // Stopped while saving: an incremental image reads pages more than once.
+        saveMachine(
+          machine,
+          options.saveTo!,
+          o.parent === undefined ? undefined : { reader: o.parent, path: options.parent! },
+        );
+      } else {
+        outcome = saveAndContinue(machine, options.saveTo!, maxSteps);
+      }
       if (options.haltAfterSave) {
         closeDisks(disks, diskSpecs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
-      outcome = machine.run(maxSteps - machine.hart.steps);
+      if (outcome.kind === "budget") outcome = machine.run(maxSteps - machine.hart.steps);
     } else {
       env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
     }
@@ -200,6 +205,42 @@ export function saveMachine(
     if (e instanceof MachineError || isCheckpointError(e)) throw new UserError(e.message, ExitCode.Failure);
     throw e;
   }
+}
+
+/** Pages written between slices of guest run while saving and continuing. */
+const SAVE_SLICE_PAGES = 64;
+/** Guest steps run per slice while saving and continuing. */
+const SAVE_SLICE_STEPS = 100_000;
+
+/**
+ * Saves the machine as it is now to `target` while the guest runs on: RAM is read through
+ * a copy-on-write snapshot, and the guest runs a slice of steps (up to `maxSteps` in all)
+ * after every few pages written, so the image is exactly the state at the save instant.
+ * Returns the outcome of the last slice ({ kind: "budget" } if the guest is still running).
+ */
+export function saveAndContinue(machine: Machine, target: string, maxSteps: number): RunOutcome {
+  let outcome: RunOutcome = { kind: "budget" };
+  try {
+    const save = machine.beginSave(
+      { name: "amber", version: VERSION },
+      {
+        every: SAVE_SLICE_PAGES,
+        between: () => {
+          const left = maxSteps - machine.hart.steps;
+          if (outcome.kind === "budget" && left > 0) outcome = machine.run(Math.min(SAVE_SLICE_STEPS, left));
+        },
+      },
+    );
+    try {
+      writeCheckpointFile(target, save.input);
+    } finally {
+      save.end();
+    }
+  } catch (e) {
+    if (e instanceof MachineError || isCheckpointError(e)) throw new UserError(e.message, ExitCode.Failure);
+    throw e;
+  }
+  return outcome;
 }
 
 function samePage(a: Uint8Array, b: Uint8Array): boolean {
