@@ -68,6 +68,7 @@ PROGRAMS=(
 	"uart            | uart.c            | all               | 0 |"
 	"bench-short     | bench.c           | all               | 0 | -DBENCH_ROUNDS=4"
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
+	"bench-paged     | bench-paged.c     | all               | 0 | -DBENCH_ROUNDS=8"
 	"disk            | disk.c            | all               | 0 |"
 	"priv-delegation | priv-delegation.c | all               | 0 |"
 	"priv-paging     | priv-paging.c     | all               | 0 |"

@@ -3,9 +3,10 @@ import { guests } from "./guests.js";
 import { isInterleaving, lines } from "./interleaving.js";
 import { runCli } from "./run-cli.js";
 
-// The CPU-heavy benchmark takes seconds; its short variant runs the same code.
+// The CPU-heavy benchmarks take seconds (bench-paged runs interpreted under Sv32); bench-short
+// runs the same code, priv-paging covers paging.
 // disk needs a disk attached (--disk): its end-to-end test is apps/amber/test/image-cli.test.ts.
-const all = guests(({ name }) => name !== "bench" && name !== "disk");
+const all = guests(({ name }) => name !== "bench" && name !== "bench-paged" && name !== "disk");
 
 describe("every guest prints what it prints on QEMU and exits the same way", () => {
   it("has guests to run", () => {
