@@ -116,6 +116,14 @@ export class Hart {
    * page drops the page's whole list (the frame is most likely being reused as data).
    */
   private virtualSlots: (number[] | undefined)[] = [];
+  /** The last virtual code page translated and its frame; -1 after any translation change. */
+  private fetchPage = -1;
+  private fetchFrame = 0;
+  /** The same one-entry memory for data: the last page loaded from and stored to. */
+  private loadPage = -1;
+  private loadFrame = 0;
+  private storePage = -1;
+  private storeFrame = 0;
   /** Slots holding instructions that straddle two virtual pages (valid until the next translation change). */
   private straddlers: number[] = [];
 
@@ -193,6 +201,9 @@ export class Hart {
    */
   private translationChanged(): void {
     this.mmu.flush();
+    this.fetchPage = -1;
+    this.loadPage = -1;
+    this.storePage = -1;
     const csr = this.csr;
     const open = csr.pmp.allowsEverything();
     this.translateFetch = this.mmu.active(Access.Fetch);
@@ -291,8 +302,14 @@ export class Hart {
       }
       return v | 0;
     }
+    if (va >>> 12 === this.loadPage) return this.readPhysical(this.loadFrame | (va & 0xfff), size, va);
     const pa = this.physicalData(va, size, Access.Load);
-    return pa < 0 ? 0 : this.readPhysical(pa, size, va);
+    if (pa < 0) return 0;
+    if (!this.pmpData) {
+      this.loadPage = va >>> 12;
+      this.loadFrame = pa & ~0xfff;
+    }
+    return this.readPhysical(pa, size, va);
   }
 
   /** A store under translation or PMP; both pages of a crossing store are checked before writing. */
@@ -311,8 +328,14 @@ export class Hart {
       }
       return !this.stopRequested;
     }
+    if (va >>> 12 === this.storePage) return this.writePhysical(this.storeFrame | (va & 0xfff), size, v, va);
     const pa = this.physicalData(va, size, Access.Store);
-    return pa < 0 ? false : this.writePhysical(pa, size, v, va);
+    if (pa < 0) return false;
+    if (!this.pmpData) {
+      this.storePage = va >>> 12;
+      this.storeFrame = pa & ~0xfff;
+    }
+    return this.writePhysical(pa, size, v, va);
   }
 
   /** The 16-bit parcel at `addr` as the hart would fetch it, or NaN. */
@@ -572,11 +595,20 @@ export class Hart {
       const i = (pc >>> 1) & DC_MASK;
       let key = pc;
       if (this.translateFetch || this.pmpFetch) {
-        key = this.fetchAddress(pc) | 0;
-        if (key === -1 && this.faultCause !== NO_FAULT) {
-          pc = this.takeFault(pc);
-          n++;
-          continue;
+        // Most instructions come from the page the previous one came from.
+        if (pc >>> 12 === this.fetchPage) key = this.fetchFrame | (pc & 0xfff);
+        else {
+          key = this.fetchAddress(pc) | 0;
+          if (key === -1 && this.faultCause !== NO_FAULT) {
+            pc = this.takeFault(pc);
+            n++;
+            continue;
+          }
+          // Remember the page only when PMP allowed all of it (a TLB hit means it did).
+          if (!this.pmpFetch) {
+            this.fetchPage = pc >>> 12;
+            this.fetchFrame = key & ~0xfff;
+          }
         }
       }
       if (tag[i] !== key && !this.fill(pc, i, key)) {
