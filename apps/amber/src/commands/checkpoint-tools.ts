@@ -3,41 +3,22 @@ import {
   type CheckpointInput,
   type CheckpointReader,
   type FieldValue,
-  isCheckpointError,
   CheckpointReader as Reader,
   writeCheckpoint,
   writeDirectoryLayout,
 } from "@amber/checkpoint";
 import {
   convertCheckpoint,
-  openCheckpoint,
   squashCheckpoint,
   writeCheckpointFile,
   writeDirectoryAtomic,
 } from "@amber/checkpoint/node";
 import { MemoryBlockFile } from "@amber/image";
-import { MachineError, SECTION_SPECS } from "@amber/machine";
+import { SECTION_SPECS } from "@amber/machine";
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
-
-/** Maps checkpoint and machine failures to one-line errors naming `file` (exit 125). */
-export function checkpointFailure(e: unknown, file: string): never {
-  if (isCheckpointError(e) || e instanceof MachineError) {
-    const message = e.message.includes(file) ? e.message : `${file}: ${e.message}`;
-    throw new UserError(message, ExitCode.Failure);
-  }
-  throw e;
-}
-
-/** Opens an image (and its parent chain, found by the stored hints); failures exit 125. */
-export function openImage(file: string): CheckpointReader {
-  try {
-    return openCheckpoint(file, { sections: SECTION_SPECS });
-  } catch (e) {
-    return checkpointFailure(e, file);
-  }
-}
+import { checkpointFailure, openImage } from "./checkpoint-open.js";
 
 const CODECS = ["none", "lz4", "zstd"];
 

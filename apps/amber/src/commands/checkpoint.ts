@@ -1,28 +1,22 @@
 import type { CheckpointReader } from "@amber/checkpoint";
-import { isCheckpointError } from "@amber/checkpoint";
-import { openCheckpoint } from "@amber/checkpoint/node";
-import { Machine, MachineError, type RunOutcome, SECTION_SPECS } from "@amber/machine";
+import { Machine, type RunOutcome } from "@amber/machine";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount } from "../parse-size.js";
 import { UserError } from "../user-error.js";
+import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { finishRun, saveMachine } from "./run.js";
 
 /** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
 function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T {
-  let reader: CheckpointReader | undefined;
+  const reader = openImage(path);
   try {
-    reader = openCheckpoint(path, { sections: SECTION_SPECS });
     return f(reader);
   } catch (e) {
-    if (isCheckpointError(e) || e instanceof MachineError) {
-      const message = e.message.includes(path) ? e.message : `${path}: ${e.message}`;
-      throw new UserError(message, ExitCode.Failure);
-    }
-    throw e;
+    return checkpointFailure(e, path);
   } finally {
-    reader?.close();
+    reader.close();
   }
 }
 

@@ -8,7 +8,7 @@ import { ExitCode } from "../exit-codes.js";
 import { parseCount, parseSize } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
-import { openImage } from "./checkpoint-tools.js";
+import { openImage } from "./checkpoint-open.js";
 import { closeDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 
 export interface RunOptions {
