@@ -23,6 +23,7 @@ export {
   typed,
 } from "./fields.js";
 export { blake3, initCheckpoint } from "./hash.js";
+export { inputOfReader } from "./input-of-reader.js";
 export {
   COMPAT_SQUASHED,
   DEFAULT_READER_LIMITS,

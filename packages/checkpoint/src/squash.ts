@@ -1,4 +1,5 @@
 import type { BlockFile } from "@amber/image";
+import { inputOfReader } from "./input-of-reader.js";
 import { COMPAT_SQUASHED, KNOWN_AUTOCLEAR } from "./layout.js";
 import type { CheckpointReader } from "./reader.js";
 import { type WriteResult, writeCheckpoint } from "./writer.js";
@@ -16,33 +17,17 @@ export interface SquashOptions {
  * chain) as one full image with no parent. Pages that read as the init byte are dropped.
  */
 export function squash(tip: CheckpointReader, file: BlockFile, options: SquashOptions = {}): WriteResult {
+  const input = inputOfReader(tip, true);
   const h = tip.header;
   return writeCheckpoint(file, {
-    machine: h.machine,
-    creator: options.creator ?? { name: h.creatorName, version: h.creatorVersion },
-    createdAt: options.createdAt ?? h.createdAt,
-    instructionCount: h.instructionCount,
-    flags: h.flags,
+    ...input,
+    creator: options.creator ?? input.creator,
+    createdAt: options.createdAt ?? input.createdAt,
     features: {
       compatible: h.compatibleFeatures | COMPAT_SQUASHED,
       autoclear: h.autoclearFeatures & KNOWN_AUTOCLEAR,
     },
-    byteOrder: h.littleEndian ? "little" : "big",
     codec: options.codec,
     level: options.level,
-    sections: tip.sectionEntries.map((e) => ({
-      name: e.name,
-      version: e.version,
-      minVersion: e.minVersion,
-      fields: tip.typedFields(e.name),
-    })),
-    segments: tip.segments.map((g) => ({
-      name: g.name,
-      base: g.base,
-      size: g.size,
-      pageSize: g.pageSize,
-      initByte: g.initByte,
-      pages: { pages: () => g.presentPages(), readPage: (p: number) => g.readPage(p) },
-    })),
   });
 }

@@ -1,8 +1,8 @@
 import * as path from "node:path";
 import {
-  type CheckpointInput,
   type CheckpointReader,
   type FieldValue,
+  inputOfReader,
   CheckpointReader as Reader,
   writeCheckpoint,
   writeDirectoryLayout,
@@ -28,41 +28,6 @@ function parseLevel(level: string | undefined): number | undefined {
     throw new UserError(`--level: cannot read "${level}" as a whole number`, ExitCode.Usage);
   }
   return Number(level);
-}
-
-/** The image `reader` holds, as writer input (same header, sections and own pages). */
-function rewriteInput(reader: CheckpointReader, codec: string, level: number | undefined): CheckpointInput {
-  const h = reader.header;
-  return {
-    machine: h.machine,
-    creator: { name: h.creatorName, version: h.creatorVersion },
-    createdAt: h.createdAt,
-    instructionCount: h.instructionCount,
-    flags: h.flags,
-    features: { compatible: h.compatibleFeatures, autoclear: h.autoclearFeatures },
-    byteOrder: h.littleEndian ? "little" : "big",
-    codec,
-    level,
-    parent: reader.parent,
-    parentHint: reader.parent === undefined ? undefined : h.parentHint,
-    sections: reader.sectionEntries.map((e) => ({
-      name: e.name,
-      version: e.version,
-      minVersion: e.minVersion,
-      fields: reader.typedFields(e.name),
-    })),
-    segments: reader.segments.map((g) => ({
-      name: g.name,
-      base: g.base,
-      size: g.size,
-      pageSize: g.pageSize,
-      initByte: g.initByte,
-      pages: {
-        pages: () => (reader.parent === undefined ? g.presentPages() : g.storedPages()),
-        readPage: (p: number) => g.readPage(p),
-      },
-    })),
-  };
 }
 
 /** `amber convert A B --layout file|dir [--codec C] [--level N]`. */
@@ -102,7 +67,7 @@ function convertCommand(
     // Re-encoding the page blocks: the same state, stored with another codec.
     const reader = openImage(src);
     try {
-      const input = rewriteInput(reader, options.codec, level);
+      const input = { ...inputOfReader(reader, false), codec: options.codec, level };
       if (layout === "file") digest = writeCheckpointFile(dst, input).digest;
       else {
         const mem = new MemoryBlockFile();
