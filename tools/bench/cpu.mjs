@@ -6,23 +6,15 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median, takeFlag } from "./stats.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : fallback;
-};
-const runs = Number(flag("--runs", "5"));
+const runs = Number(takeFlag(args, "--runs", "5"));
 const json = args.includes("--json");
 const positional = args.filter((a) => !a.startsWith("--"));
 const guest = positional[0] ?? join(root, "tools/guests/out/rv32imac/bench.elf");
 const cli = join(root, "apps/amber/dist/amber.js");
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function build() {
   const r = spawnSync(process.execPath, [join(root, "apps/amber/build.mjs")], { stdio: "inherit" });

@@ -4,30 +4,25 @@
 //   node tools/bench/jit.mjs [guest.elf] [--runs N]
 //
 // Both sides run in the same process build (bundled from the TypeScript sources), so the
-// ratio is a side-by-side comparison. Until MachineOptions can pass `jit: false` to the
-// hart, the interpreter side switches the compiler off through the hart's private field.
+// ratio is a side-by-side comparison (the interpreter side is `new Machine({ jit: false })`).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { median, takeFlag } from "./stats.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args.splice(i, 2)[1] : fallback;
-};
-const runs = Number(flag("--runs", "5"));
+const runs = Number(takeFlag(args, "--runs", "5"));
 const guest = args.find((a) => !a.startsWith("--")) ?? join(root, "tools/guests/out/rv32imac/bench.elf");
 
 const entry = `
 import { readFileSync } from "node:fs";
 import { CapturedIo, Machine } from "@amber/machine";
 const [file, mode] = process.argv.slice(2);
-const m = new Machine({ io: new CapturedIo() });
-if (mode === "interpreter") m.hart.jit = undefined;
+const m = new Machine({ io: new CapturedIo(), jit: mode !== "interpreter" });
 m.loadElf(new Uint8Array(readFileSync(file)), file);
 const t0 = performance.now();
 const out = m.run();
@@ -62,7 +57,6 @@ try {
       mips[mode].push(result.mips);
     }
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const c = median(mips.compiler);
   const n = median(mips.interpreter);
   console.log(`${guest}: ${steps} steps, median of ${runs} runs`);

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { importSource, root } from "./bundle-sources.mjs";
+import { median } from "./stats.mjs";
 
 const args = process.argv.slice(2);
 const runsAt = args.indexOf("--runs");
@@ -15,7 +16,6 @@ const json = args.includes("--json");
 const variant = args.includes("nommu") ? "nommu" : "mmu";
 const out = join(root, "tools/guests/linux/out");
 const PROMPT = "amber# ";
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { Machine } = await importSource("machine");
 const kernel = readFileSync(join(out, `Image-${variant}`));

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importBundle, root } from "../bundle-sources.mjs";
+import { median } from "../stats.mjs";
 
 const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 3) || 3;
 
@@ -57,11 +58,6 @@ function touchedPages(ramBytes, touchedBytes) {
   const n = touchedBytes / PAGE;
   const step = total / n;
   return Array.from({ length: n }, (_, i) => Math.floor(i * step));
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 function time(fn) {

@@ -24,6 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 import { importSource } from "../bundle-sources.mjs";
+import { median } from "../stats.mjs";
 import { dumpGuestRam, listGuests } from "./dump-guest-ram.mjs";
 
 const args = process.argv.slice(2);
@@ -44,10 +45,6 @@ C.registerZlibCodecs(zlib);
 const tmp = mkdtempSync(join(tmpdir(), "amber-compress-bench-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const timeIt = (fn) => {
   const t = performance.now();
   const result = fn();

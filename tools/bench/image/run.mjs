@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { importBundle, root } from "../bundle-sources.mjs";
+import { median } from "../stats.mjs";
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -33,7 +34,6 @@ async function load() {
   return m;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function rng(seed) {
   let x = seed | 1;
   return () => {
