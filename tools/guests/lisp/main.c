@@ -1,0 +1,97 @@
+/*
+ * Amber Lisp: start-up, the read-eval-print loop, and errors.
+ *
+ * An error (a wrong type, an unbound variable, too deep a recursion, ...) prints one
+ * line and goes back to the prompt through longjmp: the session and everything
+ * defined so far survive. The C stack is unwound before the message is printed, so
+ * even a stack overflow has room to report itself.
+ */
+#include <setjmp.h>
+
+#include "lisp.h"
+
+#define BANNER "Amber Lisp 1.0 \xe2\x80\x94 (exit 0) to power off\n"
+
+/*
+ * The stack-depth guard: eval, read, print and equal? stop with an error when the C
+ * stack comes within STACK_RESERVE of the bottom of link.ld's stack (1 MiB below
+ * __stack), leaving room for the builtin or collection running at that moment.
+ */
+#define STACK_RESERVE (64u * 1024u)
+extern char __stack[], __stack_size[];
+uintptr_t stack_limit;
+uintptr_t stack_low_water;
+
+static jmp_buf top_level;
+static const char *error_message;
+static obj error_irritant;
+
+void lisp_error(const char *message, obj irritant)
+{
+	error_message = message;
+	error_irritant = irritant;
+	longjmp(top_level, 1);
+}
+
+void stack_overflow(void) { lisp_error("stack overflow (recursion too deep)", NO_IRRITANT); }
+
+/*
+ * Clears the part of the stack below this frame that the last evaluation used. The
+ * collector treats every stack word as a possible pointer, and a new frame's unwritten
+ * slots would otherwise show it pointers left there by a finished (or failed)
+ * evaluation: one stale pointer to a long chain keeps the whole chain alive.
+ */
+static void __attribute__((noinline)) scrub_stack(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("mv %0, sp" : "=r"(sp));
+	uintptr_t bottom = (uintptr_t)__stack - (uintptr_t)__stack_size;
+	uintptr_t from = stack_low_water - 4096 > bottom ? stack_low_water - 4096 : bottom;
+	/* A leaf without locals in memory: everything below its sp is dead. */
+	for (volatile uint32_t *p = (volatile uint32_t *)(from & ~(uintptr_t)3); (uintptr_t)p < sp; p++)
+		*p = 0;
+	stack_low_water = sp;
+}
+
+static void report_error(void)
+{
+	arg_top = 0; /* the calls in progress are gone */
+	console_fresh_line();
+	console_puts("error: ");
+	console_puts(error_message);
+	if (error_irritant != NO_IRRITANT) {
+		console_puts(": ");
+		print_limited(error_irritant);
+	}
+	console_putc('\n');
+	if (reading) { /* the line is unreadable: drop its rest rather than guess */
+		reading = false;
+		discard_line();
+	}
+}
+
+int main(void)
+{
+	stack_limit = (uintptr_t)__stack - (uintptr_t)__stack_size + STACK_RESERVE;
+	stack_low_water = (uintptr_t)__stack;
+	console_init();
+	heap_init();
+	eval_init();
+	builtins_init();
+	console_puts(BANNER);
+	console_prompt();
+	if (setjmp(top_level) != 0)
+		report_error();
+	for (;;) {
+		scrub_stack();
+		skip_to_datum();
+		reading = true;
+		obj x = read_datum();
+		reading = false;
+		obj v = eval(x, NIL);
+		if (v != UNSPEC) {
+			print_obj(v, true);
+			console_putc('\n');
+		}
+	}
+}
