@@ -535,6 +535,11 @@ export class CheckpointReader {
     return this.store.name;
   }
 
+  /** The image's size in the single-file layout: its file's size (header plus data). */
+  get fileSize(): number {
+    return this.header.headerLength + this.header.dataSize;
+  }
+
   get isIncremental(): boolean {
     return (this.header.incompatibleFeatures & INCOMPAT_INCREMENTAL) !== 0;
   }

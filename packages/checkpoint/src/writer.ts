@@ -64,6 +64,13 @@ export interface SegmentInput {
    * init byte are dropped); an incremental one the pages dirtied since the parent.
    */
   pages: PageInput;
+  /**
+   * For an incremental image with delta: the parent's page `index` if the caller already
+   * holds it (e.g. a copy kept from the parent's instant, `@amber/memory`'s `RamBaseline`),
+   * so the writer need not read (decode) it from the parent; undefined: read it from the
+   * parent. The bytes must be exactly the parent's: the delta is taken against them.
+   */
+  parentPage?: (index: number) => Uint8Array | undefined;
 }
 
 export interface CheckpointInput {
@@ -388,7 +395,8 @@ function writeInner(file: BlockFile, input: CheckpointInput): WriteResult {
       basePage: deltaOk
         ? (k) => {
             const p = ranges.logical(k);
-            return p < parentSeg!.pageCount ? parentSeg!.readPage(p) : undefined;
+            if (p >= parentSeg!.pageCount) return undefined;
+            return seg.parentPage?.(p) ?? parentSeg!.readPage(p);
           }
         : undefined,
     });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BlockFile } from "@amber/image";
@@ -99,4 +99,17 @@ test("a full disk is NO_SPACE naming the file, with the previous image intact", 
     expect(err?.message).toMatch(/^\/dev\/full: no space left on device/);
     full.close();
   }
+});
+
+test("a save removes the temporary files killed saves of the same image left, and only those", () => {
+  const target = join(tmp, "stale.ambc");
+  const dead = join(tmp, ".stale.ambc.tmp-2147483646-abc"); // no such process
+  const live = join(tmp, `.stale.ambc.tmp-${process.ppid}-abc`); // a running process
+  const other = join(tmp, ".other.ambc.tmp-2147483646-abc"); // another image's
+  for (const f of [dead, live, other]) writeFileSync(f, "partial");
+  writeCheckpointFile(target, baseInput(ram(3)));
+  expect(existsSync(dead)).toBe(false);
+  expect(existsSync(live)).toBe(true);
+  expect(existsSync(other)).toBe(true);
+  for (const f of [live, other]) rmSync(f);
 });

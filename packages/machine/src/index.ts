@@ -13,8 +13,10 @@ export {
   type CheckpointCreator,
   Machine,
   type MachineOptions,
+  type MachineSave,
   type RestoreOptions,
   type RunOutcome,
+  type SaveOptions,
   TIMEBASE_HZ,
   type TrapReport,
 } from "./machine.js";

@@ -11,6 +11,8 @@ export type MachineErrorCode =
   | "CONFIG_INVALID"
   /** The machine cannot be saved as it is (a virtio disk attached, host time). */
   | "SAVE_UNSUPPORTED"
+  /** `beginSave` while another save of the machine is still in progress, or a save used after `end()`. */
+  | "SAVE_IN_PROGRESS"
   /** A checkpoint's sections do not describe a machine this board can restore. */
   | "CHECKPOINT_INVALID";
 

@@ -44,7 +44,10 @@ export interface BoardState {
   imageEnd: number;
   fdtAddress: number;
   initrd: { start: number; end: number } | undefined;
-  /** The boot ROM's bytes (its reset vector names the entry and the device tree). */
+  /**
+   * The boot ROM's bytes (its reset vector names the entry and the device tree); the ROM
+   * reads as zero past them (`captureState` gives them up to the last non-zero byte).
+   */
   mrom: Uint8Array;
 }
 

@@ -1,6 +1,6 @@
 import type { CheckpointInput, CheckpointReader, SegmentReader } from "@amber/checkpoint";
 import { causeName, disassemble, Hart, StopReason } from "@amber/isa";
-import { AddressSpace, Ram } from "@amber/memory";
+import { AddressSpace, Ram, type RamBaseline, type RamSnapshot } from "@amber/memory";
 import { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
 import { writeFdt } from "./device-tree/fdt-writer.js";
 import { virtDeviceTree } from "./device-tree/virt-device-tree.js";
@@ -47,15 +47,72 @@ export interface MachineOptions {
    * source 1+i (QEMU virt's wiring); at most 8. The other slots are empty, as on QEMU.
    */
   disks?: readonly (DiskBackend | { backend: DiskBackend; readOnly?: boolean })[];
+  /**
+   * Most bytes of RAM page copies kept so that an incremental save against the baseline
+   * (see `beginSave`) takes the parent's pages from memory instead of decoding them from
+   * the parent's file (default 64 MiB; 0 keeps none: same images, slower saves).
+   */
+  baselineBytes?: number;
 }
 
 /** What a restored machine takes from its host; the rest comes from the checkpoint. */
-export type RestoreOptions = Pick<MachineOptions, "io" | "jit">;
+export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "baselineBytes">;
 
 /** Who wrote a checkpoint (its header's creator). */
 export interface CheckpointCreator {
   name: string;
   version: string;
+}
+
+const DEFAULT_CREATOR: CheckpointCreator = { name: "amber", version: "0.1.0" };
+const DEFAULT_BASELINE_BYTES = 64 << 20;
+
+/** How `Machine.beginSave` saves. */
+export interface SaveOptions {
+  /**
+   * Save an incremental image on this one (open, with its chain): only the RAM pages that
+   * differ from it, XOR-delta against its pages. If it is the machine's baseline
+   * (`baselineDigest`: the image it was restored from or last committed), they are the
+   * pages written since that image's instant (dirty epochs: nothing else is read or
+   * compared); otherwise every page the machine or the parent holds is compared with the
+   * parent's.
+   */
+  parent?: CheckpointReader;
+  /** Where the parent lives relative to the new image (stored as its parent hint; the digest decides). */
+  parentHint?: string;
+  /** Pages the writer reads between two calls of `between` (default 64). */
+  every?: number;
+  /** Called after every `every` pages read, e.g. to run the guest on for a slice. */
+  between?: () => void;
+}
+
+/** A save in progress (see `Machine.beginSave`). */
+export interface MachineSave {
+  /** The image, for `writeCheckpoint` / `writeCheckpointFile`: exactly the machine at `beginSave`. */
+  readonly input: CheckpointInput;
+  /**
+   * "full": no parent; "dirty": incremental on the baseline, the pages written since it;
+   * "compare": incremental on another image, the pages whose content differs from its.
+   */
+  readonly mode: "full" | "dirty" | "compare";
+  /** The RAM epoch opened at the save instant: `ram.changedSince(epoch)` lists the pages written since. */
+  readonly epoch: number;
+  /** RAM pages handed to the writer so far. */
+  pagesWritten(): number;
+  /** Pages the RAM snapshot copied because the guest wrote them before the writer read them. */
+  copiedPages(): number;
+  /**
+   * Tells the machine the image was written (give its digest, the write's result or a
+   * reader of it): it becomes the machine's baseline, the parent of the next fast
+   * incremental save, and the save ends (`end()` is then a no-op). Call it only after the
+   * write succeeded.
+   */
+  committed(image: string | { digest: string }): void;
+  /**
+   * Ends the save without committing (the write failed or was abandoned): drops the RAM
+   * snapshot; the baseline stays what it was. Idempotent; a no-op after `committed`.
+   */
+  end(): void;
 }
 
 /** Why `Machine.run` returned. */
@@ -92,6 +149,39 @@ const MIP_MTIP = 7;
 const MIP_MEIP = 11;
 const MIP_SEIP = 9;
 
+/** RAM pages for a save: which, their bytes (undefined: none here), the parent's if at hand. */
+interface RamPages {
+  pages: () => Iterable<number>;
+  readPage: (i: number) => Uint8Array | undefined;
+  parentPage?: (i: number) => Uint8Array | undefined;
+}
+
+/** A copy of `bytes` up to and including its last non-zero byte. */
+function usedPrefix(bytes: Uint8Array): Uint8Array {
+  let n = bytes.length;
+  if ((bytes.byteOffset & 3) === 0 && (n & 3) === 0) {
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset, n >>> 2);
+    let w = words.length;
+    while (w > 0 && words[w - 1] === 0) w--;
+    n = w * 4;
+  }
+  while (n > 0 && bytes[n - 1] === 0) n--;
+  return bytes.slice(0, n);
+}
+
+function samePage(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  const n = a.length >>> 2;
+  if ((a.byteOffset & 3) === 0 && (b.byteOffset & 3) === 0 && (a.length & 3) === 0) {
+    const x = new Int32Array(a.buffer, a.byteOffset, n);
+    const y = new Int32Array(b.buffer, b.byteOffset, n);
+    for (let i = 0; i < n; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * The `virt` board: one hart, RAM at 0x8000_0000, the boot ROM, the test finisher,
  * a 16550 UART, and semihosting. Runs deterministically: guest time derives from
@@ -121,6 +211,11 @@ export class Machine {
   private readonly diskCount: number;
   /** The RAM segment this machine was restored from: pages not yet touched are still only there. */
   private restoredRam: SegmentReader | undefined;
+  /** The image restored from or last saved (committed), with RAM kept as at its instant. */
+  private baseline: { digest: string; ram: RamBaseline } | undefined;
+  private readonly baselineBytes: number;
+  /** Whether a `beginSave` has not ended yet. */
+  private saving = false;
 
   constructor(options: MachineOptions = {}) {
     const ramSize = options.ramSize ?? DEFAULT_RAM_SIZE;
@@ -136,6 +231,7 @@ export class Machine {
     this.bootargs = options.bootargs;
     this.cmdline = options.cmdline ?? "";
     this.diskCount = options.disks?.length ?? 0;
+    this.baselineBytes = Math.max(0, options.baselineBytes ?? DEFAULT_BASELINE_BYTES);
     this.hart = new Hart(this.bus, { time: () => this.clint.mtime(), jit: options.jit });
     this.hart.attachRam(this.ram);
     const ips = options.instructionsPerSecond ?? 100_000_000;
@@ -198,7 +294,8 @@ export class Machine {
         imageEnd: this.imageEnd,
         fdtAddress: this.fdtAddress,
         initrd: this.initrd === undefined ? undefined : { ...this.initrd },
-        mrom: this.mrom().slice(),
+        // Up to the last non-zero byte (QEMU's reset code uses 64 of the ROM's 60 KiB).
+        mrom: usedPrefix(this.mrom()),
       },
       hart: {
         x: hart.x.slice(),
@@ -221,54 +318,207 @@ export class Machine {
    * The machine as checkpoint input for `writeCheckpoint` / `writeCheckpointFile`: one
    * section per part (see machine-state.ts) and RAM as the "ram" segment of the pages that
    * hold data. Call it between runs (never from inside `run`); the pages are read while
-   * the image is written, so write it before running on. Refuses (SAVE_UNSUPPORTED) a
-   * machine with virtio disks or host time, whose state is partly outside it.
+   * the image is written, so write it before running on. A full image that does not change
+   * the baseline: `beginSave` does everything this does and more. Refuses
+   * (SAVE_UNSUPPORTED) a machine with virtio disks or host time, whose state is partly
+   * outside it.
    */
-  checkpointInput(creator: CheckpointCreator = { name: "amber", version: "0.1.0" }): CheckpointInput {
+  checkpointInput(creator: CheckpointCreator = DEFAULT_CREATOR): CheckpointInput {
     this.checkSavable();
     const ram = this.ram;
-    return this.inputWith(
-      creator,
-      () => ram.allocatedPageIndexes(),
-      (i) => ram.page(i),
-    );
+    return this.inputWith(creator, {
+      pages: this.withRestored(() => ram.allocatedPageIndexes()),
+      readPage: (i) => ram.page(i),
+    });
   }
 
   /**
-   * Starts saving while the guest runs on (save-and-continue): the small state is captured
-   * now, RAM through a copy-on-write snapshot, so `input` is exactly the machine at this
-   * instant however far the machine runs before (or while) the image is written. The
-   * writer reads each page once; `between()`, if given, is called after every `every`
-   * pages read (default 64), e.g. to run the machine on for a slice. Call `end()` after
-   * writing (or on failure) to drop the page copies.
+   * The digest of the machine's baseline: the image it was restored from or last saved with
+   * a committed `beginSave`, whose instant its dirty-page tracking counts from; undefined for
+   * a machine that was booted and never saved.
    */
-  beginSave(
-    creator: CheckpointCreator = { name: "amber", version: "0.1.0" },
-    options: { every?: number; between?: () => void } = {},
-  ): { input: CheckpointInput; end(): void; copiedPages(): number } {
+  get baselineDigest(): string | undefined {
+    return this.baseline?.digest;
+  }
+
+  /**
+   * Starts saving the machine as it is now; the guest may run on while the image is written
+   * (save-and-continue), or not run at all (a stopped save): the small state is captured
+   * now and RAM through a copy-on-write snapshot, so `input` is exactly the machine at this
+   * instant. The writer reads each page once; `between()`, if given, is called after every
+   * `every` pages read (default 64), e.g. to run the machine on for a slice.
+   *
+   * With `parent`, the image is incremental (see `SaveOptions.parent`): when the parent is
+   * the baseline, only the pages written since it are stored, XOR-delta against the
+   * baseline's pages kept in memory, and nothing else is compared or read, so the save
+   * costs the dirty pages, not the RAM size. After a successful write call `committed`
+   * (the image becomes the new baseline; the save ends), else `end()`. One save at a time.
+   */
+  beginSave(creator: CheckpointCreator = DEFAULT_CREATOR, options: SaveOptions = {}): MachineSave {
     this.checkSavable();
-    const snapshot = this.ram.beginSnapshot();
+    if (this.saving) {
+      throw new MachineError("SAVE_IN_PROGRESS", "a save of this machine is already in progress");
+    }
+    const parent = options.parent;
+    const parentSeg = parent === undefined ? undefined : this.parentSegment(parent);
+    const base = this.baseline;
+    const mode: MachineSave["mode"] =
+      parent === undefined
+        ? "full"
+        : base !== undefined && base.digest === parent.digest
+          ? "dirty"
+          : "compare";
+    const ram = this.ram;
+    const dirty = mode === "dirty" ? base!.ram.writtenPages() : undefined;
+    const snapshot = ram.beginSnapshot(dirty);
+    const next = ram.keepBaseline(this.baselineBytes);
+    this.saving = true;
+
     const every = Math.max(1, options.every ?? 64);
     const between = options.between;
     let read = 0;
-    const input = this.inputWith(
-      creator,
-      () => snapshot.pages(),
-      (i) => {
-        const bytes = snapshot.readPage(i);
-        read++;
-        return bytes;
+    let written = 0;
+    const pace = (): void => {
+      if (between !== undefined && read >= every) {
+        read = 0;
+        between();
+      }
+    };
+    const paced = (indexes: () => Iterable<number>) =>
+      function* (): Iterable<number> {
+        for (const i of indexes()) {
+          pace();
+          yield i;
+        }
+      };
+
+    let segment: RamPages;
+    if (parentSeg !== undefined) {
+      // Incremental: the pages whose content differs from the parent's, among the pages
+      // written since the baseline (dirty) or among every page anyone holds (compare).
+      const kept = mode === "dirty" ? base!.ram : undefined;
+      segment = this.comparedPages(
+        snapshot,
+        mode === "dirty" ? () => dirty! : () => this.allHeld(snapshot, parentSeg),
+        (i) => kept?.pageAt(i) ?? parentSeg.readPage(i),
+        pace,
+        () => read++,
+        () => written++,
+      );
+    } else {
+      segment = {
+        pages: paced(this.withRestored(() => snapshot.pages())),
+        readPage: (i) => {
+          read++;
+          written++;
+          return snapshot.readPage(i);
+        },
+      };
+    }
+    const input = this.inputWith(creator, segment, parent, options.parentHint);
+
+    let open = true;
+    const finish = (): void => {
+      open = false;
+      snapshot.end();
+      this.saving = false;
+    };
+    return {
+      input,
+      mode,
+      epoch: next.epoch,
+      pagesWritten: () => written,
+      copiedPages: () => snapshot.copiedPages,
+      committed: (image) => {
+        if (!open) throw new MachineError("SAVE_IN_PROGRESS", "a save committed after it ended");
+        this.baseline?.ram.end();
+        this.baseline = { digest: typeof image === "string" ? image : image.digest, ram: next };
+        finish();
       },
-      between === undefined
-        ? undefined
-        : () => {
-            if (read >= every) {
-              read = 0;
-              between();
-            }
-          },
-    );
-    return { input, end: () => snapshot.end(), copiedPages: () => snapshot.copiedPages };
+      end: () => {
+        if (!open) return;
+        next.end();
+        finish();
+      },
+    };
+  }
+
+  /** The parent's RAM segment, checked to match this machine's RAM. */
+  private parentSegment(parent: CheckpointReader): SegmentReader {
+    const seg = parent.findSegment(RAM_SEGMENT);
+    const ram = this.ram;
+    if (
+      parent.header.machine !== CHECKPOINT_MACHINE ||
+      seg === undefined ||
+      seg.base !== BigInt(ram.base) ||
+      seg.size !== ram.size ||
+      seg.pageSize !== 4096 ||
+      seg.initByte !== ram.initByte
+    ) {
+      throw new MachineError(
+        "CHECKPOINT_INVALID",
+        `${parent.name}: cannot be the parent: not a ${CHECKPOINT_MACHINE} image whose "${RAM_SEGMENT}" segment is this machine's RAM (0x${ram.base.toString(16)}, ${ram.size} bytes, 4 KiB pages)`,
+      );
+    }
+    return seg;
+  }
+
+  /** Every page the snapshot, the restored image or the parent holds, ascending. */
+  private allHeld(snapshot: RamSnapshot, parent: SegmentReader): number[] {
+    const all = new Set(snapshot.pages());
+    if (this.restoredRam !== undefined) for (const p of this.restoredRam.presentPages()) all.add(p);
+    for (const p of parent.presentPages()) all.add(p);
+    return [...all].sort((a, b) => a - b);
+  }
+
+  /**
+   * RAM as the pages among `candidates` whose content at the instant differs from the
+   * parent's (`parentPage`): each is read once from the snapshot (else the restored image,
+   * else the init byte) and compared. Pages outside `candidates` must equal the parent's.
+   */
+  private comparedPages(
+    snapshot: RamSnapshot,
+    candidates: () => Iterable<number>,
+    parentPage: (i: number) => Uint8Array,
+    pace: () => void,
+    counted: () => void,
+    yielded: () => void,
+  ): RamPages {
+    const restored = this.restoredRam;
+    const fill = new Uint8Array(4096).fill(this.ram.initByte);
+    let held = -1;
+    let heldBytes: Uint8Array = fill;
+    let heldParent: Uint8Array = fill;
+    return {
+      pages: function* (): Iterable<number> {
+        for (const i of candidates()) {
+          pace();
+          counted();
+          const bytes =
+            snapshot.readPage(i) ?? (restored?.isPresent(i) === true ? restored.readPage(i) : fill);
+          const theirs = parentPage(i);
+          if (samePage(bytes, theirs)) continue;
+          held = i;
+          heldBytes = bytes;
+          heldParent = theirs;
+          yielded();
+          yield i;
+        }
+      },
+      readPage: (i) => (i === held ? heldBytes : undefined),
+      parentPage: (i) => (i === held ? heldParent : undefined),
+    };
+  }
+
+  /** `own` pages plus, for a restored machine, the pages still only in the restored image. */
+  private withRestored(own: () => Iterable<number>): () => Iterable<number> {
+    const source = this.restoredRam;
+    if (source === undefined) return own;
+    return () => {
+      const all = new Set(own());
+      for (const p of source.presentPages()) all.add(p);
+      return [...all].sort((a, b) => a - b);
+    };
   }
 
   private checkSavable(): void {
@@ -284,36 +534,18 @@ export class Machine {
   }
 
   /**
-   * Checkpoint input with the sections captured now and RAM from `ownPages`/`ownPage`
-   * (pages holding data; undefined: take it from the restored image, else the init byte).
-   * `beforePage`, if given, is called before each page index is handed to the writer, so
-   * only after the previous page's bytes have been consumed.
+   * Checkpoint input with the sections captured now and RAM from `ram`: `readPage(i)`
+   * undefined means the page holds no data here (take it from the restored image, else the
+   * init byte).
    */
   private inputWith(
     creator: CheckpointCreator,
-    ownPages: () => number[],
-    ownPage: (i: number) => Uint8Array | undefined,
-    beforePage?: () => void,
+    ram: RamPages,
+    parent?: CheckpointReader,
+    parentHint?: string,
   ): CheckpointInput {
-    const ram = this.ram;
     const source = this.restoredRam;
-    const sorted = (): number[] => {
-      const own = ownPages();
-      if (source === undefined) return own;
-      const all = new Set(own);
-      for (const p of source.presentPages()) all.add(p);
-      return [...all].sort((a, b) => a - b);
-    };
-    const pages =
-      beforePage === undefined
-        ? sorted
-        : function* (): Iterable<number> {
-            for (const i of sorted()) {
-              beforePage();
-              yield i;
-            }
-          };
-    const empty = new Uint8Array(4096);
+    const empty = new Uint8Array(4096).fill(this.ram.initByte);
     return {
       machine: CHECKPOINT_MACHINE,
       creator,
@@ -322,16 +554,19 @@ export class Machine {
       segments: [
         {
           name: RAM_SEGMENT,
-          base: BigInt(ram.base),
-          size: ram.size,
+          base: BigInt(this.ram.base),
+          size: this.ram.size,
           pageSize: 4096,
-          initByte: ram.initByte,
+          initByte: this.ram.initByte,
           pages: {
-            pages,
-            readPage: (i: number) => ownPage(i) ?? source?.readPage(i) ?? empty,
+            pages: ram.pages,
+            readPage: (i: number) =>
+              ram.readPage(i) ?? (source?.isPresent(i) === true ? source.readPage(i) : empty),
           },
+          parentPage: ram.parentPage,
         },
       ],
+      ...(parent === undefined ? {} : { parent, parentHint }),
     };
   }
 
@@ -362,10 +597,13 @@ export class Machine {
       cmdline: b.cmdline,
       bootargs: b.bootargs,
       instructionsPerSecond: b.instructionsPerSecond,
+      baselineBytes: options.baselineBytes,
     });
     machine.ram.setPageSource((i) => (segment.isPresent(i) ? segment.readPage(i) : undefined));
     machine.restoredRam = segment;
     machine.applyState(state);
+    // The image restored from is the baseline: RAM is exactly its content at this instant.
+    machine.baseline = { digest: reader.digest, ram: machine.ram.keepBaseline(machine.baselineBytes) };
     return machine;
   }
 

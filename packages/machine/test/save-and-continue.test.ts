@@ -89,7 +89,7 @@ describe("save and continue", () => {
       }
       // Pages did change while the images were written, so copy-on-write was exercised.
       expect(copied).toBeGreaterThan(0);
-    });
+    }, 30_000);
   }
 
   it("a lazily restored machine saved while running on gives the image saved stopped", () => {

@@ -37,6 +37,12 @@ export class Ram {
   private pageSource: ((index: number) => Uint8Array | undefined) | undefined;
   /** The copy-on-write snapshot in progress, if any. */
   private snapshot: RamSnapshot | undefined;
+  /** Baselines keeping the bytes pages held before their first write since their instant. */
+  private baselines: RamBaseline[] = [];
+  /** Set by `allocate`: the page came from neither the page source nor a write (init pattern). */
+  private allocatedBlank = false;
+  /** A page of the init pattern, shared by baselines for pages that held no data (never written). */
+  private blankPage: Uint8Array | undefined;
 
   constructor(options: RamOptions) {
     const { base, size } = options;
@@ -87,16 +93,37 @@ export class Ram {
    * path stops at `fastWrite`), where a page the snapshot has not read yet is copied first.
    * One snapshot at a time; `end()` it when done.
    */
-  beginSnapshot(): RamSnapshot {
+  beginSnapshot(only?: readonly number[]): RamSnapshot {
     if (this.snapshot !== undefined) {
       throw new MemoryError("REGION_INVALID", "a RAM snapshot is already in progress");
     }
-    const snapshot = new RamSnapshot(this, this.pages8, () => {
-      if (this.snapshot === snapshot) this.snapshot = undefined;
-    });
+    const snapshot = new RamSnapshot(
+      this,
+      this.pages8,
+      () => {
+        if (this.snapshot === snapshot) this.snapshot = undefined;
+      },
+      only,
+    );
     this.snapshot = snapshot;
     this.openEpoch();
     return snapshot;
+  }
+
+  /**
+   * Starts a baseline: RAM as it is now, kept as copies of the pages written from now on,
+   * each taken just before its first write (`RamBaseline.pageAt`). Opens a new epoch, so
+   * `changedSince(baseline.epoch)` lists exactly the pages written since. Copies stop once
+   * they hold `maxBytes` (default unbounded); later first writes are only counted. Several
+   * baselines may be kept at once (they share copies); `end()` each when done.
+   */
+  keepBaseline(maxBytes = Number.POSITIVE_INFINITY): RamBaseline {
+    const epoch = this.openEpoch();
+    const baseline = new RamBaseline(epoch, maxBytes, (b) => {
+      this.baselines = this.baselines.filter((x) => x !== b);
+    });
+    this.baselines = [...this.baselines, baseline];
+    return baseline;
   }
 
   /** Indexes of the pages written in `epoch` or later, ascending. */
@@ -152,6 +179,7 @@ export class Ram {
       }
       p.set(from);
     } else if (this.initByte !== 0) p.fill(this.initByte);
+    this.allocatedBlank = from === undefined;
     this.pages8[index] = p;
     this.pages16[index] = new Uint16Array(buffer);
     this.pages32[index] = new Int32Array(buffer);
@@ -167,11 +195,42 @@ export class Ram {
   }
 
   private touch(index: number): Uint8Array {
-    this.snapshot?.beforeWrite(index);
-    const p = this.pages8[index] ?? this.allocate(index);
+    let p = this.pages8[index];
+    let blank = false;
+    if (p === undefined) {
+      p = this.allocate(index);
+      blank = this.allocatedBlank;
+    }
+    // Before the page changes: what the snapshot and the baselines keep of it.
+    const copy = this.baselines.length === 0 ? undefined : this.keepForBaselines(index, p, blank);
+    this.snapshot?.beforeWrite(index, copy);
     this.writtenIn[index] = this.epochNumber;
     this.fastWrite[index] = this.watched[index] === 1 ? 0 : 1;
     return p;
+  }
+
+  /**
+   * Gives every baseline that has not seen page `index` written since its instant the page's
+   * bytes as they are now (one copy shared by all, the shared init page for a blank page).
+   * Returns the copy, if one was made.
+   */
+  private keepForBaselines(index: number, p: Uint8Array, blank: boolean): Uint8Array | undefined {
+    const since = this.writtenIn[index]!;
+    let copy: Uint8Array | undefined;
+    for (const b of this.baselines) {
+      if (since >= b.epoch) continue;
+      if (blank) {
+        if (this.blankPage === undefined) {
+          this.blankPage = new Uint8Array(PAGE_SIZE);
+          if (this.initByte !== 0) this.blankPage.fill(this.initByte);
+        }
+        b.keep(index, this.blankPage, 0);
+      } else {
+        if (copy === undefined && b.wants()) copy = p.slice();
+        b.keep(index, copy, PAGE_SIZE);
+      }
+    }
+    return copy;
   }
 
   /** Whether [offset, offset+size) lies inside this RAM (offsets relative to `base`). */
@@ -282,9 +341,24 @@ export class RamSnapshot {
     ram: Ram,
     live: ReadonlyArray<Uint8Array | undefined>,
     private readonly onEnd: () => void,
+    only?: readonly number[],
   ) {
     this.live = live;
     this.state = new Uint8Array(ram.pageCount);
+    if (only !== undefined) {
+      let last = -1;
+      for (const i of only) {
+        if (!Number.isInteger(i) || i <= last || i >= ram.pageCount) {
+          throw new MemoryError("REGION_INVALID", `snapshot page ${i} out of order or outside RAM`);
+        }
+        last = i;
+        if (live[i] !== undefined) {
+          this.state[i] = LIVE;
+          this.indexes.push(i);
+        }
+      }
+      return;
+    }
     for (let i = 0; i < live.length; i++) {
       if (live[i] !== undefined) {
         this.state[i] = LIVE;
@@ -316,10 +390,13 @@ export class RamSnapshot {
     return this.live[index]!;
   }
 
-  /** @internal Called by the RAM before the first write to a page since the instant. */
-  beforeWrite(index: number): void {
+  /**
+   * @internal Called by the RAM before a write to a page (`copy`: the page's current bytes,
+   * if the RAM already copied them for a baseline; the snapshot only reads them).
+   */
+  beforeWrite(index: number, copy?: Uint8Array): void {
     if (this.state[index] !== LIVE) return;
-    this.copies.set(index, this.live[index]!.slice());
+    this.copies.set(index, copy ?? this.live[index]!.slice());
     this.state[index] = COPIED;
     this.copiedPages++;
   }
@@ -331,5 +408,80 @@ export class RamSnapshot {
     this.copies.clear();
     this.state.fill(ABSENT);
     this.onEnd();
+  }
+}
+
+/**
+ * RAM as it was at one instant, kept for as long as it is needed (see `Ram.keepBaseline`):
+ * a page written since the instant has its bytes of the instant here, copied just before
+ * its first write. Used to XOR-delta an incremental image against its parent without
+ * reading the parent back. The copies are never written to.
+ */
+export class RamBaseline {
+  /** The epoch opened at the instant: `ram.changedSince(epoch)` lists the pages written since. */
+  readonly epoch: number;
+  private readonly kept = new Map<number, Uint8Array>();
+  /** Pages written since the instant, in the order of their first write. */
+  private written: number[] = [];
+  private bytes = 0;
+  private ended = false;
+  /** Pages written since the instant whose bytes were not kept (over `maxBytes`). */
+  missedPages = 0;
+
+  /** @internal Made by `Ram.keepBaseline`. */
+  constructor(
+    epoch: number,
+    private readonly maxBytes: number,
+    private readonly onEnd: (b: RamBaseline) => void,
+  ) {
+    this.epoch = epoch;
+  }
+
+  /** Bytes of page copies held. */
+  get keptBytes(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Page `index`'s bytes at the instant if it was written since and they were kept; undefined
+   * if it was not written since (its bytes are the RAM's own) or they were not kept.
+   */
+  pageAt(index: number): Uint8Array | undefined {
+    return this.kept.get(index);
+  }
+
+  /** @internal Whether another page copy fits. */
+  wants(): boolean {
+    return !this.ended && this.bytes + PAGE_SIZE <= this.maxBytes;
+  }
+
+  /**
+   * Pages written since the instant, ascending: `ram.changedSince(epoch)` without scanning
+   * the whole RAM (the cost is the number of pages written).
+   */
+  writtenPages(): number[] {
+    return this.written.slice().sort((a, b) => a - b);
+  }
+
+  /** @internal The RAM is about to write page `index` for the first time since the instant. */
+  keep(index: number, bytes: Uint8Array | undefined, cost: number): void {
+    if (this.ended) return;
+    this.written.push(index);
+    if (bytes === undefined || this.bytes + cost > this.maxBytes) {
+      this.missedPages++;
+      return;
+    }
+    this.kept.set(index, bytes);
+    this.bytes += cost;
+  }
+
+  /** Drops the copies; the RAM stops keeping pages for this baseline. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.kept.clear();
+    this.written = [];
+    this.bytes = 0;
+    this.onEnd(this);
   }
 }

@@ -162,3 +162,78 @@ describe("RAM snapshots (copy-on-write)", () => {
     snap.end();
   });
 });
+
+describe("RAM baselines (pages kept as at an instant)", () => {
+  const page = (fill: number): Uint8Array => new Uint8Array(PAGE_SIZE).fill(fill);
+
+  it("keeps each page's bytes from just before its first write since the instant", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20, initByte: 0x11 });
+    ram.writeBytes(0, page(1));
+    ram.writeBytes(PAGE_SIZE, page(2));
+    const base = ram.keepBaseline();
+    expect(base.epoch).toBe(ram.epoch);
+    expect(ram.changedSince(base.epoch)).toEqual([]);
+    ram.write(0, 1, 0xaa);
+    ram.write(1, 1, 0xbb); // a second write keeps nothing more
+    ram.write(5 * PAGE_SIZE, 4, 7); // never written before: the init pattern, no copy
+    expect(ram.changedSince(base.epoch)).toEqual([0, 5]);
+    expect(base.writtenPages()).toEqual([0, 5]);
+    expect(base.pageAt(0)).toEqual(page(1));
+    expect(base.pageAt(5)).toEqual(page(0x11));
+    expect(base.pageAt(1)).toBeUndefined(); // not written since: the RAM's own bytes
+    expect(base.keptBytes).toBe(PAGE_SIZE);
+    base.end();
+    expect(base.pageAt(0)).toBeUndefined();
+    ram.write(PAGE_SIZE, 1, 3);
+    expect(base.keptBytes).toBe(0);
+  });
+
+  it("takes pages from the page source before keeping them; stops copying at maxBytes", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20 });
+    ram.setPageSource((i) => (i < 4 ? page(40 + i) : undefined));
+    const base = ram.keepBaseline(2 * PAGE_SIZE);
+    for (let i = 0; i < 4; i++) ram.write(i * PAGE_SIZE, 1, 0xff);
+    expect(base.pageAt(0)).toEqual(page(40));
+    expect(base.pageAt(1)).toEqual(page(41));
+    expect(base.pageAt(2)).toBeUndefined();
+    expect(base.missedPages).toBe(2);
+    expect(ram.changedSince(base.epoch)).toEqual([0, 1, 2, 3]);
+    expect(base.writtenPages()).toEqual([0, 1, 2, 3]);
+    base.end();
+  });
+
+  it("serves two baselines and a snapshot with one copy, each from its own instant", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20 });
+    ram.writeBytes(0, page(1));
+    ram.writeBytes(PAGE_SIZE, page(2));
+    const older = ram.keepBaseline();
+    ram.write(0, 1, 9); // page 0 as at `older`'s instant: page(1)
+    const snap = ram.beginSnapshot([0, 1]);
+    const newer = ram.keepBaseline();
+    ram.write(PAGE_SIZE, 1, 8); // first write since both instants: one copy for all three
+    ram.write(0, 1, 7);
+    expect(older.pageAt(0)).toEqual(page(1));
+    expect(older.pageAt(1)).toBe(newer.pageAt(1));
+    expect(newer.pageAt(1)).toEqual(page(2));
+    const at0 = page(1);
+    at0[0] = 9;
+    expect(newer.pageAt(0)).toEqual(at0);
+    expect(snap.readPage(0)).toEqual(at0);
+    expect(snap.readPage(1)).toEqual(page(2));
+    snap.end();
+    older.end();
+    ram.write(2 * PAGE_SIZE, 1, 1);
+    expect(newer.pageAt(2)).toEqual(page(0));
+    newer.end();
+  });
+
+  it("a snapshot limited to some pages holds only those", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20 });
+    for (let i = 0; i < 4; i++) ram.write(i * PAGE_SIZE, 1, i + 1);
+    const snap = ram.beginSnapshot([1, 3, 9]);
+    expect(snap.pages()).toEqual([1, 3]);
+    expect(snap.readPage(0)).toBeUndefined();
+    snap.end();
+    expect(() => ram.beginSnapshot([3, 1])).toThrow(MemoryError);
+  });
+});

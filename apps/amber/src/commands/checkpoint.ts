@@ -6,7 +6,7 @@ import { ExitCode } from "../exit-codes.js";
 import { parseCount } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
-import { finishRun, saveMachine } from "./run.js";
+import { checkSaveTarget, finishRun, saveAndContinue, saveMachine } from "./run.js";
 
 /** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
 function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T {
@@ -33,8 +33,10 @@ export interface ResumeOptions {
 
 /**
  * `amber resume PATH`: runs a saved machine on to its end, with `amber run`'s exit statuses.
- * With `--save-at N --save-to P` it saves again after N instructions in all: an incremental
- * image on PATH (only the pages that differ from PATH's), or a full one with `--full`.
+ * With `--save-at N --save-to P` it saves again after N instructions in all while the guest
+ * runs on (or stops there with `--halt-after-save`): an incremental image on PATH holding
+ * only the pages the guest wrote since PATH's instant (dirty epochs), or a full one with
+ * `--full`.
  */
 export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions): number {
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
@@ -52,7 +54,13 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
     throw new UserError("--halt-after-save and --full need --save-at and --save-to", ExitCode.Usage);
   }
   return withCheckpoint(path, (reader) => {
-    const machine = Machine.fromCheckpoint(reader, { io: env.io, jit: options.jit });
+    if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
+    // Page copies for fast incremental saves only when there will be a save.
+    const machine = Machine.fromCheckpoint(reader, {
+      io: env.io,
+      jit: options.jit,
+      baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
+    });
     const started = env.now();
     // --max-insns and --save-at count from the start of the guest, as in `amber run`.
     let outcome: RunOutcome;
@@ -65,9 +73,14 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
       }
       outcome = machine.run(Math.max(0, Math.min(saveAt, maxSteps) - machine.hart.steps));
       if (machine.hart.steps === saveAt && outcome.kind === "budget") {
-        saveMachine(machine, options.saveTo!, options.full ? undefined : { reader, path });
-        if (options.haltAfterSave) return ExitCode.Ok;
-        outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+        // Incremental on the resumed image, the machine's baseline: only the pages dirtied since.
+        const parent = options.full ? undefined : { reader, path };
+        if (options.haltAfterSave) {
+          saveMachine(machine, options.saveTo!, parent);
+          return ExitCode.Ok;
+        }
+        outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent);
+        if (outcome.kind === "budget") outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
       } else {
         env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
       }
@@ -168,15 +181,17 @@ export function registerCheckpointCommands(
     .option("--save-at <n>", "save again once the guest has run N instructions in all (with --save-to)")
     .option(
       "--save-to <path>",
-      "where --save-at saves: an incremental image naming this checkpoint as parent",
+      "where --save-at saves (while the guest runs on): an incremental image naming this checkpoint as parent",
     )
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")
     .option("--full", "save a full image (no parent) instead of an incremental one")
     .addHelpText(
       "after",
       `
-An incremental image stores only the RAM pages that differ from its parent's and finds the
-parent again by the path stored in it (relative to the image); the parent's digest decides.
+The guest runs on while the image is written (copy-on-write: the image is the instant
+--save-at names). An incremental image stores only the RAM pages the guest wrote since the
+resumed image was saved (XOR-delta against its pages) and finds the parent again by the
+path stored in it (relative to the image); the parent's digest decides.
 Exit status: the guest's own, 124 for --max-insns, 125 for a damaged image or a missing
 parent, 126 for an unhandled trap, 2 for a bad command line.`,
     )

@@ -1,5 +1,6 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { type CheckpointInput, type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
+import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
 import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
 import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
@@ -29,7 +30,10 @@ export interface RunOptions {
   saveAt?: string;
   saveTo?: string;
   haltAfterSave?: boolean;
-  /** `--parent IMAGE`: save an incremental image holding only the pages that differ from IMAGE's. */
+  /**
+   * `--parent IMAGE`: save an incremental image holding only the pages that differ from
+   * IMAGE's (compared page by page: a booted machine has no baseline).
+   */
   parent?: string;
 }
 
@@ -100,6 +104,7 @@ export function runCommand(
   // Opened first: a missing or damaged parent is reported before the guest runs.
   const parent = options.parent === undefined ? undefined : openImage(options.parent);
   try {
+    if (parent !== undefined) checkSaveTarget(options.saveTo!, parent);
     return runMachine(env, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
   } finally {
     parent?.close();
@@ -165,20 +170,13 @@ function runMachine(
   } else if (saveAt !== undefined) {
     outcome = machine.run(Math.min(saveAt, maxSteps));
     if (machine.hart.steps === saveAt && outcome.kind === "budget") {
-      if (options.haltAfterSave || o.parent !== undefined) {
-        // Stopped while saving: an incremental image reads pages more than once.
-        saveMachine(
-          machine,
-          options.saveTo!,
-          o.parent === undefined ? undefined : { reader: o.parent, path: options.parent! },
-        );
-      } else {
-        outcome = saveAndContinue(machine, options.saveTo!, maxSteps);
-      }
+      const parent = o.parent === undefined ? undefined : { reader: o.parent, path: options.parent! };
       if (options.haltAfterSave) {
+        saveMachine(machine, options.saveTo!, parent);
         closeDisks(disks, diskSpecs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
+      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent);
       if (outcome.kind === "budget") outcome = machine.run(maxSteps - machine.hart.steps);
     } else {
       env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
@@ -191,20 +189,89 @@ function runMachine(
   return finishRun(env, machine, outcome, seconds, options.stats === true);
 }
 
-/** Saves the whole machine atomically to `path` (a CheckpointError or MachineError becomes exit 125). */
-export function saveMachine(
+/** The image a save is incremental on: open, and where it is (for the stored hint). */
+export interface SaveParent {
+  reader: CheckpointReader;
+  path: string;
+}
+
+/** The real path of `p` (of its directory when it does not exist yet). */
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    try {
+      return path.join(fs.realpathSync(path.dirname(p)), path.basename(p));
+    } catch {
+      return path.resolve(p);
+    }
+  }
+}
+
+/**
+ * Refuses (usage error) an incremental save to `target` when `target` is the parent or one
+ * of its parents: the new image would replace the image it needs.
+ */
+export function checkSaveTarget(target: string, parent: CheckpointReader): void {
+  const to = realPath(target);
+  for (const image of parent.chain) {
+    if (realPath(image.name) === to) {
+      throw new UserError(
+        `--save-to ${target}: is the parent image${image === parent ? "" : " of the parent"}; an incremental image cannot replace an image it needs: save it under another name`,
+        ExitCode.Usage,
+      );
+    }
+  }
+}
+
+/** The parent's path relative to the new image's directory (the hint stored in it). */
+function parentHint(parent: SaveParent, target: string): string {
+  return path.relative(path.dirname(path.resolve(target)), path.resolve(parent.path));
+}
+
+/**
+ * Saves the machine as it is now to `target` (atomically: a failure leaves the previous
+ * image as it was): full, or incremental on `parent`, only the pages dirtied since it when
+ * it is the machine's baseline (the image it was restored from or last saved), else the
+ * pages that differ from it. `between`, if given, runs the guest on in slices meanwhile.
+ * The image becomes the machine's baseline. Returns its digest; a CheckpointError or
+ * MachineError becomes a one-line error naming the file (exit 125).
+ */
+function save(
   machine: Machine,
   target: string,
-  parent?: { reader: CheckpointReader; path: string },
+  parent: SaveParent | undefined,
+  between?: () => void,
 ): string {
   try {
-    const input = machine.checkpointInput({ name: "amber", version: VERSION });
-    const saved = parent === undefined ? input : incrementalInput(input, parent.reader, parent.path, target);
-    return writeCheckpointFile(target, saved).digest;
+    const save = machine.beginSave(
+      { name: "amber", version: VERSION },
+      {
+        parent: parent?.reader,
+        parentHint: parent === undefined ? undefined : parentHint(parent, target),
+        every: SAVE_SLICE_PAGES,
+        between,
+      },
+    );
+    try {
+      const written = writeCheckpointFile(target, save.input);
+      save.committed(written);
+      return written.digest;
+    } finally {
+      save.end();
+    }
   } catch (e) {
-    if (e instanceof MachineError || isCheckpointError(e)) throw new UserError(e.message, ExitCode.Failure);
+    if (e instanceof MachineError || isCheckpointError(e)) {
+      const message = e.message.includes(target) ? e.message : `${target}: ${e.message}`;
+      throw new UserError(message, ExitCode.Failure);
+    }
     throw e;
   }
+}
+
+/** Saves with the guest stopped (see `save`); returns the image's digest. */
+export function saveMachine(machine: Machine, target: string, parent?: SaveParent): string {
+  return save(machine, target, parent);
 }
 
 /** Pages written between slices of guest run while saving and continuing. */
@@ -213,85 +280,24 @@ const SAVE_SLICE_PAGES = 64;
 const SAVE_SLICE_STEPS = 100_000;
 
 /**
- * Saves the machine as it is now to `target` while the guest runs on: RAM is read through
- * a copy-on-write snapshot, and the guest runs a slice of steps (up to `maxSteps` in all)
- * after every few pages written, so the image is exactly the state at the save instant.
- * Returns the outcome of the last slice ({ kind: "budget" } if the guest is still running).
+ * Saves the machine as it is now to `target` (see `save`) while the guest runs on: RAM is
+ * read through a copy-on-write snapshot, and the guest runs a slice of steps (up to
+ * `maxSteps` in all) after every few pages written, so the image is exactly the state at
+ * the save instant. Returns the outcome of the last slice ({ kind: "budget" } if the guest
+ * is still running).
  */
-export function saveAndContinue(machine: Machine, target: string, maxSteps: number): RunOutcome {
-  let outcome: RunOutcome = { kind: "budget" };
-  try {
-    const save = machine.beginSave(
-      { name: "amber", version: VERSION },
-      {
-        every: SAVE_SLICE_PAGES,
-        between: () => {
-          const left = maxSteps - machine.hart.steps;
-          if (outcome.kind === "budget" && left > 0) outcome = machine.run(Math.min(SAVE_SLICE_STEPS, left));
-        },
-      },
-    );
-    try {
-      writeCheckpointFile(target, save.input);
-    } finally {
-      save.end();
-    }
-  } catch (e) {
-    if (e instanceof MachineError || isCheckpointError(e)) throw new UserError(e.message, ExitCode.Failure);
-    throw e;
-  }
-  return outcome;
-}
-
-function samePage(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * `input` as an incremental image on `parent`: only the RAM pages whose content differs
- * from the parent's (pages the parent holds and the machine no longer does are stored
- * too, as the init byte), XOR-delta against the parent's pages; the hint is the parent's
- * path relative to the new image.
- */
-function incrementalInput(
-  input: CheckpointInput,
-  parent: CheckpointReader,
-  parentPath: string,
+export function saveAndContinue(
+  machine: Machine,
   target: string,
-): CheckpointInput {
-  const segments = [...input.segments].map((seg) => {
-    const base = parent.findSegment(seg.name);
-    const pageSize = seg.pageSize ?? 4096;
-    if (
-      base === undefined ||
-      base.base !== seg.base ||
-      base.size !== seg.size ||
-      base.pageSize !== pageSize ||
-      base.initByte !== (seg.initByte ?? 0)
-    ) {
-      throw new UserError(
-        `${parentPath}: cannot be the parent: its "${seg.name}" segment differs in base, size or page size`,
-        ExitCode.Failure,
-      );
-    }
-    const source = seg.pages as { pages(): Iterable<number>; readPage(i: number): Uint8Array };
-    const pages = (): number[] => {
-      const all = new Set<number>(source.pages());
-      for (const p of base.presentPages()) all.add(p);
-      return [...all]
-        .sort((x, y) => x - y)
-        .filter((p) => !samePage(source.readPage(p).slice(), base.readPage(p)));
-    };
-    const fill = new Uint8Array(pageSize).fill(seg.initByte ?? 0);
-    return {
-      ...seg,
-      pages: { pages, readPage: (p: number) => source.readPage(p) ?? fill },
-    };
+  maxSteps: number,
+  parent?: SaveParent,
+): RunOutcome {
+  let outcome: RunOutcome = { kind: "budget" };
+  save(machine, target, parent, () => {
+    const left = maxSteps - machine.hart.steps;
+    if (outcome.kind === "budget" && left > 0) outcome = machine.run(Math.min(SAVE_SLICE_STEPS, left));
   });
-  const hint = path.relative(path.dirname(path.resolve(target)), path.resolve(parentPath));
-  return { ...input, segments, parent, parentHint: hint };
+  return outcome;
 }
 
 /** Reports the end of a run (statistics, why it stopped) and returns the exit status. */
