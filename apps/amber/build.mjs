@@ -39,6 +39,8 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
   });
   mkdirSync(dirname(outfile), { recursive: true });
   copyFileSync(zstdWasmPath(), join(dirname(outfile), "zstd.wasm"));
+  // `amber repl` boots the project's Lisp world by default: ship its ELF beside the bundle.
+  copyFileSync(join(here, "../../tools/guests/lisp/out/lisp.elf"), join(dirname(outfile), "lisp.elf"));
   return outfile;
 }
 

@@ -6,6 +6,6 @@ import { nodeEnv } from "./node-env.js";
 // The image formats need the zstd and xxhash WASM modules: load them once, before any command.
 await initCodecs();
 await initCheckpoint();
-process.exitCode = main(process.argv.slice(2), nodeEnv(), (text) => {
+process.exitCode = await main(process.argv.slice(2), nodeEnv(), (text) => {
   process.stdout.write(text);
 });

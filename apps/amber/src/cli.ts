@@ -5,12 +5,22 @@ import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
 import { runCommand } from "./commands/run.js";
 import { ExitCode } from "./exit-codes.js";
+import { replCommand } from "./repl/repl-command.js";
+import type { ReplStreams } from "./repl/repl-loop.js";
 import { UserError } from "./user-error.js";
 import { VERSION } from "./version.js";
 
-/** Runs the `amber` command line; returns the exit status instead of exiting. */
-export function main(argv: readonly string[], env: CliEnv, writeOut: (text: string) => void): number {
-  let status: number = ExitCode.Ok;
+/**
+ * Runs the `amber` command line; returns the exit status instead of exiting (a promise of
+ * it for `amber repl`, the one command that lives on the event loop).
+ */
+export function main(
+  argv: readonly string[],
+  env: CliEnv,
+  writeOut: (text: string) => void,
+  streams: ReplStreams = processStreams(),
+): number | Promise<number> {
+  let status: number | Promise<number> = ExitCode.Ok;
   const program = new Command("amber")
     .description("Amber: a RISC-V computer whose whole running state is a file.")
     .version(VERSION)
@@ -65,6 +75,39 @@ not load the program, 126 when the guest stopped on a trap it had no handler for
       status = runCommand(env, file, args, options);
     });
 
+  program
+    .command("repl")
+    .description(
+      "Live session on a machine: the guest console on the terminal, a monitor on ':' lines (:help); boots the Lisp world by default.",
+    )
+    .argument(
+      "[target]",
+      "a machine directory (resumes its current world), an ELF to boot, or a saved world to resume",
+    )
+    .option("--ram <size>", "RAM size when booting, e.g. 128M or 1G")
+    .option("--dir <dir>", "machine directory for saved worlds (default ./amber-<program>)")
+    .option("--no-jit", "interpret every instruction (no compilation to JavaScript); same results, slower")
+    .addHelpText(
+      "after",
+      `
+Lines not starting with ':' go to the guest. Monitor: :save [NAME] (save-and-continue,
+incremental on the world this one came from), :saves, :restore NAME, :diff A [B], :regs,
+:mem ADDR [LEN], :disas [ADDR] [N], :step [N], :continue, :break ADDR, :stats, :help, :quit.
+A machine directory holds machine.json, program.elf and worlds/NAME.amber.
+
+Exit status: 0 after :quit, the guest's own when it powers off, 125 when a world or
+program cannot be loaded, 2 for a bad command line.`,
+    )
+    .action((target: string | undefined, options) => {
+      status = replCommand(env, target, options, streams).catch((e: unknown) => {
+        if (e instanceof UserError) {
+          env.stderr(`amber: ${e.message}\n`);
+          return e.exitCode;
+        }
+        throw e;
+      });
+    });
+
   registerCheckpointCommands(program, env, writeOut, (s) => {
     status = s;
   });
@@ -95,4 +138,14 @@ not load the program, 126 when the guest stopped on a trap it had no handler for
     throw e;
   }
   return status;
+}
+
+/** The REPL on the process's own terminal (or pipes). */
+function processStreams(): ReplStreams {
+  return {
+    input: process.stdin,
+    output: process.stdout,
+    errors: process.stderr,
+    terminal: process.stdin.isTTY === true && process.stdout.isTTY === true,
+  };
 }

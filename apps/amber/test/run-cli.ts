@@ -31,5 +31,7 @@ export function runCli(args: string[], stdin = ""): CliResult {
       out += text;
     },
   );
+  if (typeof status !== "number")
+    throw new Error("runCli is for commands that finish synchronously (not repl)");
   return { status, stdout: io.stdoutText, stdoutBytes: io.stdoutBytes, stderr: stderr + io.stderrText, out };
 }

@@ -1,0 +1,68 @@
+import { csrName, registerName } from "@amber/isa";
+import type { Machine } from "@amber/machine";
+
+const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0");
+const PRIVILEGE = ["U", "S", "?", "M"];
+
+/** Integer registers by ABI name, four to a line, then pc, privilege and the trap CSRs. */
+export function formatRegisters(machine: Machine): string {
+  const hart = machine.hart;
+  const csr = hart.csr;
+  const lines: string[] = [];
+  for (let row = 0; row < 8; row++) {
+    const cells: string[] = [];
+    for (let col = 0; col < 4; col++) {
+      const i = row * 4 + col;
+      cells.push(`${`x${i}/${registerName(i)}`.padStart(8)} ${hex8(hart.x[i]!)}`);
+    }
+    lines.push(cells.join("  "));
+  }
+  lines.push(
+    `      pc ${hex8(hart.pc)}  priv ${PRIVILEGE[csr.priv] ?? csr.priv}  instructions ${hart.steps}`,
+  );
+  const shown: [number, number][] = [
+    [0x300, csr.mstatus],
+    [0x305, csr.mtvec],
+    [0x341, csr.mepc],
+    [0x342, csr.mcause],
+    [0x343, csr.mtval],
+    [0x304, csr.mie],
+    [0x344, csr.mip],
+    [0x180, csr.satp],
+  ];
+  for (let i = 0; i < shown.length; i += 4) {
+    lines.push(
+      shown
+        .slice(i, i + 4)
+        .map(([n, v]) => `${csrName(n).padStart(8)} ${hex8(v)}`)
+        .join("  "),
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Physical memory (RAM or ROM, never device registers, whose reads have side effects)
+ * from `address`, as `xxd` shows it: address, 16 bytes in hex, the printable ones.
+ */
+export function hexDump(machine: Machine, address: number, length: number): string {
+  const region = machine.bus.find(address, 1);
+  if (region === undefined || region.kind === "mmio") {
+    throw new RangeError(
+      `0x${hex8(address)} is not RAM or ROM (RAM is 0x${hex8(machine.ram.base)}–0x${hex8(machine.ram.base + machine.ram.size - 1)})`,
+    );
+  }
+  const end = Math.min(address + length, region.base + region.size);
+  const lines: string[] = [];
+  for (let row = address; row < end; row += 16) {
+    const n = Math.min(16, end - row);
+    const bytes: number[] = [];
+    for (let i = 0; i < n; i++) bytes.push(machine.bus.load(row + i, 1));
+    const hexes = bytes.map((b) => b.toString(16).padStart(2, "0"));
+    const left = hexes.slice(0, 8).join(" ");
+    const right = hexes.slice(8).join(" ");
+    const ascii = bytes.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+    lines.push(`${hex8(row)}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,440 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isCheckpointError } from "@amber/checkpoint";
+import { openCheckpoint } from "@amber/checkpoint/node";
+import { SECTION_SPECS } from "@amber/machine";
+import { diffImages, formatImageDiff } from "../commands/checkpoint-diff.js";
+import { ExitCode } from "../exit-codes.js";
+import { parseCount } from "../parse-size.js";
+import { UserError } from "../user-error.js";
+import { checkWorldName, type MachineDirectory } from "./machine-directory.js";
+import { formatRegisters, hexDump } from "./machine-views.js";
+import { hex8, type WorldSession } from "./world-session.js";
+
+/** What monitor commands act on and talk through. */
+export interface MonitorHost {
+  readonly session: WorldSession;
+  /** Data (register dumps, listings): stdout. */
+  out(text: string): void;
+  /** Talk (confirmations, notices): stderr. */
+  say(text: string): void;
+  /** Asks a yes/no question; no answer (end of input) is no. */
+  confirm(question: string): Promise<boolean>;
+  /** The machine directory, created on first use when `create` is true. */
+  directory(create: boolean): MachineDirectory | undefined;
+  /** A progress bar for long saves (no-op when stderr is not a terminal). */
+  progress(label: string): { update(done: number, total: number): void; stop(): void };
+  /** Ends the REPL with this exit status. */
+  quit(status: number): void;
+}
+
+export interface MonitorCommand {
+  name: string;
+  args: string;
+  summary: string;
+  /** Completes the argument being typed: world names. */
+  completesWorlds?: boolean;
+  run(host: MonitorHost, args: string[]): void | Promise<void>;
+}
+
+const KIB = 1024;
+/** Saves of at least this many touched pages (32 MiB) show a progress bar. */
+const PROGRESS_PAGES = 8192;
+export function formatBytes(n: number): string {
+  if (n < KIB) return `${n} B`;
+  if (n < KIB * KIB) return `${(n / KIB).toFixed(1)} KiB`;
+  return `${(n / KIB / KIB).toFixed(2)} MiB`;
+}
+
+/** Parses an address or count: 0x-hex, decimal, or `pc`. */
+function parseNumber(host: MonitorHost, text: string, what: string): number {
+  if (text === "pc") return host.session.machine.hart.pc >>> 0;
+  const n = /^0x[0-9a-f]+$/i.test(text) ? Number.parseInt(text.slice(2), 16) : parseCount(text);
+  if (!Number.isFinite(n) || n < 0 || n > 0xffff_ffff) {
+    throw new UserError(
+      `${what}: cannot read "${text}" as a number (0x80000000, 4096 or pc)`,
+      ExitCode.Usage,
+    );
+  }
+  return n;
+}
+
+/** One saved world, as `:saves` lists it. */
+export interface WorldInfo {
+  name: string;
+  created: Date;
+  bytes: number;
+  parent: string | undefined;
+  instructions: bigint;
+  digest: string;
+}
+
+/** Reads every world's header (not its pages) for `:saves`. */
+export function listWorlds(dir: MachineDirectory): (WorldInfo | { name: string; error: string })[] {
+  return dir.worlds().map((name) => {
+    const file = dir.worldPath(name);
+    try {
+      const r = openCheckpoint(file, { sections: SECTION_SPECS, withoutParent: true });
+      try {
+        const hint = r.header.parentHint;
+        return {
+          name,
+          created: new Date(r.header.createdAt),
+          bytes: fs.statSync(file).size,
+          parent: hint === "" ? undefined : path.basename(hint).replace(/\.amber$/, ""),
+          instructions: r.header.instructionCount,
+          digest: r.digest,
+        };
+      } finally {
+        r.close();
+      }
+    } catch (e) {
+      return { name, error: isCheckpointError(e) ? e.message : (e as Error).message };
+    }
+  });
+}
+
+/** A world name of the machine directory, or an image path, to its file. */
+function worldFile(host: MonitorHost, ref: string): { path: string; name: string } {
+  const dir = host.directory(false);
+  if (dir !== undefined && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(ref) && dir.hasWorld(ref)) {
+    return { path: dir.worldPath(ref), name: ref };
+  }
+  if (fs.existsSync(ref) && fs.statSync(ref).isFile()) return { path: ref, name: ref };
+  const known = dir?.worlds() ?? [];
+  throw new UserError(
+    `no world "${ref}"${known.length > 0 ? ` (saved: ${known.join(", ")})` : " (none saved yet: :save NAME)"}`,
+    ExitCode.Failure,
+  );
+}
+
+async function confirmDiscard(host: MonitorHost, doing: string): Promise<boolean> {
+  const s = host.session;
+  if (s.state === "exited" || s.unsavedSteps === 0) return true;
+  const since = s.baseline === undefined ? "since boot" : `since ${s.baseline.name}`;
+  return host.confirm(
+    `${doing} discards unsaved work (${s.unsavedSteps.toLocaleString("en")} instructions ${since}). Go on? [y/N] `,
+  );
+}
+
+const save: MonitorCommand = {
+  name: "save",
+  args: "[NAME] [--full]",
+  summary: "save the world while it runs (incremental on the world it came from unless --full)",
+  run(host, args) {
+    const full = args.includes("--full");
+    const rest = args.filter((a) => a !== "--full");
+    if (rest.length > 1) throw new UserError("usage: :save [NAME] [--full]", ExitCode.Usage);
+    const dir = host.directory(true)!;
+    const name = rest[0] === undefined ? dir.nextWorldName() : checkWorldName(rest[0]);
+    const s = host.session;
+    if (s.baseline !== undefined && path.resolve(s.baseline.path) === path.resolve(dir.worldPath(name))) {
+      throw new UserError(
+        `${name} is the world this one came from (the parent of this save): choose another name`,
+        ExitCode.Usage,
+      );
+    }
+    const children = listWorlds(dir).filter((w) => "parent" in w && w.parent === name);
+    if (children.length > 0) {
+      throw new UserError(
+        `${name} is the parent of ${children.map((c) => c.name).join(", ")}: overwriting it would break them; choose another name`,
+        ExitCode.Usage,
+      );
+    }
+    // Worlds of a few MiB save in a blink: a bar only for the long ones.
+    const bar =
+      s.machine.ram.allocatedPages >= PROGRESS_PAGES
+        ? host.progress(`saving ${name}`)
+        : { update: () => {}, stop: () => {} };
+    const started = performance.now();
+    let report: ReturnType<WorldSession["save"]>;
+    try {
+      report = s.save(dir.worldPath(name), name, {
+        full,
+        progress: (d, t) => bar.update(d * 4096, t * 4096),
+      });
+    } finally {
+      bar.stop();
+    }
+    const ms = performance.now() - started;
+    dir.setCurrent(name);
+    const kind = report.parent === undefined ? "full" : `incremental on ${report.parent}`;
+    host.say(
+      `saved ${name} (${kind}): ${formatBytes(report.bytes)}, ${report.pages} page${report.pages === 1 ? "" : "s"}, at instruction ${report.steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms → ${path.relative(process.cwd(), dir.worldPath(name)) || dir.worldPath(name)}\n`,
+    );
+  },
+};
+
+const saves: MonitorCommand = {
+  name: "saves",
+  args: "",
+  summary: "list the saved worlds (time, size, parent)",
+  run(host) {
+    const dir = host.directory(false);
+    const worlds = dir === undefined ? [] : listWorlds(dir);
+    if (worlds.length === 0) {
+      host.say("no saved worlds yet (:save NAME)\n");
+      return;
+    }
+    const rows = worlds.map((w) => {
+      const mark = dir?.current === w.name ? "*" : " ";
+      if ("error" in w) return `${mark} ${w.name.padEnd(16)} DAMAGED: ${w.error}`;
+      const when = w.created.toISOString().replace("T", " ").slice(0, 19);
+      const parent = w.parent === undefined ? "(full)" : `on ${w.parent}`;
+      return `${mark} ${w.name.padEnd(16)} ${when}  ${formatBytes(w.bytes).padStart(10)}  ${parent.padEnd(18)} ${w.instructions.toLocaleString("en")} insns  ${w.digest.slice(0, 12)}`;
+    });
+    host.out(
+      `  ${"name".padEnd(16)} ${"saved (UTC)".padEnd(19)}  ${"size".padStart(10)}  ${"parent".padEnd(18)} instructions  digest\n${rows.join("\n")}\n`,
+    );
+  },
+};
+
+const restore: MonitorCommand = {
+  name: "restore",
+  args: "NAME",
+  summary: "replace the running world with a saved one (asks first if work is unsaved)",
+  completesWorlds: true,
+  async run(host, args) {
+    if (args.length !== 1) throw new UserError("usage: :restore NAME", ExitCode.Usage);
+    const world = worldFile(host, args[0]!);
+    if (!(await confirmDiscard(host, `restoring ${world.name}`))) {
+      host.say("not restored\n");
+      return;
+    }
+    const started = performance.now();
+    host.session.restore(world.path, world.name);
+    host.directory(false)?.setCurrent(world.name);
+    host.say(
+      `restored ${world.name} at instruction ${host.session.machine.hart.steps.toLocaleString("en")} in ${(performance.now() - started).toFixed(1)} ms\n`,
+    );
+  },
+};
+
+const diff: MonitorCommand = {
+  name: "diff",
+  args: "A [B]",
+  summary: "what differs between two saved worlds (B: the world this one came from)",
+  completesWorlds: true,
+  run(host, args) {
+    if (args.length < 1 || args.length > 2) throw new UserError("usage: :diff A [B]", ExitCode.Usage);
+    const a = worldFile(host, args[0]!);
+    const bRef = args[1] ?? host.session.baseline?.path;
+    if (bRef === undefined)
+      throw new UserError(":diff A needs B: this world was not saved or restored yet", ExitCode.Usage);
+    const b =
+      args[1] === undefined ? { path: bRef, name: host.session.baseline!.name } : worldFile(host, bRef);
+    const ra = openCheckpoint(a.path, { sections: SECTION_SPECS });
+    try {
+      const rb = openCheckpoint(b.path, { sections: SECTION_SPECS });
+      try {
+        host.out(formatImageDiff(diffImages(ra, rb), a.name, b.name, ra));
+      } finally {
+        rb.close();
+      }
+    } finally {
+      ra.close();
+    }
+  },
+};
+
+const regs: MonitorCommand = {
+  name: "regs",
+  args: "",
+  summary: "the hart's registers, pc, privilege and trap CSRs",
+  run(host) {
+    host.out(formatRegisters(host.session.machine));
+  },
+};
+
+const mem: MonitorCommand = {
+  name: "mem",
+  args: "ADDR [LEN]",
+  summary: "physical memory as hex and ASCII (LEN default 64)",
+  run(host, args) {
+    if (args.length < 1 || args.length > 2) throw new UserError("usage: :mem ADDR [LEN]", ExitCode.Usage);
+    const address = parseNumber(host, args[0]!, "ADDR");
+    const length = args[1] === undefined ? 64 : parseNumber(host, args[1], "LEN");
+    try {
+      host.out(hexDump(host.session.machine, address, Math.min(length, 1 << 20)));
+    } catch (e) {
+      if (e instanceof RangeError) throw new UserError(e.message, ExitCode.Usage);
+      throw e;
+    }
+  },
+};
+
+const disas: MonitorCommand = {
+  name: "disas",
+  args: "[ADDR] [N]",
+  summary: "disassemble N instructions (default 10) from ADDR (default pc)",
+  run(host, args) {
+    const s = host.session;
+    let pc = args[0] === undefined ? s.machine.hart.pc >>> 0 : parseNumber(host, args[0], "ADDR");
+    const n = args[1] === undefined ? 10 : parseNumber(host, args[1], "N");
+    const lines: string[] = [];
+    for (let i = 0; i < Math.min(n, 1000); i++) {
+      const text = s.disassembleAt(pc);
+      const mark = pc === s.machine.hart.pc >>> 0 ? "=>" : s.breakpoints.has(pc) ? " *" : "  ";
+      lines.push(`${mark} ${hex8(pc)}  ${text}`);
+      if (text.startsWith("(")) break;
+      pc = (pc + ((s.machine.bus.fetch(pc) & 3) === 3 ? 4 : 2)) >>> 0;
+    }
+    host.out(`${lines.join("\n")}\n`);
+  },
+};
+
+const step: MonitorCommand = {
+  name: "step",
+  args: "[N]",
+  summary: "pause and execute N instructions (default 1), listing them",
+  run(host, args) {
+    const n = args[0] === undefined ? 1 : parseNumber(host, args[0], "N");
+    const r = host.session.step(n);
+    host.out(r.lines.length > 0 ? `${r.lines.join("\n")}\n` : "");
+    if (r.stoppedBy !== undefined) host.say(`stopped: ${r.stoppedBy}\n`);
+    const s = host.session;
+    if (s.state !== "exited") {
+      host.say(
+        `paused at ${hex8(s.machine.hart.pc)}: ${s.disassembleAt(s.machine.hart.pc)} (:continue to run on)\n`,
+      );
+    }
+  },
+};
+
+const cont: MonitorCommand = {
+  name: "continue",
+  args: "",
+  summary: "run on from a pause",
+  run(host) {
+    const s = host.session;
+    if (s.state === "exited")
+      throw new UserError("the guest has powered off: :restore a world", ExitCode.Failure);
+    if (s.state !== "paused") {
+      host.say("the guest is not paused\n");
+      return;
+    }
+    s.continue();
+  },
+};
+
+const brk: MonitorCommand = {
+  name: "break",
+  args: "[ADDR | -ADDR | clear]",
+  summary: "set (or with - remove) a breakpoint; no argument lists them",
+  run(host, args) {
+    const s = host.session;
+    if (args.length === 0) {
+      host.out(
+        s.breakpoints.size === 0
+          ? "no breakpoints\n"
+          : `${[...s.breakpoints].map((a) => `${hex8(a)}  ${s.disassembleAt(a)}`).join("\n")}\n`,
+      );
+      return;
+    }
+    for (const a of args) {
+      if (a === "clear") s.breakpoints.clear();
+      else if (a.startsWith("-")) s.breakpoints.delete(parseNumber(host, a.slice(1), "ADDR"));
+      else s.breakpoints.add(parseNumber(host, a, "ADDR"));
+    }
+    host.say(
+      `${s.breakpoints.size} breakpoint${s.breakpoints.size === 1 ? "" : "s"}${s.breakpoints.size > 0 ? " (the guest runs single-stepped while any is set)" : ""}\n`,
+    );
+  },
+};
+
+const stats: MonitorCommand = {
+  name: "stats",
+  args: "",
+  summary: "instructions, MIPS, pages touched and dirty since the last save",
+  run(host) {
+    const s = host.session;
+    const m = s.machine;
+    const since = s.baseline === undefined ? "since boot" : `since ${s.baseline.name}`;
+    host.out(
+      `${[
+        `state          ${s.state}`,
+        `instructions   ${m.hart.steps.toLocaleString("en")}`,
+        `MIPS           ${s.mips.toFixed(1)} (while running, this session)`,
+        `pages touched  ${m.ram.allocatedPages} (${formatBytes(m.ram.allocatedPages * 4096)} of ${formatBytes(m.ram.size)} RAM)`,
+        `dirty pages    ${s.dirtyPages()} ${since}`,
+        `unsaved        ${s.unsavedSteps.toLocaleString("en")} instructions ${since}`,
+      ].join("\n")}\n`,
+    );
+  },
+};
+
+const quit: MonitorCommand = {
+  name: "quit",
+  args: "[!]",
+  summary: "leave (asks first if work is unsaved; :quit! does not ask)",
+  async run(host, args) {
+    if (args[0] !== "!" && !(await confirmDiscard(host, "quitting"))) {
+      host.say("not quitting (:save first, or :quit!)\n");
+      return;
+    }
+    host.quit(ExitCode.Ok);
+  },
+};
+
+const help: MonitorCommand = {
+  name: "help",
+  args: "",
+  summary: "this list",
+  run(host) {
+    const width = Math.max(...MONITOR_COMMANDS.map((c) => `:${c.name} ${c.args}`.length));
+    host.out(
+      `${MONITOR_COMMANDS.map((c) => `  ${`:${c.name} ${c.args}`.padEnd(width)}  ${c.summary}`).join("\n")}\n` +
+        "Lines not starting with ':' go to the guest. Ctrl-C pauses a busy guest; Ctrl-D quits.\n",
+    );
+  },
+};
+
+export const MONITOR_COMMANDS: MonitorCommand[] = [
+  save,
+  saves,
+  restore,
+  diff,
+  regs,
+  mem,
+  disas,
+  step,
+  cont,
+  brk,
+  stats,
+  help,
+  quit,
+];
+
+/** Splits a monitor line (":cmd a b") and finds the command; prefixes of a unique command work. */
+export function parseMonitorLine(line: string): { command: MonitorCommand; args: string[] } {
+  let text = line.trim().slice(1).trim();
+  // ":quit!" is ":quit !"
+  if (text.endsWith("!") && !text.includes(" ")) text = `${text.slice(0, -1)} !`;
+  const [word = "", ...args] = text.split(/\s+/);
+  if (word === "") throw new UserError("a monitor command after ':' (:help lists them)", ExitCode.Usage);
+  const exact = MONITOR_COMMANDS.find((c) => c.name === word);
+  const matches = exact ? [exact] : MONITOR_COMMANDS.filter((c) => c.name.startsWith(word));
+  if (matches.length === 1) return { command: matches[0]!, args };
+  if (matches.length === 0)
+    throw new UserError(`no monitor command :${word} (:help lists them)`, ExitCode.Usage);
+  throw new UserError(`:${word} is ambiguous: ${matches.map((c) => `:${c.name}`).join(" ")}`, ExitCode.Usage);
+}
+
+/** Tab completion: command names after ':', world names after commands that take one. */
+export function completeMonitor(line: string, worlds: () => string[]): [string[], string] {
+  if (!line.startsWith(":")) return [[], line];
+  const m = /^:(\S*)$/.exec(line);
+  if (m) {
+    const names = MONITOR_COMMANDS.map((c) => `:${c.name}`).filter((n) => n.startsWith(line));
+    return [names.map((n) => `${n} `), line];
+  }
+  const w = /^:(\S+)\s+(?:\S+\s+)*(\S*)$/.exec(line);
+  if (w) {
+    const command = MONITOR_COMMANDS.find((c) => c.name.startsWith(w[1]!));
+    if (command?.completesWorlds) {
+      const part = w[2]!;
+      return [worlds().filter((n) => n.startsWith(part)), part];
+    }
+  }
+  return [[], line];
+}

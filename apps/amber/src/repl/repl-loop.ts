@@ -1,0 +1,249 @@
+import * as readline from "node:readline";
+import { progressBar } from "../commands/image-progress.js";
+import { UserError } from "../user-error.js";
+import { LineQueue } from "./line-queue.js";
+import type { MachineDirectory } from "./machine-directory.js";
+import { completeMonitor, type MonitorHost, parseMonitorLine } from "./monitor-commands.js";
+import { hex8, type WorldSession } from "./world-session.js";
+
+export interface ReplStreams {
+  input: NodeJS.ReadableStream;
+  /** Guest console and monitor data. */
+  output: NodeJS.WritableStream;
+  /** Amber's own talk. */
+  errors: NodeJS.WritableStream;
+  /** A terminal: line editing, history, prompts redrawn, Ctrl-C, questions. */
+  terminal: boolean;
+}
+
+/** How long a monitor command typed while the guest computes waits for it to finish its line. */
+const SETTLE_MS = 250;
+/** After this long without going idle, an unfinished console line is shown anyway. */
+const PARTIAL_LINE_MS = 100;
+
+/**
+ * The REPL: console lines go to the guest, lines starting with ':' to the monitor, in the
+ * order typed. On a terminal the guest's prompt becomes readline's, so line editing,
+ * history and tab completion work although the guest has none; Ctrl-C pauses a busy
+ * guest. Resolves with the exit status when the user quits or the guest powers off.
+ */
+export class ReplLoop {
+  private rl!: readline.Interface;
+  private readonly lines = new LineQueue();
+  /** Guest output after the last newline, not shown yet (it may become the prompt). */
+  private held = "";
+  private heldTimer: NodeJS.Timeout | undefined;
+  private readonly decoder = new TextDecoder();
+  private finished: ((status: number) => void) | undefined;
+  private status: number | undefined;
+  private hintedQuit = false;
+
+  constructor(
+    readonly session: WorldSession,
+    private readonly streams: ReplStreams,
+    private readonly dir: (create: boolean) => MachineDirectory | undefined,
+  ) {}
+
+  /** Guest console output (wired to the session's ConsoleIo). */
+  guestOutput(data: Uint8Array): void {
+    this.session.noteOutput(data);
+    if (!this.streams.terminal) {
+      this.streams.output.write(data);
+      return;
+    }
+    const text = this.held + this.decoder.decode(data, { stream: true });
+    const nl = text.lastIndexOf("\n");
+    if (nl >= 0) this.streams.output.write(text.slice(0, nl + 1));
+    this.held = text.slice(nl + 1);
+    if (this.held !== "" && this.heldTimer === undefined) {
+      this.heldTimer = setTimeout(() => {
+        this.heldTimer = undefined;
+        this.streams.output.write(this.held);
+        this.held = "";
+      }, PARTIAL_LINE_MS);
+    }
+  }
+
+  /** The guest waits for input: its unfinished line is the prompt. */
+  guestIdle(): void {
+    this.prompt();
+  }
+
+  /** A world was restored: its prompt was printed before it was saved, so show it again. */
+  private showRestoredTail(): void {
+    const s = this.session;
+    if (!s.tailToShow) return;
+    s.tailToShow = false;
+    if (!this.streams.terminal) this.streams.output.write(s.consoleTail);
+  }
+
+  guestStopped(message: string): void {
+    this.say(`${message}\n(paused: :continue, :step, :regs, :disas)\n`);
+    this.prompt();
+  }
+
+  guestExited(code: number): void {
+    this.say(`the guest powered off (exit ${code})\n`);
+    this.end(code);
+  }
+
+  private say(text: string): void {
+    this.dropHeld();
+    this.streams.errors.write(`amber: ${text}`);
+  }
+
+  private dropHeld(): void {
+    if (this.heldTimer !== undefined) clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    if (this.held !== "") {
+      this.streams.output.write(`${this.held}\n`);
+      this.held = "";
+    }
+  }
+
+  private prompt(): void {
+    if (!this.streams.terminal || this.status !== undefined) return;
+    if (this.heldTimer !== undefined) clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    this.held = "";
+    const s = this.session;
+    this.rl.setPrompt(s.state === "paused" ? "(paused) " : s.state === "exited" ? "(off) " : s.consoleTail);
+    this.rl.prompt(true);
+  }
+
+  private attach(): void {
+    const { input, output, terminal } = this.streams;
+    this.rl = readline.createInterface({
+      input,
+      output: terminal ? output : undefined,
+      terminal,
+      historySize: 1000,
+      prompt: "",
+      completer: (line: string) => completeMonitor(line, () => this.dir(false)?.worlds() ?? []),
+    });
+    this.rl.on("line", (line) => this.lines.push(line));
+    this.rl.on("close", () => this.lines.end());
+    this.rl.on("SIGINT", () => this.interrupt());
+  }
+
+  private interrupt(): void {
+    const s = this.session;
+    if (s.state === "running") {
+      s.pause();
+      this.say(
+        `paused at ${hex8(s.machine.hart.pc)}: ${s.disassembleAt(s.machine.hart.pc)} (:continue to run on)\n`,
+      );
+    } else if (!this.hintedQuit) {
+      this.hintedQuit = true;
+      this.streams.output.write("^C\n");
+      this.say(":quit (or Ctrl-D) leaves\n");
+    } else this.streams.output.write("^C\n");
+    this.rl.write(null, { ctrl: true, name: "u" });
+    this.prompt();
+  }
+
+  /** Runs until quit or power-off; returns the exit status. */
+  run(banner: string): Promise<number> {
+    const done = new Promise<number>((resolve) => {
+      this.finished = resolve;
+    });
+    this.attach();
+    this.streams.errors.write(banner);
+    this.showRestoredTail();
+    this.session.start();
+    void this.loop();
+    return done;
+  }
+
+  private end(status: number): void {
+    if (this.status !== undefined) return;
+    this.status = status;
+    this.dropHeld();
+    this.session.close();
+    this.rl.close();
+    this.finished?.(status);
+  }
+
+  private host(): MonitorHost {
+    return {
+      session: this.session,
+      out: (text) => {
+        this.dropHeld();
+        this.streams.output.write(text);
+      },
+      say: (text) => this.say(text),
+      confirm: (question) => this.confirm(question),
+      directory: (create) => this.dir(create),
+      progress: (label) => progressBar(label, this.streams.terminal),
+      quit: (status) => this.end(status),
+    };
+  }
+
+  private async confirm(question: string): Promise<boolean> {
+    this.dropHeld();
+    if (this.streams.terminal) {
+      this.rl.setPrompt(question);
+      this.rl.prompt();
+    } else this.streams.errors.write(`amber: ${question}\n`);
+    const answer = await this.lines.next();
+    return answer !== undefined && /^y(es)?$/i.test(answer.trim());
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      const line = await this.lines.next();
+      if (this.status !== undefined) return;
+      if (line === undefined) {
+        if (await this.endOfInput()) return;
+        continue;
+      }
+      try {
+        await this.handle(line);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        this.say(`${e.message}\n`);
+      }
+      if (this.status !== undefined) return;
+      this.showRestoredTail();
+      if (this.session.state !== "running") this.prompt();
+    }
+  }
+
+  private async handle(line: string): Promise<void> {
+    const s = this.session;
+    if (line.startsWith(":")) {
+      // Let the guest finish what it was sent first (a script's :save comes after its definitions).
+      await s.settled(this.streams.terminal ? SETTLE_MS : Number.POSITIVE_INFINITY);
+      const { command, args } = parseMonitorLine(line);
+      await command.run(this.host(), args);
+      return;
+    }
+    if (s.state === "exited") {
+      this.say("the guest has powered off: :restore NAME, or :quit\n");
+      return;
+    }
+    s.sendLine(line);
+    if (s.state === "paused") this.say("paused: the line waits for the guest (:continue)\n");
+  }
+
+  /** Ctrl-D or the end of a script. Returns true when the REPL is over. */
+  private async endOfInput(): Promise<boolean> {
+    const s = this.session;
+    if (!this.streams.terminal) {
+      // A script ends: let the guest finish its last line, then leave.
+      await s.settled();
+      if (this.status !== undefined) return true;
+      if (s.state !== "exited" && s.unsavedSteps > 0) {
+        this.say(`end of input: unsaved work since ${s.baseline?.name ?? "boot"} discarded\n`);
+      }
+      this.end(0);
+      return true;
+    }
+    // On a terminal Ctrl-D is :quit, which asks first when work is unsaved.
+    this.lines.reopen();
+    this.streams.output.write("\n");
+    this.attach();
+    await parseMonitorLine(":quit").command.run(this.host(), []);
+    return this.status !== undefined;
+  }
+}

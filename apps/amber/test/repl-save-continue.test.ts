@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { initCheckpoint } from "@amber/checkpoint";
+import { openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
+import { initCodecs } from "@amber/compress";
+import { Machine, SECTION_SPECS } from "@amber/machine";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { diffImages } from "../src/commands/checkpoint-diff.js";
+import { ConsoleIo } from "../src/repl/console-io.js";
+import { CONSOLE_SECTION, WorldSession } from "../src/repl/world-session.js";
+import { VERSION } from "../src/version.js";
+
+const LISP = fileURLToPath(new URL("../../../tools/guests/lisp/out/lisp.elf", import.meta.url));
+const DEFINE = "(define (loop n acc) (if (= n 0) acc (loop (- n 1) (+ acc 1))))";
+let tmp: string;
+beforeAll(async () => {
+  await initCodecs();
+  await initCheckpoint();
+  tmp = mkdtempSync(join(tmpdir(), "amber-repl-save-"));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function boot(): { session: WorldSession; io: ConsoleIo; output: () => string } {
+  let text = "";
+  let session: WorldSession | undefined;
+  const io = new ConsoleIo((data) => {
+    text += new TextDecoder().decode(data);
+    session?.noteOutput(data);
+  });
+  const machine = new Machine({ io });
+  machine.loadElf(readFileSync(LISP), "lisp.elf");
+  session = new WorldSession(
+    machine,
+    io,
+    { output: () => {}, idle: () => {}, stopped: () => {}, exited: () => {} },
+    true,
+  );
+  return { session, io, output: () => text };
+}
+
+const until = async (done: () => boolean) => {
+  while (!done()) await new Promise((r) => setTimeout(r, 5));
+};
+
+describe("save-and-continue in the REPL", () => {
+  it("a world saved while the guest computes is exactly the machine at the save instant", async () => {
+    const { session, output } = boot();
+    session.start();
+    await session.settled();
+    session.sendLine(DEFINE);
+    await session.settled();
+    session.sendLine("(loop 400000 0)");
+    // Let the computation get going, then save while it runs.
+    await until(() => session.machine.hart.steps > 2_000_000);
+    expect(session.state).toBe("running");
+    const file = join(tmp, "mid.amber");
+    const report = session.save(file, "mid", { full: true });
+    const after = session.machine.hart.steps;
+    expect(after).toBeGreaterThan(report.steps); // the guest ran on while the image was written
+    await session.settled();
+    expect(output()).toMatch(/400000\nlisp> $/);
+    session.close();
+
+    // The same world stopped at that very instruction and saved stopped: the same image.
+    const ref = boot();
+    ref.session.start();
+    await ref.session.settled();
+    ref.session.sendLine(DEFINE);
+    await ref.session.settled();
+    ref.session.pause();
+    ref.io.push("(loop 400000 0)\n");
+    const m = ref.session.machine;
+    expect(m.run(report.steps - m.hart.steps).kind).toBe("budget");
+    const save = m.beginSave({ name: "amber", version: VERSION });
+    const input = {
+      ...save.input,
+      sections: [
+        ...save.input.sections,
+        { name: CONSOLE_SECTION, version: 1, minVersion: 1, fields: { tail: ref.session.consoleTail } },
+      ],
+    };
+    const stopped = writeCheckpointFile(join(tmp, "stopped.amber"), input);
+    save.end();
+    const a = openCheckpoint(file, { sections: SECTION_SPECS });
+    const b = openCheckpoint(join(tmp, "stopped.amber"), { sections: SECTION_SPECS });
+    expect(diffImages(a, b)).toMatchObject({ identical: true });
+    expect(a.digest).toBe(stopped.digest);
+    a.close();
+    b.close();
+  });
+});
