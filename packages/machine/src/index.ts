@@ -4,14 +4,17 @@ export { type VirtTreeOptions, virtDeviceTree } from "./device-tree/virt-device-
 export { Clint } from "./devices/clint.js";
 export { Plic } from "./devices/plic.js";
 export { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
+export { DISK_PAGE, diskFingerprint, FINGERPRINT_FULL_LIMIT } from "./devices/tracked-disk.js";
 export { Uart16550 } from "./devices/uart16550.js";
-export { type DiskBackend, type DmaMemory, VirtioBlk } from "./devices/virtio-blk.js";
+export { type DiskBackend, type DmaMemory, VirtioBlk, type VirtioBlkState } from "./devices/virtio-blk.js";
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
 export { GuestClock } from "./guest-clock.js";
 export { CapturedIo, type HostIo } from "./host-io.js";
 export {
   type CheckpointCreator,
+  type CheckpointDisk,
   Machine,
+  type MachineDisk,
   type MachineOptions,
   type MachineSave,
   type RestoreOptions,
@@ -25,6 +28,8 @@ export {
   type BoardState,
   CHECKPOINT_MACHINE,
   type CsrState,
+  type DiskRecord,
+  diskSegmentName,
   type HartState,
   type MachineState,
   RAM_SEGMENT,
@@ -32,6 +37,9 @@ export {
   SECTION_VERSIONS,
   sectionsToState,
   stateToSections,
+  VIRTIO_SECTION_VERSION,
+  type VirtioDiskState,
+  virtioSectionName,
 } from "./machine-state.js";
 export { resetRom } from "./reset-rom.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";

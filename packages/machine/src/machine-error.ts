@@ -9,7 +9,7 @@ export type MachineErrorCode =
   | "ELF_BAD_SEGMENT"
   | "OUTSIDE_RAM"
   | "CONFIG_INVALID"
-  /** The machine cannot be saved as it is (a virtio disk attached, host time). */
+  /** The machine cannot be saved as it is (host time, a disk that writes into its file). */
   | "SAVE_UNSUPPORTED"
   /** `beginSave` while another save of the machine is still in progress, or a save used after `end()`. */
   | "SAVE_IN_PROGRESS"

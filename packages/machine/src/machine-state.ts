@@ -3,6 +3,7 @@ import type { Privilege } from "@amber/isa";
 import type { ClintState } from "./devices/clint.js";
 import type { PlicState } from "./devices/plic.js";
 import type { UartState } from "./devices/uart16550.js";
+import type { VirtioBlkState } from "./devices/virtio-blk.js";
 import { MachineError } from "./machine-error.js";
 import type { SemihostingState } from "./semihosting.js";
 
@@ -26,11 +27,50 @@ export const SECTION_VERSIONS = {
 } as const;
 export type SectionName = keyof typeof SECTION_VERSIONS;
 
-export const SECTION_SPECS: SectionSpec[] = Object.entries(SECTION_VERSIONS).map(([name, version]) => ({
-  name,
-  version,
-  minVersion: 1,
-}));
+/**
+ * Version of the `virtio<i>` sections, one per virtio-mmio slot that holds a disk (empty
+ * slots have none): the device's registers and queue state and the disk's reference (see
+ * `VirtioDiskState`). The disk's written pages are the `disk<i>` segment.
+ */
+export const VIRTIO_SECTION_VERSION = 1;
+/** The virtio-mmio slots of the board (QEMU virt's eight). */
+const VIRTIO_SLOTS = 8;
+export const virtioSectionName = (slot: number): string => `virtio${slot}`;
+/** Name of the segment holding the pages the guest wrote to the disk in virtio slot `slot`. */
+export const diskSegmentName = (slot: number): string => `disk${slot}`;
+
+export const SECTION_SPECS: SectionSpec[] = [
+  ...Object.entries(SECTION_VERSIONS).map(([name, version]) => ({ name, version, minVersion: 1 })),
+  ...Array.from({ length: VIRTIO_SLOTS }, (_, i) => ({
+    name: virtioSectionName(i),
+    version: VIRTIO_SECTION_VERSION,
+    minVersion: 1,
+  })),
+];
+
+/**
+ * A disk as a save records it: the base it was opened from (found again on restore and
+ * checked against `size` and `fingerprint`) and the pages the guest wrote, whose content is
+ * the `disk<i>` segment. Pages not listed are the base's.
+ */
+export interface DiskRecord {
+  /** Where the base was opened from, as the host named it (the CLI: a path relative to the image). */
+  source: string;
+  /** The base's format as the host named it ("raw", "qcow2", "amber"; "" when unknown). */
+  format: string;
+  size: number;
+  /** `diskFingerprint` of the base. */
+  fingerprint: string;
+  readOnly: boolean;
+  /** The written 4 KiB pages as ascending [first, count] pairs. */
+  written: Uint32Array;
+}
+
+/** A virtio slot with a disk: the device and the disk. */
+export interface VirtioDiskState {
+  device: VirtioBlkState;
+  disk: DiskRecord;
+}
 
 /** The board's configuration and run state outside the hart and the devices. */
 export interface BoardState {
@@ -124,6 +164,8 @@ export interface MachineState {
   plic: PlicState;
   uart: UartState;
   semihosting: SemihostingState;
+  /** By virtio slot: the slots with a disk (undefined: empty slot). */
+  virtio: (VirtioDiskState | undefined)[];
 }
 
 const section = (name: SectionName, fields: FieldRecord): SectionInput => ({
@@ -177,6 +219,27 @@ export function stateToSections(s: MachineState): SectionInput[] {
       nextHandle: s.semihosting.nextHandle,
       errno: s.semihosting.errno,
     }),
+    ...s.virtio.flatMap((v, i) =>
+      v === undefined
+        ? []
+        : [
+            {
+              name: virtioSectionName(i),
+              version: VIRTIO_SECTION_VERSION,
+              minVersion: 1,
+              fields: {
+                ...v.device,
+                driverFeatures: v.device.driverFeatures.slice(),
+                diskSource: v.disk.source,
+                diskFormat: v.disk.format,
+                diskSize: v.disk.size,
+                diskFingerprint: v.disk.fingerprint,
+                diskReadOnly: v.disk.readOnly,
+                diskWritten: v.disk.written.slice(),
+              },
+            },
+          ],
+    ),
   ];
 }
 
@@ -319,5 +382,35 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
       nextHandle: sh.num("nextHandle"),
       errno: sh.num("errno"),
     },
+    virtio: Array.from({ length: VIRTIO_SLOTS }, (_, i) => {
+      const name = virtioSectionName(i);
+      if (!reader.hasSection(name)) return undefined;
+      const spec = SECTION_SPECS.find((s) => s.name === name);
+      const v = new Fields(`${reader.name}: ${name}`, reader.section(name, spec).fields);
+      return {
+        device: {
+          deviceFeaturesSel: v.num("deviceFeaturesSel"),
+          driverFeaturesSel: v.num("driverFeaturesSel"),
+          driverFeatures: v.array("driverFeatures", Uint32Array, 2),
+          status: v.num("status"),
+          interruptStatus: v.num("interruptStatus"),
+          queueNum: v.num("queueNum"),
+          queueReady: v.num("queueReady"),
+          desc: v.num("desc"),
+          avail: v.num("avail"),
+          used: v.num("used"),
+          lastAvail: v.num("lastAvail"),
+          queueSel: v.num("queueSel"),
+        },
+        disk: {
+          source: v.str("diskSource"),
+          format: v.str("diskFormat"),
+          size: v.num("diskSize"),
+          fingerprint: v.str("diskFingerprint"),
+          readOnly: v.bool("diskReadOnly"),
+          written: v.array("diskWritten", Uint32Array, -1),
+        },
+      };
+    }),
   };
 }

@@ -7,6 +7,13 @@ import { virtDeviceTree } from "./device-tree/virt-device-tree.js";
 import { Clint } from "./devices/clint.js";
 import { Plic } from "./devices/plic.js";
 import { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
+import {
+  DISK_PAGE,
+  diskFingerprint,
+  pagesToRanges,
+  rangesToPages,
+  TrackedDisk,
+} from "./devices/tracked-disk.js";
 import { Uart16550 } from "./devices/uart16550.js";
 import { type DiskBackend, VirtioBlk } from "./devices/virtio-blk.js";
 import { type ElfImage, parseElf } from "./elf.js";
@@ -16,6 +23,8 @@ import { MachineError } from "./machine-error.js";
 import {
   CHECKPOINT_MACHINE,
   CSR_FIELDS,
+  type DiskRecord,
+  diskSegmentName,
   type MachineState,
   RAM_SEGMENT,
   sectionsToState,
@@ -44,9 +53,10 @@ export interface MachineOptions {
   hostTime?: { now(): number; sleep(ms: number): void };
   /**
    * Block devices in the virtio-mmio slots, disk i at 0x1000_1000 + i·0x1000 on PLIC
-   * source 1+i (QEMU virt's wiring); at most 8. The other slots are empty, as on QEMU.
+   * source 1+i (QEMU virt's wiring); at most 8. The other slots (and undefined entries)
+   * are empty, as on QEMU. See `MachineDisk` for what a machine with disks needs to be saved.
    */
-  disks?: readonly (DiskBackend | { backend: DiskBackend; readOnly?: boolean })[];
+  disks?: readonly (DiskBackend | MachineDisk | undefined)[];
   /**
    * Most bytes of RAM page copies kept so that an incremental save against the baseline
    * (see `beginSave`) takes the parent's pages from memory instead of decoding them from
@@ -55,8 +65,45 @@ export interface MachineOptions {
   baselineBytes?: number;
 }
 
+/**
+ * A disk in a virtio slot. A machine with disks can be saved: the image records the base
+ * (`source`, `format`, its size and content fingerprint) and stores the pages the guest
+ * wrote since the disk was attached, so `backend` must hold the base's content, unwritten,
+ * when the machine is built, and keep the guest's writes somewhere other than the base
+ * (as `@amber/image` does for a disk opened without `writable`).
+ */
+export interface MachineDisk {
+  backend: DiskBackend;
+  readOnly?: boolean;
+  /** Where the base comes from (e.g. its path), recorded in saves to find it again. */
+  source?: string;
+  /** The base's format ("raw", "qcow2", "amber"), recorded in saves. */
+  format?: string;
+  /**
+   * The backend writes into the base itself (e.g. a disk opened rw): a save could only
+   * refer to a base that no longer holds the saved content, so such a machine cannot be saved.
+   */
+  writesThrough?: boolean;
+}
+
 /** What a restored machine takes from its host; the rest comes from the checkpoint. */
-export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "baselineBytes">;
+export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "baselineBytes"> & {
+  /**
+   * The base of the disk in each virtio slot the image has one in (index = slot; see
+   * `Machine.checkpointDisks`), unwritten: it must have the recorded size and fingerprint,
+   * the saved pages are put over it (as guest writes: `backend` must shadow them). Its
+   * `source`/`format` replace the recorded ones in later saves; `readOnly` and
+   * `writesThrough` come from the image.
+   */
+  disks?: readonly (DiskBackend | MachineDisk | undefined)[];
+};
+
+/** A disk a checkpoint holds (see `Machine.checkpointDisks`). */
+export interface CheckpointDisk extends Omit<DiskRecord, "written"> {
+  slot: number;
+  /** How many 4 KiB pages the guest had written (stored in the `disk<slot>` segment). */
+  writtenPages: number;
+}
 
 /** Who wrote a checkpoint (its header's creator). */
 export interface CheckpointCreator {
@@ -84,6 +131,11 @@ export interface SaveOptions {
   every?: number;
   /** Called after every `every` pages read, e.g. to run the guest on for a slice. */
   between?: () => void;
+  /**
+   * How the image names a disk's base: given the disk's `source` and slot, the name to
+   * record (e.g. a path relative to the image, as parent hints are). Default: `source`.
+   */
+  diskSource?: (source: string, slot: number) => string;
 }
 
 /** A save in progress (see `Machine.beginSave`). */
@@ -97,9 +149,9 @@ export interface MachineSave {
   readonly mode: "full" | "dirty" | "compare";
   /** The RAM epoch opened at the save instant: `ram.changedSince(epoch)` lists the pages written since. */
   readonly epoch: number;
-  /** RAM pages handed to the writer so far. */
+  /** Pages (RAM, then disk pages) handed to the writer so far. */
   pagesWritten(): number;
-  /** Pages the RAM snapshot copied because the guest wrote them before the writer read them. */
+  /** Pages (RAM and disk) the snapshot copied because the guest wrote them before the writer read them. */
   copiedPages(): number;
   /**
    * Tells the machine the image was written (give its digest, the write's result or a
@@ -148,6 +200,12 @@ const MIP_MSIP = 3;
 const MIP_MTIP = 7;
 const MIP_MEIP = 11;
 const MIP_SEIP = 9;
+
+/** A disk's written pages for a save: which (ascending) and their bytes at the instant. */
+interface DiskPages {
+  pages: () => Iterable<number>;
+  readPage: (p: number) => Uint8Array;
+}
 
 /** RAM pages for a save: which, their bytes (undefined: none here), the parent's if at hand. */
 interface RamPages {
@@ -208,7 +266,8 @@ export class Machine {
   private initrd: { start: number; end: number } | undefined;
   private resetPending = false;
   private readonly cmdline: string;
-  private readonly diskCount: number;
+  /** By virtio slot, the attached disks with their written-page tracking. */
+  private readonly disks: (TrackedDisk | undefined)[] = [];
   /** The RAM segment this machine was restored from: pages not yet touched are still only there. */
   private restoredRam: SegmentReader | undefined;
   /** The image restored from or last saved (committed), with RAM kept as at its instant. */
@@ -230,7 +289,6 @@ export class Machine {
     this.bus.addRam("ram", this.ram);
     this.bootargs = options.bootargs;
     this.cmdline = options.cmdline ?? "";
-    this.diskCount = options.disks?.length ?? 0;
     this.baselineBytes = Math.max(0, options.baselineBytes ?? DEFAULT_BASELINE_BYTES);
     this.hart = new Hart(this.bus, { time: () => this.clint.mtime(), jit: options.jit });
     this.hart.attachRam(this.ram);
@@ -311,6 +369,21 @@ export class Machine {
       plic: this.plic.saveState(),
       uart: this.uart.saveState(),
       semihosting: this.semihosting.saveState(),
+      virtio: this.virtio.map((slot, i) => {
+        const disk = this.disks[i];
+        if (disk === undefined) return undefined;
+        return {
+          device: slot.saveState(),
+          disk: {
+            source: disk.source,
+            format: disk.format,
+            size: disk.size,
+            fingerprint: disk.fingerprint(),
+            readOnly: this.diskReadOnly[i] === true,
+            written: pagesToRanges(disk.written),
+          },
+        };
+      }),
     };
   }
 
@@ -319,17 +392,26 @@ export class Machine {
    * section per part (see machine-state.ts) and RAM as the "ram" segment of the pages that
    * hold data. Call it between runs (never from inside `run`); the pages are read while
    * the image is written, so write it before running on. A full image that does not change
-   * the baseline: `beginSave` does everything this does and more. Refuses
-   * (SAVE_UNSUPPORTED) a machine with virtio disks or host time, whose state is partly
-   * outside it.
+   * the baseline: `beginSave` does everything this does and more. Disks are saved as
+   * the pages the guest wrote (the `disk<i>` segments) over a reference to their base.
+   * Refuses (SAVE_UNSUPPORTED) a machine with host time or a disk that writes through
+   * into its base, whose state is partly outside it.
    */
   checkpointInput(creator: CheckpointCreator = DEFAULT_CREATOR): CheckpointInput {
     this.checkSavable();
     const ram = this.ram;
-    return this.inputWith(creator, {
-      pages: this.withRestored(() => ram.allocatedPageIndexes()),
-      readPage: (i) => ram.page(i),
-    });
+    return this.inputWith(
+      creator,
+      {
+        pages: this.withRestored(() => ram.allocatedPageIndexes()),
+        readPage: (i) => ram.page(i),
+      },
+      this.disks.map((d) => {
+        if (d === undefined) return undefined;
+        const pages = [...d.written].sort((a, b) => a - b);
+        return { pages: () => pages, readPage: (p: number) => d.readPage(p) };
+      }),
+    );
   }
 
   /**
@@ -344,9 +426,10 @@ export class Machine {
   /**
    * Starts saving the machine as it is now; the guest may run on while the image is written
    * (save-and-continue), or not run at all (a stopped save): the small state is captured
-   * now and RAM through a copy-on-write snapshot, so `input` is exactly the machine at this
-   * instant. The writer reads each page once; `between()`, if given, is called after every
-   * `every` pages read (default 64), e.g. to run the machine on for a slice.
+   * now and RAM (and the pages the guest wrote to each disk) through a copy-on-write
+   * snapshot, so `input` is exactly the machine at this instant. The writer reads each page
+   * once; `between()`, if given, is called after every `every` pages read (default 64),
+   * e.g. to run the machine on for a slice.
    *
    * With `parent`, the image is incremental (see `SaveOptions.parent`): when the parent is
    * the baseline, only the pages written since it are stored, XOR-delta against the
@@ -372,6 +455,13 @@ export class Machine {
     const dirty = mode === "dirty" ? base!.ram.writtenPages() : undefined;
     const snapshot = ram.beginSnapshot(dirty);
     const next = ram.keepBaseline(this.baselineBytes);
+    // Disks: the pages written since the baseline (dirty: the others are the parent's, which
+    // the baseline is) or all the written pages, copied on write until the writer has them.
+    const diskSnapshots = this.disks.map((d) => {
+      if (d === undefined) return undefined;
+      const pages = [...(mode === "dirty" ? d.sinceBaseline : d.written)].sort((a, b) => a - b);
+      return { disk: d, pages, snapshot: d.beginSnapshot(pages) };
+    });
     this.saving = true;
 
     const every = Math.max(1, options.every ?? 64);
@@ -415,12 +505,34 @@ export class Machine {
         },
       };
     }
-    const input = this.inputWith(creator, segment, parent, options.parentHint);
+    const disks = diskSnapshots.map((d) =>
+      d === undefined
+        ? undefined
+        : {
+            pages: paced(() => d.pages),
+            readPage: (p: number) => {
+              read++;
+              written++;
+              return d.snapshot.take(p);
+            },
+          },
+    );
+    let input: CheckpointInput;
+    try {
+      input = this.inputWith(creator, segment, disks, parent, options.parentHint, options.diskSource);
+    } catch (e) {
+      for (const d of diskSnapshots) d?.disk.endSnapshot(false);
+      snapshot.end();
+      next.end();
+      this.saving = false;
+      throw e;
+    }
 
     let open = true;
-    const finish = (): void => {
+    const finish = (committed: boolean): void => {
       open = false;
       snapshot.end();
+      for (const d of diskSnapshots) d?.disk.endSnapshot(committed);
       this.saving = false;
     };
     return {
@@ -428,17 +540,18 @@ export class Machine {
       mode,
       epoch: next.epoch,
       pagesWritten: () => written,
-      copiedPages: () => snapshot.copiedPages,
+      copiedPages: () =>
+        snapshot.copiedPages + diskSnapshots.reduce((n, d) => n + (d?.snapshot.copied() ?? 0), 0),
       committed: (image) => {
         if (!open) throw new MachineError("SAVE_IN_PROGRESS", "a save committed after it ended");
         this.baseline?.ram.end();
         this.baseline = { digest: typeof image === "string" ? image : image.digest, ram: next };
-        finish();
+        finish(true);
       },
       end: () => {
         if (!open) return;
         next.end();
-        finish();
+        finish(false);
       },
     };
   }
@@ -522,11 +635,13 @@ export class Machine {
   }
 
   private checkSavable(): void {
-    if (this.diskCount > 0) {
-      throw new MachineError(
-        "SAVE_UNSUPPORTED",
-        "cannot save a machine with virtio disks attached (not supported yet)",
-      );
+    for (const [i, d] of this.disks.entries()) {
+      if (d?.writesThrough === true) {
+        throw new MachineError(
+          "SAVE_UNSUPPORTED",
+          `cannot save a machine whose disk ${i}${d.source === "" ? "" : ` (${d.source})`} writes into its file (opened rw): the image could only refer to a file that no longer holds the saved content; open it without rw (the guest's writes are then kept aside and saved in the image)`,
+        );
+      }
     }
     if (this.hostTime !== undefined) {
       throw new MachineError("SAVE_UNSUPPORTED", "cannot save a machine whose time follows the host's clock");
@@ -541,16 +656,23 @@ export class Machine {
   private inputWith(
     creator: CheckpointCreator,
     ram: RamPages,
+    disks: readonly (DiskPages | undefined)[],
     parent?: CheckpointReader,
     parentHint?: string,
+    diskSource?: (source: string, slot: number) => string,
   ): CheckpointInput {
     const source = this.restoredRam;
     const empty = new Uint8Array(4096).fill(this.ram.initByte);
+    const state = this.captureState();
+    if (diskSource !== undefined) {
+      for (const [i, v] of state.virtio.entries())
+        if (v !== undefined) v.disk.source = diskSource(v.disk.source, i);
+    }
     return {
       machine: CHECKPOINT_MACHINE,
       creator,
       instructionCount: BigInt(this.hart.steps),
-      sections: stateToSections(this.captureState()),
+      sections: stateToSections(state),
       segments: [
         {
           name: RAM_SEGMENT,
@@ -565,6 +687,20 @@ export class Machine {
           },
           parentPage: ram.parentPage,
         },
+        ...disks.flatMap((d, i) =>
+          d === undefined
+            ? []
+            : [
+                {
+                  name: diskSegmentName(i),
+                  base: 0n,
+                  size: this.disks[i]!.size,
+                  pageSize: DISK_PAGE,
+                  initByte: 0,
+                  pages: d,
+                },
+              ],
+        ),
       ],
       ...(parent === undefined ? {} : { parent, parentHint }),
     };
@@ -590,6 +726,7 @@ export class Machine {
         `${reader.name}: no "${RAM_SEGMENT}" segment of ${b.ramSize} bytes at 0x${VIRT.ram.base.toString(16)} in 4 KiB pages`,
       );
     }
+    const disks = Machine.restoredDisks(reader, state, options.disks ?? []);
     const machine = new Machine({
       ramSize: b.ramSize,
       io: options.io,
@@ -598,13 +735,105 @@ export class Machine {
       bootargs: b.bootargs,
       instructionsPerSecond: b.instructionsPerSecond,
       baselineBytes: options.baselineBytes,
+      disks: disks.map((d) => d?.disk),
     });
     machine.ram.setPageSource((i) => (segment.isPresent(i) ? segment.readPage(i) : undefined));
     machine.restoredRam = segment;
     machine.applyState(state);
+    // The disks: the base (checked) with the saved pages over it, as the guest left them.
+    for (const [i, d] of disks.entries()) {
+      const tracked = machine.disks[i];
+      if (d === undefined || tracked === undefined) continue;
+      tracked.setFingerprint(d.record.fingerprint);
+      for (const p of d.pages) tracked.restorePage(p, d.segment.readPage(p));
+    }
     // The image restored from is the baseline: RAM is exactly its content at this instant.
     machine.baseline = { digest: reader.digest, ram: machine.ram.keepBaseline(machine.baselineBytes) };
     return machine;
+  }
+
+  /**
+   * The disks a checkpoint holds, by slot: where their bases were opened from (as recorded:
+   * the CLI resolves a relative `source` against the image's directory), their size and
+   * fingerprint, which `fromCheckpoint` checks the bases it is given against.
+   */
+  static checkpointDisks(reader: CheckpointReader): CheckpointDisk[] {
+    const state = sectionsToState(reader, VIRT.mrom.size);
+    return state.virtio.flatMap((v, slot) => {
+      if (v === undefined) return [];
+      const { written, ...rest } = v.disk;
+      const pages = rangesToPages(written, Math.ceil(v.disk.size / DISK_PAGE))?.length ?? 0;
+      return [{ slot, ...rest, writtenPages: pages }];
+    });
+  }
+
+  /** Checks the bases given for a restore against the image's disk records. */
+  private static restoredDisks(
+    reader: CheckpointReader,
+    state: MachineState,
+    given: NonNullable<RestoreOptions["disks"]>,
+  ): ({ disk: MachineDisk; record: DiskRecord; pages: number[]; segment: SegmentReader } | undefined)[] {
+    for (let i = 0; i < given.length; i++) {
+      if (given[i] !== undefined && state.virtio[i] === undefined) {
+        throw new MachineError(
+          "CHECKPOINT_INVALID",
+          `${reader.name}: a disk was given for virtio slot ${i}, which holds none in this image`,
+        );
+      }
+    }
+    return state.virtio.map((v, i) => {
+      if (v === undefined) return undefined;
+      const r = v.disk;
+      const what = `${reader.name}: disk ${i}${r.source === "" ? "" : ` (${r.source})`}`;
+      const g = given[i];
+      if (g === undefined) {
+        throw new MachineError(
+          "CHECKPOINT_INVALID",
+          `${what}: the image holds a disk in virtio slot ${i}; give its base to restore it`,
+        );
+      }
+      const disk: MachineDisk = "backend" in g ? { ...g } : { backend: g };
+      const name = disk.source ?? r.source;
+      const base = disk.backend;
+      if (base.size !== r.size) {
+        throw new MachineError(
+          "CHECKPOINT_INVALID",
+          `${what}: ${name} has ${base.size} bytes, the saved disk's base had ${r.size}: not the disk the image was saved with`,
+        );
+      }
+      const fingerprint = diskFingerprint(base);
+      if (fingerprint !== r.fingerprint) {
+        throw new MachineError(
+          "CHECKPOINT_INVALID",
+          `${what}: ${name} has other content than the saved disk's base (fingerprint ${fingerprint}; expected ${r.fingerprint}): it was changed or is another disk`,
+        );
+      }
+      const pages = rangesToPages(r.written, Math.ceil(r.size / DISK_PAGE));
+      const segment = reader.findSegment(diskSegmentName(i));
+      if (
+        pages === undefined ||
+        segment === undefined ||
+        segment.size !== r.size ||
+        segment.pageSize !== DISK_PAGE
+      ) {
+        throw new MachineError(
+          "CHECKPOINT_INVALID",
+          `${what}: no valid "${diskSegmentName(i)}" segment of ${r.size} bytes in 4 KiB pages with the written pages listed`,
+        );
+      }
+      return {
+        disk: {
+          backend: base,
+          readOnly: r.readOnly,
+          source: name,
+          format: disk.format ?? r.format,
+          writesThrough: disk.writesThrough,
+        },
+        record: r,
+        pages,
+        segment,
+      };
+    });
   }
 
   private applyState(s: MachineState): void {
@@ -632,6 +861,7 @@ export class Machine {
     this.plic.loadState(s.plic);
     this.uart.loadState(s.uart);
     this.semihosting.loadState(s.semihosting);
+    for (const [i, v] of s.virtio.entries()) if (v !== undefined) this.virtio[i]?.loadState(v.device);
     // Caches are rebuilt from the restored state: decoded code, compiled regions, translation.
     hart.flushDecodeCache();
     csr.onTranslationChange();
@@ -645,6 +875,7 @@ export class Machine {
 
   /** The eight virtio-mmio slots (empty ones read as QEMU's: magic, version 2, device id 0). */
   readonly virtio: VirtioBlk[] = [];
+  private readonly diskReadOnly: boolean[] = [];
 
   private attachVirtio(disks: NonNullable<MachineOptions["disks"]>): void {
     if (disks.length > VIRT.virtio.count) {
@@ -667,11 +898,18 @@ export class Machine {
       },
     };
     for (let i = 0; i < VIRT.virtio.count; i++) {
-      const d = disks[i];
-      const backend = d === undefined ? undefined : "backend" in d ? d.backend : d;
-      const readOnly = d !== undefined && "backend" in d ? d.readOnly : false;
+      const given = disks[i];
+      const d: MachineDisk | undefined =
+        given === undefined ? undefined : "backend" in given ? given : { backend: given };
+      const tracked =
+        d === undefined
+          ? undefined
+          : new TrackedDisk(d.backend, d.source ?? "", d.format ?? "", d.writesThrough === true);
+      this.disks.push(tracked);
+      this.diskReadOnly.push(d?.readOnly === true);
+      const readOnly = d?.readOnly === true;
       const irq = (level: boolean) => this.plic.setLevel(VIRTIO_IRQ + i, level);
-      const slot = new VirtioBlk(`virtio${i}`, backend, dma, irq, { readOnly });
+      const slot = new VirtioBlk(`virtio${i}`, tracked, dma, irq, { readOnly });
       this.virtio.push(slot);
       this.bus.addDevice(VIRT.virtio.base + i * VIRT.virtio.size, slot);
     }

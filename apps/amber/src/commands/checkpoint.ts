@@ -1,11 +1,14 @@
+import * as nodePath from "node:path";
 import type { CheckpointReader } from "@amber/checkpoint";
-import { Machine, type RunOutcome } from "@amber/machine";
+import type { Image } from "@amber/image";
+import { type CheckpointDisk, Machine, type RunOutcome } from "@amber/machine";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { closeDisks, type DiskSpec, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { checkSaveTarget, finishRun, saveAndContinue, saveMachine } from "./run.js";
 
 /** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
@@ -29,6 +32,62 @@ export interface ResumeOptions {
   haltAfterSave?: boolean;
   /** Save a full image instead of an incremental one on the resumed image. */
   full?: boolean;
+  /** `--disk FILE[,format=...]`, repeatable: the bases of the image's disks, in slot order, instead of the recorded paths. */
+  disk?: string[];
+  saveDiskDiff?: string;
+}
+
+/**
+ * Opens the bases of the disks `reader` holds: the `--disk` files given (in slot order),
+ * else the recorded paths, relative to the image's directory. Never rw: the saved pages go
+ * over the base as shadowed writes.
+ */
+function openSavedDisks(
+  reader: CheckpointReader,
+  imagePath: string,
+  given: readonly string[],
+): { saved: CheckpointDisk[]; specs: DiskSpec[]; images: Image[] } {
+  const saved = Machine.checkpointDisks(reader);
+  if (given.length > saved.length) {
+    throw new UserError(
+      `--disk: ${given.length} given, but ${imagePath} holds ${saved.length} disk${saved.length === 1 ? "" : "s"}`,
+      ExitCode.Usage,
+    );
+  }
+  const specs = saved.map((d, i): DiskSpec => {
+    const g = given[i];
+    if (g !== undefined) {
+      const spec = parseDiskSpec(g);
+      if (spec.rw) {
+        throw new UserError(
+          `--disk ${g}: a resumed disk cannot be rw (its saved writes are put over the file without changing it)`,
+          ExitCode.Usage,
+        );
+      }
+      return spec;
+    }
+    const file = nodePath.isAbsolute(d.source)
+      ? d.source
+      : nodePath.join(nodePath.dirname(imagePath), d.source);
+    const format = d.format === "raw" || d.format === "qcow2" || d.format === "amber" ? d.format : undefined;
+    return { file, format, rw: false };
+  });
+  let images: Image[];
+  try {
+    images = openDisks(specs);
+  } catch (e) {
+    const which = saved.findIndex(
+      (_, i) => given[i] === undefined && e instanceof Error && e.message.includes(specs[i]!.file),
+    );
+    if (which >= 0) {
+      throw new UserError(
+        `${imagePath}: disk ${saved[which]!.slot} was saved with ${specs[which]!.file}, which cannot be opened (${(e as Error).message}); give its base with --disk FILE`,
+        ExitCode.Failure,
+      );
+    }
+    throw e;
+  }
+  return { saved, specs, images };
 }
 
 /**
@@ -55,11 +114,36 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
   }
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
+    const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
+    if (options.saveDiskDiff !== undefined && images.length !== 1) {
+      for (const i of images) i.close();
+      throw new UserError("--save-disk-diff needs an image with exactly one disk", ExitCode.Usage);
+    }
+    try {
+      return resumeMachine(env, reader, path, options, saveAt, maxSteps, images, specs);
+    } finally {
+      for (const i of images) i.close();
+    }
+  });
+}
+
+function resumeMachine(
+  env: CliEnv,
+  reader: CheckpointReader,
+  path: string,
+  options: ResumeOptions,
+  saveAt: number | undefined,
+  maxSteps: number,
+  images: Image[],
+  specs: DiskSpec[],
+): number {
+  {
     // Page copies for fast incremental saves only when there will be a save.
     const machine = Machine.fromCheckpoint(reader, {
       io: env.io,
       jit: options.jit,
       baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
+      disks: machineDisks(images, specs),
     });
     const started = env.now();
     // --max-insns and --save-at count from the start of the guest, as in `amber run`.
@@ -77,6 +161,7 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
         const parent = options.full ? undefined : { reader, path };
         if (options.haltAfterSave) {
           saveMachine(machine, options.saveTo!, parent);
+          closeDisks(images, specs, options.saveDiskDiff);
           return ExitCode.Ok;
         }
         outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent);
@@ -87,8 +172,10 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
     } else {
       outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
     }
-    return finishRun(env, machine, outcome, env.now() - started, options.stats === true);
-  });
+    const seconds = env.now() - started;
+    closeDisks(images, specs, options.saveDiskDiff);
+    return finishRun(env, machine, outcome, seconds, options.stats === true);
+  }
 }
 
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
@@ -114,6 +201,7 @@ function describe(reader: CheckpointReader, path: string): Record<string, unknow
       minVersion: e.minVersion,
       bytes: e.length,
     })),
+    disks: savedDisks(reader),
     segments: reader.segments.map((s) => ({
       name: s.name,
       base: hex(s.base),
@@ -123,6 +211,15 @@ function describe(reader: CheckpointReader, path: string): Record<string, unknow
       storedPages: s.storedPageCount,
     })),
   };
+}
+
+/** The disks a machine image holds (none for an image of something else). */
+function savedDisks(reader: CheckpointReader): CheckpointDisk[] {
+  try {
+    return Machine.checkpointDisks(reader);
+  } catch {
+    return [];
+  }
 }
 
 function inspectCommand(writeOut: (t: string) => void, path: string, json: boolean): number {
@@ -146,6 +243,15 @@ function inspectCommand(writeOut: (t: string) => void, path: string, json: boole
       ...reader.sectionEntries.map(
         (e) => `  ${e.name} v${e.version} (min v${e.minVersion}), ${e.length} bytes`,
       ),
+      ...(savedDisks(reader).length === 0
+        ? []
+        : [
+            "disks:",
+            ...savedDisks(reader).map(
+              (d) =>
+                `  virtio${d.slot}: ${d.source || "(no name)"}${d.format ? ` (${d.format})` : ""}, ${d.size} bytes, ${d.writtenPages} written pages in disk${d.slot}${d.readOnly ? ", read-only" : ""}, base ${d.fingerprint}`,
+            ),
+          ]),
       "segments:",
       ...reader.segments.map(
         (s) =>
@@ -185,6 +291,16 @@ export function registerCheckpointCommands(
     )
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")
     .option("--full", "save a full image (no parent) instead of an incremental one")
+    .option(
+      "--disk <file[,format=raw|qcow2|amber]>",
+      "the base of the image's next disk (repeatable, in slot order) instead of the path recorded in it",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      "--save-disk-diff <out>",
+      "after the run, save the disk's writes (the saved ones and the new ones) as a diff layer over its base",
+    )
     .addHelpText(
       "after",
       `
@@ -192,6 +308,9 @@ The guest runs on while the image is written (copy-on-write: the image is the in
 --save-at names). An incremental image stores only the RAM pages the guest wrote since the
 resumed image was saved (XOR-delta against its pages) and finds the parent again by the
 path stored in it (relative to the image); the parent's digest decides.
+Disks: the image holds the pages the guest wrote; their bases are reopened from the
+paths recorded (relative to the image) or from --disk, and must have the same content
+(size and fingerprint are checked).
 Exit status: the guest's own, 124 for --max-insns, 125 for a damaged image or a missing
 parent, 126 for an unhandled trap, 2 for a bad command line.`,
     )

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { type Image, type ImageFormat, isImageError, MemoryBudget, openImage, saveDiff } from "@amber/image";
 import { nodeImageHost, tempSpillFile, writeFileAtomic } from "@amber/image/node";
+import type { MachineDisk } from "@amber/machine";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
 
@@ -55,6 +56,19 @@ export function openDisks(specs: readonly DiskSpec[]): Image[] {
     imageUserError(e);
   }
   return images;
+}
+
+/**
+ * The opened disks as the machine takes them: a save records each one's file (as given,
+ * made relative to the image when saved) and format, and refuses a disk opened rw.
+ */
+export function machineDisks(images: readonly Image[], specs: readonly DiskSpec[]): MachineDisk[] {
+  return images.map((image, i) => ({
+    backend: image,
+    source: specs[i]?.file ?? "",
+    format: specs[i]?.format ?? image.layers[image.layers.length - 1]?.format ?? "",
+    writesThrough: specs[i]?.rw === true,
+  }));
 }
 
 /** After the run: keep disk 0's shadowed writes as a diff layer if asked, then close all. */

@@ -10,7 +10,7 @@ import { parseCount, parseSize } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { openImage } from "./checkpoint-open.js";
-import { closeDisks, openDisks, parseDiskSpec } from "./image-disks.js";
+import { closeDisks, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 
 export interface RunOptions {
   ram?: string;
@@ -97,6 +97,15 @@ export function runCommand(
   }
 
   const diskSpecs = (options.disk ?? []).map(parseDiskSpec);
+  if (saveAt !== undefined) {
+    const rw = diskSpecs.find((d) => d.rw);
+    if (rw !== undefined) {
+      throw new UserError(
+        `--save-at: --disk ${rw.file} is opened rw (the guest writes into the file), so a saved machine could only refer to a file that no longer holds the saved disk: drop ",rw" (the writes are then kept aside and saved in the image)`,
+        ExitCode.Usage,
+      );
+    }
+  }
   if (options.saveDiskDiff !== undefined && diskSpecs.length !== 1) {
     throw new UserError("--save-disk-diff needs exactly one --disk", ExitCode.Usage);
   }
@@ -136,7 +145,7 @@ function runMachine(
       bootargs: options.append,
       jit: options.jit,
       hostTime: options.hostTime ? env.hostClock : undefined,
-      disks,
+      disks: machineDisks(disks, diskSpecs),
     });
     if (file !== undefined) machine.loadElf(readInput(env, file), file);
     else {
@@ -249,6 +258,8 @@ function save(
       {
         parent: parent?.reader,
         parentHint: parent === undefined ? undefined : parentHint(parent, target),
+        // A disk's base is recorded relative to the image, as the parent is.
+        diskSource: (source) => path.relative(path.dirname(path.resolve(target)), path.resolve(source)),
         every: SAVE_SLICE_PAGES,
         between,
       },

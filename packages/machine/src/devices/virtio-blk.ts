@@ -75,6 +75,24 @@ const S_UNSUPP = 2;
 
 const SECTOR = 512;
 
+/** A virtio-blk slot's transport and queue state (what `saveState` gives and `loadState` takes). */
+export interface VirtioBlkState {
+  deviceFeaturesSel: number;
+  driverFeaturesSel: number;
+  /** The two 32-bit words of the features the driver accepted. */
+  driverFeatures: Uint32Array;
+  status: number;
+  interruptStatus: number;
+  queueNum: number;
+  queueReady: number;
+  desc: number;
+  avail: number;
+  used: number;
+  /** The next available-ring index the device will take (its shadow of avail.idx). */
+  lastAvail: number;
+  queueSel: number;
+}
+
 /**
  * A virtio-mmio transport slot (QEMU `virt` has eight at 0x1000_1000 + n·0x1000). Without a
  * disk it is what QEMU shows for an empty slot: magic "virt", version 2, device id 0. With
@@ -107,6 +125,44 @@ export class VirtioBlk implements MmioDevice {
     let low = (1 << F_BLK_BLK_SIZE) | (1 << F_BLK_FLUSH);
     if (options.readOnly) low |= 1 << F_BLK_RO;
     this.features = [low >>> 0, 1 << (F_VERSION_1 - 32)];
+  }
+
+  saveState(): VirtioBlkState {
+    return {
+      deviceFeaturesSel: this.deviceFeaturesSel >>> 0,
+      driverFeaturesSel: this.driverFeaturesSel >>> 0,
+      driverFeatures: Uint32Array.from(this.driverFeatures, (v) => v >>> 0),
+      status: this.status,
+      interruptStatus: this.interruptStatus,
+      queueNum: this.queueNum,
+      queueReady: this.queueReady,
+      desc: this.desc >>> 0,
+      avail: this.avail >>> 0,
+      used: this.used >>> 0,
+      lastAvail: this.lastAvail,
+      queueSel: this.queueSel >>> 0,
+    };
+  }
+
+  /** Puts back what `saveState` gave, without touching the interrupt line (the PLIC keeps its level). */
+  loadState(s: VirtioBlkState): void {
+    this.deviceFeaturesSel = s.deviceFeaturesSel >>> 0;
+    this.driverFeaturesSel = s.driverFeaturesSel >>> 0;
+    this.driverFeatures = [s.driverFeatures[0] ?? 0, s.driverFeatures[1] ?? 0];
+    this.status = s.status & 0xff;
+    this.interruptStatus = s.interruptStatus;
+    this.queueNum = s.queueNum;
+    this.queueReady = s.queueReady & 1;
+    this.desc = s.desc >>> 0;
+    this.avail = s.avail >>> 0;
+    this.used = s.used >>> 0;
+    this.lastAvail = s.lastAvail & 0xffff;
+    this.queueSel = s.queueSel >>> 0;
+  }
+
+  /** Whether a disk is attached (an empty slot has no state worth saving). */
+  get hasDisk(): boolean {
+    return this.disk !== undefined;
   }
 
   read(offset: number, size: 1 | 2 | 4): number {
