@@ -1,7 +1,8 @@
 // The REPL's figures: time from starting `amber repl` (bundled CLI, as `pnpm start` runs
 // it after building) to the Lisp prompt, the `:save` pause the user sees (full and
 // incremental), and the sizes of a full world and of an incremental world after one
-// definition. Median of N runs (default 5); Node's own start-up measured in the same run.
+// definition. Lines are typed at a user's pace (0.5 s apart). Median of N runs (default 5);
+// Node's own start-up measured in the same run.
 //
 //   node tools/bench/repl.mjs [--runs N]
 import { spawn, spawnSync } from "node:child_process";

@@ -37,6 +37,7 @@ export class ReplLoop {
   private finished: ((status: number) => void) | undefined;
   private status: number | undefined;
   private hintedQuit = false;
+  private warmedUp = false;
 
   constructor(
     readonly session: WorldSession,
@@ -67,6 +68,13 @@ export class ReplLoop {
   /** The guest waits for input: its unfinished line is the prompt. */
   guestIdle(): void {
     this.prompt();
+    if (!this.warmedUp) {
+      this.warmedUp = true;
+      // While the user reads the prompt: makes the first :save as quick as the later ones.
+      setTimeout(() => {
+        if (this.status === undefined && this.session.state !== "running") this.session.warmUp();
+      }, 20).unref();
+    }
   }
 
   /** A world was restored: its prompt was printed before it was saved, so show it again. */

@@ -1,8 +1,9 @@
 import { statSync } from "node:fs";
 import * as nodePath from "node:path";
 import type { CheckpointInput, CheckpointReader } from "@amber/checkpoint";
-import { isCheckpointError } from "@amber/checkpoint";
+import { isCheckpointError, writeCheckpoint } from "@amber/checkpoint";
 import { openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
+import { MemoryBlockFile } from "@amber/image";
 import { disassemble } from "@amber/isa";
 import { Machine, MachineError, type RunOutcome, SECTION_SPECS } from "@amber/machine";
 import { describeTrap } from "../commands/run.js";
@@ -350,6 +351,29 @@ export class WorldSession {
       digest: result.digest,
       steps,
     };
+  }
+
+  /**
+   * Writes the world once into memory and throws the bytes away, so that the code of the
+   * save path (page encoding, hashing, the writer) is compiled by V8 before the user's
+   * first `:save`, whose pause would otherwise be mostly warm-up. Changes nothing: the
+   * save is never committed (the baseline stays), the guest does not run.
+   */
+  warmUp(): void {
+    const parent = this.baseline;
+    try {
+      const save = this.machine.beginSave(
+        { name: "amber", version: VERSION },
+        { parent: parent?.reader, parentHint: parent === undefined ? undefined : "warm-up" },
+      );
+      try {
+        writeCheckpoint(new MemoryBlockFile(), save.input);
+      } finally {
+        save.end();
+      }
+    } catch {
+      // Only a warm-up: a real :save reports whatever went wrong.
+    }
   }
 
   /**
