@@ -1,4 +1,5 @@
 import type { RamWindow } from "./bus.js";
+import { Access, type Mmu } from "./mmu.js";
 import { mulhu } from "./mul-high.js";
 import { generateRegion, REGION_PARAMS } from "./region-codegen.js";
 import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
@@ -16,9 +17,20 @@ import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
  * it reproduces exactly, only while its blocks fit in the step budget, and it hands
  * anything else back before executing it, so step counts, registers, memory and traps
  * are the interpreter's, step for step.
+ *
+ * A cache is either physical (pcs and addresses are physical: M-mode, or Sv32 off) or
+ * translated (Sv32 on for fetches and data): the hart keeps one of each and uses the
+ * one that fits the current mode. Translated regions are keyed by virtual pc and read
+ * the MMU's TLBs (see region-codegen.ts); they stay valid across translation changes,
+ * because every block checks that the fetch TLB maps its page to the frame it was
+ * compiled from, and stores to those frames drop them as for physical code.
  */
 
-/** A compiled region: `(pc, left) => npc`, with steps taken in st[0] and st[1] = 1 when npc must be interpreted. */
+/**
+ * A compiled region: `(pc, left) => npc`, with steps taken in st[0] and st[1] != 0 when
+ * npc must be interpreted (2: the code page of npc no longer maps to the frame the
+ * region was compiled from).
+ */
 export type RegionFn = (pc: number, left: number) => number;
 
 const TABLE_BITS = 16;
@@ -31,6 +43,16 @@ export const JIT_MASK = (1 << TABLE_BITS) - 1;
  * CPU-heavy guest kept ≈ 1,000 MIPS (tools/bench/linux-boot.mjs, tools/bench/cpu.mjs).
  */
 export const JIT_HOT = 5000;
+/**
+ * The same threshold for code running under Sv32 translation. Kernels run there, with
+ * many warm paths and few loops, and each region costs V8 tens of milliseconds to
+ * optimise: at 5,000 the Linux MMU boot to the prompt took ≈ 2.5× as long as with the
+ * interpreter alone; at 50,000 it takes ≈ 0–25 % longer (tools/bench/linux-boot.mjs, on
+ * a loaded 2-core machine), while bench-paged runs at ≈ 0.8–0.9 of the same workload
+ * unpaged (tools/bench/cpu.mjs); 100,000–200,000 made the boot faster but left
+ * bench-paged's loops interpreted for too long (≈ 0.45–0.6). Fits the Uint16 counters.
+ */
+export const JIT_HOT_TRANSLATED = 50_000;
 /** An odd tag never equals a pc (pcs are 2-aligned), so it marks an empty slot. */
 const EMPTY = 1;
 /**
@@ -69,6 +91,7 @@ interface Compiled {
 }
 
 const nothing: RegionFn = (pc) => pc;
+const NO_TLB = new Int32Array(0);
 
 export class BlockCache {
   /** pc of the region entry in each slot, or EMPTY. The hart reads it to skip a call on a miss. */
@@ -98,16 +121,15 @@ export class BlockCache {
    * @param file the hart's register file (x0..x31 and the sink).
    * @param markCode watches a code address the way the interpreter does when it decodes,
    *   so that stores to compiled code reach `invalidate`.
-   * @param physical whether pcs and data addresses are physical right now. Regions are
-   *   compiled from and keyed by physical addresses, so they run only then (with Sv32
-   *   translation on, everything is left to the interpreter).
+   * @param hotness interpreted runs of a pc before it is compiled (JIT_HOT unless a test wants less).
+   * @param mmu for a translated cache, the MMU whose TLBs its regions read; the hart
+   *   enters such a cache only while fetches and data are both translated.
    */
   constructor(
     private readonly file: Int32Array,
     private readonly markCode: (addr: number) => void,
-    private readonly physical: () => boolean,
-    /** Interpreted runs of a pc before it is compiled (JIT_HOT unless a test wants less). */
     readonly hotness = JIT_HOT,
+    private readonly mmu?: Mmu,
   ) {}
 
   /** Regions compiled since the last flush (tests use it to prove code ran compiled). */
@@ -117,7 +139,12 @@ export class BlockCache {
 
   attach(ram: RamWindow): void {
     this.ram = ram;
-    this.scanner = new RegionScanner(ram, LIMITS);
+    const mmu = this.mmu;
+    this.scanner = new RegionScanner(
+      ram,
+      LIMITS,
+      mmu === undefined ? undefined : (vpn) => mmu.cachedFetchFrame(vpn),
+    );
     this.flush();
   }
 
@@ -143,11 +170,6 @@ export class BlockCache {
     const st = this.st;
     let steps = 0;
     let first = true;
-    // Nothing inside a region can change the translation mode, so checking once suffices.
-    if (!this.physical()) {
-      this.steps = 0;
-      return pc;
-    }
     while (steps < left) {
       const j = (pc >>> 1) & JIT_MASK;
       if (tag[j] !== pc) {
@@ -159,7 +181,15 @@ export class BlockCache {
       const c = this.owner[j]!;
       pc = this.fns[j]!(pc, left - steps);
       steps += st[0]!;
-      if (st[1] !== 0) break;
+      if (st[1] !== 0) {
+        // Its code page maps elsewhere now (another address space at the same virtual
+        // pc): once that is hot too, compile the code it maps to now in its place.
+        if (st[1] === 2 && st[0] === 0 && ++this.hot[j]! >= this.hotness) {
+          this.hot[j] = 0;
+          if (this.compile(pc)) continue;
+        }
+        break;
+      }
       c.recent[c.exits & (RECENT - 1)] = pc;
       if (++c.exits === LEARN_AFTER) this.learn(c);
     }
@@ -242,9 +272,23 @@ export class BlockCache {
 
   private build(region: Region, ram: RamWindow): RegionFn | undefined {
     const source = generateRegion(region, ram.base, ram.size);
+    const mmu = this.mmu;
+    const mirrors = mmu?.mirrorTlbs();
     try {
       const factory = new Function(...REGION_PARAMS, source) as (...args: unknown[]) => RegionFn;
-      return factory(this.file, this.st, ram.pages8, ram.pages16, ram.pages32, ram.fastWrite, mulhu);
+      return factory(
+        this.file,
+        this.st,
+        ram.pages8,
+        ram.pages16,
+        ram.pages32,
+        ram.fastWrite,
+        mulhu,
+        mmu?.tags[Access.Fetch] ?? NO_TLB,
+        mmu?.frames[Access.Fetch] ?? NO_TLB,
+        mirrors?.[Access.Load] ?? NO_TLB,
+        mirrors?.[Access.Store] ?? NO_TLB,
+      );
     } catch {
       // Only a host that forbids generated code gets here; the interpreter carries on alone.
       this.available = false;
@@ -265,7 +309,8 @@ export class BlockCache {
       for (const insn of block.insns) {
         // Interior pcs were counted while interpreted; only a new miss should count now.
         this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
-        const off = (insn.pc - ram.base) >>> 0;
+        const pa = block.frame === -1 ? insn.pc : block.frame | (insn.pc & 0xfff);
+        const off = (pa - ram.base) >>> 0;
         const cov = this.covered.get(off >>> 12)!;
         cov[(off >>> 1) & 2047] = 1;
         if (insn.length === 4) cov[((off >>> 1) & 2047) + 1] = 1;

@@ -1,8 +1,8 @@
-import { BlockCache, JIT_HOT, JIT_MASK } from "./block-cache.js";
+import { BlockCache, JIT_HOT, JIT_HOT_TRANSLATED, JIT_MASK } from "./block-cache.js";
 import type { Bus, RamWindow } from "./bus.js";
 import { CsrFile, MSTATUS } from "./csr-file.js";
 import { type Decoded, decodeInto, emptyDecoded } from "./decoder.js";
-import { Access, Mmu } from "./mmu.js";
+import { Access, Mmu, TLB_MASK } from "./mmu.js";
 import { mulhu } from "./mul-high.js";
 import { Op } from "./ops.js";
 import { PmpAccess } from "./pmp.js";
@@ -43,7 +43,10 @@ export interface HartOptions {
    * way; false keeps the plain interpreter (the reference), e.g. to cross-check.
    */
   jit?: boolean;
-  /** How often a pc runs interpreted before it is compiled (default JIT_HOT, 5000). */
+  /**
+   * How often a pc runs interpreted before it is compiled (default JIT_HOT, 5000, and
+   * JIT_HOT_TRANSLATED, 50000, for code running under Sv32 translation).
+   */
   jitHotness?: number;
 }
 
@@ -99,8 +102,16 @@ export class Hart {
    * the time (CSRs, device accesses); `liveSteps` adds it to `steps`.
    */
   private runSteps = 0;
-  /** The block compiler, absent when turned off. */
-  private readonly jit: BlockCache | undefined;
+  /** The block compiler for physical pcs and addresses, absent when turned off. */
+  private readonly jitPhysical: BlockCache | undefined;
+  /**
+   * The block compiler for code running under Sv32 translation (virtual pcs, TLB
+   * lookups), made the first time translation is on (most harts never need it).
+   */
+  private jitTranslated: BlockCache | undefined;
+  private readonly jitHotness: number | undefined;
+  /** The one of the two that fits the current mode; undefined while code must be interpreted. */
+  private jit: BlockCache | undefined;
   /** Sv32 translation; `translateFetch`/`translateData` say whether it applies right now. */
   readonly mmu: Mmu;
   private translateFetch = false;
@@ -140,15 +151,19 @@ export class Hart {
     this.csr.hartId = options.hartId ?? 0;
     this.mmu = new Mmu(bus, this.csr);
     this.csr.onTranslationChange = () => this.translationChanged();
-    this.jit =
-      options.jit === false
-        ? undefined
-        : new BlockCache(
-            this.file,
-            (a) => this.markCode(a),
-            () => !this.checkedData && !this.translateFetch && !this.pmpFetch,
-            options.jitHotness ?? JIT_HOT,
-          );
+    this.jitHotness = options.jitHotness;
+    if (options.jit !== false)
+      this.jitPhysical = new BlockCache(this.file, (a) => this.markCode(a), options.jitHotness ?? JIT_HOT);
+    this.jit = this.jitPhysical;
+  }
+
+  private translatedCompiler(): BlockCache {
+    if (this.jitTranslated === undefined) {
+      const hotness = this.jitHotness ?? JIT_HOT_TRANSLATED;
+      this.jitTranslated = new BlockCache(this.file, (a) => this.markCode(a), hotness, this.mmu);
+      if (this.ram !== undefined) this.jitTranslated.attach(this.ram);
+    }
+    return this.jitTranslated;
   }
 
   /** Gives the hart direct access to RAM pages; loads/stores elsewhere use the bus. */
@@ -162,7 +177,8 @@ export class Hart {
     this.fastWrite = ram.fastWrite;
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
     this.virtualSlots = new Array(this.codePage.length).fill(undefined);
-    this.jit?.attach(ram);
+    this.jitPhysical?.attach(ram);
+    this.jitTranslated?.attach(ram);
     ram.onWatchedWrite = (offset, length) => this.invalidateCode((this.ramBase + offset) | 0, length);
     this.flushDecodeCache();
   }
@@ -184,13 +200,14 @@ export class Hart {
 
   /** Regions the block compiler has compiled since its last flush (0 without it). */
   get compiledRegions(): number {
-    return this.jit?.compiledRegions ?? 0;
+    return (this.jitPhysical?.compiledRegions ?? 0) + (this.jitTranslated?.compiledRegions ?? 0);
   }
 
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
   flushDecodeCache(): void {
     this.dcTag.fill(DC_EMPTY);
-    this.jit?.flush();
+    this.jitPhysical?.flush();
+    this.jitTranslated?.flush();
     this.virtualSlots.fill(undefined);
     this.straddlers = [];
   }
@@ -211,6 +228,12 @@ export class Hart {
     this.pmpFetch = csr.priv !== Privilege.Machine && !open;
     this.pmpData = this.mmu.dataPrivilege() !== Privilege.Machine && !open;
     this.checkedData = this.translateData || this.pmpData;
+    // Compiled code runs with PMP open only, with fetches and data both physical or
+    // both translated (not under MPRV's mix).
+    if (this.jitPhysical === undefined) this.jit = undefined;
+    else if (this.pmpFetch || this.pmpData || this.translateFetch !== this.translateData)
+      this.jit = undefined;
+    else this.jit = this.translateFetch ? this.translatedCompiler() : this.jitPhysical;
     for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
     this.straddlers = [];
   }
@@ -222,7 +245,7 @@ export class Hart {
   private fetchAddress(pc: number): number {
     let pa = pc >>> 0;
     if (this.translateFetch) {
-      pa = this.mmu.translate(pc, Access.Fetch);
+      pa = this.translate(pc, Access.Fetch);
       if (pa < 0) {
         this.fault(this.mmu.faultCause, pc);
         return -1;
@@ -235,11 +258,35 @@ export class Hart {
     return pa;
   }
 
+  /**
+   * `mmu.translate`, keeping the one-entry page memories (fetchPage, loadPage,
+   * storePage) exact copies of TLB entries: a walk may replace the TLB entry one of
+   * them copies (a store walk also fills the load TLB), and then it is forgotten.
+   * So a memory hit is always a TLB hit, and compiled code, which looks at the TLBs
+   * only and leaves the memories alone, makes the same walks the interpreter makes.
+   */
+  private translate(va: number, access: Access): number {
+    const mmu = this.mmu;
+    const walks = mmu.walks;
+    const pa = mmu.translate(va, access);
+    if (mmu.walks !== walks) {
+      if (!this.tlbHolds(Access.Fetch, this.fetchPage, this.fetchFrame)) this.fetchPage = -1;
+      if (!this.tlbHolds(Access.Load, this.loadPage, this.loadFrame)) this.loadPage = -1;
+      if (!this.tlbHolds(Access.Store, this.storePage, this.storeFrame)) this.storePage = -1;
+    }
+    return pa;
+  }
+
+  private tlbHolds(access: Access, vpn: number, frame: number): boolean {
+    const slot = vpn & TLB_MASK;
+    return vpn !== -1 && this.mmu.tags[access]![slot] === vpn && this.mmu.frames[access]![slot] === frame;
+  }
+
   /** The physical address of a data access, or -1 with a fault pending (mtval = `va`). */
   private physicalData(va: number, size: number, access: Access): number {
     let pa = va >>> 0;
     if (this.translateData) {
-      pa = this.mmu.translate(va, access);
+      pa = this.translate(va, access);
       if (pa < 0) {
         this.fault(this.mmu.faultCause, va);
         return -1;
@@ -547,7 +594,8 @@ export class Hart {
       }
       this.virtualSlots[page] = undefined;
     }
-    this.jit?.invalidate(a, size);
+    this.jitPhysical?.invalidate(a, size);
+    this.jitTranslated?.invalidate(a, size);
     // An instruction starting up to 2 bytes before `a` may reach into the written bytes.
     for (let h = (a & ~1) - 2; h < a + size; h += 2) {
       const i = (h >>> 1) & DC_MASK;
@@ -570,10 +618,6 @@ export class Hart {
     const pages16 = this.pages16;
     const pages32 = this.pages32;
     const fastWrite = this.fastWrite;
-    const jit = this.jit;
-    const jitTag = jit?.tag;
-    const jitHot = jit?.hot;
-    const hotness = jit?.hotness ?? JIT_HOT;
     let pc = this.pc | 0;
     let n = 0;
     let reason: StopReason = StopReason.Budget;
@@ -584,11 +628,13 @@ export class Hart {
     loop: while (n < budget) {
       // Compiled code runs where there is some (or the pc just became hot); it returns
       // at the first instruction it leaves to the interpreter, which runs it below.
-      if (jitTag !== undefined) {
+      // The compiler for the current mode (traps and CSR writes may switch it).
+      const jit = this.jit;
+      if (jit !== undefined) {
         const j = (pc >>> 1) & JIT_MASK;
-        if (jitTag[j] === pc || ++jitHot![j]! >= hotness) {
-          pc = jit!.enter(pc, budget - n);
-          n += jit!.steps;
+        if (jit.tag[j] === pc || ++jit.hot[j]! >= jit.hotness) {
+          pc = jit.enter(pc, budget - n);
+          n += jit.steps;
           if (n >= budget) break;
         }
       }

@@ -21,7 +21,8 @@ const PTE_D = 128;
 
 const TLB_BITS = 8;
 const TLB_SIZE = 1 << TLB_BITS;
-const TLB_MASK = TLB_SIZE - 1;
+/** Slot of a virtual page number in each TLB: `vpn & TLB_MASK` (compiled code uses it too). */
+export const TLB_MASK = TLB_SIZE - 1;
 const TLB_EMPTY = -1;
 
 const PAGE_FAULT = [
@@ -46,18 +47,74 @@ const PMP_ACCESS = [PmpAccess.Execute, PmpAccess.Read, PmpAccess.Write] as const
  * only once D is set. A and D are set by the walker, as QEMU does.
  */
 export class Mmu {
-  private readonly tags: Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE).fill(TLB_EMPTY));
-  private readonly frames: Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE));
+  /**
+   * Per access kind (indexed by `Access`): the virtual page number held in each slot
+   * (-1 when empty) and the physical frame address it maps to (as int32). Compiled code
+   * reads these directly: a hit means the access is allowed with no further check and
+   * touches nothing (no walk, no A/D update), so it may skip the translation call.
+   * The arrays are filled in place and never replaced.
+   */
+  readonly tags: readonly Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE).fill(TLB_EMPTY));
+  readonly frames: readonly Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE));
   /** Set after a failed translation: the exception cause; tval is the virtual address. */
   faultCause = 0;
+  /** Page walks so far (each may have replaced TLB entries); callers compare it before and after. */
+  walks = 0;
 
   constructor(
     private readonly bus: Bus,
     private readonly csr: CsrFile,
   ) {}
 
+  /**
+   * Per access kind, indexed by virtual page number: the frame number + 1 of the page
+   * while the TLB holds it, else 0. An exact mirror of the TLBs that compiled code can
+   * read with one load (no slot, no tag compare); made on request (`mirrorTlbs`), as
+   * it takes 12 MiB.
+   */
+  mirrors: readonly Int32Array[] | undefined;
+
+  /** Makes `mirrors` (once) and keeps it in step with the TLBs from then on. */
+  mirrorTlbs(): readonly Int32Array[] {
+    if (this.mirrors === undefined) {
+      const mirrors = [0, 1, 2].map(() => new Int32Array(1 << 20));
+      for (let a = 0; a < 3; a++) {
+        for (let slot = 0; slot < TLB_SIZE; slot++) {
+          const vpn = this.tags[a]![slot]!;
+          if (vpn !== TLB_EMPTY) mirrors[a]![vpn] = (this.frames[a]![slot]! >>> 12) + 1;
+        }
+      }
+      this.mirrors = mirrors;
+    }
+    return this.mirrors;
+  }
+
   flush(): void {
-    for (const t of this.tags) t.fill(TLB_EMPTY);
+    const mirrors = this.mirrors;
+    for (let a = 0; a < 3; a++) {
+      const tags = this.tags[a]!;
+      if (mirrors !== undefined) {
+        const mirror = mirrors[a]!;
+        for (let slot = 0; slot < TLB_SIZE; slot++) {
+          const vpn = tags[slot]!;
+          if (vpn !== TLB_EMPTY) mirror[vpn] = 0;
+        }
+      }
+      tags.fill(TLB_EMPTY);
+    }
+  }
+
+  /** Enters vpn -> frame in the TLB of `access` (and its mirror). */
+  private fill(access: Access, slot: number, vpn: number, frame: number): void {
+    const tags = this.tags[access]!;
+    const mirror = this.mirrors?.[access];
+    if (mirror !== undefined) {
+      const old = tags[slot]!;
+      if (old !== TLB_EMPTY) mirror[old] = 0;
+      mirror[vpn] = (frame >>> 12) + 1;
+    }
+    tags[slot] = vpn;
+    this.frames[access]![slot] = frame | 0;
   }
 
   /** The privilege data accesses use: MPRV makes M-mode loads and stores act as MPP. */
@@ -65,6 +122,15 @@ export class Mmu {
     const csr = this.csr;
     if (csr.priv === Privilege.Machine && csr.mstatus & MSTATUS.MPRV) return (csr.mstatus >>> 11) & 3;
     return csr.priv;
+  }
+
+  /**
+   * The frame that virtual page `vpn` maps to for fetches according to the fetch TLB,
+   * or -1 when the TLB does not hold it. Never walks (no side effects).
+   */
+  cachedFetchFrame(vpn: number): number {
+    const slot = vpn & TLB_MASK;
+    return this.tags[Access.Fetch]![slot] === vpn ? this.frames[Access.Fetch]![slot]! : -1;
   }
 
   /** Whether accesses of this kind are translated now. */
@@ -91,6 +157,7 @@ export class Mmu {
   }
 
   private walk(va: number, access: Access): number {
+    this.walks++;
     const csr = this.csr;
     const priv = access === Access.Fetch ? csr.priv : this.dataPrivilege();
     const pageFault = PAGE_FAULT[access];
@@ -148,13 +215,9 @@ export class Mmu {
     }
     const vpn = va >>> 12;
     const slot = vpn & TLB_MASK;
-    this.tags[access]![slot] = vpn;
-    this.frames[access]![slot] = frame | 0;
+    this.fill(access, slot, vpn, frame);
     // A page that may be written may also be read: fill the load TLB too.
-    if (access === Access.Store && (pte & PTE_R) !== 0) {
-      this.tags[Access.Load]![slot] = vpn;
-      this.frames[Access.Load]![slot] = frame | 0;
-    }
+    if (access === Access.Store && (pte & PTE_R) !== 0) this.fill(Access.Load, slot, vpn, frame);
     return (frame + (va & 0xfff)) >>> 0;
   }
 }

@@ -1,3 +1,4 @@
+import { TLB_MASK } from "./mmu.js";
 import { Op } from "./ops.js";
 import { type Block, BlockEnd, type Insn, type Region } from "./region-scan.js";
 
@@ -24,10 +25,25 @@ import { type Block, BlockEnd, type Insn, type Region } from "./region-scan.js";
  * `need = 1` says "the interpreter must execute the instruction at npc"; `need = 0`
  * says "execution simply left the region" (another region may take over).
  *
+ * Under Sv32 translation (a region scanned with `translated` set) pcs and data addresses
+ * are virtual and the code reads the MMU's TLBs, never walking page tables itself:
+ *  - a block whose virtual page differs from the block control comes from, and every
+ *    block reached through the dispatch (region entry, indirect jumps), first checks
+ *    that the fetch TLB still maps its page to the frame it was compiled from; if not,
+ *    the region leaves before it (need = 2 at the dispatch, so the caller can tell a
+ *    region whose code page now maps elsewhere from one that ran);
+ *  - a load or store hits when the load or store TLB holds its page (the MMU fills them
+ *    only with accesses allowed in the current context, store entries only once D is
+ *    set), and otherwise leaves, so that the interpreter walks or faults exactly as it
+ *    would have. A hit changes nothing the interpreter would not have changed (the
+ *    hart's one-entry page memories are kept exact copies of TLB entries for this).
+ *
  * Closure parameters: x (register file), st (Int32Array(2) for n and need), P8/P16/P32
- * (RAM page arrays), FW (fastWrite flags), H (unsigned high multiply).
+ * (RAM page arrays), FW (fastWrite flags), H (unsigned high multiply), and the TLBs:
+ * FT/FF (fetch TLB tags and frames) and LM/SM (the MMU's mirrors of the load and store
+ * TLBs, indexed by virtual page number).
  */
-export const REGION_PARAMS = ["x", "st", "P8", "P16", "P32", "FW", "H"] as const;
+export const REGION_PARAMS = ["x", "st", "P8", "P16", "P32", "FW", "H", "FT", "FF", "LM", "SM"] as const;
 
 /** A signed 32-bit literal. */
 const lit = (v: number): string => String(v | 0);
@@ -54,20 +70,45 @@ export function generateRegion(region: Region, ramBase: number, ramSize: number)
   const out: string[] = [];
   out.push("return function region(pc, left) {");
   const dispatch = region.blocks.length;
-  out.push(`let b = ${dispatch}, n = 0, npc = pc, need = 0, o = 0, q8, q16, q32;`);
+  out.push(
+    region.translated
+      ? `let b = ${dispatch}, n = 0, npc = pc, need = 0, o = 0, t = 0, q8, q16, q32;`
+      : `let b = ${dispatch}, n = 0, npc = pc, need = 0, o = 0, q8, q16, q32;`,
+  );
   for (const r of regs) out.push(`let r${r} = x[${r}];`);
   out.push("out: for (;;) {\nswitch (b) {");
-  const ctx: Ctx = { index, base: ramBase | 0, size: ramSize, out, dispatch };
+  const ctx: Ctx = {
+    index,
+    base: ramBase | 0,
+    size: ramSize,
+    out,
+    dispatch,
+    blocks: region.blocks,
+    translated: region.translated,
+  };
   region.blocks.forEach((block, i) => {
     emitBlock(ctx, block, i, region.blocks[i + 1]);
   });
   // Entry and indirect jumps: the block starting at npc, or leave the region.
   out.push(`default:\nswitch (npc) {`);
-  for (const [pc, i] of index) out.push(`case ${lit(pc)}: b = ${i}; continue out;`);
-  out.push("}\nbreak out;\n}\n}");
+  if (ctx.translated) {
+    // One code-page check for all entries, after the block is found: a check per case
+    // would be code V8 has no type feedback for until that entry is first taken.
+    for (const [pc, i] of index) out.push(`case ${lit(pc)}: b = ${i}; break;`);
+    out.push("default: break out;\n}");
+    out.push(`t = npc >>> 12;`);
+    out.push(
+      `if (FT[t & ${TLB_MASK}] !== t || FF[t & ${TLB_MASK}] !== ${frameOfPage(region.blocks)}) { need = 2; break out; }`,
+    );
+    out.push("continue out;\n}\n}");
+  } else {
+    for (const [pc, i] of index) out.push(`case ${lit(pc)}: b = ${i}; continue out;`);
+    out.push("}\nbreak out;\n}\n}");
+  }
   for (const r of written) out.push(`x[${r}] = r${r};`);
   // A region that took no step hands over to the interpreter, so execution always advances.
-  out.push("if (n === 0) need = 1;");
+  // (need = 2, a code page mapped elsewhere, is kept: the caller counts those.)
+  out.push(region.translated ? "if (n === 0 && need === 0) need = 1;" : "if (n === 0) need = 1;");
   out.push("st[0] = n; st[1] = need; return npc;\n};");
   // Names the function in profiles and stack traces.
   out.push(`//# sourceURL=amber-region-${hex(region.entry)}.js`);
@@ -81,6 +122,9 @@ interface Ctx {
   base: number;
   size: number;
   out: string[];
+  blocks: readonly Block[];
+  /** Virtual pcs and addresses (Sv32): TLB lookups and code-page checks. */
+  translated: boolean;
 }
 
 function writesRd(op: Op): boolean {
@@ -103,12 +147,43 @@ function writesRd(op: Op): boolean {
 
 const reg = (r: number): string => (r === 0 ? "0" : `r${r}`);
 
-/** Code that transfers control to `pc`: a jump to its block, or leaving the region. */
-function goTo(ctx: Ctx, pc: number, next: Block | undefined): string {
-  if (next !== undefined && next.start === pc) return ""; // falls through to the next case
+/**
+ * An expression for the frame (as int32) the region's blocks on virtual page `t` were
+ * compiled from: a constant when they all lie on one page, else a chain of tests.
+ */
+function frameOfPage(blocks: readonly Block[]): string {
+  const frames = new Map<number, number>();
+  for (const b of blocks) frames.set(b.start >>> 12, b.frame);
+  const pages = [...frames];
+  let expr = lit(pages[pages.length - 1]![1]);
+  for (let k = pages.length - 2; k >= 0; k--)
+    expr = `(t === ${pages[k]![0]} ? ${lit(pages[k]![1])} : ${expr})`;
+  return expr;
+}
+
+/**
+ * Leaves the region before `block` (at `pc`) unless the fetch TLB maps the block's
+ * virtual page to the frame it was compiled from (constant slot, tag and frame).
+ */
+function codePageCheck(block: Block, pc: number): string {
+  const vpn = block.start >>> 12;
+  const slot = vpn & TLB_MASK;
+  return `if (FT[${slot}] !== ${vpn} || FF[${slot}] !== ${lit(block.frame)}) { npc = ${lit(pc)}; need = 1; break out; } `;
+}
+
+/**
+ * Code that transfers control from block `from` to `pc`: a jump to its block (after a
+ * code-page check when translated and the page changes), or leaving the region.
+ */
+function goTo(ctx: Ctx, pc: number, next: Block | undefined, from: Block): string {
   const b = ctx.index.get(pc);
-  if (b !== undefined) return `b = ${b}; continue;`;
-  return `npc = ${lit(pc)}; break out;`;
+  if (b === undefined) return `npc = ${lit(pc)}; break out;`;
+  const check =
+    ctx.translated && (ctx.blocks[b]!.start ^ from.start) >>> 12 !== 0
+      ? codePageCheck(ctx.blocks[b]!, pc)
+      : "";
+  if (next !== undefined && next.start === pc) return check; // falls through to the next case
+  return `${check}b = ${b}; continue;`;
 }
 
 function emitBlock(ctx: Ctx, block: Block, i: number, next: Block | undefined): void {
@@ -126,14 +201,14 @@ function emitBlock(ctx: Ctx, block: Block, i: number, next: Block | undefined): 
   switch (block.end) {
     case BlockEnd.Branch: {
       const cond = branchCondition(last);
-      const taken = goTo(ctx, block.target, undefined);
+      const taken = goTo(ctx, block.target, undefined, block);
       out.push(`if (${cond}) { ${taken} }`);
-      out.push(goTo(ctx, block.fallThrough, next));
+      out.push(goTo(ctx, block.fallThrough, next, block));
       break;
     }
     case BlockEnd.Jump:
       if (last.rd !== 0) out.push(`${reg(last.rd)} = ${lit(block.fallThrough)};`);
-      out.push(goTo(ctx, block.target, next));
+      out.push(goTo(ctx, block.target, next, block));
       break;
     case BlockEnd.Indirect: {
       // Target first: rd may be rs1.
@@ -143,7 +218,7 @@ function emitBlock(ctx: Ctx, block: Block, i: number, next: Block | undefined): 
       break;
     }
     case BlockEnd.Next:
-      out.push(goTo(ctx, block.fallThrough, next));
+      out.push(goTo(ctx, block.fallThrough, next, block));
       break;
     case BlockEnd.Interpret:
       out.push(`npc = ${lit(block.fallThrough)}; need = 1; break out;`);
@@ -175,8 +250,64 @@ function offset(ctx: Ctx, i: Insn): string {
   return `o = (${reg(i.rs1)} + ${lit(i.imm - ctx.base)}) | 0;`;
 }
 
+interface AccessShape {
+  /** Page arrays of the element size and the element index expression. */
+  pages: string;
+  index: string;
+  align: number;
+  store: boolean;
+  /** How the loaded element becomes the register value. */
+  extend: (v: string) => string;
+}
+
+const same = (v: string): string => v;
+const ACCESS: Partial<Record<Op, AccessShape>> = {
+  [Op.LB]: { pages: "P8", index: "t & 4095", align: 1, store: false, extend: (v) => `(${v} << 24) >> 24` },
+  [Op.LBU]: { pages: "P8", index: "t & 4095", align: 1, store: false, extend: same },
+  [Op.LH]: {
+    pages: "P16",
+    index: "(t >>> 1) & 2047",
+    align: 2,
+    store: false,
+    extend: (v) => `(${v} << 16) >> 16`,
+  },
+  [Op.LHU]: { pages: "P16", index: "(t >>> 1) & 2047", align: 2, store: false, extend: same },
+  [Op.LW]: { pages: "P32", index: "(t >>> 2) & 1023", align: 4, store: false, extend: same },
+  [Op.SB]: { pages: "P8", index: "t & 4095", align: 1, store: true, extend: same },
+  [Op.SH]: { pages: "P16", index: "(t >>> 1) & 2047", align: 2, store: true, extend: same },
+  [Op.SW]: { pages: "P32", index: "(t >>> 2) & 1023", align: 4, store: true, extend: same },
+};
+
+/**
+ * A load or store under translation. The MMU's TLB mirror for loads (LM) or stores (SM)
+ * gives the frame number + 1 of the virtual page while the TLB holds it, else 0; the
+ * frame number less the RAM's first one (and 1) is the RAM page index, out of range for
+ * 0 and for frames outside RAM. The access leaves when the TLB does not hold the page,
+ * the frame is not RAM, the RAM page is missing (loads) or not directly writable
+ * (stores), or the address is misaligned: the interpreter then does the access,
+ * walking or faulting exactly as it would have.
+ */
+function emitTranslatedAccess(ctx: Ctx, i: Insn, shape: AccessShape, exit: string): void {
+  const { out } = ctx;
+  const mirror = shape.store ? "SM" : "LM";
+  const pages = Math.floor(ctx.size / 4096);
+  const q = `q${shape.pages.slice(1)}`;
+  const aligned = shape.align > 1 ? ` || (t & ${shape.align - 1}) !== 0` : "";
+  const usable = shape.store ? "FW[o] !== 1" : `(${q} = ${shape.pages}[o]) === undefined`;
+  out.push(`t = (${reg(i.rs1)} + ${lit(i.imm)}) | 0;`);
+  out.push(`o = (${mirror}[t >>> 12] + ${lit(-(ctx.base >>> 12) - 1)}) | 0;`);
+  out.push(`if ((o >>> 0) >= ${pages}${aligned} || ${usable}) ${exit}`);
+  if (shape.store) out.push(`${shape.pages}[o][${shape.index}] = ${reg(i.rs2)};`);
+  else if (i.rd !== 0) out.push(`${reg(i.rd)} = ${shape.extend(`${q}[${shape.index}]`)};`);
+}
+
 function emitInsn(ctx: Ctx, i: Insn, exit: string): void {
   const { out } = ctx;
+  const shape = ACCESS[i.op];
+  if (ctx.translated && shape !== undefined) {
+    emitTranslatedAccess(ctx, i, shape, exit);
+    return;
+  }
   const a = reg(i.rs1);
   const b = reg(i.rs2);
   const imm = lit(i.imm);

@@ -11,6 +11,11 @@ import { Op } from "./ops.js";
  * A block stops *before* anything else (CSR access, ecall/ebreak, mret, wfi, fence.i,
  * atomics, illegal encodings, an instruction crossing a page, code outside RAM), and
  * the generated code hands that instruction to the interpreter.
+ *
+ * Under Sv32 translation pcs are virtual: the scanner reads each code page through the
+ * frame the fetch TLB holds for it right now (it never walks page tables, which would
+ * set A bits), leaves out pages the TLB does not hold, and ends every block at a page
+ * boundary, so that each block lies on one virtual page whose frame it records.
  */
 
 /** How a block ends. */
@@ -36,6 +41,12 @@ export interface Block {
   target: number;
   /** The pc after the last instruction. */
   fallThrough: number;
+  /**
+   * Under translation, the physical address of the frame the block's virtual page
+   * mapped to when it was scanned (the generated code checks the fetch TLB still says
+   * so before running it); -1 when pcs are physical.
+   */
+  frame: number;
 }
 
 /** One decoded instruction; pcs are signed 32-bit, like the hart's. */
@@ -55,6 +66,8 @@ export interface Region {
   readonly blocks: Block[];
   /** Every RAM page (index from the RAM base) that holds an instruction of the region. */
   readonly pages: number[];
+  /** Whether pcs are virtual (blocks carry their frames) or physical. */
+  readonly translated: boolean;
 }
 
 export interface ScanLimits {
@@ -126,17 +139,32 @@ export function isBranch(op: Op): boolean {
 export class RegionScanner {
   private readonly d: Decoded = emptyDecoded();
 
+  /**
+   * @param frameOf under translation, the frame a virtual page number maps to for
+   *   fetches (without side effects), or -1 when unknown; undefined when pcs are physical.
+   */
   constructor(
     private readonly ram: RamWindow,
     private readonly limits: ScanLimits,
+    private readonly frameOf?: (vpn: number) => number,
   ) {}
+
+  /** The physical address of the code at `pc`, or -1 when it cannot be known now. */
+  private physical(pc: number): number {
+    if (this.frameOf === undefined) return pc;
+    const frame = this.frameOf(pc >>> 12);
+    return frame === -1 ? -1 : frame | (pc & 0xfff);
+  }
 
   /**
    * Decodes the instruction at `pc` into the scratch record, or returns false when it
-   * cannot be compiled: outside RAM, on a page never written, crossing a page, illegal.
+   * cannot be compiled: outside RAM, on a page never written, crossing a page, illegal,
+   * on a virtual page whose translation is not in the fetch TLB.
    */
   private decodeAt(pc: number): boolean {
-    const off = (pc - this.ram.base) >>> 0;
+    const pa = this.physical(pc);
+    if (pa === -1) return false;
+    const off = (pa - this.ram.base) >>> 0;
     if (off >= this.ram.size) return false;
     const page = this.ram.pages16[off >>> 12];
     if (page === undefined) return false;
@@ -168,7 +196,7 @@ export class RegionScanner {
       if (block.insns.length === 0) continue; // its first instruction is for the interpreter
       blocks.push(block);
       total += block.insns.length;
-      for (const insn of block.insns) pages.add(((insn.pc - this.ram.base) >>> 0) >>> 12);
+      for (const insn of block.insns) pages.add(((this.physical(insn.pc) - this.ram.base) >>> 0) >>> 12);
       switch (block.end) {
         case BlockEnd.Branch:
           queue.push(block.target, block.fallThrough);
@@ -193,16 +221,24 @@ export class RegionScanner {
       }
     }
     if (blocks.length === 0 || blocks[0]!.start !== entry) return undefined;
-    return { entry, blocks, pages: [...pages].sort((a, b) => a - b) };
+    return {
+      entry,
+      blocks,
+      pages: [...pages].sort((a, b) => a - b),
+      translated: this.frameOf !== undefined,
+    };
   }
 
   private scanBlock(start: number, cap: number): Block {
     const insns: Insn[] = [];
     const d = this.d;
     let pc = start;
-    const block: Block = { start, insns, end: BlockEnd.Next, target: 0, fallThrough: 0 };
+    const translated = this.frameOf !== undefined;
+    const frame = translated ? this.physical(start) & ~0xfff : -1;
+    const block: Block = { start, insns, end: BlockEnd.Next, target: 0, fallThrough: 0, frame };
     for (;;) {
-      if (insns.length >= cap) {
+      // Under translation a block stays on its virtual page (the next page may map anywhere).
+      if (insns.length >= cap || (translated && insns.length > 0 && (pc ^ start) >>> 12 !== 0)) {
         block.end = BlockEnd.Next;
         break;
       }

@@ -143,4 +143,39 @@ describe("Sv32 translation", () => {
     expect(mmu.translate(0x0040_0000, Access.Load)).toBe(-1);
     expect(mmu.faultCause).toBe(Exception.LoadAccessFault);
   });
+
+  it("the TLB mirrors for compiled code hold exactly what the TLBs hold, through fills, evictions and flushes", () => {
+    const { mem, mmu } = setup(V | R | W | A | D);
+    // Superpage 0x0080_0000.. maps every 4 KiB page: plenty of pages that share TLB slots.
+    const mirrors = mmu.mirrorTlbs();
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const check = (): void => {
+      for (let a = 0; a < 3; a++) {
+        const held = new Map<number, number>();
+        mmu.tags[a]!.forEach((vpn, slot) => {
+          if (vpn !== -1) held.set(vpn, (mmu.frames[a]![slot]! >>> 12) + 1);
+        });
+        mirrors[a]!.forEach((v, vpn) => {
+          if (v !== 0 || held.has(vpn)) expect(v, `access ${a} vpn ${vpn}`).toBe(held.get(vpn));
+        });
+      }
+    };
+    for (let k = 0; k < 3000; k++) {
+      const op = random(100);
+      const va = op < 3 ? 0x0040_0000 : 0x0080_0000 + random(1024) * 4096;
+      if (op < 2) mmu.flush();
+      else if (op < 4)
+        mem.setPte(
+          L0 + ((0x0040_0000 >>> 12) & 0x3ff) * 4,
+          ((0x8001_0000 >>> 12) << 10) | V | R | (random(2) ? W | A | D : 0),
+        );
+      else mmu.translate(va + random(4096), random(3) as Access);
+      if (k === 1500) check();
+    }
+    check();
+  });
 });
