@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { CapturedIo } from "@amber/machine";
 import { main } from "../src/cli.js";
+import { testEnv } from "./run-cli.js";
 
 export interface ReplResult {
   status: number;
@@ -31,15 +31,9 @@ export async function replScript(args: string[], script: string): Promise<ReplRe
   input.end(script);
   const status = await main(
     ["repl", ...args],
-    {
-      io: new CapturedIo(),
-      stderr: (text) => {
-        stderr += text;
-      },
-      readFile: (path) => readFileSync(path),
-      now: () => performance.now() / 1000,
-      hostClock: { now: () => performance.now(), sleep: () => {} },
-    },
+    testEnv(new CapturedIo(), (text) => {
+      stderr += text;
+    }),
     (text) => {
       stdout += text;
     },

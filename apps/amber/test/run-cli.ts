@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { CapturedIo } from "@amber/machine";
+import { CapturedIo, type HostIo } from "@amber/machine";
 import { main } from "../src/cli.js";
+import type { CliEnv } from "../src/cli-env.js";
 
 export interface CliResult {
   status: number;
@@ -11,6 +12,17 @@ export interface CliResult {
   out: string;
 }
 
+/** An in-process CLI environment: guest I/O through `io`, Amber's talk to `stderr`. */
+export function testEnv(io: HostIo, stderr: (text: string) => void): CliEnv {
+  return {
+    io,
+    stderr,
+    readFile: (path) => readFileSync(path),
+    now: () => performance.now() / 1000,
+    hostClock: { now: () => performance.now(), sleep: () => {} },
+  };
+}
+
 /** Runs the CLI in-process, as `amber ...args`, capturing everything it prints. */
 export function runCli(args: string[], stdin = ""): CliResult {
   const io = new CapturedIo(stdin);
@@ -18,15 +30,9 @@ export function runCli(args: string[], stdin = ""): CliResult {
   let out = "";
   const status = main(
     args,
-    {
-      io,
-      stderr: (text) => {
-        stderr += text;
-      },
-      readFile: (path) => readFileSync(path),
-      now: () => performance.now() / 1000,
-      hostClock: { now: () => performance.now(), sleep: () => {} },
-    },
+    testEnv(io, (text) => {
+      stderr += text;
+    }),
     (text) => {
       out += text;
     },

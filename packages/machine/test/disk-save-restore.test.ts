@@ -12,6 +12,7 @@ import {
   type RunOutcome,
   SECTION_SPECS,
 } from "../src/index.js";
+import { ramDigest } from "./ram-digest.js";
 
 const OUT = fileURLToPath(new URL("../../../tools/guests/out/", import.meta.url));
 const BASE = new Uint8Array(readFileSync(`${OUT}disk.img`));
@@ -48,21 +49,6 @@ function boot(disk = shadowDisk(BASE)) {
   const machine = new Machine({ io, disks: [{ backend: disk, source: "disk.img", format: "raw" }] });
   machine.loadElf(ELF, "disk.elf");
   return { machine, io, disk };
-}
-
-function ramDigest(m: Machine): string {
-  const source = [...m.checkpointInput().segments][0]!.pages as {
-    pages(): Iterable<number>;
-    readPage(i: number): Uint8Array;
-  };
-  let h = 0x811c9dc5;
-  for (const i of source.pages()) {
-    const p = source.readPage(i);
-    if (p.every((b) => b === 0)) continue;
-    h = Math.imul(h ^ i, 0x01000193);
-    for (let j = 0; j < p.length; j++) h = Math.imul(h ^ p[j]!, 0x01000193);
-  }
-  return (h >>> 0).toString(16);
 }
 
 function end(m: Machine, io: CapturedIo, disk: ReturnType<typeof shadowDisk>, outcome: RunOutcome) {

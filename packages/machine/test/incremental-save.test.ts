@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CapturedIo, Machine, MachineError, type MachineSave, type RunOutcome } from "../src/index.js";
+import { ramDigest } from "./ram-digest.js";
 
 const OUT = fileURLToPath(new URL("../../../tools/guests/out/rv32imac/", import.meta.url));
 const RAM = 128 << 20;
@@ -14,22 +15,6 @@ function boot(name: string): { machine: Machine; io: CapturedIo } {
   const machine = new Machine({ ramSize: RAM, io, cmdline: name });
   machine.loadElf(readFileSync(`${OUT}${name}.elf`), name);
   return { machine, io };
-}
-
-/** FNV-1a over every RAM page that holds data (index and bytes), skipping all-zero pages. */
-function ramDigest(m: Machine): string {
-  const source = [...m.checkpointInput().segments][0]!.pages as {
-    pages(): Iterable<number>;
-    readPage(i: number): Uint8Array;
-  };
-  let h = 0x811c9dc5;
-  for (const i of source.pages()) {
-    const p = source.readPage(i);
-    if (p.every((b) => b === 0)) continue;
-    h = Math.imul(h ^ i, 0x01000193);
-    for (let j = 0; j < p.length; j++) h = Math.imul(h ^ p[j]!, 0x01000193);
-  }
-  return (h >>> 0).toString(16);
 }
 
 interface End {

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { removeStaleTemps } from "@amber/checkpoint/node";
 import { writeFileAtomic } from "@amber/image/node";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
@@ -37,15 +38,6 @@ export function checkWorldName(name: string): string {
     );
   }
   return name;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function writeAtomic(target: string, bytes: Uint8Array): void {
@@ -114,9 +106,8 @@ export class MachineDirectory {
     const dir = path.join(this.root, WORLDS_DIR);
     if (!fs.existsSync(dir)) return;
     for (const f of fs.readdirSync(dir)) {
-      const m = /^\..+\.tmp-(\d+)-[0-9a-z]+$/.exec(f);
-      if (m === null || processAlive(Number(m[1]))) continue;
-      fs.rmSync(path.join(dir, f), { force: true });
+      const m = /^\.(.+)\.tmp-\d+-[0-9a-z]+$/.exec(f);
+      if (m !== null) removeStaleTemps(path.join(dir, m[1]!));
     }
   }
 

@@ -115,7 +115,7 @@ export interface AtomicWriteOptions {
  * Removes temporary files a save of `target` left when its process was killed
  * (`.name.tmp-PID-*` of a PID that no longer runs on this host). Best effort.
  */
-function removeStaleTemps(target: string): void {
+export function removeStaleTemps(target: string): void {
   const dir = path.dirname(target);
   const prefix = `.${path.basename(target)}.tmp-`;
   let names: string[];
