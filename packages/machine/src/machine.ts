@@ -424,6 +424,14 @@ export class Machine {
   }
 
   /**
+   * RAM pages written since the baseline's instant (what an incremental save on it would
+   * consider); every page holding data for a machine that has no baseline.
+   */
+  dirtyPages(): number {
+    return this.baseline?.ram.writtenPages().length ?? this.ram.allocatedPages;
+  }
+
+  /**
    * Starts saving the machine as it is now; the guest may run on while the image is written
    * (save-and-continue), or not run at all (a stopped save): the small state is captured
    * now and RAM (and the pages the guest wrote to each disk) through a copy-on-write
@@ -1168,15 +1176,21 @@ export class Machine {
     }
   }
 
+  /**
+   * The instruction at physical `address` (16 bits when compressed, else 32), or NaN when
+   * it is not in RAM or ROM. Reads have no side effects.
+   */
+  instructionAt(address: number): number {
+    const pc = address >>> 0;
+    const lo = this.bus.fetch(pc);
+    if (Number.isNaN(lo) || (lo & 3) !== 3) return lo;
+    return (lo | (this.bus.fetch(pc + 2) << 16)) >>> 0;
+  }
+
   private trapReport(): TrapReport {
     const csr = this.hart.csr;
     const pc = csr.mepc;
-    const lo = this.bus.fetch(pc);
-    const bits = Number.isNaN(lo)
-      ? Number.NaN
-      : (lo & 3) === 3
-        ? (lo | (this.bus.fetch(pc + 2) << 16)) >>> 0
-        : lo;
+    const bits = this.instructionAt(pc);
     return {
       cause: csr.mcause,
       causeName: causeName(csr.mcause),

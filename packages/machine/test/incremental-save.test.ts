@@ -165,9 +165,14 @@ describe("incremental saves driven by dirty epochs", () => {
     const { machine } = boot("strings");
     expect(machine.baselineDigest).toBeUndefined();
     machine.run(2000);
+    // Without a baseline every page holding data is dirty.
+    expect(machine.dirtyPages()).toBe(machine.ram.allocatedPages);
     const A = saveTo(machine, undefined);
+    expect(machine.dirtyPages()).toBe(0);
     machine.ram.write(0x10_0000, 4, 0x1234_5678);
     machine.ram.write(0x10_0000 + 4096 * 7, 1, 0xaa);
+    machine.ram.write(0x10_0000 + 4, 4, 1);
+    expect(machine.dirtyPages()).toBe(2);
     const B = saveTo(machine, A.reader);
     expect(B.save.mode).toBe("dirty");
     expect(B.save.pagesWritten()).toBe(2);

@@ -6,6 +6,7 @@ import { disassemble } from "@amber/isa";
 import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
+import { hex8 } from "../hex.js";
 import { parseCount, parseSize } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
@@ -36,8 +37,6 @@ export interface RunOptions {
    */
   parent?: string;
 }
-
-const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
 
 export function describeTrap(t: TrapReport): string {
   const bits = Number.isNaN(t.bits) ? "unreadable" : hex8(t.bits);
@@ -168,10 +167,9 @@ function runMachine(
     const hart = machine.hart;
     while (hart.steps < maxSteps) {
       const pc = hart.pc;
-      const lo = machine.bus.fetch(pc);
-      const bits = (lo & 3) === 3 ? (lo | (machine.bus.fetch(pc + 2) << 16)) >>> 0 : lo;
+      const bits = machine.instructionAt(pc);
       env.stderr(
-        `${hart.steps} ${hex8(pc)} ${Number.isNaN(lo) ? "--------" : hex8(bits)} ${Number.isNaN(lo) ? "" : disassemble(bits, pc).replace("\t", " ")}\n`,
+        `${hart.steps} ${hex8(pc)} ${Number.isNaN(bits) ? "--------" : hex8(bits)} ${Number.isNaN(bits) ? "" : disassemble(bits, pc).replace("\t", " ")}\n`,
       );
       outcome = machine.run(1);
       if (outcome.kind !== "budget") break;

@@ -1,7 +1,9 @@
 import { csrName, registerName } from "@amber/isa";
 import type { Machine } from "@amber/machine";
+import { hex8 } from "../hex.js";
 
-const hex8 = (n: number): string => (n >>> 0).toString(16).padStart(8, "0");
+/** Eight hex digits without the 0x, as register dumps and `xxd` show them. */
+const digits8 = (n: number): string => hex8(n).slice(2);
 const PRIVILEGE = ["U", "S", "?", "M"];
 
 /** Integer registers by ABI name, four to a line, then pc, privilege and the trap CSRs. */
@@ -13,12 +15,12 @@ export function formatRegisters(machine: Machine): string {
     const cells: string[] = [];
     for (let col = 0; col < 4; col++) {
       const i = row * 4 + col;
-      cells.push(`${`x${i}/${registerName(i)}`.padStart(8)} ${hex8(hart.x[i]!)}`);
+      cells.push(`${`x${i}/${registerName(i)}`.padStart(8)} ${digits8(hart.x[i]!)}`);
     }
     lines.push(cells.join("  "));
   }
   lines.push(
-    `      pc ${hex8(hart.pc)}  priv ${PRIVILEGE[csr.priv] ?? csr.priv}  instructions ${hart.steps}`,
+    `      pc ${digits8(hart.pc)}  priv ${PRIVILEGE[csr.priv] ?? csr.priv}  instructions ${hart.steps}`,
   );
   const shown: [number, number][] = [
     [0x300, csr.mstatus],
@@ -34,7 +36,7 @@ export function formatRegisters(machine: Machine): string {
     lines.push(
       shown
         .slice(i, i + 4)
-        .map(([n, v]) => `${csrName(n).padStart(8)} ${hex8(v)}`)
+        .map(([n, v]) => `${csrName(n).padStart(8)} ${digits8(v)}`)
         .join("  "),
     );
   }
@@ -49,7 +51,7 @@ export function hexDump(machine: Machine, address: number, length: number): stri
   const region = machine.bus.find(address, 1);
   if (region === undefined || region.kind === "mmio") {
     throw new RangeError(
-      `0x${hex8(address)} is not RAM or ROM (RAM is 0x${hex8(machine.ram.base)}–0x${hex8(machine.ram.base + machine.ram.size - 1)})`,
+      `0x${digits8(address)} is not RAM or ROM (RAM is 0x${digits8(machine.ram.base)}–0x${digits8(machine.ram.base + machine.ram.size - 1)})`,
     );
   }
   const end = Math.min(address + length, region.base + region.size);
@@ -62,7 +64,7 @@ export function hexDump(machine: Machine, address: number, length: number): stri
     const left = hexes.slice(0, 8).join(" ");
     const right = hexes.slice(8).join(" ");
     const ascii = bytes.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
-    lines.push(`${hex8(row)}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
+    lines.push(`${digits8(row)}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -5,11 +5,12 @@ import { openCheckpoint } from "@amber/checkpoint/node";
 import { SECTION_SPECS } from "@amber/machine";
 import { diffImages, formatImageDiff } from "../commands/checkpoint-diff.js";
 import { ExitCode } from "../exit-codes.js";
+import { hex8 } from "../hex.js";
 import { parseCount } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { checkWorldName, type MachineDirectory } from "./machine-directory.js";
 import { formatRegisters, hexDump } from "./machine-views.js";
-import { hex8, type WorldSession } from "./world-session.js";
+import type { WorldSession } from "./world-session.js";
 
 /** What monitor commands act on and talk through. */
 export interface MonitorHost {
@@ -277,7 +278,7 @@ const disas: MonitorCommand = {
       const mark = pc === s.machine.hart.pc >>> 0 ? "=>" : s.breakpoints.has(pc) ? " *" : "  ";
       lines.push(`${mark} ${hex8(pc)}  ${text}`);
       if (text.startsWith("(")) break;
-      pc = (pc + ((s.machine.bus.fetch(pc) & 3) === 3 ? 4 : 2)) >>> 0;
+      pc = (pc + ((s.machine.instructionAt(pc) & 3) === 3 ? 4 : 2)) >>> 0;
     }
     host.out(`${lines.join("\n")}\n`);
   },
@@ -294,9 +295,7 @@ const step: MonitorCommand = {
     if (r.stoppedBy !== undefined) host.say(`stopped: ${r.stoppedBy}\n`);
     const s = host.session;
     if (s.state !== "exited") {
-      host.say(
-        `paused at ${hex8(s.machine.hart.pc)}: ${s.disassembleAt(s.machine.hart.pc)} (:continue to run on)\n`,
-      );
+      host.say(`paused at ${s.where()} (:continue to run on)\n`);
     }
   },
 };

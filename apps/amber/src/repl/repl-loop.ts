@@ -4,7 +4,7 @@ import { UserError } from "../user-error.js";
 import { LineQueue } from "./line-queue.js";
 import type { MachineDirectory } from "./machine-directory.js";
 import { completeMonitor, type MonitorHost, parseMonitorLine } from "./monitor-commands.js";
-import { hex8, type WorldSession } from "./world-session.js";
+import type { WorldSession } from "./world-session.js";
 
 export interface ReplStreams {
   input: NodeJS.ReadableStream;
@@ -138,9 +138,7 @@ export class ReplLoop {
     const s = this.session;
     if (s.state === "running") {
       s.pause();
-      this.say(
-        `paused at ${hex8(s.machine.hart.pc)}: ${s.disassembleAt(s.machine.hart.pc)} (:continue to run on)\n`,
-      );
+      this.say(`paused at ${s.where()} (:continue to run on)\n`);
     } else if (!this.hintedQuit) {
       this.hintedQuit = true;
       this.streams.output.write("^C\n");

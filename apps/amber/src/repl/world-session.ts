@@ -1,14 +1,13 @@
 import { statSync } from "node:fs";
 import * as nodePath from "node:path";
-import type { CheckpointInput, CheckpointReader } from "@amber/checkpoint";
-import { isCheckpointError, writeCheckpoint } from "@amber/checkpoint";
-import { openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
+import { type CheckpointInput, type CheckpointReader, writeCheckpoint } from "@amber/checkpoint";
+import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { MemoryBlockFile } from "@amber/image";
 import { disassemble } from "@amber/isa";
-import { Machine, MachineError, type RunOutcome, SECTION_SPECS } from "@amber/machine";
+import { Machine, type RunOutcome } from "@amber/machine";
+import { checkpointFailure, openImage } from "../commands/checkpoint-open.js";
 import { describeTrap } from "../commands/run.js";
-import { ExitCode } from "../exit-codes.js";
-import { UserError } from "../user-error.js";
+import { hex8 } from "../hex.js";
 import { VERSION } from "../version.js";
 import type { ConsoleIo } from "./console-io.js";
 
@@ -43,8 +42,6 @@ export interface Baseline {
   reader: CheckpointReader;
   /** Guest steps at that instant: more means there is unsaved work. */
   steps: number;
-  /** RAM dirty epoch opened at that instant. */
-  epoch: number;
 }
 
 /** Section in which the REPL keeps the console's unfinished last line (the guest's prompt). */
@@ -54,14 +51,6 @@ export const CONSOLE_SECTION = "repl-console";
 const SLICE_MS = 15;
 /** Pages written between two slices of guest run while a save goes on (a Lisp world is ~50 pages). */
 const SAVE_SLICE_PAGES = 16;
-
-function asUserError(e: unknown, file: string): never {
-  if (isCheckpointError(e) || e instanceof MachineError) {
-    const message = e.message.includes(file) ? e.message : `${file}: ${e.message}`;
-    throw new UserError(message, ExitCode.Failure);
-  }
-  throw e;
-}
 
 /**
  * One live machine driven from the event loop: the guest runs in slices of about 15 ms
@@ -194,9 +183,7 @@ export class WorldSession {
         return;
       case "breakpoint":
         this.setState("paused");
-        this.events.stopped(
-          `breakpoint at ${hex8(this.machine.hart.pc)}: ${this.disassembleAt(this.machine.hart.pc)}`,
-        );
+        this.events.stopped(`breakpoint at ${this.where()}`);
         return;
       case "exited":
         this.setState("exited");
@@ -244,16 +231,18 @@ export class WorldSession {
     return { lines };
   }
 
-  /** The instruction at a (virtual) pc, disassembled, or why it cannot be read. */
-  disassembleAt(at: number): string {
-    // The hart keeps pc as a signed 32-bit value; the bus wants the address.
-    const pc = at >>> 0;
-    const bus = this.machine.bus;
-    const lo = bus.fetch(pc);
-    if (Number.isNaN(lo)) return "(not readable)";
-    const bits = (lo & 3) === 3 ? (lo | (bus.fetch(pc + 2) << 16)) >>> 0 : lo;
-    const width = (lo & 3) === 3 ? 8 : 4;
-    return `${bits.toString(16).padStart(width, "0").padEnd(8, " ")}  ${disassemble(bits, pc).replace("\t", " ")}`;
+  /** The instruction at a (physical) address, its bits and disassembly, or why it cannot be read. */
+  disassembleAt(address: number): string {
+    const bits = this.machine.instructionAt(address);
+    if (Number.isNaN(bits)) return "(not readable)";
+    const width = (bits & 3) === 3 ? 8 : 4;
+    return `${bits.toString(16).padStart(width, "0").padEnd(8, " ")}  ${disassemble(bits, address >>> 0).replace("\t", " ")}`;
+  }
+
+  /** Where the hart is: pc and the instruction there, for "paused at …" messages. */
+  where(): string {
+    const pc = this.machine.hart.pc;
+    return `${hex8(pc)}: ${this.disassembleAt(pc)}`;
   }
 
   /** Guest steps since the baseline (or since boot): work a quit would lose. */
@@ -261,12 +250,9 @@ export class WorldSession {
     return this.machine.hart.steps - (this.baseline?.steps ?? 0);
   }
 
-  /** RAM pages written since the baseline (or since boot). */
+  /** RAM pages written since the baseline (or holding data, since boot). */
   dirtyPages(): number {
-    const epoch = this.baseline?.epoch;
-    return epoch === undefined
-      ? this.machine.ram.allocatedPages
-      : this.machine.ram.changedSince(epoch).length;
+    return this.machine.dirtyPages();
   }
 
   get mips(): number {
@@ -288,7 +274,7 @@ export class WorldSession {
     const parent = options.full ? undefined : this.baseline;
     const running = this.state === "running";
     const total = machine.ram.allocatedPages;
-    let pages = 0;
+    let read = 0;
     let stopped: RunOutcome | undefined;
     let save: ReturnType<Machine["beginSave"]>;
     try {
@@ -302,8 +288,8 @@ export class WorldSession {
               ? undefined
               : nodePath.relative(nodePath.dirname(nodePath.resolve(target)), nodePath.resolve(parent.path)),
           between: () => {
-            pages += SAVE_SLICE_PAGES;
-            options.progress?.(Math.min(pages, total), total);
+            read += SAVE_SLICE_PAGES;
+            options.progress?.(Math.min(read, total), total);
             // Save-and-continue: the guest runs on between batches of pages. What stops it
             // (power-off, a trap, waiting for input) is acted on once the image is written.
             if (running && stopped === undefined && this.state === "running") {
@@ -314,11 +300,9 @@ export class WorldSession {
         },
       );
     } catch (e) {
-      return asUserError(e, target);
+      return checkpointFailure(e, target);
     }
     const steps = Number(save.input.instructionCount);
-    const epoch = machine.ram.epoch;
-    const pagesSaved = parent === undefined ? machine.ram.allocatedPages : this.dirtyPages();
     const input: CheckpointInput = {
       ...save.input,
       sections: [
@@ -327,26 +311,23 @@ export class WorldSession {
       ],
     };
     let result: { digest: string };
+    let pages: number;
     try {
       result = writeCheckpointFile(target, input);
+      pages = save.pagesWritten();
       save.committed(result);
     } catch (e) {
-      return asUserError(e, target);
+      return checkpointFailure(e, target);
     } finally {
       save.end();
       if (stopped !== undefined) this.afterRun(stopped);
     }
-    let reader: CheckpointReader;
-    try {
-      reader = openCheckpoint(target, { sections: SECTION_SPECS });
-    } catch (e) {
-      return asUserError(e, target);
-    }
+    const reader = openImage(target);
     this.readers.push(reader);
-    this.baseline = { name, path: target, reader, steps, epoch };
+    this.baseline = { name, path: target, reader, steps };
     return {
       bytes: statSync(target).size,
-      pages: pagesSaved,
+      pages,
       parent: parent?.name,
       digest: result.digest,
       steps,
@@ -405,13 +386,7 @@ export class WorldSession {
     this.machine = world.machine;
     this.consoleTail = world.consoleTail;
     this.tailToShow = world.consoleTail !== "";
-    this.baseline = {
-      name,
-      path,
-      reader: world.reader,
-      steps: world.machine.hart.steps,
-      epoch: world.machine.ram.openEpoch(),
-    };
+    this.baseline = { name, path, reader: world.reader, steps: world.machine.hart.steps };
     this.breakpoints.clear();
     this.resumeFrom = undefined;
     this.setState(world.machine.exited === undefined ? "running" : "exited");
@@ -431,12 +406,7 @@ function openWorld(
   io: ConsoleIo,
   jit: boolean,
 ): { reader: CheckpointReader; machine: Machine; consoleTail: string } {
-  let reader: CheckpointReader;
-  try {
-    reader = openCheckpoint(path, { sections: SECTION_SPECS });
-  } catch (e) {
-    return asUserError(e, path);
-  }
+  const reader = openImage(path);
   try {
     const machine = Machine.fromCheckpoint(reader, { io, jit });
     let consoleTail = "";
@@ -447,8 +417,6 @@ function openWorld(
     return { reader, machine, consoleTail };
   } catch (e) {
     reader.close();
-    return asUserError(e, path);
+    return checkpointFailure(e, path);
   }
 }
-
-export const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
