@@ -1,3 +1,6 @@
+import { ExitCode } from "./exit-codes.js";
+import { UserError } from "./user-error.js";
+
 const UNITS: Record<string, number> = {
   "": 1,
   b: 1,
@@ -28,4 +31,12 @@ export function parseCount(text: string): number {
   if (!/^\d+(\.\d+)?(e\d+)?$/i.test(cleaned)) return Number.NaN;
   const value = Number(cleaned);
   return Number.isSafeInteger(value) ? value : Number.NaN;
+}
+
+/** An option's size ("--ram 1G"), or a usage error naming the option and showing `examples`. */
+export function sizeOption(what: string, text: string, examples = "128M, 1G"): number {
+  const n = parseSize(text);
+  if (Number.isNaN(n))
+    throw new UserError(`${what}: cannot read "${text}" as a size (e.g. ${examples})`, ExitCode.Usage);
+  return n;
 }

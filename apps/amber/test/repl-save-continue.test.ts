@@ -31,12 +31,7 @@ function boot(): { session: WorldSession; io: ConsoleIo; output: () => string } 
   });
   const machine = new Machine({ io });
   machine.loadElf(readFileSync(LISP), "lisp.elf");
-  session = new WorldSession(
-    machine,
-    io,
-    { output: () => {}, idle: () => {}, stopped: () => {}, exited: () => {} },
-    true,
-  );
+  session = new WorldSession(machine, io, { idle: () => {}, stopped: () => {}, exited: () => {} }, true);
   return { session, io, output: () => text };
 }
 

@@ -198,6 +198,16 @@ describe("amber repl: the Lisp world", () => {
     const elf = join(dir, "program.elf");
     const booted = await replScript([elf, "--dir", machineDir()], "(+ 1 1)\n:quit!\n");
     expect(booted.stdout).toMatch(/lisp> 2\n/);
+    // A machine directory whose program has gone: one line naming it, no stack trace.
+    const bare = machineDir();
+    await replScript(["--dir", bare], ":save w\n:quit\n");
+    const config = JSON.parse(readFileSync(join(bare, "machine.json"), "utf8"));
+    delete config.current;
+    writeFileSync(join(bare, "machine.json"), JSON.stringify(config));
+    rmSync(join(bare, "program.elf"));
+    const gone = await replScript([bare], "");
+    expect(gone.status).toBe(125);
+    expect(gone.stderr).toMatch(/^amber: .*program\.elf: cannot read: no such file$/m);
     const nothing = await replScript([join(tmp, "no-such")], "");
     expect(nothing.status).toBe(125);
     expect(nothing.stderr).toMatch(/no-such: no such file or directory/);

@@ -16,7 +16,7 @@ import { nodeImageHost, writeFileAtomic } from "@amber/image/node";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
-import { parseSize } from "../parse-size.js";
+import { sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { imageUserError } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
@@ -32,10 +32,7 @@ function format(name: string | undefined, flag: string): ImageFormat | undefined
 }
 
 function size(text: string, what: string): number {
-  const n = parseSize(text);
-  if (Number.isNaN(n))
-    throw new UserError(`${what}: cannot read "${text}" as a size (e.g. 64M, 1G)`, ExitCode.Usage);
-  return n;
+  return sizeOption(what, text, "64M, 1G");
 }
 
 /** Human size as qemu-img prints it: "1 MiB (1048576 bytes)"-style. */

@@ -7,7 +7,7 @@ import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapRepo
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { hex8 } from "../hex.js";
-import { parseCount, parseSize } from "../parse-size.js";
+import { parseCount, sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { openImage } from "./checkpoint-open.js";
@@ -43,7 +43,8 @@ export function describeTrap(t: TrapReport): string {
   return `guest stopped: unhandled ${t.causeName} (mcause ${t.cause}) at pc ${hex8(t.pc)}: ${bits} ${t.disassembly.replace("\t", " ")} (mtval ${hex8(t.tval)})`;
 }
 
-function readInput(env: CliEnv, file: string): Uint8Array {
+/** A file the user named (program, kernel, firmware), or a one-line error (exit 125). */
+export function readInput(env: CliEnv, file: string): Uint8Array {
   try {
     return env.readFile(file);
   } catch (e) {
@@ -63,9 +64,7 @@ export function runCommand(
   args: string[],
   options: RunOptions,
 ): number {
-  const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : parseSize(options.ram);
-  if (Number.isNaN(ramSize))
-    throw new UserError(`--ram: cannot read "${options.ram}" as a size (e.g. 128M, 1G)`, ExitCode.Usage);
+  const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : sizeOption("--ram", options.ram);
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
   if (Number.isNaN(maxSteps)) {
     throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);

@@ -2,8 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_RAM_SIZE, Machine, MachineError } from "@amber/machine";
 import type { CliEnv } from "../cli-env.js";
+import { readInput } from "../commands/run.js";
 import { ExitCode } from "../exit-codes.js";
-import { parseSize } from "../parse-size.js";
+import { sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { ConsoleIo } from "./console-io.js";
 import { DEFAULT_GUEST, defaultGuestPath } from "./default-guest.js";
@@ -94,21 +95,15 @@ export function replCommand(
   let programBytes: Uint8Array | undefined;
   let session: WorldSession;
   const events = {
-    output: () => {},
     idle: () => loop?.guestIdle(),
     stopped: (m: string) => loop?.guestStopped(m),
     exited: (code: number) => loop?.guestExited(code),
   };
   let directory = MachineDirectory.isMachine(start.dir) ? MachineDirectory.open(start.dir) : undefined;
   if (start.kind === "boot") {
-    let ramSize = directory?.ram ?? DEFAULT_RAM_SIZE;
-    if (options.ram !== undefined) {
-      ramSize = parseSize(options.ram);
-      if (Number.isNaN(ramSize)) {
-        throw new UserError(`--ram: cannot read "${options.ram}" as a size (e.g. 128M, 1G)`, ExitCode.Usage);
-      }
-    }
-    programBytes = env.readFile(start.program);
+    const ramSize =
+      options.ram === undefined ? (directory?.ram ?? DEFAULT_RAM_SIZE) : sizeOption("--ram", options.ram);
+    programBytes = readInput(env, start.program);
     try {
       const machine = new Machine({ ramSize, io, jit, cmdline: path.basename(start.program) });
       machine.loadElf(programBytes, start.program);

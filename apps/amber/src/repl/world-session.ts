@@ -24,8 +24,6 @@ export type SessionState =
 
 /** What the session tells its terminal. */
 export interface SessionEvents {
-  /** Guest console output. */
-  output(data: Uint8Array): void;
   /** The guest went idle waiting for input. */
   idle(): void;
   /** The guest stopped where the monitor must say why (breakpoint, trap). */
