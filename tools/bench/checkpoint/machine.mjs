@@ -14,6 +14,7 @@ import { pathToFileURL } from "node:url";
 import { bundle } from "../../../apps/amber/build.mjs";
 import { importBundle, root } from "../bundle-sources.mjs";
 import { median, takeFlag } from "../stats.mjs";
+import { makePage } from "./page-data.mjs";
 
 const args = process.argv.slice(2);
 const runs = Math.max(3, Number(takeFlag(args, "--runs", "5")) || 5);
@@ -36,30 +37,6 @@ const dir = mkdtempSync(join(tmpdir(), "amber-machine-bench-"));
 const rows = [];
 const creator = { name: "amber-bench", version: "0" };
 const ms = (x) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
-
-/** Deterministic page data like a running system's: code-like words, text, some noise. */
-function makePage(n, out = new Uint8Array(PAGE)) {
-  let x = (n * 2654435761) >>> 0 || 1;
-  const kind = n % 8;
-  for (let i = 0; i < PAGE; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    const w =
-      kind < 4
-        ? [0x00000513, 0x00a12023, 0xfe010113, 0x00008067, 0x0000006f][x % 5] ^ ((x >>> 20) & 0xf80)
-        : kind < 7
-          ? 0x61616161 + (x & 0x0f0f0f0f)
-          : x;
-    out[i] = w;
-    out[i + 1] = w >>> 8;
-    out[i + 2] = w >>> 16;
-    out[i + 3] = w >>> 24;
-  }
-  return out;
-}
 
 /** Where the data lies in RAM: above the guest, below the device tree. */
 const DATA = 16 * MiB;

@@ -175,11 +175,9 @@ export class MachineDirectory {
     return fs
       .readdirSync(dir)
       .filter((f) => f.endsWith(WORLD_EXT) && !f.startsWith("."))
-      .map((f) => f.slice(0, -WORLD_EXT.length))
-      .sort(
-        (a, b) =>
-          fs.statSync(this.worldPath(a)).mtimeMs - fs.statSync(this.worldPath(b)).mtimeMs || (a < b ? -1 : 1),
-      );
+      .map((f) => ({ name: f.slice(0, -WORLD_EXT.length), saved: fs.statSync(path.join(dir, f)).mtimeMs }))
+      .sort((a, b) => a.saved - b.saved || (a.name < b.name ? -1 : 1))
+      .map((w) => w.name);
   }
 
   /** A name not taken yet: world-1, world-2, … */

@@ -33,7 +33,6 @@ export class ReplLoop {
   /** Guest output after the last newline, not shown yet (it may become the prompt). */
   private held = "";
   private heldTimer: NodeJS.Timeout | undefined;
-  private readonly decoder = new TextDecoder();
   private finished: ((status: number) => void) | undefined;
   private status: number | undefined;
   private hintedQuit = false;
@@ -47,12 +46,12 @@ export class ReplLoop {
 
   /** Guest console output (wired to the session's ConsoleIo). */
   guestOutput(data: Uint8Array): void {
-    this.session.noteOutput(data);
+    const decoded = this.session.noteOutput(data);
     if (!this.streams.terminal) {
       this.streams.output.write(data);
       return;
     }
-    const text = this.held + this.decoder.decode(data, { stream: true });
+    const text = this.held + decoded;
     const nl = text.lastIndexOf("\n");
     if (nl >= 0) this.streams.output.write(text.slice(0, nl + 1));
     this.held = text.slice(nl + 1);

@@ -91,11 +91,12 @@ export class WorldSession {
     this.setState("running");
   }
 
-  /** Console output passes here (the session keeps the unfinished last line). */
-  noteOutput(data: Uint8Array): void {
+  /** Console output passes here (the session keeps the unfinished last line); returns it as text. */
+  noteOutput(data: Uint8Array): string {
     const text = this.decoder.decode(data, { stream: true });
     const nl = text.lastIndexOf("\n");
     this.consoleTail = (nl < 0 ? this.consoleTail + text : text.slice(nl + 1)).slice(-256);
+    return text;
   }
 
   /** Sends a line of console input to the guest (and wakes it if it was waiting). */
