@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
+import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
 import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
 import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
@@ -10,7 +10,7 @@ import { hex8 } from "../hex.js";
 import { parseCount, sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
-import { openImage } from "./checkpoint-open.js";
+import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { closeDisks, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 
 export interface RunOptions {
@@ -235,20 +235,32 @@ function parentHint(parent: SaveParent, target: string): string {
   return path.relative(path.dirname(path.resolve(target)), path.resolve(parent.path));
 }
 
+/** How `saveImage` saves. */
+export interface SaveRequest {
+  /** Incremental on this image (see `saveImage`). */
+  parent?: SaveParent;
+  /** Runs the guest on in slices while the image is written (save-and-continue). */
+  between?: () => void;
+  /** Pages written between two calls of `between` (default 64). */
+  every?: number;
+  /** Sections of the caller's own kept with the machine's (the REPL's console line). */
+  sections?: SectionInput[];
+}
+
 /**
  * Saves the machine as it is now to `target` (atomically: a failure leaves the previous
  * image as it was): full, or incremental on `parent`, only the pages dirtied since it when
  * it is the machine's baseline (the image it was restored from or last saved), else the
- * pages that differ from it. `between`, if given, runs the guest on in slices meanwhile.
- * The image becomes the machine's baseline. Returns its digest; a CheckpointError or
- * MachineError becomes a one-line error naming the file (exit 125).
+ * pages that differ from it. The image becomes the machine's baseline. Returns its digest
+ * and the RAM pages stored; a CheckpointError or MachineError becomes a one-line error
+ * naming the file (exit 125).
  */
-function save(
+export function saveImage(
   machine: Machine,
   target: string,
-  parent: SaveParent | undefined,
-  between?: () => void,
-): string {
+  request: SaveRequest = {},
+): { digest: string; pages: number } {
+  const { parent } = request;
   try {
     const save = machine.beginSave(
       { name: "amber", version: VERSION },
@@ -257,29 +269,30 @@ function save(
         parentHint: parent === undefined ? undefined : parentHint(parent, target),
         // A disk's base is recorded relative to the image, as the parent is.
         diskSource: (source) => path.relative(path.dirname(path.resolve(target)), path.resolve(source)),
-        every: SAVE_SLICE_PAGES,
-        between,
+        every: request.every ?? SAVE_SLICE_PAGES,
+        between: request.between,
       },
     );
+    const input =
+      request.sections === undefined
+        ? save.input
+        : { ...save.input, sections: [...save.input.sections, ...request.sections] };
     try {
-      const written = writeCheckpointFile(target, save.input);
+      const written = writeCheckpointFile(target, input);
+      const pages = save.pagesWritten();
       save.committed(written);
-      return written.digest;
+      return { digest: written.digest, pages };
     } finally {
       save.end();
     }
   } catch (e) {
-    if (e instanceof MachineError || isCheckpointError(e)) {
-      const message = e.message.includes(target) ? e.message : `${target}: ${e.message}`;
-      throw new UserError(message, ExitCode.Failure);
-    }
-    throw e;
+    return checkpointFailure(e, target);
   }
 }
 
-/** Saves with the guest stopped (see `save`); returns the image's digest. */
+/** Saves with the guest stopped (see `saveImage`); returns the image's digest. */
 export function saveMachine(machine: Machine, target: string, parent?: SaveParent): string {
-  return save(machine, target, parent);
+  return saveImage(machine, target, { parent }).digest;
 }
 
 /** Pages written between slices of guest run while saving and continuing. */
@@ -288,7 +301,7 @@ const SAVE_SLICE_PAGES = 64;
 const SAVE_SLICE_STEPS = 100_000;
 
 /**
- * Saves the machine as it is now to `target` (see `save`) while the guest runs on: RAM is
+ * Saves the machine as it is now to `target` (see `saveImage`) while the guest runs on: RAM is
  * read through a copy-on-write snapshot, and the guest runs a slice of steps (up to
  * `maxSteps` in all) after every few pages written, so the image is exactly the state at
  * the save instant. Returns the outcome of the last slice ({ kind: "budget" } if the guest
@@ -301,9 +314,12 @@ export function saveAndContinue(
   parent?: SaveParent,
 ): RunOutcome {
   let outcome: RunOutcome = { kind: "budget" };
-  save(machine, target, parent, () => {
-    const left = maxSteps - machine.hart.steps;
-    if (outcome.kind === "budget" && left > 0) outcome = machine.run(Math.min(SAVE_SLICE_STEPS, left));
+  saveImage(machine, target, {
+    parent,
+    between: () => {
+      const left = maxSteps - machine.hart.steps;
+      if (outcome.kind === "budget" && left > 0) outcome = machine.run(Math.min(SAVE_SLICE_STEPS, left));
+    },
   });
   return outcome;
 }

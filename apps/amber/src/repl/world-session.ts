@@ -1,12 +1,10 @@
 import { statSync } from "node:fs";
-import * as nodePath from "node:path";
-import { type CheckpointInput, type CheckpointReader, writeCheckpoint } from "@amber/checkpoint";
-import { writeCheckpointFile } from "@amber/checkpoint/node";
+import { type CheckpointReader, writeCheckpoint } from "@amber/checkpoint";
 import { MemoryBlockFile } from "@amber/image";
 import { disassemble } from "@amber/isa";
 import { Machine, type RunOutcome } from "@amber/machine";
 import { checkpointFailure, openImage } from "../commands/checkpoint-open.js";
-import { describeTrap } from "../commands/run.js";
+import { describeTrap, saveImage } from "../commands/run.js";
 import { hex8 } from "../hex.js";
 import { VERSION } from "../version.js";
 import type { ConsoleIo } from "./console-io.js";
@@ -273,52 +271,27 @@ export class WorldSession {
     const parent = options.full ? undefined : this.baseline;
     const running = this.state === "running";
     const total = machine.ram.allocatedPages;
+    const steps = machine.hart.steps;
     let read = 0;
     let stopped: RunOutcome | undefined;
-    let save: ReturnType<Machine["beginSave"]>;
+    let saved: { digest: string; pages: number };
     try {
-      save = machine.beginSave(
-        { name: "amber", version: VERSION },
-        {
-          every: SAVE_SLICE_PAGES,
-          parent: parent?.reader,
-          parentHint:
-            parent === undefined
-              ? undefined
-              : nodePath.relative(nodePath.dirname(nodePath.resolve(target)), nodePath.resolve(parent.path)),
-          between: () => {
-            read += SAVE_SLICE_PAGES;
-            options.progress?.(Math.min(read, total), total);
-            // Save-and-continue: the guest runs on between batches of pages. What stops it
-            // (power-off, a trap, waiting for input) is acted on once the image is written.
-            if (running && stopped === undefined && this.state === "running") {
-              const outcome = machine.run(this.sliceSteps);
-              if (outcome.kind !== "budget") stopped = outcome;
-            }
-          },
+      saved = saveImage(machine, target, {
+        parent,
+        every: SAVE_SLICE_PAGES,
+        between: () => {
+          read += SAVE_SLICE_PAGES;
+          options.progress?.(Math.min(read, total), total);
+          // Save-and-continue: the guest runs on between batches of pages. What stops it
+          // (power-off, a trap, waiting for input) is acted on once the image is written.
+          if (running && stopped === undefined && this.state === "running") {
+            const outcome = machine.run(this.sliceSteps);
+            if (outcome.kind !== "budget") stopped = outcome;
+          }
         },
-      );
-    } catch (e) {
-      return checkpointFailure(e, target);
-    }
-    const steps = Number(save.input.instructionCount);
-    const input: CheckpointInput = {
-      ...save.input,
-      sections: [
-        ...save.input.sections,
-        { name: CONSOLE_SECTION, version: 1, minVersion: 1, fields: { tail: this.consoleTail } },
-      ],
-    };
-    let result: { digest: string };
-    let pages: number;
-    try {
-      result = writeCheckpointFile(target, input);
-      pages = save.pagesWritten();
-      save.committed(result);
-    } catch (e) {
-      return checkpointFailure(e, target);
+        sections: [{ name: CONSOLE_SECTION, version: 1, minVersion: 1, fields: { tail: this.consoleTail } }],
+      });
     } finally {
-      save.end();
       if (stopped !== undefined) this.afterRun(stopped);
     }
     const reader = openImage(target);
@@ -326,9 +299,9 @@ export class WorldSession {
     this.baseline = { name, path: target, reader, steps };
     return {
       bytes: statSync(target).size,
-      pages,
+      pages: saved.pages,
       parent: parent?.name,
-      digest: result.digest,
+      digest: saved.digest,
       steps,
     };
   }
