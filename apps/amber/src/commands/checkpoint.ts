@@ -137,45 +137,43 @@ function resumeMachine(
   images: Image[],
   specs: DiskSpec[],
 ): number {
-  {
-    // Page copies for fast incremental saves only when there will be a save.
-    const machine = Machine.fromCheckpoint(reader, {
-      io: env.io,
-      jit: options.jit,
-      baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
-      disks: machineDisks(images, specs),
-    });
-    const started = env.now();
-    // --max-insns and --save-at count from the start of the guest, as in `amber run`.
-    let outcome: RunOutcome;
-    if (saveAt !== undefined) {
-      if (saveAt < machine.hart.steps) {
-        throw new UserError(
-          `--save-at ${saveAt}: the image is already at instruction ${machine.hart.steps}`,
-          ExitCode.Usage,
-        );
-      }
-      outcome = machine.run(Math.max(0, Math.min(saveAt, maxSteps) - machine.hart.steps));
-      if (machine.hart.steps === saveAt && outcome.kind === "budget") {
-        // Incremental on the resumed image, the machine's baseline: only the pages dirtied since.
-        const parent = options.full ? undefined : { reader, path };
-        if (options.haltAfterSave) {
-          saveMachine(machine, options.saveTo!, parent);
-          closeDisks(images, specs, options.saveDiskDiff);
-          return ExitCode.Ok;
-        }
-        outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent);
-        if (outcome.kind === "budget") outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
-      } else {
-        env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
-      }
-    } else {
-      outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+  // Page copies for fast incremental saves only when there will be a save.
+  const machine = Machine.fromCheckpoint(reader, {
+    io: env.io,
+    jit: options.jit,
+    baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
+    disks: machineDisks(images, specs),
+  });
+  const started = env.now();
+  // --max-insns and --save-at count from the start of the guest, as in `amber run`.
+  let outcome: RunOutcome;
+  if (saveAt !== undefined) {
+    if (saveAt < machine.hart.steps) {
+      throw new UserError(
+        `--save-at ${saveAt}: the image is already at instruction ${machine.hart.steps}`,
+        ExitCode.Usage,
+      );
     }
-    const seconds = env.now() - started;
-    closeDisks(images, specs, options.saveDiskDiff);
-    return finishRun(env, machine, outcome, seconds, options.stats === true);
+    outcome = machine.run(Math.max(0, Math.min(saveAt, maxSteps) - machine.hart.steps));
+    if (machine.hart.steps === saveAt && outcome.kind === "budget") {
+      // Incremental on the resumed image, the machine's baseline: only the pages dirtied since.
+      const parent = options.full ? undefined : { reader, path };
+      if (options.haltAfterSave) {
+        saveMachine(machine, options.saveTo!, parent);
+        closeDisks(images, specs, options.saveDiskDiff);
+        return ExitCode.Ok;
+      }
+      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent);
+      if (outcome.kind === "budget") outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+    } else {
+      env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
+    }
+  } else {
+    outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
   }
+  const seconds = env.now() - started;
+  closeDisks(images, specs, options.saveDiskDiff);
+  return finishRun(env, machine, outcome, seconds, options.stats === true);
 }
 
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
@@ -229,6 +227,7 @@ function inspectCommand(writeOut: (t: string) => void, path: string, json: boole
       writeOut(`${JSON.stringify(d, null, 2)}\n`);
       return ExitCode.Ok;
     }
+    const disks = d.disks as CheckpointDisk[];
     const lines = [
       `file: ${path}`,
       `digest: ${d.digest}`,
@@ -243,11 +242,11 @@ function inspectCommand(writeOut: (t: string) => void, path: string, json: boole
       ...reader.sectionEntries.map(
         (e) => `  ${e.name} v${e.version} (min v${e.minVersion}), ${e.length} bytes`,
       ),
-      ...(savedDisks(reader).length === 0
+      ...(disks.length === 0
         ? []
         : [
             "disks:",
-            ...savedDisks(reader).map(
+            ...disks.map(
               (d) =>
                 `  virtio${d.slot}: ${d.source || "(no name)"}${d.format ? ` (${d.format})` : ""}, ${d.size} bytes, ${d.writtenPages} written pages in disk${d.slot}${d.readOnly ? ", read-only" : ""}, base ${d.fingerprint}`,
             ),
