@@ -22,4 +22,5 @@ export {
 } from "./framed-writer.js";
 export { initCodecs, registerZlibCodecs } from "./init.js";
 export { DEFAULT_LIMITS, type DecodeLimits } from "./limits.js";
+export { pagesEqual } from "./page-compare.js";
 export { decodeXorDelta, encodeXorDelta } from "./xor-delta.js";

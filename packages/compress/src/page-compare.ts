@@ -35,6 +35,7 @@ export function wordsEqual(a: Int32Array, b: Int32Array): boolean {
   return true;
 }
 
+/** Whether two pages hold the same bytes (word-wise when both are aligned). */
 export function pagesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   const wa = wordsOf(a);

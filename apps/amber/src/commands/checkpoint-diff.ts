@@ -1,4 +1,5 @@
 import type { CheckpointReader, FieldValue } from "@amber/checkpoint";
+import { pagesEqual } from "@amber/compress";
 
 function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolean {
   if (a === b) return true;
@@ -31,12 +32,6 @@ function showValue(v: FieldValue | undefined): string {
   if (typeof v === "boolean") return String(v);
   if (ArrayBuffer.isView(v)) return `${v.constructor.name}[${(v as unknown as ArrayLike<unknown>).length}]`;
   return Array.isArray(v) ? `[${v.length} records]` : "{record}";
-}
-
-function samePage(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 interface SectionDiff {
@@ -91,7 +86,7 @@ export function diffImages(a: CheckpointReader, b: CheckpointReader) {
       continue;
     }
     const candidates = [...new Set([...sa.presentPages(), ...sb.presentPages()])].sort((x, y) => x - y);
-    const pages = candidates.filter((p) => !samePage(sa.readPage(p).slice(), sb.readPage(p)));
+    const pages = candidates.filter((p) => !pagesEqual(sa.readPage(p).slice(), sb.readPage(p)));
     if (pages.length > 0) segments.push({ name, pages });
   }
   const instructions =
