@@ -4,81 +4,16 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decode, StopReason } from "../src/index.js";
 import { asm } from "./support/assemble.js";
-import { BOARD_RAM_BASE as BASE, DEVICE, LazyBoard, loadElf } from "./support/lazy-board.js";
+import { cycle, expectSame, runBoth, twin } from "./support/compiled-twin.js";
+import { BOARD_RAM_BASE as BASE, DEVICE, loadElf } from "./support/lazy-board.js";
 
 // The block compiler must be invisible: every test runs the same program on a hart
 // with the compiler (the default) and one without ({ jit: false }, the reference
 // interpreter) and compares everything architectural after every slice of steps.
 
 const RAM = 1024 * 1024;
-/**
- * The compiling harts here use a low hotness threshold (the default is tuned for real
- * guests), and loops run more than that, so they run compiled.
- */
-const TEST_HOTNESS = 50;
+/** Loop iterations: more than TEST_HOTNESS, so loops run compiled. */
 const HOT_LOOPS = 120;
-
-interface Twin {
-  jit: LazyBoard;
-  ref: LazyBoard;
-}
-
-function twin(size = RAM, setup: (b: LazyBoard) => void = () => {}): Twin {
-  const jit = new LazyBoard(size, { jitHotness: TEST_HOTNESS });
-  const ref = new LazyBoard(size, { jit: false });
-  setup(jit);
-  setup(ref);
-  return { jit, ref };
-}
-
-function state(b: LazyBoard) {
-  const h = b.hart;
-  const c = h.csr;
-  return {
-    pc: h.pc >>> 0,
-    steps: h.steps,
-    traps: h.traps,
-    x: Array.from(h.x),
-    csr: [c.mstatus, c.mepc, c.mcause, c.mtval, c.mtvec, c.mscratch, c.priv],
-    reserved: h.reserved,
-    device: b.deviceWrites.join(","),
-  };
-}
-
-function expectSame(t: Twin, label: string, withMemory = true): void {
-  expect(state(t.jit), label).toEqual(state(t.ref));
-  if (!withMemory) return;
-  const a = t.jit.memory();
-  const b = t.ref.memory();
-  expect(
-    a.map(([i]) => i),
-    `${label}: allocated pages`,
-  ).toEqual(b.map(([i]) => i));
-  for (let k = 0; k < a.length; k++) {
-    if (Buffer.compare(a[k]![1], b[k]![1]) !== 0) expect.fail(`${label}: page ${a[k]![0]} differs`);
-  }
-}
-
-/** Runs both harts slice by slice and compares after each slice; returns the last stop reason. */
-function runBoth(t: Twin, slices: number[], label: string, withMemory = true): StopReason {
-  let reason: StopReason = StopReason.Budget;
-  for (const [k, n] of slices.entries()) {
-    reason = t.jit.hart.run(n);
-    expect(t.ref.hart.run(n), `${label} slice ${k}`).toBe(reason);
-    expectSame(t, `${label} after slice ${k} (${n} steps)`, withMemory);
-  }
-  return reason;
-}
-
-const cycle = (sizes: number[], total: number): number[] => {
-  const out: number[] = [];
-  for (let sum = 0, k = 0; sum < total; k++) {
-    const n = sizes[k % sizes.length]!;
-    out.push(n);
-    sum += n;
-  }
-  return out;
-};
 
 const lui = (rd: number, value: number) => asm("lui", { rd, imm: value });
 const addi = (rd: number, rs1: number, imm: number) => asm("addi", { rd, rs1, imm });

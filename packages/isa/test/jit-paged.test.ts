@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { asm } from "./support/assemble.js";
-import { BOARD_RAM_BASE as BASE, DEVICE, LazyBoard } from "./support/lazy-board.js";
+import { cycle, runBoth, twin } from "./support/compiled-twin.js";
+import { BOARD_RAM_BASE as BASE, DEVICE, type LazyBoard } from "./support/lazy-board.js";
 
 // The block compiler under Sv32 translation must be as invisible as without it: every
 // test runs an S-mode (or U-mode) program with paging on, on a hart with the compiler and
@@ -9,7 +10,6 @@ import { BOARD_RAM_BASE as BASE, DEVICE, LazyBoard } from "./support/lazy-board.
 // CSRs, memory including the page tables' A and D bits) after every slice of steps.
 
 const RAM = 4 * 1024 * 1024; // one identity-mapped 4 MiB superpage
-const TEST_HOTNESS = 50;
 const HOT_LOOPS = 150;
 
 // Physical layout.
@@ -162,65 +162,6 @@ function machineCode(b: LazyBoard, user: boolean): void {
   b.program(handler.words(), M_HANDLER);
 }
 
-interface Twin {
-  jit: LazyBoard;
-  ref: LazyBoard;
-}
-
-function twin(setup: (b: LazyBoard) => void): Twin {
-  const jit = new LazyBoard(RAM, { jitHotness: TEST_HOTNESS });
-  const ref = new LazyBoard(RAM, { jit: false });
-  setup(jit);
-  setup(ref);
-  return { jit, ref };
-}
-
-function state(b: LazyBoard) {
-  const h = b.hart;
-  const c = h.csr;
-  return {
-    pc: h.pc >>> 0,
-    steps: h.steps,
-    traps: h.traps,
-    x: Array.from(h.x),
-    csr: [c.mstatus, c.mepc, c.mcause, c.mtval, c.sepc, c.scause, c.stval, c.satp, c.priv],
-    reserved: h.reserved,
-    device: b.deviceWrites.join(","),
-  };
-}
-
-function expectSame(t: Twin, label: string): void {
-  expect(state(t.jit), label).toEqual(state(t.ref));
-  const a = t.jit.memory();
-  const b = t.ref.memory();
-  expect(
-    a.map(([i]) => i),
-    `${label}: allocated pages`,
-  ).toEqual(b.map(([i]) => i));
-  for (let k = 0; k < a.length; k++) {
-    if (Buffer.compare(a[k]![1], b[k]![1]) !== 0) expect.fail(`${label}: page ${a[k]![0]} differs`);
-  }
-}
-
-function runBoth(t: Twin, slices: number[], label: string): void {
-  for (const [k, n] of slices.entries()) {
-    const reason = t.jit.hart.run(n);
-    expect(t.ref.hart.run(n), `${label} slice ${k}`).toBe(reason);
-    expectSame(t, `${label} after slice ${k} (${n} steps)`);
-  }
-}
-
-const cycle = (sizes: number[], total: number): number[] => {
-  const out: number[] = [];
-  for (let sum = 0, k = 0; sum < total; k++) {
-    const n = sizes[k % sizes.length]!;
-    out.push(n);
-    sum += n;
-  }
-  return out;
-};
-
-/** Writes an S-mode program at VBASE (its frames from CODE on, mapped in both spaces). */
 function supervisorCode(b: LazyBoard, p: Program, user: boolean): void {
   const words = p.words();
   const pages = Math.ceil((words.length * 4) / 4096);
@@ -278,7 +219,7 @@ describe("block compiler under Sv32: hand-written programs", () => {
         .branch("bne", 20, 22, "loop")
         .label("spin")
         .jal(0, "spin");
-      const t = twin((b) => {
+      const t = twin(RAM, (b) => {
         tables(b, user);
         machineCode(b, user);
         supervisorCode(b, p, user);
@@ -385,7 +326,7 @@ describe("block compiler under Sv32: mappings that change under running code", (
       .label("spin")
       .jal(0, "spin");
     p.label("callG").op("jal", { rd: 0, imm: G - p.here }); // to G's page, directly
-    const t = twin((b) => {
+    const t = twin(RAM, (b) => {
       tables(b, false);
       machineCode(b, false);
       supervisorCode(b, p, false);
@@ -432,7 +373,7 @@ describe("block compiler under Sv32: mappings that change under running code", (
       .branch("bne", 20, 22, "loop")
       .label("spin")
       .jal(0, "spin");
-    const t = twin((b) => {
+    const t = twin(RAM, (b) => {
       tables(b, false);
       machineCode(b, false);
       supervisorCode(b, p, false);
@@ -501,7 +442,7 @@ describe("block compiler under Sv32: random straight-line code", () => {
             .branch("bne", 30, 0, "loop")
             .label("spin")
             .jal(0, "spin");
-          const t = twin((b) => {
+          const t = twin(RAM, (b) => {
             for (let r = 2; r <= 25; r++) b.hart.x[r] = regs[r - 2]!;
             tables(b, false);
             machineCode(b, false);
