@@ -1,21 +1,12 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CapturedIo, Machine, MachineError, type MachineSave, type RunOutcome } from "../src/index.js";
+import { bootGuest } from "./boot-guest.js";
 import { ramDigest } from "./ram-digest.js";
 
-const OUT = fileURLToPath(new URL("../../../tools/guests/out/rv32imac/", import.meta.url));
 const RAM = 128 << 20;
 
 beforeAll(() => initCheckpoint());
-
-function boot(name: string): { machine: Machine; io: CapturedIo } {
-  const io = new CapturedIo();
-  const machine = new Machine({ ramSize: RAM, io, cmdline: name });
-  machine.loadElf(readFileSync(`${OUT}${name}.elf`), name);
-  return { machine, io };
-}
 
 interface End {
   stdout: string;
@@ -81,14 +72,14 @@ function pagesOf(r: CheckpointReader): Map<number, string> {
 describe("incremental saves driven by dirty epochs", () => {
   for (const name of ["strings", "bench-short", "priv-paging", "priv-interrupts"]) {
     it(`${name}: resume A → save B on A (running on) → resume B → save C on B ends as a straight run`, () => {
-      const a0 = boot(name);
+      const a0 = bootGuest(name);
       const straight = end(a0.machine, "", a0.machine.run());
       straight.stdout = a0.io.stdoutText;
       const total = straight.steps;
       const [n1, n2, n3] = [Math.floor(total / 5), Math.floor(total / 2), Math.floor((total * 4) / 5)];
 
       // A: a full image of a booted machine at n1.
-      const first = boot(name);
+      const first = bootGuest(name);
       first.machine.run(n1);
       const A = saveTo(first.machine, undefined);
       expect(A.save.mode).toBe("full");
@@ -112,7 +103,7 @@ describe("incremental saves driven by dirty epochs", () => {
       expect(end(fromA, stdout + ioA.stdoutText, goOn), `${name}: the run that saved B`).toEqual(straight);
 
       // B holds the same RAM as a full image saved at the same instant, in fewer pages.
-      const ref = boot(name);
+      const ref = bootGuest(name);
       ref.machine.run(n2);
       const fullB = saveTo(ref.machine, undefined);
       expect(pagesOf(B.reader)).toEqual(pagesOf(fullB.reader));
@@ -140,7 +131,7 @@ describe("incremental saves driven by dirty epochs", () => {
   }
 
   it("a dirty save gives the same image running on or stopped, with page copies or from the parent's file", () => {
-    const first = boot("bench-short");
+    const first = bootGuest("bench-short");
     first.machine.run(200_000);
     const A = saveTo(first.machine, undefined);
     const digests = new Set<string>();
@@ -162,7 +153,7 @@ describe("incremental saves driven by dirty epochs", () => {
   });
 
   it("a booted machine's first save becomes its baseline; later saves on it store only what changed", () => {
-    const { machine } = boot("strings");
+    const { machine } = bootGuest("strings");
     expect(machine.baselineDigest).toBeUndefined();
     machine.run(2000);
     // Without a baseline every page holding data is dirty.
@@ -184,16 +175,16 @@ describe("incremental saves driven by dirty epochs", () => {
   });
 
   it("a parent that is not the baseline is compared page by page, and the result is the same state", () => {
-    const one = boot("strings");
+    const one = bootGuest("strings");
     one.machine.run(1500);
     const A = saveTo(one.machine, undefined);
-    const two = boot("strings");
+    const two = bootGuest("strings");
     two.machine.run(4000);
     // `two` never saw A: its baseline is undefined, so the pages are compared.
     const B = saveTo(two.machine, A.reader, 100);
     expect(B.save.mode).toBe("compare");
     expect(B.reader.parentDigest).toBe(A.digest);
-    const ref = boot("strings");
+    const ref = bootGuest("strings");
     ref.machine.run(4000);
     expect(pagesOf(B.reader)).toEqual(pagesOf(saveTo(ref.machine, undefined).reader));
     // The same state saved on A by a machine whose baseline is A (dirty pages): the same image.
@@ -208,7 +199,7 @@ describe("incremental saves driven by dirty epochs", () => {
   });
 
   it("end() without committed keeps the old baseline; one save at a time; a foreign parent is refused", () => {
-    const { machine } = boot("strings");
+    const { machine } = bootGuest("strings");
     machine.run(1000);
     const A = saveTo(machine, undefined);
     machine.ram.write(0x20_0000, 4, 1);

@@ -1,20 +1,9 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CapturedIo, Machine, type RunOutcome } from "../src/index.js";
-
-const OUT = fileURLToPath(new URL("../../../tools/guests/out/rv32imac/", import.meta.url));
-const RAM = 128 << 20;
+import { bootGuest } from "./boot-guest.js";
 
 beforeAll(() => initCheckpoint());
-
-function boot(name: string): { machine: Machine; io: CapturedIo } {
-  const io = new CapturedIo();
-  const machine = new Machine({ ramSize: RAM, io, cmdline: name });
-  machine.loadElf(readFileSync(`${OUT}${name}.elf`), name);
-  return { machine, io };
-}
 
 /** Image of `m` as it is now, written with the machine stopped. */
 function saveStopped(m: Machine): { file: MemoryBlockFile; digest: string } {
@@ -60,16 +49,16 @@ function finish(
 describe("save and continue", () => {
   for (const name of ["bench-short", "strings"]) {
     it(`${name}: an image saved while the guest runs on is the image saved stopped`, () => {
-      const a = boot(name);
+      const a = bootGuest(name);
       const straight = finish(a.machine, a.io, a.machine.run());
       const total = straight.steps;
       let copied = 0;
       for (const n of [1, Math.floor(total / 3), Math.floor(total / 2), total - 10]) {
-        const stopped = boot(name);
+        const stopped = bootGuest(name);
         stopped.machine.run(n);
         const imageA = saveStopped(stopped.machine);
 
-        const running = boot(name);
+        const running = bootGuest(name);
         running.machine.run(n);
         const b = saveRunning(running.machine, 1, 500);
         expect(b.ranDuring, `${name} at ${n}: the guest ran during the write`).toBeGreaterThan(0);
@@ -93,7 +82,7 @@ describe("save and continue", () => {
   }
 
   it("a lazily restored machine saved while running on gives the image saved stopped", () => {
-    const a = boot("strings");
+    const a = bootGuest("strings");
     a.machine.run(2000);
     const first = CheckpointReader.open(saveStopped(a.machine).file);
     const stoppedReader = CheckpointReader.open(saveStopped(a.machine).file);

@@ -1,11 +1,9 @@
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { CapturedIo, Machine, MachineError } from "../src/index.js";
+import { bootGuest } from "./boot-guest.js";
 import { ramDigest } from "./ram-digest.js";
 
-const OUT = fileURLToPath(new URL("../../../tools/guests/out/rv32imac/", import.meta.url));
 const GUESTS = ["hello", "traps", "strings", "priv-interrupts", "priv-paging", "bench-short", "atomics"];
 const RAM = 128 << 20;
 
@@ -21,13 +19,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function boot(name: string, jit = true): { machine: Machine; io: CapturedIo } {
-  const io = new CapturedIo();
-  const machine = new Machine({ ramSize: RAM, io, cmdline: name, jit });
-  machine.loadElf(readFileSync(`${OUT}${name}.elf`), name);
-  return { machine, io };
 }
 
 interface End {
@@ -52,7 +43,7 @@ function save(m: Machine): { file: MemoryBlockFile; digest: string } {
 describe("save and restore", () => {
   for (const [g, name] of GUESTS.entries()) {
     it(`${name}: a restored run ends exactly as a straight one`, () => {
-      const a = boot(name);
+      const a = bootGuest(name);
       const straight = end(a.machine, "", a.machine.run());
       straight.stdout = a.io.stdoutText;
       const total = straight.steps;
@@ -64,7 +55,7 @@ describe("save and restore", () => {
         ...[0, 1, 2].map(() => 1 + Math.floor(random() * (total - 1))),
       ];
       for (const n of points) {
-        const b = boot(name);
+        const b = bootGuest(name);
         b.machine.run(n);
         expect(b.machine.hart.steps).toBe(n);
         const { file } = save(b.machine);
@@ -79,9 +70,9 @@ describe("save and restore", () => {
   }
 
   it("restores into the plain interpreter just as well", () => {
-    const a = boot("priv-interrupts", false);
+    const a = bootGuest("priv-interrupts", false);
     const outcome = a.machine.run();
-    const b = boot("priv-interrupts");
+    const b = bootGuest("priv-interrupts");
     b.machine.run(5000);
     const restored = Machine.fromCheckpoint(CheckpointReader.open(save(b.machine).file), {
       io: new CapturedIo(),
@@ -92,9 +83,9 @@ describe("save and restore", () => {
   });
 
   it("saving the same state twice gives the same digest; a restored machine saves the same image", () => {
-    const one = boot("strings");
+    const one = bootGuest("strings");
     one.machine.run(3000);
-    const two = boot("strings");
+    const two = bootGuest("strings");
     two.machine.run(3000);
     const d1 = save(one.machine).digest;
     expect(save(two.machine).digest).toBe(d1);
@@ -108,7 +99,7 @@ describe("save and restore", () => {
   });
 
   it("reads RAM lazily: only the pages the guest touches", () => {
-    const { machine } = boot("hello");
+    const { machine } = bootGuest("hello");
     // Make RAM big in data: 512 pages written that the guest never looks at.
     for (let i = 0; i < 512; i++) machine.ram.write(0x80_0000 + i * 4096, 4, i + 1);
     machine.run(200);
@@ -133,7 +124,7 @@ describe("save and restore", () => {
   });
 
   it("refuses an image of another board", () => {
-    const { machine } = boot("hello");
+    const { machine } = bootGuest("hello");
     const input = { ...machine.checkpointInput(), machine: "x86" };
     const file = new MemoryBlockFile();
     writeCheckpoint(file, input);
