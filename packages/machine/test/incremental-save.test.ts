@@ -2,24 +2,11 @@ import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } fr
 import { beforeAll, describe, expect, it } from "vitest";
 import { CapturedIo, Machine, MachineError, type MachineSave, type RunOutcome } from "../src/index.js";
 import { bootGuest } from "./boot-guest.js";
-import { ramDigest } from "./ram-digest.js";
+import { endState } from "./end-state.js";
 
 const RAM = 128 << 20;
 
 beforeAll(() => initCheckpoint());
-
-interface End {
-  stdout: string;
-  outcome: RunOutcome;
-  steps: number;
-  pc: number;
-  x: number[];
-  ram: string;
-}
-
-function end(m: Machine, stdout: string, outcome: RunOutcome): End {
-  return { stdout, outcome, steps: m.hart.steps, pc: m.hart.pc, x: [...m.hart.x], ram: ramDigest(m) };
-}
 
 interface Saved {
   reader: CheckpointReader;
@@ -73,7 +60,7 @@ describe("incremental saves driven by dirty epochs", () => {
   for (const name of ["strings", "bench-short", "priv-paging", "priv-interrupts"]) {
     it(`${name}: resume A → save B on A (running on) → resume B → save C on B ends as a straight run`, () => {
       const a0 = bootGuest(name);
-      const straight = end(a0.machine, "", a0.machine.run());
+      const straight = endState(a0.machine, "", a0.machine.run());
       straight.stdout = a0.io.stdoutText;
       const total = straight.steps;
       const [n1, n2, n3] = [Math.floor(total / 5), Math.floor(total / 2), Math.floor((total * 4) / 5)];
@@ -100,7 +87,9 @@ describe("incremental saves driven by dirty epochs", () => {
       expect(Number(B.reader.header.instructionCount)).toBe(stepsAtB);
       // The machine that saved ends as the straight run.
       const goOn = B.outcome.kind === "budget" ? fromA.run() : B.outcome;
-      expect(end(fromA, stdout + ioA.stdoutText, goOn), `${name}: the run that saved B`).toEqual(straight);
+      expect(endState(fromA, stdout + ioA.stdoutText, goOn), `${name}: the run that saved B`).toEqual(
+        straight,
+      );
 
       // B holds the same RAM as a full image saved at the same instant, in fewer pages.
       const ref = bootGuest(name);
@@ -120,13 +109,15 @@ describe("incremental saves driven by dirty epochs", () => {
       const ioC = new CapturedIo();
       const fromC = Machine.fromCheckpoint(C.reader, { io: ioC });
       const outC = fromC.run();
-      expect(end(fromC, stdout + ioC.stdoutText, outC), `${name}: resumed from C`).toEqual(straight);
+      expect(endState(fromC, stdout + ioC.stdoutText, outC), `${name}: resumed from C`).toEqual(straight);
 
       // And B resumed straight to the end.
       const ioB2 = new CapturedIo();
       const fromB2 = Machine.fromCheckpoint(B.reader, { io: ioB2 });
       const outB = fromB2.run();
-      expect(end(fromB2, stdoutAtB + ioB2.stdoutText, outB), `${name}: resumed from B`).toEqual(straight);
+      expect(endState(fromB2, stdoutAtB + ioB2.stdoutText, outB), `${name}: resumed from B`).toEqual(
+        straight,
+      );
     }, 60_000);
   }
 

@@ -2,7 +2,7 @@ import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } fr
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { CapturedIo, Machine, MachineError } from "../src/index.js";
 import { bootGuest } from "./boot-guest.js";
-import { ramDigest } from "./ram-digest.js";
+import { endState } from "./end-state.js";
 
 const GUESTS = ["hello", "traps", "strings", "priv-interrupts", "priv-paging", "bench-short", "atomics"];
 const RAM = 128 << 20;
@@ -21,19 +21,6 @@ function rng(seed: number): () => number {
   };
 }
 
-interface End {
-  stdout: string;
-  outcome: unknown;
-  steps: number;
-  pc: number;
-  x: number[];
-  ram: string;
-}
-
-function end(m: Machine, stdout: string, outcome: unknown): End {
-  return { stdout, outcome, steps: m.hart.steps, pc: m.hart.pc, x: [...m.hart.x], ram: ramDigest(m) };
-}
-
 function save(m: Machine): { file: MemoryBlockFile; digest: string } {
   const file = new MemoryBlockFile();
   const { digest } = writeCheckpoint(file, m.checkpointInput());
@@ -44,7 +31,7 @@ describe("save and restore", () => {
   for (const [g, name] of GUESTS.entries()) {
     it(`${name}: a restored run ends exactly as a straight one`, () => {
       const a = bootGuest(name);
-      const straight = end(a.machine, "", a.machine.run());
+      const straight = endState(a.machine, "", a.machine.run());
       straight.stdout = a.io.stdoutText;
       const total = straight.steps;
       expect(total).toBeGreaterThan(0);
@@ -63,7 +50,7 @@ describe("save and restore", () => {
         const io = new CapturedIo();
         const restored = Machine.fromCheckpoint(reader, { io });
         const outcome = restored.run();
-        const after = end(restored, b.io.stdoutText + io.stdoutText, outcome);
+        const after = endState(restored, b.io.stdoutText + io.stdoutText, outcome);
         expect(after, `${name} saved at ${n}`).toEqual(straight);
       }
     });
