@@ -6,12 +6,13 @@ import { initCodecs } from "@amber/compress";
 import { openImage } from "@amber/image";
 import { nodeImageHost } from "@amber/image/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostTool } from "../../../tools/test-support/host-tool.js";
 import { GUESTS_DIR } from "./guests.js";
 import { runCli } from "./run-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "amber-image-cli-"));
 const p = (name: string) => join(dir, name);
-const hasQemuImg = spawnSync("qemu-img", ["--version"]).status === 0;
+const hasQemuImg = hostTool("qemu-img");
 const DISK = `${GUESTS_DIR}disk.img`;
 const GUEST = `${GUESTS_DIR}rv32imac/disk.elf`;
 

@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { hostTool } from "../../../tools/test-support/host-tool.js";
 
 /** True when tmux is installed (the terminal tests drive a real terminal through it). */
-export const HAVE_TMUX = spawnSync("tmux", ["-V"]).status === 0;
+export const HAVE_TMUX = hostTool("tmux", ["-V"]);
 
 /**
  * A program running in a real terminal: a detached tmux session of a fixed size, driven

@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { hostTool } from "../../../tools/test-support/host-tool.js";
 import { TIMEBASE_HZ, VIRT, virtDeviceTree, writeFdt } from "../src/index.js";
 
-const hasDtc = spawnSync("dtc", ["--version"]).status === 0;
+const hasDtc = hostTool("dtc");
 
 function blob(bootargs?: string): Uint8Array {
   return writeFdt(

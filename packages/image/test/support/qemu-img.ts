@@ -2,9 +2,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hostTool } from "../../../../tools/test-support/host-tool.js";
 
-/** qemu-img is the oracle for qcow2; tests that need it skip when it is not installed. */
-export const hasQemuImg = spawnSync("qemu-img", ["--version"]).status === 0;
+/** qemu-img is the oracle for qcow2; tests that need it skip when it is not installed (never under CI). */
+export const hasQemuImg = hostTool("qemu-img");
 
 export function qemuImg(...args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync("qemu-img", args, { encoding: "utf8" });
