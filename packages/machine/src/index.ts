@@ -1,3 +1,4 @@
+export { type MachineDisk, type MachineOptions, TIMEBASE_HZ } from "./board.js";
 export { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
 export { type FdtNode, type PropValue, writeFdt } from "./device-tree/fdt-writer.js";
 export { type VirtTreeOptions, virtDeviceTree } from "./device-tree/virt-device-tree.js";
@@ -10,19 +11,7 @@ export { type DiskBackend, type DmaMemory, VirtioBlk, type VirtioBlkState } from
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
 export { GuestClock } from "./guest-clock.js";
 export { CapturedIo, type HostIo } from "./host-io.js";
-export {
-  type CheckpointCreator,
-  type CheckpointDisk,
-  Machine,
-  type MachineDisk,
-  type MachineOptions,
-  type MachineSave,
-  type RestoreOptions,
-  type RunOutcome,
-  type SaveOptions,
-  TIMEBASE_HZ,
-  type TrapReport,
-} from "./machine.js";
+export { type CheckpointDisk, Machine, type RestoreOptions } from "./machine.js";
 export { MachineError, type MachineErrorCode } from "./machine-error.js";
 export {
   type BoardState,
@@ -42,4 +31,6 @@ export {
   virtioSectionName,
 } from "./machine-state.js";
 export { resetRom } from "./reset-rom.js";
+export type { RunOutcome, TrapReport } from "./run-loop.js";
+export type { CheckpointCreator, MachineSave, SaveOptions } from "./saving.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";

@@ -1,0 +1,314 @@
+import type { SegmentReader } from "@amber/checkpoint";
+import { Hart } from "@amber/isa";
+import { AddressSpace, Ram, type RamBaseline } from "@amber/memory";
+import { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
+import { Clint } from "./devices/clint.js";
+import { Plic } from "./devices/plic.js";
+import { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
+import { TrackedDisk } from "./devices/tracked-disk.js";
+import { Uart16550 } from "./devices/uart16550.js";
+import { type DiskBackend, VirtioBlk } from "./devices/virtio-blk.js";
+import { GuestClock } from "./guest-clock.js";
+import { CapturedIo, type HostIo } from "./host-io.js";
+import { MachineError } from "./machine-error.js";
+import { type HeapInfo, Semihosting } from "./semihosting.js";
+
+export interface MachineOptions {
+  /** RAM size in bytes (default 128 MiB), a multiple of 4 KiB. */
+  ramSize?: number;
+  io?: HostIo;
+  /** What SYS_GET_CMDLINE returns. */
+  cmdline?: string;
+  /** Nominal speed that turns instruction counts into guest time (default 100 M/s). */
+  instructionsPerSecond?: number;
+  /** Kernel command line placed in the device tree's /chosen/bootargs. */
+  bootargs?: string;
+  /** Compile hot guest code to JavaScript (default true); false runs the plain interpreter. */
+  jit?: boolean;
+  /**
+   * Take guest time from the host's clock instead of from instructions, for interactive
+   * use: an idle guest then sleeps in `wfi` instead of racing through timer ticks.
+   * Runs are no longer deterministic. `now` is in milliseconds; `sleep` may return early.
+   */
+  hostTime?: { now(): number; sleep(ms: number): void };
+  /**
+   * Block devices in the virtio-mmio slots, disk i at 0x1000_1000 + i·0x1000 on PLIC
+   * source 1+i (QEMU virt's wiring); at most 8. The other slots (and undefined entries)
+   * are empty, as on QEMU. See `MachineDisk` for what a machine with disks needs to be saved.
+   */
+  disks?: readonly (DiskBackend | MachineDisk | undefined)[];
+  /**
+   * Most bytes of RAM page copies kept so that an incremental save against the baseline
+   * (see `beginSave`) takes the parent's pages from memory instead of decoding them from
+   * the parent's file (default 64 MiB; 0 keeps none: same images, slower saves).
+   */
+  baselineBytes?: number;
+}
+
+/**
+ * A disk in a virtio slot. A machine with disks can be saved: the image records the base
+ * (`source`, `format`, its size and content fingerprint) and stores the pages the guest
+ * wrote since the disk was attached, so `backend` must hold the base's content, unwritten,
+ * when the machine is built, and keep the guest's writes somewhere other than the base
+ * (as `@amber/image` does for a disk opened without `writable`).
+ */
+export interface MachineDisk {
+  backend: DiskBackend;
+  readOnly?: boolean;
+  /** Where the base comes from (e.g. its path), recorded in saves to find it again. */
+  source?: string;
+  /** The base's format ("raw", "qcow2", "amber"), recorded in saves. */
+  format?: string;
+  /**
+   * The backend writes into the base itself (e.g. a disk opened rw): a save could only
+   * refer to a base that no longer holds the saved content, so such a machine cannot be saved.
+   */
+  writesThrough?: boolean;
+}
+
+export const DEFAULT_BASELINE_BYTES = 64 << 20;
+
+/** CLINT timer frequency, QEMU virt's `timebase-frequency`. */
+export const TIMEBASE_HZ = 10_000_000;
+/** PLIC source number of the UART on QEMU's virt. */
+export const UART_IRQ = 10;
+/** PLIC source of virtio-mmio slot 0 on QEMU's virt (slot i uses 1+i). */
+export const VIRTIO_IRQ = 1;
+const MIP_MSIP = 3;
+const MIP_MTIP = 7;
+const MIP_MEIP = 11;
+const MIP_SEIP = 9;
+
+/**
+ * The `virt` board wired up: one hart, RAM at 0x8000_0000, the boot ROM, the test
+ * finisher, CLINT, PLIC, a 16550 UART, the virtio-mmio slots and semihosting, with what
+ * the devices tell the hart (interrupts, idling in `wfi`, exit and reset requests).
+ * Loading, running and saving build on it (see `Machine`).
+ */
+export class Board {
+  readonly ram: Ram;
+  readonly bus = new AddressSpace();
+  readonly hart: Hart;
+  readonly uart: Uart16550;
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly clock: GuestClock;
+  /** Cycles spent idle in `wfi` (guest time passes, no instruction runs). */
+  idleCycles = 0;
+  protected readonly hostTime: MachineOptions["hostTime"];
+  readonly io: HostIo;
+  protected readonly semihosting: Semihosting;
+  protected exitCode: number | undefined;
+  protected imageEnd: number = VIRT.ram.base;
+  protected consoleBuffer: number[] = [];
+  protected readonly bootargs: string | undefined;
+  protected fdtAddress = 0;
+  protected initrd: { start: number; end: number } | undefined;
+  protected resetPending = false;
+  protected readonly cmdline: string;
+  /** By virtio slot, the attached disks with their written-page tracking. */
+  protected readonly disks: (TrackedDisk | undefined)[] = [];
+  /** The RAM segment this machine was restored from: pages not yet touched are still only there. */
+  protected restoredRam: SegmentReader | undefined;
+  /** The image restored from or last saved (committed), with RAM kept as at its instant. */
+  protected baseline: { digest: string; ram: RamBaseline } | undefined;
+  protected readonly baselineBytes: number;
+  /** Whether a `beginSave` has not ended yet. */
+  protected saving = false;
+
+  constructor(options: MachineOptions = {}) {
+    const ramSize = options.ramSize ?? DEFAULT_RAM_SIZE;
+    if (!Number.isInteger(ramSize) || ramSize < 4096 || ramSize % 4096 !== 0 || ramSize > 0x8000_0000) {
+      throw new MachineError(
+        "CONFIG_INVALID",
+        `RAM size ${ramSize} is invalid: it must be a multiple of 4 KiB between 4 KiB and 2 GiB`,
+      );
+    }
+    this.io = options.io ?? new CapturedIo();
+    this.ram = new Ram({ base: VIRT.ram.base, size: ramSize });
+    this.bus.addRam("ram", this.ram);
+    this.bootargs = options.bootargs;
+    this.cmdline = options.cmdline ?? "";
+    this.baselineBytes = Math.max(0, options.baselineBytes ?? DEFAULT_BASELINE_BYTES);
+    this.hart = new Hart(this.bus, { time: () => this.clint.mtime(), jit: options.jit });
+    this.hart.attachRam(this.ram);
+    const ips = options.instructionsPerSecond ?? 100_000_000;
+    const host = options.hostTime;
+    this.hostTime = host;
+    const started = host?.now() ?? 0;
+    this.clock = new GuestClock(
+      host === undefined
+        ? () => this.hart.liveSteps + this.idleCycles
+        : () => Math.floor(((host.now() - started) * ips) / 1000),
+      ips,
+    );
+    this.clint = new Clint(
+      () => this.clock.ticks(TIMEBASE_HZ),
+      () => this.interruptsChanged(),
+    );
+    this.plic = new Plic((context, level) => {
+      this.hart.csr.setPending(context === 0 ? MIP_MEIP : MIP_SEIP, level);
+      this.hart.requestStop();
+    });
+    this.uart = new Uart16550(
+      (byte) => this.consoleBuffer.push(byte),
+      (max) => this.io.stdin(max),
+      (level) => this.plic.setLevel(UART_IRQ, level),
+    );
+    this.bus.addDevice(VIRT.test.base, new SifiveTest((request) => this.onFinisher(request)));
+    this.bus.addDevice(VIRT.clint.base, this.clint);
+    this.bus.addDevice(VIRT.plic.base, this.plic);
+    this.bus.addDevice(VIRT.uart0.base, this.uart);
+    this.attachVirtio(options.disks ?? []);
+    this.bus.addRom("mrom", VIRT.mrom.base, new Uint8Array(VIRT.mrom.size));
+    this.semihosting = new Semihosting({
+      bus: this.bus,
+      io: this.io,
+      clock: this.clock,
+      cmdline: options.cmdline ?? "",
+      heapInfo: () => this.heapInfo(),
+      exit: (code) => this.finish(code),
+    });
+    this.hart.pc = VIRT.mrom.base;
+  }
+
+  protected mrom(): Uint8Array {
+    const mrom = this.bus.map.find((r) => r.kind === "rom" && r.name === "mrom");
+    if (mrom?.kind !== "rom") throw new Error("the board has no boot ROM");
+    return mrom.bytes;
+  }
+
+  /** The eight virtio-mmio slots (empty ones read as QEMU's: magic, version 2, device id 0). */
+  readonly virtio: VirtioBlk[] = [];
+  protected readonly diskReadOnly: boolean[] = [];
+
+  protected attachVirtio(disks: NonNullable<MachineOptions["disks"]>): void {
+    if (disks.length > VIRT.virtio.count) {
+      throw new MachineError(
+        "CONFIG_INVALID",
+        `${disks.length} disks: the virt board has ${VIRT.virtio.count} virtio slots`,
+      );
+    }
+    // Device DMA goes through Ram.readBytes/writeBytes so that dirty-page tracking sees it.
+    const dma = {
+      read: (address: number, length: number) => {
+        const offset = address - this.ram.base;
+        return this.ram.contains(offset, length) ? this.ram.readBytes(offset, length) : undefined;
+      },
+      write: (address: number, data: Uint8Array) => {
+        const offset = address - this.ram.base;
+        if (!this.ram.contains(offset, data.length)) return false;
+        this.ram.writeBytes(offset, data);
+        return true;
+      },
+    };
+    for (let i = 0; i < VIRT.virtio.count; i++) {
+      const given = disks[i];
+      const d: MachineDisk | undefined =
+        given === undefined ? undefined : "backend" in given ? given : { backend: given };
+      const tracked =
+        d === undefined
+          ? undefined
+          : new TrackedDisk(d.backend, d.source ?? "", d.format ?? "", d.writesThrough === true);
+      this.disks.push(tracked);
+      this.diskReadOnly.push(d?.readOnly === true);
+      const readOnly = d?.readOnly === true;
+      const irq = (level: boolean) => this.plic.setLevel(VIRTIO_IRQ + i, level);
+      const slot = new VirtioBlk(`virtio${i}`, tracked, dma, irq, { readOnly });
+      this.virtio.push(slot);
+      this.bus.addDevice(VIRT.virtio.base + i * VIRT.virtio.size, slot);
+    }
+  }
+
+  /** The guest's exit status once it has exited. */
+  get exited(): number | undefined {
+    return this.exitCode;
+  }
+
+  /** CLINT state changed: bring MSIP/MTIP up to date and let the hart see it at once. */
+  protected interruptsChanged(): void {
+    this.syncClint();
+    this.hart.requestStop();
+  }
+
+  protected syncClint(): void {
+    this.hart.csr.setPending(MIP_MSIP, this.clint.msip !== 0);
+    this.hart.csr.setPending(MIP_MTIP, this.clint.timerPending());
+  }
+
+  /** Cycles until the CLINT timer fires (Infinity if it is not armed or already pending). */
+  protected cyclesUntilTimer(): number {
+    const delta = this.clint.mtimecmp - this.clint.mtime();
+    if (delta <= 0 || this.clint.mtimecmp >= Number.MAX_SAFE_INTEGER) return Number.POSITIVE_INFINITY;
+    return this.clock.cyclesUntil(TIMEBASE_HZ, delta);
+  }
+
+  /**
+   * The hart executed `wfi`. If nothing pending is enabled, let guest time pass until
+   * the timer fires; with no timer armed and no input to come, the guest is stuck.
+   */
+  protected idle(): boolean {
+    const csr = this.hart.csr;
+    if ((csr.mip & csr.mie) !== 0) return true;
+    this.uart.receive();
+    if ((csr.mip & csr.mie) !== 0) return true;
+    const until = this.cyclesUntilTimer();
+    if (this.hostTime !== undefined) {
+      // Host time: wait for the timer or for input, a few milliseconds at a time.
+      const ms = Number.isFinite(until) ? (until * 1000) / this.clock.instructionsPerSecond : 10;
+      this.hostTime.sleep(Math.min(10, Math.max(0, ms)));
+      this.syncClint();
+      return true;
+    }
+    if (Number.isFinite(until) && (csr.mie & (1 << MIP_MTIP)) !== 0) {
+      this.idleCycles += until;
+      this.syncClint();
+      return true;
+    }
+    return false;
+  }
+
+  protected finish(code: number): void {
+    this.exitCode = code;
+    this.hart.requestStop();
+  }
+
+  protected onFinisher(request: FinisherRequest): void {
+    if (request.kind === "exit") this.finish(request.code);
+    else {
+      // The hart holds pc in a local while it runs: apply the reset once it has stopped.
+      this.resetPending = true;
+      this.hart.requestStop();
+    }
+  }
+
+  /** Puts the hart back at the boot ROM (RAM keeps its contents, as a warm reset). */
+  protected reset(): void {
+    this.resetPending = false;
+    this.hart.x.fill(0);
+    this.hart.pc = VIRT.mrom.base;
+  }
+
+  /** What QEMU's SYS_HEAPINFO reports: heap from the image end up to the device tree, stack below it. */
+  protected heapInfo(): HeapInfo {
+    const top = this.fdtAddress !== 0 ? this.fdtAddress : this.ram.base + this.ram.size;
+    return { heapBase: this.imageEnd, heapLimit: top, stackBase: top, stackLimit: this.imageEnd };
+  }
+
+  protected flushConsole(): void {
+    if (this.consoleBuffer.length === 0) return;
+    this.io.stdout(Uint8Array.from(this.consoleBuffer));
+    this.consoleBuffer = [];
+  }
+
+  /**
+   * The instruction at physical `address` (16 bits when compressed, else 32), or NaN when
+   * it is not in RAM or ROM. Reads have no side effects.
+   */
+  instructionAt(address: number): number {
+    const pc = address >>> 0;
+    const lo = this.bus.fetch(pc);
+    if (Number.isNaN(lo) || (lo & 3) !== 3) return lo;
+    return (lo | (this.bus.fetch(pc + 2) << 16)) >>> 0;
+  }
+}

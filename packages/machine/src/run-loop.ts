@@ -1,0 +1,84 @@
+import { causeName, disassemble, StopReason } from "@amber/isa";
+import { LoadingBoard } from "./board-loading.js";
+
+/** Why `Machine.run` returned. */
+export type RunOutcome =
+  | { kind: "exited"; code: number }
+  | { kind: "budget" }
+  | { kind: "unhandled-trap"; trap: TrapReport }
+  /** `wfi` with no interrupt that could ever arrive: enabled sources all idle, no input. */
+  | { kind: "stuck"; pc: number };
+
+/** An exception no guest handler could take, described for a one-line error. */
+export interface TrapReport {
+  cause: number;
+  causeName: string;
+  pc: number;
+  tval: number;
+  /** The instruction bits at pc (NaN when not readable) and their disassembly. */
+  bits: number;
+  disassembly: string;
+}
+
+/** Steps per call into the hart: small enough to flush console output promptly. */
+const SLICE = 1 << 22;
+/** Steps between looks at the timer when guest time follows the host's clock. */
+const HOST_TIME_SLICE = 1 << 16;
+
+/** The loaded board plus the run loop: runs until the guest exits, a budget is spent or a trap has no handler. */
+export class RunningBoard extends LoadingBoard {
+  /**
+   * Runs until the guest exits, `maxSteps` more steps are taken, or a trap has no
+   * handler. Deterministic: the outcome depends only on the state and the input.
+   */
+  run(maxSteps = Number.POSITIVE_INFINITY): RunOutcome {
+    const hart = this.hart;
+    const stopAt = hart.steps + maxSteps;
+    try {
+      while (this.exitCode === undefined) {
+        const remaining = stopAt - hart.steps;
+        if (remaining <= 0) return { kind: "budget" };
+        this.syncClint();
+        // Deterministic time: stop exactly where the timer fires. Host time cannot be
+        // predicted in steps, so look at the timer often instead.
+        const untilTimer =
+          this.hostTime === undefined ? Math.max(1, this.cyclesUntilTimer()) : HOST_TIME_SLICE;
+        const reason = hart.run(Math.min(remaining, SLICE, untilTimer));
+        switch (reason) {
+          case StopReason.Semihosting: {
+            this.flushConsole();
+            const x = hart.x;
+            x[10] = this.semihosting.call(x[10]! >>> 0, x[11]! >>> 0);
+            break;
+          }
+          case StopReason.UnhandledTrap:
+            return { kind: "unhandled-trap", trap: this.trapReport() };
+          case StopReason.WaitForInterrupt:
+            if (!this.idle()) return { kind: "stuck", pc: hart.pc };
+            break;
+          default:
+            break;
+        }
+        if (this.resetPending) this.reset();
+        this.flushConsole();
+      }
+      return { kind: "exited", code: this.exitCode };
+    } finally {
+      this.flushConsole();
+    }
+  }
+
+  protected trapReport(): TrapReport {
+    const csr = this.hart.csr;
+    const pc = csr.mepc;
+    const bits = this.instructionAt(pc);
+    return {
+      cause: csr.mcause,
+      causeName: causeName(csr.mcause),
+      pc,
+      tval: csr.mtval,
+      bits,
+      disassembly: Number.isNaN(bits) ? "(not readable)" : disassemble(bits, pc),
+    };
+  }
+}
