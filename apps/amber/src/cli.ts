@@ -57,6 +57,10 @@ export function main(
       "--save-disk-diff <out>",
       "after the run, save the disk's shadowed writes as a diff layer (.qcow2 or .amber)",
     )
+    .option(
+      "--serial <backend>",
+      "the console (UART and semihosting I/O), as QEMU's -serial: stdio (default), file:PATH (output only), tcp:HOST:PORT[,server], unix:PATH[,server] (waits for the connection), none",
+    )
     .option("--save-at <n>", "save the whole machine after exactly N instructions (with --save-to)")
     .option("--save-to <path>", "where --save-at saves the checkpoint (written atomically)")
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")

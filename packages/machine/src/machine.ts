@@ -190,6 +190,15 @@ export interface TrapReport {
 const SLICE = 1 << 22;
 /** Steps between looks at the timer when guest time follows the host's clock. */
 const HOST_TIME_SLICE = 1 << 16;
+/**
+ * Host input is offered to the UART (see `Uart16550.offerInput`) every this many steps,
+ * at exact multiples, so that a guest busy elsewhere still gets its receive interrupt and
+ * the offers fall on the same instructions however a run is split into calls.
+ */
+const INPUT_OFFER_STEPS = 1 << 20;
+const untilInputOffer = (steps: number): number => INPUT_OFFER_STEPS - (steps % INPUT_OFFER_STEPS);
+/** Longest wait for input in one go when the guest has nothing else to do. */
+const INPUT_WAIT_MS = 50;
 /** CLINT timer frequency, QEMU virt's `timebase-frequency`. */
 export const TIMEBASE_HZ = 10_000_000;
 /** PLIC source number of the UART on QEMU's virt. */
@@ -968,6 +977,12 @@ export class Machine {
       this.syncClint();
       return true;
     }
+    // Only input can wake the guest: wait for it while it may still come (guest time stands still).
+    const uart = this.uart;
+    if (uart.receiveInterruptEnabled && !uart.inputEnded && this.io.waitForInput !== undefined) {
+      this.io.waitForInput(INPUT_WAIT_MS);
+      return true;
+    }
     return false;
   }
 
@@ -1151,7 +1166,8 @@ export class Machine {
         // predicted in steps, so look at the timer often instead.
         const untilTimer =
           this.hostTime === undefined ? Math.max(1, this.cyclesUntilTimer()) : HOST_TIME_SLICE;
-        const reason = hart.run(Math.min(remaining, SLICE, untilTimer));
+        const reason = hart.run(Math.min(remaining, SLICE, untilTimer, untilInputOffer(hart.steps)));
+        if (hart.steps % INPUT_OFFER_STEPS === 0) this.uart.offerInput();
         switch (reason) {
           case StopReason.Semihosting: {
             this.flushConsole();

@@ -3,11 +3,20 @@ import * as path from "node:path";
 import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
 import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
-import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
+import {
+  DEFAULT_RAM_SIZE,
+  type HostIo,
+  Machine,
+  MachineError,
+  type RunOutcome,
+  type TrapReport,
+} from "@amber/machine";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { hex8 } from "../hex.js";
 import { parseCount, sizeOption } from "../parse-size.js";
+import { parseSerialSpec, type SerialSpec, serialText } from "../serial/serial-spec.js";
+import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
@@ -36,6 +45,8 @@ export interface RunOptions {
    * IMAGE's (compared page by page: a booted machine has no baseline).
    */
   parent?: string;
+  /** `--serial stdio|file:PATH|tcp:HOST:PORT[,server]|unix:PATH[,server]|none`: where the console goes. */
+  serial?: string;
 }
 
 export function describeTrap(t: TrapReport): string {
@@ -94,6 +105,7 @@ export function runCommand(
     throw new UserError("--save-at cannot be combined with --trace", ExitCode.Usage);
   }
 
+  const serial = options.serial === undefined ? undefined : parseSerialSpec(options.serial);
   const diskSpecs = (options.disk ?? []).map(parseDiskSpec);
   if (saveAt !== undefined) {
     const rw = diskSpecs.find((d) => d.rw);
@@ -110,16 +122,30 @@ export function runCommand(
   const disks = openDisks(diskSpecs);
   // Opened first: a missing or damaged parent is reported before the guest runs.
   const parent = options.parent === undefined ? undefined : openImage(options.parent);
+  let port: SerialPort | undefined;
   try {
     if (parent !== undefined) checkSaveTarget(options.saveTo!, parent);
-    return runMachine(env, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
+    port = serial === undefined ? undefined : openConsole(env, serial);
+    const io = port ?? env.io;
+    return runMachine(env, io, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
   } finally {
+    port?.close();
     parent?.close();
   }
 }
 
+/** The console back end `--serial` names (undefined: the environment's own, stdio). */
+export function openConsole(env: CliEnv, spec: SerialSpec): SerialPort | undefined {
+  if (spec.kind === "stdio") return undefined;
+  if (env.openSerial === undefined) {
+    throw new UserError(`--serial ${serialText(spec)}: not available here (only stdio)`, ExitCode.Usage);
+  }
+  return env.openSerial(spec);
+}
+
 function runMachine(
   env: CliEnv,
+  io: HostIo,
   file: string | undefined,
   args: string[],
   options: RunOptions,
@@ -138,7 +164,7 @@ function runMachine(
   try {
     machine = new Machine({
       ramSize,
-      io: env.io,
+      io,
       cmdline: [file ?? options.kernel, ...args].join(" "),
       bootargs: options.append,
       jit: options.jit,
