@@ -9,7 +9,8 @@ import { parseCount } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { closeDisks, type DiskSpec, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
-import { checkSaveTarget, finishRun, saveAndContinue, saveMachine } from "./run.js";
+import { checkSaveTarget, finishRun, saveAndContinue, saveImage, saveNotReached, saveReport } from "./run.js";
+import { checkSaveDestination } from "./save-target.js";
 
 /** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
 function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T {
@@ -112,6 +113,7 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
   if ((options.haltAfterSave || options.full) && saveAt === undefined) {
     throw new UserError("--halt-after-save and --full need --save-at and --save-to", ExitCode.Usage);
   }
+  if (options.saveTo !== undefined) checkSaveDestination("--save-to", options.saveTo);
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
@@ -147,6 +149,7 @@ function resumeMachine(
   const started = env.now();
   // --max-insns and --save-at count from the start of the guest, as in `amber run`.
   let outcome: RunOutcome;
+  let nothingSaved = false;
   if (saveAt !== undefined) {
     if (saveAt < machine.hart.steps) {
       throw new UserError(
@@ -158,22 +161,24 @@ function resumeMachine(
     if (machine.hart.steps === saveAt && outcome.kind === "budget") {
       // Incremental on the resumed image, the machine's baseline: only the pages dirtied since.
       const parent = options.full ? undefined : { reader, path };
+      const report = saveReport(env, machine, options.saveTo!, parent !== undefined);
       if (options.haltAfterSave) {
-        saveMachine(machine, options.saveTo!, parent);
+        report.done(saveImage(machine, options.saveTo!, { parent, progress: report.progress }));
         closeDisks(images, specs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
-      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent);
+      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent, report);
       if (outcome.kind === "budget") outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
     } else {
-      env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
+      nothingSaved = true;
     }
   } else {
     outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
   }
   const seconds = env.now() - started;
   closeDisks(images, specs, options.saveDiskDiff);
-  return finishRun(env, machine, outcome, seconds, options.stats === true);
+  const status = finishRun(env, machine, outcome, seconds, options.stats === true);
+  return nothingSaved ? saveNotReached(env, saveAt!, machine, status) : status;
 }
 
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
