@@ -59,56 +59,140 @@ describe("machine state restored from an image is validated", () => {
   });
 
   it.each<[string, string, (f: FieldRecord) => void, RegExp]>([
-    ["hart0", "pc", (f) => void (f.pc = 1), /^memory: hart0: section field "pc" is 1: not 2-byte aligned/],
     [
       "hart0",
       "pc",
-      (f) => void (f.pc = 2 ** 40),
+      (f) => {
+        f.pc = 1;
+      },
+      /^memory: hart0: section field "pc" is 1: not 2-byte aligned/,
+    ],
+    [
+      "hart0",
+      "pc",
+      (f) => {
+        f.pc = 2 ** 40;
+      },
       /hart0: section field "pc" is 0x10000000000: not an integer in/,
     ],
-    ["hart0", "priv", (f) => void (f.priv = 2), /hart0: section field "priv" is 2: not a privilege level/],
-    ["hart0", "steps", (f) => void (f.steps = -5), /hart0: section field "steps" is -5/],
-    ["hart0", "steps", (f) => void (f.steps = 0.5), /hart0: section field "steps" is 0\.5/],
+    [
+      "hart0",
+      "priv",
+      (f) => {
+        f.priv = 2;
+      },
+      /hart0: section field "priv" is 2: not a privilege level/,
+    ],
+    [
+      "hart0",
+      "steps",
+      (f) => {
+        f.steps = -5;
+      },
+      /hart0: section field "steps" is -5/,
+    ],
+    [
+      "hart0",
+      "steps",
+      (f) => {
+        f.steps = 0.5;
+      },
+      /hart0: section field "steps" is 0\.5/,
+    ],
     [
       "hart0",
       "x",
-      (f) => void ((f.x as Int32Array)[0] = 7),
+      (f) => {
+        (f.x as Int32Array)[0] = 7;
+      },
       /hart0: section field "x\[0\]" is 7: x0 is always 0/,
     ],
-    ["csr0", "mstatus", (f) => void (f.mstatus = 0x1000), /csr0: section field "mstatus" has MPP = 2/],
     [
       "csr0",
       "mstatus",
-      (f) => void (f.mstatus = 0x8000_0000),
+      (f) => {
+        f.mstatus = 0x1000;
+      },
+      /csr0: section field "mstatus" has MPP = 2/,
+    ],
+    [
+      "csr0",
+      "mstatus",
+      (f) => {
+        f.mstatus = 0x8000_0000;
+      },
       /csr0: section field "mstatus" is 0x80000000: bits outside/,
     ],
-    ["csr0", "mtvec", (f) => void (f.mtvec = 0x8000_0002), /csr0: section field "mtvec" is 0x80000002/],
+    [
+      "csr0",
+      "mtvec",
+      (f) => {
+        f.mtvec = 0x8000_0002;
+      },
+      /csr0: section field "mtvec" is 0x80000002/,
+    ],
     [
       "csr0",
       "mepc",
-      (f) => void (f.mepc = 0x8000_0001),
+      (f) => {
+        f.mepc = 0x8000_0001;
+      },
       /csr0: section field "mepc" is 0x80000001: not 2-byte aligned/,
     ],
-    ["csr0", "hartId", (f) => void (f.hartId = 3), /csr0: section field "hartId" is 3/],
+    [
+      "csr0",
+      "hartId",
+      (f) => {
+        f.hartId = 3;
+      },
+      /csr0: section field "hartId" is 3/,
+    ],
     [
       "machine",
       "ramSize",
-      (f) => void (f.ramSize = 5000),
+      (f) => {
+        f.ramSize = 5000;
+      },
       /machine: section field "ramSize" is 0x1388: not a multiple of 4 KiB/,
     ],
-    ["clint", "msip", (f) => void (f.msip = 2), /clint: section field "msip" is 2/],
+    [
+      "clint",
+      "msip",
+      (f) => {
+        f.msip = 2;
+      },
+      /clint: section field "msip" is 2/,
+    ],
     [
       "plic",
       "priority",
-      (f) => void ((f.priority as Uint32Array)[10] = 99),
+      (f) => {
+        (f.priority as Uint32Array)[10] = 99;
+      },
       /plic: section field "priority\[10\]" is 99: above 7/,
     ],
-    ["uart0", "ier", (f) => void (f.ier = 0x80), /uart0: section field "ier" is 128/],
-    ["uart0", "rx", (f) => void (f.rx = new Uint8Array(17)), /uart0: section field "rx" holds 17 bytes/],
+    [
+      "uart0",
+      "ier",
+      (f) => {
+        f.ier = 0x80;
+      },
+      /uart0: section field "ier" is 128/,
+    ],
+    [
+      "uart0",
+      "rx",
+      (f) => {
+        f.rx = new Uint8Array(17);
+      },
+      /uart0: section field "rx" holds 17 bytes/,
+    ],
     [
       "semihosting",
       "handles",
-      (f) => void (f.handles = [{ id: 1, kind: "socket", pos: 0 }]),
+      (f) => {
+        f.handles = [{ id: 1, kind: "socket", pos: 0 }];
+      },
       /semihosting\.handles\[0\]: section field "kind" is "socket": not a handle kind/,
     ],
   ])("refuses %s.%s out of what the machine can hold", (section, _field, edit, message) => {
