@@ -7,6 +7,7 @@ import { runCommand } from "./commands/run.js";
 import { ExitCode } from "./exit-codes.js";
 import { replCommand } from "./repl/repl-command.js";
 import type { ReplStreams } from "./repl/repl-loop.js";
+import { SERIAL_HELP } from "./serial/serial-spec.js";
 import { UserError } from "./user-error.js";
 import { VERSION } from "./version.js";
 
@@ -57,10 +58,7 @@ export function main(
       "--save-disk-diff <out>",
       "after the run, save the disk's shadowed writes as a diff layer (.qcow2 or .amber)",
     )
-    .option(
-      "--serial <backend>",
-      "the console (UART and semihosting I/O), as QEMU's -serial: stdio (default), file:PATH (output only), tcp:HOST:PORT[,server], unix:PATH[,server] (waits for the connection), none",
-    )
+    .option("--serial <backend>", SERIAL_HELP)
     .option("--save-at <n>", "save the whole machine after exactly N instructions (with --save-to)")
     .option("--save-to <path>", "where --save-at saves the checkpoint (written atomically)")
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")

@@ -195,6 +195,18 @@ describe("--serial back ends", () => {
       const lisp = amber(["run", LISP, "--serial", "none"]);
       expect(await lisp.exit).toBe(126);
       expect(lisp.err.text).toMatch(/no input left/);
+
+      // resume takes the same back ends: the saved machine's console goes on in the file.
+      const world = join(tmp, "hello.amber");
+      const first = amber(["run", hello.elf, "--save-at", "3000", "--save-to", world, "--halt-after-save"]);
+      expect(await first.exit).toBe(0);
+      const rest = join(tmp, "rest.txt");
+      const resumed = amber(["resume", world, "--serial", `file:${rest}`]);
+      expect(await resumed.exit).toBe(hello.expectedExit);
+      expect(resumed.out.text).toBe("");
+      expect(Buffer.concat([Buffer.from(first.out.text, "latin1"), readFileSync(rest)])).toEqual(
+        hello.expectedStdout,
+      );
     },
     LONG,
   );

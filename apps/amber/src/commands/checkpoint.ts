@@ -6,10 +6,20 @@ import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount } from "../parse-size.js";
+import { parseSerialSpec, SERIAL_HELP } from "../serial/serial-spec.js";
+import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { closeDisks, type DiskSpec, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
-import { checkSaveTarget, finishRun, saveAndContinue, saveImage, saveNotReached, saveReport } from "./run.js";
+import {
+  checkSaveTarget,
+  finishRun,
+  openConsole,
+  saveAndContinue,
+  saveImage,
+  saveNotReached,
+  saveReport,
+} from "./run.js";
 import { checkSaveDestination } from "./save-target.js";
 
 /** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
@@ -25,6 +35,8 @@ function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T 
 }
 
 export interface ResumeOptions {
+  /** `--serial BACKEND`: where the console goes (see serial-spec.ts). */
+  serial?: string;
   maxInsns?: string;
   jit?: boolean;
   stats?: boolean;
@@ -114,6 +126,8 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
     throw new UserError("--halt-after-save and --full need --save-at and --save-to", ExitCode.Usage);
   }
   if (options.saveTo !== undefined) checkSaveDestination("--save-to", options.saveTo);
+  const serial = options.serial === undefined ? undefined : parseSerialSpec(options.serial);
+  let port: SerialPort | undefined;
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
@@ -122,8 +136,19 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
       throw new UserError("--save-disk-diff needs an image with exactly one disk", ExitCode.Usage);
     }
     try {
-      return resumeMachine(env, reader, path, options, saveAt, maxSteps, images, specs);
+      port = serial === undefined ? undefined : openConsole(env, serial);
+      return resumeMachine(
+        { ...env, io: port ?? env.io },
+        reader,
+        path,
+        options,
+        saveAt,
+        maxSteps,
+        images,
+        specs,
+      );
     } finally {
+      port?.close();
       for (const i of images) i.close();
     }
   });
@@ -285,6 +310,7 @@ export function registerCheckpointCommands(
     .command("resume")
     .description("Run a saved machine (amber run --save-to) on to its end; exit with the guest's status.")
     .argument("<checkpoint>")
+    .option("--serial <backend>", SERIAL_HELP)
     .option("--max-insns <n>", "stop once the guest has run N instructions in all (exit status 124)")
     .option("--no-jit", "interpret every instruction")
     .option("--stats", "print one JSON line of statistics on stderr at the end")

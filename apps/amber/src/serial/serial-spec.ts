@@ -13,6 +13,10 @@ export type SerialSpec =
   | { kind: "tcp"; host: string; port: number; server: boolean }
   | { kind: "unix"; path: string; server: boolean };
 
+/** `--serial`'s help text (run and resume). */
+export const SERIAL_HELP =
+  "the console (UART and semihosting I/O), as QEMU's -serial: stdio (default), file:PATH (output only), tcp:HOST:PORT[,server], unix:PATH[,server] (waits for the connection), none";
+
 export const SERIAL_FORMS = "stdio, file:PATH, tcp:HOST:PORT[,server], unix:PATH[,server] or none";
 
 /** The text of a SerialSpec, as the user would write it (for messages). */
