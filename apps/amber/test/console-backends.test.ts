@@ -22,7 +22,12 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "amber-console-"));
   cli = await bundle(join(tmp, "dist", "amber.js"));
 }, 60_000);
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+/** Every amber started here: one a failed test left running is ended, never left behind. */
+const started: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 /** Text that arrives on a stream, and a way to wait until some shows. */
 class Watched {
@@ -54,6 +59,7 @@ interface Amber {
 
 function amber(args: string[]): Amber {
   const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, stdio: ["pipe", "pipe", "pipe"] });
+  started.push(child);
   const out = new Watched();
   const err = new Watched();
   child.stdout!.on("data", (d: Buffer) => out.add(d));
