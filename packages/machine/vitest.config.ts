@@ -6,5 +6,12 @@ const SOURCE_CONDITIONS = ["@amber/source", "import", "module", "node", "default
 export default defineProject({
   resolve: { conditions: SOURCE_CONDITIONS },
   ssr: { resolve: { conditions: SOURCE_CONDITIONS, externalConditions: SOURCE_CONDITIONS } },
-  test: { name: "@amber/machine", include: ["test/**/*.test.ts"] },
+  // Guests and property runs take seconds alone and much longer on a loaded or single core:
+  // a generous limit, never a measure of speed (tools/bench measures speed).
+  test: {
+    name: "@amber/machine",
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
 });

@@ -1,4 +1,6 @@
 import type { HostIo } from "@amber/machine";
+import type { SerialSpec } from "./serial/serial-spec.js";
+import type { SerialPort } from "./serial/socket-serial.js";
 
 /**
  * Everything the CLI touches outside itself, so tests can run it in-process and
@@ -14,4 +16,9 @@ export interface CliEnv {
   now(): number;
   /** The host's clock for `--host-time`: milliseconds, and a way to wait without spinning. */
   hostClock: { now(): number; sleep(ms: number): void };
+  /**
+   * Opens a `--serial` back end other than stdio (`io` is stdio); absent where there is no
+   * real process (in-process tests), which then refuse `--serial`.
+   */
+  openSerial?(spec: Exclude<SerialSpec, { kind: "stdio" }>): SerialPort;
 }

@@ -7,6 +7,7 @@ import { runCommand } from "./commands/run.js";
 import { ExitCode } from "./exit-codes.js";
 import { replCommand } from "./repl/repl-command.js";
 import type { ReplStreams } from "./repl/repl-loop.js";
+import { SERIAL_HELP } from "./serial/serial-spec.js";
 import { UserError } from "./user-error.js";
 import { VERSION } from "./version.js";
 
@@ -37,7 +38,7 @@ export function main(
     .description("Run a RISC-V ELF program on the virt board; exit with the guest's exit status.")
     .argument("[file]", "RV32 ELF executable (e.g. built with picolibc --oslib=semihost)")
     .argument("[args...]", "arguments passed to the guest (semihosting command line)")
-    .option("--ram <size>", "RAM size, e.g. 128M or 1G", "128M")
+    .option("--ram <size>", "RAM size, e.g. 128M or 1G (a multiple of 4 KiB up to 2 GiB)", "128M")
     .option("--kernel <image>", "boot a kernel (raw Image or ELF) instead of a program, as QEMU's -kernel")
     .option("--bios <file>", "M-mode firmware (ELF or raw) loaded at the start of RAM, as QEMU's -bios")
     .option("--initrd <file>", "initial ramdisk for the kernel")
@@ -57,6 +58,7 @@ export function main(
       "--save-disk-diff <out>",
       "after the run, save the disk's shadowed writes as a diff layer (.qcow2 or .amber)",
     )
+    .option("--serial <backend>", SERIAL_HELP)
     .option("--save-at <n>", "save the whole machine after exactly N instructions (with --save-to)")
     .option("--save-to <path>", "where --save-at saves the checkpoint (written atomically)")
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")
@@ -68,8 +70,9 @@ export function main(
       "after",
       `
 Exit status: the guest's own, or 124 when --max-insns ran out, 125 when Amber could
-not load the program, 126 when the guest stopped on a trap it had no handler for,
-2 for a bad command line.`,
+not load the program, write --save-to or reach --save-at, 126 when the guest stopped on
+a trap it had no handler for or waits for input that cannot come, 2 for a bad command
+line.`,
     )
     .action((file: string | undefined, args: string[], options) => {
       status = runCommand(env, file, args, options);

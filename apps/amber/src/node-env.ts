@@ -1,55 +1,73 @@
-import { readFileSync, readSync } from "node:fs";
+import { fstatSync, readFileSync, readSync } from "node:fs";
+import { isatty } from "node:tty";
 import type { HostIo } from "@amber/machine";
 import type { CliEnv } from "./cli-env.js";
+import { openSerial } from "./serial/open-serial.js";
 
 const CTRL_A = 0x01;
 
+/** What the process's stdin is: a terminal, a stream that may make us wait (pipe, socket), or neither. */
+function stdinKind(): "tty" | "stream" | "file" | "closed" {
+  try {
+    if (isatty(0)) return "tty";
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isSocket() ? "stream" : "file";
+  } catch {
+    return "closed";
+  }
+}
+
+/** Longest sleep in one go while waiting for input that can only be polled for. */
+const POLL_MS = 5;
+
 /**
- * Guest stdin from the process's stdin. From a pipe or file, reads block (the guest
- * waits for its input, and end of input is end of input). From a terminal, the terminal
- * is put in raw mode so keys reach the guest as typed (its own echo, its own Ctrl-C);
- * reads never block, and Ctrl-A x quits, as in QEMU.
+ * Guest stdin from the process's stdin, never waiting for it: a pipe or socket is made
+ * non-blocking (bytes not there yet read as none yet, the guest runs on; end of input is
+ * end of input); a file reads as it is. From a terminal, the terminal is put in raw mode
+ * so keys reach the guest as typed (its own echo, its own Ctrl-C), and Ctrl-A x quits,
+ * as in QEMU. The UART asks only for what its FIFO can take: the rest stays in the pipe.
  */
-function stdinReader(): (max: number) => Uint8Array | null {
-  const tty = process.stdin.isTTY === true;
-  if (tty) {
-    // Creating process.stdin makes fd 0 non-blocking; raw mode passes every key through.
-    process.stdin.setRawMode(true);
+function stdinReader(): { read: (max: number) => Uint8Array | null; canWait: boolean } {
+  const kind = stdinKind();
+  if (kind === "closed") return { read: () => null, canWait: false };
+  const tty = kind === "tty";
+  if (tty || kind === "stream") {
+    // Creating process.stdin makes fd 0 non-blocking (libuv's tty, pipe or tcp handle).
     process.stdin.pause();
-    process.on("exit", () => process.stdin.setRawMode(false));
+    if (tty) {
+      // Raw mode passes every key through.
+      process.stdin.setRawMode(true);
+      process.on("exit", () => process.stdin.setRawMode(false));
+    }
   }
   let afterCtrlA = false;
-  return (max) => {
+  const read = (max: number): Uint8Array | null => {
     const buffer = new Uint8Array(Math.max(1, max));
-    for (;;) {
-      try {
-        const n = readSync(0, buffer, 0, buffer.length, null);
-        if (n === 0) return null;
-        if (!tty) return buffer.subarray(0, n);
-        const keys: number[] = [];
-        for (const b of buffer.subarray(0, n)) {
-          if (afterCtrlA) {
-            afterCtrlA = false;
-            if (b === 0x78 /* x */) {
-              process.stderr.write("\r\namber: terminated (Ctrl-A x)\r\n");
-              process.exit(0);
-            }
-            keys.push(b); // Ctrl-A Ctrl-A or Ctrl-A anything: pass the key on
-          } else if (b === CTRL_A) afterCtrlA = true;
-          else keys.push(b);
-        }
-        return Uint8Array.from(keys);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === "EAGAIN") {
-          if (tty) return new Uint8Array(0);
-          continue;
-        }
-        if (code === "EOF" || code === "EBADF" || code === "ENXIO") return null;
-        throw e;
+    try {
+      const n = readSync(0, buffer, 0, buffer.length, null);
+      if (n === 0) return null;
+      if (!tty) return buffer.subarray(0, n);
+      const keys: number[] = [];
+      for (const b of buffer.subarray(0, n)) {
+        if (afterCtrlA) {
+          afterCtrlA = false;
+          if (b === 0x78 /* x */) {
+            process.stderr.write("\r\namber: terminated (Ctrl-A x)\r\n");
+            process.exit(0);
+          }
+          keys.push(b); // Ctrl-A Ctrl-A or Ctrl-A anything: pass the key on
+        } else if (b === CTRL_A) afterCtrlA = true;
+        else keys.push(b);
       }
+      return Uint8Array.from(keys);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") return new Uint8Array(0); // nothing yet
+      if (code === "EOF" || code === "EBADF" || code === "ENXIO") return null;
+      throw e;
     }
   };
+  return { read, canWait: kind !== "file" };
 }
 
 /** Sleeps the thread without spinning (Atomics.wait on a private cell never notified). */
@@ -65,7 +83,7 @@ export function nodeEnv(): CliEnv {
     if (e.code === "EPIPE") process.exit(0);
     throw e;
   });
-  let stdin: ((max: number) => Uint8Array | null) | undefined;
+  let stdin: ReturnType<typeof stdinReader> | undefined;
   const io: HostIo = {
     stdout: (data) => {
       process.stdout.write(data);
@@ -76,7 +94,12 @@ export function nodeEnv(): CliEnv {
     // Set up on first use, so that commands that never read stdin leave the terminal alone.
     stdin: (max) => {
       stdin ??= stdinReader();
-      return stdin(max);
+      return stdin.read(max);
+    },
+    // Only input can wake the guest and it is still to come: poll for it at a gentle pace.
+    waitForInput: (ms) => {
+      stdin ??= stdinReader();
+      if (stdin.canWait) sleep(Math.min(ms, POLL_MS));
     },
   };
   return {
@@ -87,5 +110,6 @@ export function nodeEnv(): CliEnv {
     readFile: (path) => readFileSync(path),
     now: () => performance.now() / 1000,
     hostClock: { now: () => performance.now(), sleep },
+    openSerial: (spec) => openSerial(spec, (line) => process.stderr.write(`amber: ${line}\n`)),
   };
 }

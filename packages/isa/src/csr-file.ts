@@ -34,6 +34,8 @@ const MSTATUS_WRITABLE =
 /** The part of mstatus that sstatus shows. */
 const SSTATUS_MASK = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SUM | MSTATUS.MXR;
 const MPP_SHIFT = 11;
+/** The mstatus bits that decide how loads and stores are translated (with the privilege). */
+const TRANSLATION_BITS = MSTATUS.MPRV | MSTATUS.SUM | MSTATUS.MXR | MSTATUS.MPP;
 
 const bit = (code: number): number => 1 << code;
 const M_INTERRUPTS =
@@ -208,9 +210,19 @@ export class CsrFile {
     let next = (this.mstatus & ~mask) | (v & mask);
     const mpp = (next >>> MPP_SHIFT) & 3;
     if (mpp === 2) next = (next & ~MSTATUS.MPP) | (this.mstatus & MSTATUS.MPP); // reserved encoding
-    const translationBits = MSTATUS.MPRV | MSTATUS.SUM | MSTATUS.MXR | MSTATUS.MPP;
-    const changed = ((next ^ this.mstatus) & translationBits) !== 0;
-    this.mstatus = next >>> 0;
+    this.enter(next, this.priv);
+  }
+
+  /**
+   * The one way mstatus and the privilege change together (CSR writes, traps, xRET): the
+   * data accesses' translation context (privilege, MPRV with MPP, SUM, MXR) is
+   * re-evaluated whenever any part of it changed. A trap from M into M under MPRV=1 keeps
+   * the privilege but sets MPP to M: the handler's loads and stores are then M-mode ones.
+   */
+  private enter(status: number, priv: Privilege): void {
+    const changed = priv !== this.priv || ((status ^ this.mstatus) & TRANSLATION_BITS) !== 0;
+    this.mstatus = status >>> 0;
+    this.priv = priv;
     if (changed) this.onTranslationChange();
   }
 
@@ -344,24 +356,21 @@ export class CsrFile {
       let status = this.mstatus & ~(MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SIE);
       if (this.mstatus & MSTATUS.SIE) status |= MSTATUS.SPIE;
       if (from === Privilege.Supervisor) status |= MSTATUS.SPP;
-      this.mstatus = status >>> 0;
       this.sepc = pc >>> 0;
       this.scause = cause >>> 0;
       this.stval = tval >>> 0;
-      this.priv = Privilege.Supervisor;
+      this.enter(status, Privilege.Supervisor);
       vector = this.stvec;
     } else {
       let status = this.mstatus & ~(MSTATUS.MPIE | MSTATUS.MPP | MSTATUS.MIE);
       if (this.mstatus & MSTATUS.MIE) status |= MSTATUS.MPIE;
       status |= from << MPP_SHIFT;
-      this.mstatus = status >>> 0;
       this.mepc = pc >>> 0;
       this.mcause = cause >>> 0;
       this.mtval = tval >>> 0;
-      this.priv = Privilege.Machine;
+      this.enter(status, Privilege.Machine);
       vector = this.mtvec;
     }
-    if (from !== this.priv) this.onTranslationChange();
     const base = (vector & ~3) >>> 0;
     if (isInterrupt && (vector & 3) === 1) return (base + 4 * code) | 0;
     return base | 0;
@@ -375,9 +384,7 @@ export class CsrFile {
     if (status & MSTATUS.MPIE) next |= MSTATUS.MIE;
     next |= MSTATUS.MPIE; // MPP := least privileged mode (U) = 0
     if (mpp !== Privilege.Machine) next &= ~MSTATUS.MPRV;
-    this.mstatus = next >>> 0;
-    this.priv = mpp;
-    this.onTranslationChange();
+    this.enter(next, mpp);
     return this.mepc | 0;
   }
 
@@ -388,9 +395,7 @@ export class CsrFile {
     let next = status & ~(MSTATUS.SIE | MSTATUS.SPP | MSTATUS.MPRV);
     if (status & MSTATUS.SPIE) next |= MSTATUS.SIE;
     next |= MSTATUS.SPIE;
-    this.mstatus = next >>> 0;
-    this.priv = spp;
-    this.onTranslationChange();
+    this.enter(next, spp);
     return this.sepc | 0;
   }
 

@@ -68,6 +68,8 @@ export interface MachineDisk {
 
 export const DEFAULT_BASELINE_BYTES = 64 << 20;
 
+/** Longest wait for input in one go when the guest has nothing else to do. */
+const INPUT_WAIT_MS = 50;
 /** CLINT timer frequency, QEMU virt's `timebase-frequency`. */
 export const TIMEBASE_HZ = 10_000_000;
 /** PLIC source number of the UART on QEMU's virt. */
@@ -263,6 +265,12 @@ export class Board {
     if (Number.isFinite(until) && (csr.mie & (1 << MIP_MTIP)) !== 0) {
       this.idleCycles += until;
       this.syncClint();
+      return true;
+    }
+    // Only input can wake the guest: wait for it while it may still come (guest time stands still).
+    const uart = this.uart;
+    if (uart.receiveInterruptEnabled && !uart.inputEnded && this.io.waitForInput !== undefined) {
+      this.io.waitForInput(INPUT_WAIT_MS);
       return true;
     }
     return false;

@@ -8,8 +8,22 @@ export interface HostIo {
   stdout(data: Uint8Array): void;
   /** Semihosting stderr bytes (SYS_WRITE to the ":tt" handle opened for append). */
   stderr(data: Uint8Array): void;
-  /** Bytes available to the guest's stdin right now; an empty array means none (yet); null means end of input. */
+  /**
+   * Bytes available to the guest's stdin right now, at most `max`; an empty array means
+   * none (yet); null means end of input. The board asks only for what the guest can take
+   * (the UART: the room left in its receive FIFO), so every byte returned is consumed by
+   * the guest at the instruction count of the call (`hart.steps`): the boundary where
+   * input can be recorded and replayed. The rest waits on the host's side.
+   */
   stdin(max: number): Uint8Array | null;
+  /**
+   * Optional: waits, without spinning, up to `ms` milliseconds for input to arrive or to
+   * end. The board calls it when the guest idles in `wfi` waiting for the UART's receive
+   * interrupt with nothing else that could wake it, and `stdin` has no bytes yet but has
+   * not ended (input from a pipe, a socket or a terminal still to come). Without it such a
+   * guest is reported "stuck" and the caller decides (the REPL waits for the next line).
+   */
+  waitForInput?(ms: number): void;
 }
 
 /** Host I/O that collects output in memory and serves stdin from a fixed buffer. */

@@ -1,5 +1,5 @@
 import type { CheckpointReader, FieldRecord, FieldValue, SectionInput, SectionSpec } from "@amber/checkpoint";
-import type { Privilege } from "@amber/isa";
+import { MSTATUS, type Privilege } from "@amber/isa";
 import type { ClintState } from "./devices/clint.js";
 import type { PlicState } from "./devices/plic.js";
 import type { UartState } from "./devices/uart16550.js";
@@ -279,12 +279,66 @@ class Fields {
     }
     return v as T;
   }
+  /** An integer in [min, max]. */
+  int(name: string, min: number, max: number): number {
+    const v = this.num(name);
+    if (!Number.isInteger(v) || v < min || v > max)
+      this.bad(name, `is ${show(v)}: not an integer in ${show(min)}..${show(max)}`);
+    return v;
+  }
+  /** A 32-bit register's value (stored signed or unsigned). */
+  word(name: string): number {
+    return this.int(name, -0x8000_0000, 0xffff_ffff);
+  }
+  /** A 32-bit value whose bits outside `mask` must be clear (what the register can hold). */
+  bits(name: string, mask: number): number {
+    const v = this.word(name);
+    if ((v & ~mask) !== 0) this.bad(name, `is ${show(v >>> 0)}: bits outside ${show(mask >>> 0)} are set`);
+    return v;
+  }
+  /** A count or an instruction number: a safe integer ≥ 0. */
+  count(name: string): number {
+    return this.int(name, 0, Number.MAX_SAFE_INTEGER);
+  }
+  oneOf<T extends number>(name: string, values: readonly T[], what: string): T {
+    const v = this.num(name);
+    if (!values.includes(v as T)) this.bad(name, `is ${show(v)}: not ${what}`);
+    return v as T;
+  }
+  /** Each element of an integer array within [0, max]. */
+  each<T extends ArrayLike<number>>(name: string, array: T, max: number): T {
+    for (let i = 0; i < array.length; i++) {
+      if (array[i]! > max) this.bad(`${name}[${i}]`, `is ${show(array[i]!)}: above ${show(max)}`);
+    }
+    return array;
+  }
   records(name: string): Fields[] {
     const v = this.get(name);
     if (!Array.isArray(v)) this.bad(name, "is not a list of records");
     return v.map((r, i) => new Fields(`${this.where}.${name}[${i}]`, r));
   }
 }
+
+/** A number as messages show it: hexadecimal from 4096 up. */
+function show(v: number): string {
+  return Number.isInteger(v) && Math.abs(v) >= 4096
+    ? `${v < 0 ? "-" : ""}0x${Math.abs(v).toString(16)}`
+    : String(v);
+}
+
+/**
+ * What the hart and the devices can hold, checked on restore: an image whose checksums
+ * are right can still carry values no running machine could have (edited, or written by
+ * a faulty tool), and the hart trusts its state (a pc of 1 would reach the block cache).
+ */
+const PRIVILEGES = [0, 1, 3] as const;
+/** mstatus bits this hart implements (the rest read as zero). */
+const MSTATUS_BITS = Object.values(MSTATUS).reduce((a, b) => a | b, 0);
+/** Supervisor and machine software, timer and external interrupt bits (mie, mip). */
+const INTERRUPT_BITS = 0xaaa;
+const PLIC_MAX_PRIORITY = 7;
+/** Highest virtio queue size the device offers (QUEUE_SIZE in virtio-blk.ts). */
+const VIRTQUEUE_MAX = 256;
 
 /** Bytes up to and including the last non-zero one. */
 function usedLength(bytes: Uint8Array): number {
@@ -299,6 +353,46 @@ function padTo(bytes: Uint8Array, size: number, tooLong: () => never): Uint8Arra
   const out = new Uint8Array(size);
   out.set(bytes);
   return out;
+}
+
+const HANDLE_KINDS = ["stdin", "stdout", "stderr", "features"];
+
+function handleKind(r: Fields): string {
+  const kind = r.str("kind");
+  if (!HANDLE_KINDS.includes(kind))
+    r.bad("kind", `is "${kind}": not a handle kind (${HANDLE_KINDS.join(", ")})`);
+  return kind;
+}
+
+/** A pc-like address: 32 bits, even (instructions are 16-bit aligned with C). */
+function evenAddress(f: Fields, name: string): number {
+  const v = f.int(name, -0x8000_0000, 0xffff_ffff);
+  if ((v & 1) !== 0) f.bad(name, `is ${show(v >>> 0)}: not 2-byte aligned (an instruction address)`);
+  return v;
+}
+
+function ramSize(m: Fields): number {
+  const v = m.int("ramSize", 4096, 0x8000_0000);
+  if (v % 4096 !== 0) m.bad("ramSize", `is ${show(v)}: not a multiple of 4 KiB`);
+  return v;
+}
+
+function initrd(m: Fields): { start: number; end: number } {
+  const start = m.int("initrdStart", 0, 0xffff_ffff);
+  const end = m.int("initrdEnd", start, 0x1_0000_0000);
+  return { start, end };
+}
+
+function uartFifo(u: Fields): Uint8Array {
+  const rx = u.array("rx", Uint8Array, -1);
+  if (rx.length > 16) u.bad("rx", `holds ${rx.length} bytes: the receive FIFO holds 16`);
+  return rx;
+}
+
+function queueSize(v: Fields): number {
+  const n = v.int("queueNum", 1, VIRTQUEUE_MAX);
+  if ((n & (n - 1)) !== 0) v.bad("queueNum", `is ${n}: not a power of two`);
+  return n;
 }
 
 /** Reads the state back from a checkpoint's sections (refusing images of another board). */
@@ -317,70 +411,91 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
     return new Fields(`${reader.name}: ${name}`, reader.section(name, spec).fields);
   };
   const m = get("machine");
-  const h = get("hart0");
   const c = get("csr0");
   const cl = get("clint");
   const p = get("plic");
   const u = get("uart0");
   const sh = get("semihosting");
   const csr = {} as CsrState;
-  for (const k of CSR_FIELDS) csr[k] = c.num(k);
+  for (const k of CSR_FIELDS) csr[k] = c.word(k);
+  csr.cycleOffset = c.int("cycleOffset", -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  csr.instretOffset = c.int("instretOffset", -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  csr.hartId = c.int("hartId", 0, 0);
+  csr.mstatus = c.bits("mstatus", MSTATUS_BITS);
+  if (((csr.mstatus >>> 11) & 3) === 2) c.bad("mstatus", "has MPP = 2, a reserved privilege");
+  csr.mie = c.bits("mie", INTERRUPT_BITS);
+  csr.mip = c.bits("mip", INTERRUPT_BITS);
+  csr.mideleg = c.bits("mideleg", 0x222);
+  csr.medeleg = c.bits("medeleg", 0xb3ff);
+  csr.mtvec = c.bits("mtvec", ~2);
+  csr.stvec = c.bits("stvec", ~2);
+  csr.mepc = evenAddress(c, "mepc");
+  csr.sepc = evenAddress(c, "sepc");
   csr.pmpcfg = c.array("pmpcfg", Uint8Array, 16);
   csr.pmpaddr = c.array("pmpaddr", Uint32Array, 16);
+  const h = get("hart0");
+  const x = h.array("x", Int32Array, 32);
+  if (x[0] !== 0) h.bad("x[0]", `is ${x[0]}: x0 is always 0`);
   return {
     board: {
-      ramSize: m.num("ramSize"),
+      ramSize: ramSize(m),
       cmdline: m.str("cmdline"),
       bootargs: m.bool("hasBootargs") ? m.str("bootargs") : undefined,
-      instructionsPerSecond: m.num("instructionsPerSecond"),
-      exitCode: m.bool("exited") ? m.num("exitCode") : undefined,
+      instructionsPerSecond: m.int("instructionsPerSecond", 1, Number.MAX_SAFE_INTEGER),
+      exitCode: m.bool("exited") ? m.word("exitCode") : undefined,
       resetPending: m.bool("resetPending"),
-      idleCycles: m.num("idleCycles"),
-      imageEnd: m.num("imageEnd"),
-      fdtAddress: m.num("fdtAddress"),
-      initrd: m.bool("hasInitrd") ? { start: m.num("initrdStart"), end: m.num("initrdEnd") } : undefined,
+      idleCycles: m.count("idleCycles"),
+      imageEnd: m.int("imageEnd", 0, 0x1_0000_0000),
+      fdtAddress: m.int("fdtAddress", 0, 0xffff_ffff),
+      initrd: m.bool("hasInitrd") ? initrd(m) : undefined,
       mrom: padTo(m.array("mrom", Uint8Array, -1), mromSize, () =>
         m.bad("mrom", `is longer than the ROM (${mromSize} bytes)`),
       ),
     },
     hart: {
-      x: h.array("x", Int32Array, 32),
-      pc: h.num("pc"),
-      priv: h.num("priv") as Privilege,
-      steps: h.num("steps"),
-      traps: h.num("traps"),
-      reservation: h.num("reservation"),
+      x,
+      pc: evenAddress(h, "pc"),
+      priv: h.oneOf("priv", PRIVILEGES, "a privilege level (0 U, 1 S, 3 M)") as Privilege,
+      steps: h.count("steps"),
+      traps: h.count("traps"),
+      reservation: h.word("reservation"),
       reserved: h.bool("reserved"),
     },
     csr,
-    clint: { msip: cl.num("msip"), mtimecmp: cl.num("mtimecmp"), mtimeOffset: cl.num("mtimeOffset") },
+    clint: {
+      msip: cl.int("msip", 0, 1),
+      mtimecmp: cl.count("mtimecmp"),
+      mtimeOffset: cl.int("mtimeOffset", -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    },
     plic: {
-      priority: p.array("priority", Uint32Array, 96),
-      level: p.array("level", Uint8Array, 96),
-      pending: p.array("pending", Uint8Array, 96),
-      claimed: p.array("claimed", Uint8Array, 96),
+      priority: p.each("priority", p.array("priority", Uint32Array, 96), PLIC_MAX_PRIORITY),
+      level: p.each("level", p.array("level", Uint8Array, 96), 1),
+      pending: p.each("pending", p.array("pending", Uint8Array, 96), 1),
+      claimed: p.each("claimed", p.array("claimed", Uint8Array, 96), 1),
       enable0: p.array("enable0", Uint32Array, 3),
       enable1: p.array("enable1", Uint32Array, 3),
-      threshold: p.array("threshold", Uint32Array, 2),
-      output: p.array("output", Uint8Array, 2),
+      threshold: p.each("threshold", p.array("threshold", Uint32Array, 2), PLIC_MAX_PRIORITY),
+      output: p.each("output", p.array("output", Uint8Array, 2), 1),
     },
     uart: {
-      ier: u.num("ier"),
-      lcr: u.num("lcr"),
-      mcr: u.num("mcr"),
-      scr: u.num("scr"),
-      dll: u.num("dll"),
-      dlm: u.num("dlm"),
-      fcr: u.num("fcr"),
+      ier: u.int("ier", 0, 0x0f),
+      lcr: u.int("lcr", 0, 0xff),
+      mcr: u.int("mcr", 0, 0x1f),
+      scr: u.int("scr", 0, 0xff),
+      dll: u.int("dll", 0, 0xff),
+      dlm: u.int("dlm", 0, 0xff),
+      fcr: u.int("fcr", 0, 0xff),
       thrEmptyPending: u.bool("thrEmptyPending"),
-      rx: u.array("rx", Uint8Array, -1),
+      rx: uartFifo(u),
     },
     semihosting: {
-      handles: sh
-        .records("handles")
-        .map((r) => ({ id: r.num("id"), kind: r.str("kind"), pos: r.num("pos") })),
-      nextHandle: sh.num("nextHandle"),
-      errno: sh.num("errno"),
+      handles: sh.records("handles").map((r) => ({
+        id: r.int("id", 0, 0x7fff_ffff),
+        kind: handleKind(r),
+        pos: r.count("pos"),
+      })),
+      nextHandle: sh.int("nextHandle", 0, 0x7fff_ffff),
+      errno: sh.word("errno"),
     },
     virtio: Array.from({ length: VIRTIO_SLOTS }, (_, i) => {
       const name = virtioSectionName(i);
@@ -389,23 +504,23 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
       const v = new Fields(`${reader.name}: ${name}`, reader.section(name, spec).fields);
       return {
         device: {
-          deviceFeaturesSel: v.num("deviceFeaturesSel"),
-          driverFeaturesSel: v.num("driverFeaturesSel"),
+          deviceFeaturesSel: v.int("deviceFeaturesSel", 0, 0xffff_ffff),
+          driverFeaturesSel: v.int("driverFeaturesSel", 0, 0xffff_ffff),
           driverFeatures: v.array("driverFeatures", Uint32Array, 2),
-          status: v.num("status"),
-          interruptStatus: v.num("interruptStatus"),
-          queueNum: v.num("queueNum"),
-          queueReady: v.num("queueReady"),
-          desc: v.num("desc"),
-          avail: v.num("avail"),
-          used: v.num("used"),
-          lastAvail: v.num("lastAvail"),
-          queueSel: v.num("queueSel"),
+          status: v.int("status", 0, 0xff),
+          interruptStatus: v.int("interruptStatus", 0, 3),
+          queueNum: queueSize(v),
+          queueReady: v.int("queueReady", 0, 1),
+          desc: v.int("desc", 0, 0xffff_ffff),
+          avail: v.int("avail", 0, 0xffff_ffff),
+          used: v.int("used", 0, 0xffff_ffff),
+          lastAvail: v.int("lastAvail", 0, 0xffff),
+          queueSel: v.int("queueSel", 0, 0xffff_ffff),
         },
         disk: {
           source: v.str("diskSource"),
           format: v.str("diskFormat"),
-          size: v.num("diskSize"),
+          size: v.count("diskSize"),
           fingerprint: v.str("diskFingerprint"),
           readOnly: v.bool("diskReadOnly"),
           written: v.array("diskWritten", Uint32Array, -1),

@@ -24,6 +24,13 @@ export interface TrapReport {
 const SLICE = 1 << 22;
 /** Steps between looks at the timer when guest time follows the host's clock. */
 const HOST_TIME_SLICE = 1 << 16;
+/**
+ * Host input is offered to the UART (see `Uart16550.offerInput`) every this many steps,
+ * at exact multiples, so that a guest busy elsewhere still gets its receive interrupt and
+ * the offers fall on the same instructions however a run is split into calls.
+ */
+const INPUT_OFFER_STEPS = 1 << 20;
+const untilInputOffer = (steps: number): number => INPUT_OFFER_STEPS - (steps % INPUT_OFFER_STEPS);
 
 /** The loaded board plus the run loop: runs until the guest exits, a budget is spent or a trap has no handler. */
 export class RunningBoard extends LoadingBoard {
@@ -43,7 +50,8 @@ export class RunningBoard extends LoadingBoard {
         // predicted in steps, so look at the timer often instead.
         const untilTimer =
           this.hostTime === undefined ? Math.max(1, this.cyclesUntilTimer()) : HOST_TIME_SLICE;
-        const reason = hart.run(Math.min(remaining, SLICE, untilTimer));
+        const reason = hart.run(Math.min(remaining, SLICE, untilTimer, untilInputOffer(hart.steps)));
+        if (hart.steps % INPUT_OFFER_STEPS === 0) this.uart.offerInput();
         switch (reason) {
           case StopReason.Semihosting: {
             this.flushConsole();

@@ -6,10 +6,21 @@ import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount } from "../parse-size.js";
+import { parseSerialSpec, SERIAL_HELP } from "../serial/serial-spec.js";
+import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { closeDisks, type DiskSpec, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
-import { checkSaveTarget, finishRun, saveAndContinue, saveMachine } from "./run.js";
+import {
+  checkSaveTarget,
+  finishRun,
+  openConsole,
+  saveAndContinue,
+  saveImage,
+  saveNotReached,
+  saveReport,
+} from "./run.js";
+import { checkSaveDestination } from "./save-target.js";
 
 /** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
 function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T {
@@ -24,6 +35,8 @@ function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T 
 }
 
 export interface ResumeOptions {
+  /** `--serial BACKEND`: where the console goes (see serial-spec.ts). */
+  serial?: string;
   maxInsns?: string;
   jit?: boolean;
   stats?: boolean;
@@ -112,6 +125,9 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
   if ((options.haltAfterSave || options.full) && saveAt === undefined) {
     throw new UserError("--halt-after-save and --full need --save-at and --save-to", ExitCode.Usage);
   }
+  if (options.saveTo !== undefined) checkSaveDestination("--save-to", options.saveTo);
+  const serial = options.serial === undefined ? undefined : parseSerialSpec(options.serial);
+  let port: SerialPort | undefined;
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
@@ -120,8 +136,19 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
       throw new UserError("--save-disk-diff needs an image with exactly one disk", ExitCode.Usage);
     }
     try {
-      return resumeMachine(env, reader, path, options, saveAt, maxSteps, images, specs);
+      port = serial === undefined ? undefined : openConsole(env, serial);
+      return resumeMachine(
+        { ...env, io: port ?? env.io },
+        reader,
+        path,
+        options,
+        saveAt,
+        maxSteps,
+        images,
+        specs,
+      );
     } finally {
+      port?.close();
       for (const i of images) i.close();
     }
   });
@@ -147,6 +174,7 @@ function resumeMachine(
   const started = env.now();
   // --max-insns and --save-at count from the start of the guest, as in `amber run`.
   let outcome: RunOutcome;
+  let nothingSaved = false;
   if (saveAt !== undefined) {
     if (saveAt < machine.hart.steps) {
       throw new UserError(
@@ -158,22 +186,24 @@ function resumeMachine(
     if (machine.hart.steps === saveAt && outcome.kind === "budget") {
       // Incremental on the resumed image, the machine's baseline: only the pages dirtied since.
       const parent = options.full ? undefined : { reader, path };
+      const report = saveReport(env, machine, options.saveTo!, parent !== undefined);
       if (options.haltAfterSave) {
-        saveMachine(machine, options.saveTo!, parent);
+        report.done(saveImage(machine, options.saveTo!, { parent, progress: report.progress }));
         closeDisks(images, specs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
-      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent);
+      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent, report);
       if (outcome.kind === "budget") outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
     } else {
-      env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
+      nothingSaved = true;
     }
   } else {
     outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
   }
   const seconds = env.now() - started;
   closeDisks(images, specs, options.saveDiskDiff);
-  return finishRun(env, machine, outcome, seconds, options.stats === true);
+  const status = finishRun(env, machine, outcome, seconds, options.stats === true);
+  return nothingSaved ? saveNotReached(env, saveAt!, machine, status) : status;
 }
 
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
@@ -280,6 +310,7 @@ export function registerCheckpointCommands(
     .command("resume")
     .description("Run a saved machine (amber run --save-to) on to its end; exit with the guest's status.")
     .argument("<checkpoint>")
+    .option("--serial <backend>", SERIAL_HELP)
     .option("--max-insns <n>", "stop once the guest has run N instructions in all (exit status 124)")
     .option("--no-jit", "interpret every instruction")
     .option("--stats", "print one JSON line of statistics on stderr at the end")

@@ -3,15 +3,26 @@ import * as path from "node:path";
 import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
 import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
-import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
+import {
+  DEFAULT_RAM_SIZE,
+  type HostIo,
+  Machine,
+  MachineError,
+  type RunOutcome,
+  type TrapReport,
+} from "@amber/machine";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { hex8 } from "../hex.js";
-import { parseCount, sizeOption } from "../parse-size.js";
+import { formatSize, parseCount, sizeOption } from "../parse-size.js";
+import { parseSerialSpec, type SerialSpec, serialText } from "../serial/serial-spec.js";
+import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { closeDisks, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
+import { progressBar } from "./image-progress.js";
+import { checkSaveDestination } from "./save-target.js";
 
 export interface RunOptions {
   ram?: string;
@@ -36,6 +47,23 @@ export interface RunOptions {
    * IMAGE's (compared page by page: a booted machine has no baseline).
    */
   parent?: string;
+  /** `--serial stdio|file:PATH|tcp:HOST:PORT[,server]|unix:PATH[,server]|none`: where the console goes. */
+  serial?: string;
+}
+
+/** Most RAM the board maps (0x8000_0000 up to the end of the 32-bit space). */
+const MAX_RAM = 0x8000_0000;
+
+/** `--ram TEXT`: a size the board can have, or a usage error (exit 2) saying it in human units. */
+export function ramOption(text: string): number {
+  const n = sizeOption("--ram", text);
+  if (n < 4096 || n > MAX_RAM || n % 4096 !== 0) {
+    throw new UserError(
+      `--ram ${text}: ${formatSize(n)} is not a RAM size of the virt board (a multiple of 4 KiB from 4 KiB to ${formatSize(MAX_RAM)})`,
+      ExitCode.Usage,
+    );
+  }
+  return n;
 }
 
 export function describeTrap(t: TrapReport): string {
@@ -64,7 +92,7 @@ export function runCommand(
   args: string[],
   options: RunOptions,
 ): number {
-  const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : sizeOption("--ram", options.ram);
+  const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : ramOption(options.ram);
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
   if (Number.isNaN(maxSteps)) {
     throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);
@@ -93,7 +121,9 @@ export function runCommand(
   if (saveAt !== undefined && options.trace) {
     throw new UserError("--save-at cannot be combined with --trace", ExitCode.Usage);
   }
+  if (options.saveTo !== undefined) checkSaveDestination("--save-to", options.saveTo);
 
+  const serial = options.serial === undefined ? undefined : parseSerialSpec(options.serial);
   const diskSpecs = (options.disk ?? []).map(parseDiskSpec);
   if (saveAt !== undefined) {
     const rw = diskSpecs.find((d) => d.rw);
@@ -110,16 +140,30 @@ export function runCommand(
   const disks = openDisks(diskSpecs);
   // Opened first: a missing or damaged parent is reported before the guest runs.
   const parent = options.parent === undefined ? undefined : openImage(options.parent);
+  let port: SerialPort | undefined;
   try {
     if (parent !== undefined) checkSaveTarget(options.saveTo!, parent);
-    return runMachine(env, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
+    port = serial === undefined ? undefined : openConsole(env, serial);
+    const io = port ?? env.io;
+    return runMachine(env, io, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
   } finally {
+    port?.close();
     parent?.close();
   }
 }
 
+/** The console back end `--serial` names (undefined: the environment's own, stdio). */
+export function openConsole(env: CliEnv, spec: SerialSpec): SerialPort | undefined {
+  if (spec.kind === "stdio") return undefined;
+  if (env.openSerial === undefined) {
+    throw new UserError(`--serial ${serialText(spec)}: not available here (only stdio)`, ExitCode.Usage);
+  }
+  return env.openSerial(spec);
+}
+
 function runMachine(
   env: CliEnv,
+  io: HostIo,
   file: string | undefined,
   args: string[],
   options: RunOptions,
@@ -138,7 +182,7 @@ function runMachine(
   try {
     machine = new Machine({
       ramSize,
-      io: env.io,
+      io,
       cmdline: [file ?? options.kernel, ...args].join(" "),
       bootargs: options.append,
       jit: options.jit,
@@ -161,6 +205,7 @@ function runMachine(
 
   const started = env.now();
   let outcome: RunOutcome;
+  let nothingSaved = false;
   if (options.trace) {
     outcome = { kind: "budget" };
     const hart = machine.hart;
@@ -177,22 +222,69 @@ function runMachine(
     outcome = machine.run(Math.min(saveAt, maxSteps));
     if (machine.hart.steps === saveAt && outcome.kind === "budget") {
       const parent = o.parent === undefined ? undefined : { reader: o.parent, path: options.parent! };
+      const report = saveReport(env, machine, options.saveTo!, parent !== undefined);
       if (options.haltAfterSave) {
-        saveMachine(machine, options.saveTo!, parent);
+        report.done(saveImage(machine, options.saveTo!, { parent, progress: report.progress }));
         closeDisks(disks, diskSpecs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
-      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent);
+      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent, report);
       if (outcome.kind === "budget") outcome = machine.run(maxSteps - machine.hart.steps);
     } else {
-      env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
+      nothingSaved = true;
     }
   } else {
     outcome = machine.run(maxSteps);
   }
   const seconds = env.now() - started;
   closeDisks(disks, diskSpecs, options.saveDiskDiff);
-  return finishRun(env, machine, outcome, seconds, options.stats === true);
+  const status = finishRun(env, machine, outcome, seconds, options.stats === true);
+  return nothingSaved ? saveNotReached(env, saveAt!, machine, status) : status;
+}
+
+/**
+ * `--save-at N` past the end of the run: nothing was saved, which the caller asked for, so
+ * the status is 125 (Amber could not do what was asked), whatever the guest's own was.
+ */
+export function saveNotReached(env: CliEnv, saveAt: number, machine: Machine, guestStatus: number): number {
+  env.stderr(
+    `amber: --save-at ${saveAt}: the guest stopped at instruction ${machine.hart.steps} (status ${guestStatus}), before it: nothing saved\n`,
+  );
+  return ExitCode.Failure;
+}
+
+/** What a save shows: a progress bar on a terminal when it takes more than a moment, one line at the end. */
+export interface SaveReport {
+  progress(pagesWritten: number): void;
+  done(saved: { digest: string; pages: number }): void;
+}
+
+/** Progress after this long only: most saves end before anyone would read a bar. */
+const PROGRESS_AFTER_MS = 500;
+
+export function saveReport(env: CliEnv, machine: Machine, target: string, incremental: boolean): SaveReport {
+  const started = env.now();
+  const steps = machine.hart.steps;
+  const total = Math.max(1, machine.dirtyPages());
+  let bar: ReturnType<typeof progressBar> | undefined;
+  return {
+    progress: (pages) => {
+      if (bar === undefined && (env.now() - started) * 1000 < PROGRESS_AFTER_MS) return;
+      bar ??= progressBar(`saving ${target}`, true);
+      bar.update(Math.min(pages, total) * 4096, total * 4096);
+    },
+    done: (saved) => {
+      bar?.stop();
+      let size = "";
+      try {
+        size = `${formatSize(fs.statSync(target).size)}, `;
+      } catch {}
+      const ms = (env.now() - started) * 1000;
+      env.stderr(
+        `amber: saved ${target} (${incremental ? "incremental" : "full"}): ${size}${saved.pages} page${saved.pages === 1 ? "" : "s"}, at instruction ${steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms\n`,
+      );
+    },
+  };
 }
 
 /** The image a save is incremental on: open, and where it is (for the stored hint). */
@@ -245,6 +337,8 @@ export interface SaveRequest {
   every?: number;
   /** Sections of the caller's own kept with the machine's (the REPL's console line). */
   sections?: SectionInput[];
+  /** Told the pages written so far, every `every` pages (for a progress bar). */
+  progress?: (pagesWritten: number) => void;
 }
 
 /**
@@ -262,6 +356,14 @@ export function saveImage(
 ): { digest: string; pages: number } {
   const { parent } = request;
   try {
+    let written = (): number => 0;
+    const between =
+      request.progress === undefined
+        ? request.between
+        : () => {
+            request.between?.();
+            request.progress?.(written());
+          };
     const save = machine.beginSave(
       { name: "amber", version: VERSION },
       {
@@ -270,9 +372,10 @@ export function saveImage(
         // A disk's base is recorded relative to the image, as the parent is.
         diskSource: (source) => path.relative(path.dirname(path.resolve(target)), path.resolve(source)),
         every: request.every ?? SAVE_SLICE_PAGES,
-        between: request.between,
+        between,
       },
     );
+    written = () => save.pagesWritten();
     const input =
       request.sections === undefined
         ? save.input
@@ -312,15 +415,18 @@ export function saveAndContinue(
   target: string,
   maxSteps: number,
   parent?: SaveParent,
+  report?: SaveReport,
 ): RunOutcome {
   let outcome: RunOutcome = { kind: "budget" };
-  saveImage(machine, target, {
+  const saved = saveImage(machine, target, {
     parent,
     between: () => {
       const left = maxSteps - machine.hart.steps;
       if (outcome.kind === "budget" && left > 0) outcome = machine.run(Math.min(SAVE_SLICE_STEPS, left));
     },
+    progress: report?.progress,
   });
+  report?.done(saved);
   return outcome;
 }
 

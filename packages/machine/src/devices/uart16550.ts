@@ -32,11 +32,18 @@ export interface UartState {
   rx: Uint8Array;
 }
 
+/** Bytes the receive FIFO holds when enabled (FCR bit 0), as the 16550A's. */
+const RX_FIFO_SIZE = 16;
+
 /**
  * A 16550A UART as QEMU's `virt` has at 0x1000_0000 (registers one byte apart).
  * Transmit goes to `output` at once (the host is infinitely fast); receive reads
- * from `input`, polled when the guest looks at LSR or RBR. `irq` reports the level
- * of the interrupt line for the interrupt controller.
+ * from `input`, polled when the guest looks at LSR or RBR (and when the board offers
+ * input, see `receive`). Flow control instead of overrun, as QEMU's character back
+ * ends: `input` is only asked for what the receive buffer can take (16 bytes with the
+ * FIFO enabled, 1 without), so bytes the guest is not ready for wait on the host's side
+ * and nothing is dropped but what the guest itself clears from the FIFO. `irq` reports
+ * the level of the interrupt line for the interrupt controller.
  */
 export class Uart16550 implements MmioDevice {
   readonly name = "uart0";
@@ -50,6 +57,7 @@ export class Uart16550 implements MmioDevice {
   private fcr = 0;
   private thrEmptyPending = true;
   private rx: number[] = [];
+  private ended = false;
 
   constructor(
     private readonly output: (byte: number) => void,
@@ -85,10 +93,22 @@ export class Uart16550 implements MmioDevice {
     this.rx = Array.from(s.rx);
   }
 
+  /** The host's last answer was end of input (stdin gave null). */
+  get inputEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Whether the guest enabled the received-data interrupt (it waits for input by interrupt). */
+  get receiveInterruptEnabled(): boolean {
+    return (this.ier & IER_RDI) !== 0;
+  }
+
   private pollInput(): void {
-    if (this.rx.length > 0) return;
-    const chunk = this.input(16);
-    if (chunk !== null) for (const b of chunk) this.rx.push(b);
+    const room = (this.fcr & 1 ? RX_FIFO_SIZE : 1) - this.rx.length;
+    if (room <= 0) return;
+    const chunk = this.input(room);
+    this.ended = chunk === null;
+    if (chunk !== null) for (let i = 0; i < chunk.length && i < room; i++) this.rx.push(chunk[i]!);
   }
 
   private interruptId(): number {
@@ -103,6 +123,17 @@ export class Uart16550 implements MmioDevice {
 
   /** Offers received bytes to the guest (called by the board when host input arrives). */
   receive(): void {
+    this.pollInput();
+    this.updateIrq();
+  }
+
+  /**
+   * Offers host input to a guest that waits for it by interrupt (IER's received-data bit
+   * set), as a character back end delivers bytes while the guest runs. A guest that
+   * polls gets its input when it reads LSR or RBR.
+   */
+  offerInput(): void {
+    if ((this.ier & IER_RDI) === 0) return;
     this.pollInput();
     this.updateIrq();
   }
