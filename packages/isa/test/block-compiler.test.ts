@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decode, StopReason } from "../src/index.js";
 import { asm } from "./support/assemble.js";
-import { cycle, expectSame, runBoth, twin } from "./support/compiled-twin.js";
+import { BACKENDS, cycle, expectSame, runBoth, twin } from "./support/compiled-twin.js";
 import { BOARD_RAM_BASE as BASE, DEVICE, loadElf } from "./support/lazy-board.js";
 
 // The block compiler must be invisible: every test runs the same program on a hart
@@ -26,7 +26,7 @@ function li(rd: number, value: number): number[] {
   return [lui(rd, hi), addi(rd, rd, lo)];
 }
 
-describe("block compiler: hand-written programs", () => {
+describe.each(BACKENDS)("block compiler (%s back end): hand-written programs", (backend) => {
   it("the compressed encodings used below decode as intended", () => {
     expect(decode(0x0185)?.spec.name).toBe("c.addi");
     expect(decode(0x848e)?.spec.name).toBe("c.mv");
@@ -66,20 +66,21 @@ describe("block compiler: hand-written programs", () => {
   };
 
   it("the loop program is laid out as the offsets in it say", () => {
-    const t = twin(RAM, (b) => b.program(loop()));
+    const t = twin(RAM, (b) => b.program(loop()), backend);
     t.ref.hart.run(100_000);
     expect(t.ref.hart.pc >>> 0).toBe(BASE + 68); // the spin
     expect(t.ref.hart.x[1]).toBe(0);
   });
 
   it("matches the interpreter at budgets that end anywhere in a block", () => {
-    const t = twin(RAM, (b) => b.program(loop()));
+    const t = twin(RAM, (b) => b.program(loop()), backend);
     runBoth(t, cycle([1, 2, 3, 5, 7, 11, 13, 50, 97, 1000, 3], 4000), "loop");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+    expect(t.jit.hart.compilerBackend).toBe(backend);
   });
 
   it("single steps of the compiling hart match one long run of the interpreter", () => {
-    const t = twin(RAM, (b) => b.program(loop()));
+    const t = twin(RAM, (b) => b.program(loop()), backend);
     for (let i = 0; i < 2500; i++) t.jit.hart.run(1);
     t.ref.hart.run(2500);
     expectSame(t, "single-stepped");
@@ -112,7 +113,7 @@ describe("block compiler: hand-written programs", () => {
     const t = twin(RAM, (b) => {
       b.program(program);
       b.program(trapHandler, handler);
-    });
+    }, backend);
     runBoth(t, cycle([1, 9, 33, 250, 7], 3000), "device/fault loop");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
     expect(t.jit.hart.traps).toBeGreaterThan(HOT_LOOPS / 2);
@@ -142,7 +143,7 @@ describe("block compiler: hand-written programs", () => {
       const t = twin(RAM, (b) => {
         b.program(program);
         b.program([addi(5, 5, 1), asm("jalr", { rd: 0, rs1: 1, imm: 0 })], f);
-      });
+      }, backend);
       runBoth(t, cycle([4096], 8192), `patch f (fence.i ${fenceI})`);
       expect(t.jit.hart.x[5]).toBe(HOT_LOOPS + HOT_LOOPS * 100);
     }
@@ -162,7 +163,7 @@ describe("block compiler: hand-written programs", () => {
       asm("bne", { rs1: 6, rs2: 0, imm: -20 }),
       spin(),
     ];
-    const t = twin(RAM, (b) => b.program(program));
+    const t = twin(RAM, (b) => b.program(program), backend);
     runBoth(t, cycle([3, 700, 11], 3000), "self-modifying loop");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
     expect(t.jit.hart.x[5]).toBe((HOT_LOOPS * (HOT_LOOPS + 1)) / 2);
@@ -205,7 +206,7 @@ const insn = fc.oneof(
     .map(([n, a, b, i]) => asm(n, { rs1: a, rs2: b, imm: a === 29 ? 0 : i })),
 );
 
-describe("block compiler: random straight-line code", () => {
+describe.each(BACKENDS)("block compiler (%s back end): random straight-line code", (backend) => {
   it("matches the interpreter step for step", () => {
     const handler = BASE + 0x8000;
     fc.assert(
@@ -235,7 +236,7 @@ describe("block compiler: random straight-line code", () => {
             for (let r = 1; r <= 27; r++) b.hart.x[r] = regs[r - 1]!;
             b.program(program);
             b.program(trapHandler, handler);
-          });
+          }, backend);
           runBoth(t, [...slices, HOT_LOOPS * (body.length + 8)], "random");
         },
       ),
@@ -257,12 +258,12 @@ const GUEST_STEPS = 3_000_000;
 const SYS_EXIT = 0x18;
 const SYS_EXIT_EXTENDED = 0x20;
 
-describe.skipIf(guests.length === 0)("block compiler: the project's guests", () => {
+describe.skipIf(guests.length === 0).each(BACKENDS)("block compiler (%s back end): the project's guests", (backend) => {
   it.each(guests)("%s runs the same with and without the compiler", (name) => {
     const bytes = new Uint8Array(readFileSync(`${guestsDir}${name}`));
     const t = twin(128 * 1024 * 1024, (b) => {
       b.hart.pc = loadElf(b, bytes);
-    });
+    }, backend);
     // Semihosting calls are answered with 0 on both sides: not faithful, but identical.
     let done = 0;
     while (done < GUEST_STEPS) {

@@ -43,8 +43,10 @@ export interface MachineOptions {
   instructionsPerSecond?: number;
   /** Kernel command line placed in the device tree's /chosen/bootargs. */
   bootargs?: string;
-  /** Compile hot guest code to JavaScript (default true); false runs the plain interpreter. */
+  /** Compile hot guest code (default true); false runs the plain interpreter. */
   jit?: boolean;
+  /** The compiler's back end: "wasm" (default, where the host allows it) or "js" (see `HartOptions.compiler`). */
+  compiler?: "wasm" | "js";
   /**
    * Take guest time from the host's clock instead of from instructions, for interactive
    * use: an idle guest then sleeps in `wfi` instead of racing through timer ticks.
@@ -87,7 +89,7 @@ export interface MachineDisk {
 }
 
 /** What a restored machine takes from its host; the rest comes from the checkpoint. */
-export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "baselineBytes"> & {
+export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "compiler" | "baselineBytes"> & {
   /**
    * The base of the disk in each virtio slot the image has one in (index = slot; see
    * `Machine.checkpointDisks`), unwritten: it must have the recorded size and fingerprint,
@@ -290,7 +292,11 @@ export class Machine {
     this.bootargs = options.bootargs;
     this.cmdline = options.cmdline ?? "";
     this.baselineBytes = Math.max(0, options.baselineBytes ?? DEFAULT_BASELINE_BYTES);
-    this.hart = new Hart(this.bus, { time: () => this.clint.mtime(), jit: options.jit });
+    this.hart = new Hart(this.bus, {
+      time: () => this.clint.mtime(),
+      jit: options.jit,
+      compiler: options.compiler,
+    });
     this.hart.attachRam(this.ram);
     const ips = options.instructionsPerSecond ?? 100_000_000;
     const host = options.hostTime;
@@ -739,6 +745,7 @@ export class Machine {
       ramSize: b.ramSize,
       io: options.io,
       jit: options.jit,
+      compiler: options.compiler,
       cmdline: b.cmdline,
       bootargs: b.bootargs,
       instructionsPerSecond: b.instructionsPerSecond,

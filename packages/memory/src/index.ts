@@ -1,3 +1,4 @@
+export { FLAT_HOST_BYTES, type FlatLayout, flatLayout } from "./flat-memory.js";
 export { AddressSpace, type Region } from "./address-space.js";
 export { MemoryError, type MemoryErrorCode } from "./memory-error.js";
 export type { MmioDevice } from "./mmio-device.js";
