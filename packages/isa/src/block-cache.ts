@@ -1,8 +1,8 @@
 import type { RamWindow } from "./bus.js";
 import { Access, type Mmu } from "./mmu.js";
 import { mulhu } from "./mul-high.js";
-import { generateRegion, REGION_PARAMS } from "./region-codegen.js";
 import type { RegionCache } from "./region-cache.js";
+import { generateRegion, REGION_PARAMS } from "./region-codegen.js";
 import { RegionCoverage } from "./region-coverage.js";
 import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
 
@@ -126,7 +126,7 @@ export class BlockCache implements RegionCache {
    */
   constructor(
     private readonly file: Int32Array,
-    private readonly markCode: (addr: number) => void,
+    markCode: (addr: number) => void,
     readonly hotness = JIT_HOT,
     private readonly mmu?: Mmu,
   ) {
@@ -285,6 +285,7 @@ export class BlockCache implements RegionCache {
   private track(region: Region, c: Compiled, ram: RamWindow): void {
     this.coverage.track(region, c, ram);
     // Interior pcs were counted while interpreted; only a new miss should count now.
-    for (const block of region.blocks) for (const insn of block.insns) this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
+    for (const block of region.blocks)
+      for (const insn of block.insns) this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
   }
 }

@@ -203,15 +203,24 @@ export class Hart {
     if (old === undefined) return undefined;
     let next: RegionCache | undefined;
     if (this.compiler === "wasm") {
-      next = WasmBlockCache.create(this.file, (a) => this.markCode(a), this.jitHotness ?? WASM_HOT, ram, () => {
-        const js = new BlockCache(this.file, (a) => this.markCode(a), this.jitHotness ?? JIT_HOT);
-        js.attach(ram);
-        if (this.jit === this.jitPhysical) this.jit = js;
-        this.jitPhysical = js;
-      });
+      next = WasmBlockCache.create(
+        this.file,
+        (a) => this.markCode(a),
+        this.jitHotness ?? WASM_HOT,
+        ram,
+        () => {
+          const js = new BlockCache(this.file, (a) => this.markCode(a), this.jitHotness ?? JIT_HOT);
+          js.attach(ram);
+          if (this.jit === this.jitPhysical) this.jit = js;
+          this.jitPhysical = js;
+        },
+      );
     }
     if (next === undefined) {
-      next = old instanceof BlockCache ? old : new BlockCache(this.file, (a) => this.markCode(a), this.jitHotness ?? JIT_HOT);
+      next =
+        old instanceof BlockCache
+          ? old
+          : new BlockCache(this.file, (a) => this.markCode(a), this.jitHotness ?? JIT_HOT);
       next.attach(ram);
     }
     if (this.jit === old) this.jit = next;

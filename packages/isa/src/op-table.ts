@@ -75,8 +75,7 @@ const load = (op: Op, name: string, size: 1 | 2 | 4, signed: boolean): OpInfo =>
 const store = (op: Op, name: string, size: 1 | 2 | 4): OpInfo =>
   row(op, name, OpKind.Store, { access: { size, signed: false } });
 /** Interpreter-only operations; `writesRd` matters to nobody but is stated for completeness. */
-const system = (op: Op, name: string, writesRd = false): OpInfo =>
-  row(op, name, OpKind.System, { writesRd });
+const system = (op: Op, name: string, writesRd = false): OpInfo => row(op, name, OpKind.System, { writesRd });
 
 const ROWS: readonly OpInfo[] = [
   system(Op.ILLEGAL, "illegal"),

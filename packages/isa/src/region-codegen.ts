@@ -332,7 +332,9 @@ function emitPhysicalAccess(ctx: Ctx, i: Insn, shape: AccessShape, exit: string)
     out.push(`${shape.pages}[o >>> 12][${index}] = ${reg(i.rs2)};`);
     return;
   }
-  out.push(`if ((o >>> 0) >= ${ctx.size}${aligned} || (${q} = ${shape.pages}[o >>> 12]) === undefined) ${exit}`);
+  out.push(
+    `if ((o >>> 0) >= ${ctx.size}${aligned} || (${q} = ${shape.pages}[o >>> 12]) === undefined) ${exit}`,
+  );
   // A load with rd = x0 still has to happen: it may fault (the exit hands it over).
   if (i.rd !== 0) out.push(`${reg(i.rd)} = ${shape.extend(`${q}[${index}]`)};`);
 }

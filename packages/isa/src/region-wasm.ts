@@ -46,7 +46,8 @@ export interface WasmLayout {
 const PC = 0;
 const LEFT = 1;
 const B = 2;
-const N = 3;
+/** Steps still allowed: `left` on entry, less each block's length as it starts. */
+const REM = 3;
 const NPC = 4;
 const NEED = 5;
 const O = 6;
@@ -166,6 +167,10 @@ class Gen {
   nest = 0;
   /** Case blocks still enclosing the code being generated. */
   cases = 0;
+  /** Blocks that start with a budget check: targets of backward edges in layout order. */
+  readonly heads = new Set<number>();
+  /** Per block: the most steps from its start to the next budget check or exit. */
+  reach: number[] = [];
 
   constructor(
     readonly region: Region,
@@ -189,7 +194,7 @@ class Gen {
   /** Leaves the region before the instruction at `pc`, `uncount` steps of the block taken back. */
   exit(pc: number, uncount: number): void {
     const c = this.c;
-    if (uncount !== 0) c.get(N).i32(uncount).op(W.I32Sub).set(N);
+    if (uncount !== 0) c.get(REM).i32(uncount).op(W.I32Add).set(REM);
     c.i32(pc).set(NPC).i32(1).set(NEED).br(this.out);
   }
 
@@ -226,11 +231,17 @@ export function generateWasmRegion(region: Region, layout: WasmLayout): Uint8Arr
       }
     }
   }
+  budgetChecks(g);
   const regs = [...used].sort((a, b) => a - b);
-  regs.forEach((r, k) => g.local.set(r, FIRST_REG + k));
-  for (const r of regs) c.i32(0).mem(W.I32Load, 2, layout.regsOffset + 4 * r).set(g.local.get(r)!);
+  regs.forEach((r, k) => {
+    g.local.set(r, FIRST_REG + k);
+  });
+  for (const r of regs)
+    c.i32(0)
+      .mem(W.I32Load, 2, layout.regsOffset + 4 * r)
+      .set(g.local.get(r)!);
   const K = region.blocks.length;
-  c.get(PC).set(NPC).i32(K).set(B);
+  c.get(PC).set(NPC).i32(K).set(B).get(LEFT).set(REM);
   c.op(W.Block).byte(VOID); // $out
   c.op(W.Loop).byte(VOID); // $top
   for (let k = 0; k <= K; k++) c.op(W.Block).byte(VOID); // $dispatch, $case_{K-1} .. $case_0
@@ -245,19 +256,30 @@ export function generateWasmRegion(region: Region, layout: WasmLayout): Uint8Arr
   });
   // The dispatch (entry, indirect jumps): the block starting at npc, or leave.
   g.cases = 0;
+  // Entering block i needs room for the longest path to the next budget check.
   for (const [pc, i] of g.index) {
     c.get(NPC).i32(pc).op(W.I32Eq).op(W.If).byte(VOID);
     g.nest++;
+    c.get(REM).i32(g.reach[i]!).op(W.I32LtS).op(W.If).byte(VOID);
+    g.nest++;
+    c.i32(1).set(NEED).br(g.out);
+    g.nest--;
+    c.op(W.End);
     c.i32(i).set(B).br(g.top);
     g.nest--;
     c.op(W.End);
   }
   c.op(W.End); // $top: falling out of the loop leaves
   c.op(W.End); // $out
-  for (const r of written) c.i32(0).get(g.local.get(r)!).mem(W.I32Store, 2, layout.regsOffset + 4 * r);
+  for (const r of written)
+    c.i32(0)
+      .get(g.local.get(r)!)
+      .mem(W.I32Store, 2, layout.regsOffset + 4 * r);
   // A region that took no step hands over to the interpreter, so execution always advances.
-  c.get(N).op(W.I32Eqz).op(W.If).byte(VOID).i32(1).set(NEED).op(W.End);
-  c.i32(0).get(N).mem(W.I32Store, 2, layout.stepsOffset);
+  // Steps taken: left - rem, into REM.
+  c.get(LEFT).get(REM).op(W.I32Sub).op(W.LocalTee).u32(REM);
+  c.op(W.I32Eqz).op(W.If).byte(VOID).i32(1).set(NEED).op(W.End);
+  c.i32(0).get(REM).mem(W.I32Store, 2, layout.stepsOffset);
   c.i32(0).get(NEED).mem(W.I32Store, 2, layout.needOffset);
   c.get(NPC);
   return encodeModule({
@@ -266,6 +288,53 @@ export function generateWasmRegion(region: Region, layout: WasmLayout): Uint8Arr
     funcs: [{ type: 0, locals: FIRST_REG - 2 + regs.length, body: c }],
     exports: [{ name: "f", func: 0 }],
   });
+}
+
+/** Block indexes control may go to from `block` without the dispatch. */
+function successors(g: Gen, block: Block): number[] {
+  const pcs: number[] = [];
+  switch (block.end) {
+    case BlockEnd.Branch:
+      pcs.push(block.target, block.fallThrough);
+      break;
+    case BlockEnd.Jump:
+      pcs.push(block.target);
+      break;
+    case BlockEnd.Next:
+      pcs.push(block.fallThrough);
+      break;
+    default:
+      break; // indirect jumps go through the dispatch, which checks; Interpret leaves
+  }
+  const out: number[] = [];
+  for (const pc of pcs) {
+    const s = g.index.get(pc);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}
+
+/**
+ * Budget checks only where a cycle could otherwise run unchecked: every cycle of blocks
+ * has a backward edge (in layout order), so checking at the targets of backward edges
+ * and at the dispatch suffices, each for the longest path (in steps) to the next check
+ * or exit. Between checks blocks only count. A region never takes more steps than
+ * `left`; when the remaining budget is too small for the next stretch it leaves and the
+ * interpreter finishes exactly.
+ */
+function budgetChecks(g: Gen): void {
+  const blocks = g.region.blocks;
+  const succ = blocks.map((b) => successors(g, b));
+  succ.forEach((list, i) => {
+    for (const s of list) if (s <= i) g.heads.add(s);
+  });
+  const reach = new Array<number>(blocks.length).fill(0);
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    let most = 0;
+    for (const s of succ[i]!) if (s > i && !g.heads.has(s) && reach[s]! > most) most = reach[s]!;
+    reach[i] = blocks[i]!.insns.length + most;
+  }
+  g.reach = reach;
 }
 
 function emitBlock(g: Gen, block: Block, i: number): void {
@@ -280,13 +349,19 @@ function emitBlock(g: Gen, block: Block, i: number): void {
     c.op(W.Loop).byte(VOID);
     g.nest++;
   }
-  c.get(N).get(LEFT).i32(len).op(W.I32Sub).op(W.I32GtS).op(W.If).byte(VOID);
-  g.nest++;
-  g.exit(block.start, 0);
-  g.nest--;
-  c.op(W.End);
-  c.get(N).i32(len).op(W.I32Add).set(N);
-  block.insns.forEach((insn, k) => emitInsn(g, insn, len - k));
+  if (g.heads.has(i)) {
+    // A loop head: room for the longest path to the next check, or leave (the
+    // interpreter then finishes the last stretch of the budget).
+    c.get(REM).i32(g.reach[i]!).op(W.I32LtS).op(W.If).byte(VOID);
+    g.nest++;
+    g.exit(block.start, 0);
+    g.nest--;
+    c.op(W.End);
+  }
+  c.get(REM).i32(len).op(W.I32Sub).set(REM);
+  block.insns.forEach((insn, k) => {
+    emitInsn(g, insn, len - k);
+  });
   switch (block.end) {
     case BlockEnd.Branch: {
       g.reg(last.rs1)(c);
@@ -359,11 +434,18 @@ function emitAccess(g: Gen, i: Insn, access: MemoryAccess, store: boolean, uncou
   const { size } = access;
   const bits = ALIGN_BITS[size];
   g.reg(i.rs1)(c);
-  c.i32(i.imm - layout.ramBase).op(W.I32Add).op(W.LocalTee).u32(O);
+  c.i32(i.imm - layout.ramBase)
+    .op(W.I32Add)
+    .op(W.LocalTee)
+    .u32(O);
   c.i32(12).op(W.I32ShrU);
   c.mem(W.I32Load8U, 0, store ? layout.fastWriteOffset : layout.fastReadOffset);
   c.op(W.I32Eqz);
-  if (bits !== 0) c.get(O).i32(size - 1).op(W.I32And).op(W.I32Or);
+  if (bits !== 0)
+    c.get(O)
+      .i32(size - 1)
+      .op(W.I32And)
+      .op(W.I32Or);
   c.op(W.If).byte(VOID);
   g.nest++;
   g.exit(i.pc, uncount);

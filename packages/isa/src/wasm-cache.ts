@@ -228,7 +228,8 @@ export class WasmBlockCache implements RegionCache {
     }
     this.coverage.track(region, c, this.ram);
     // Interior pcs were counted while interpreted; only a new miss should count now.
-    for (const block of region.blocks) for (const insn of block.insns) this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
+    for (const block of region.blocks)
+      for (const insn of block.insns) this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
     return true;
   }
 

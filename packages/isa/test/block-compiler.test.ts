@@ -110,10 +110,14 @@ describe.each(BACKENDS)("block compiler (%s back end): hand-written programs", (
       asm("csrrw", { rd: 0, rs1: 28, imm: 0x341 }),
       asm("mret"),
     ];
-    const t = twin(RAM, (b) => {
-      b.program(program);
-      b.program(trapHandler, handler);
-    }, backend);
+    const t = twin(
+      RAM,
+      (b) => {
+        b.program(program);
+        b.program(trapHandler, handler);
+      },
+      backend,
+    );
     runBoth(t, cycle([1, 9, 33, 250, 7], 3000), "device/fault loop");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
     expect(t.jit.hart.traps).toBeGreaterThan(HOT_LOOPS / 2);
@@ -140,10 +144,14 @@ describe.each(BACKENDS)("block compiler (%s back end): hand-written programs", (
         asm("bne", { rs1: 6, rs2: 0, imm: -8 }),
         spin(),
       ];
-      const t = twin(RAM, (b) => {
-        b.program(program);
-        b.program([addi(5, 5, 1), asm("jalr", { rd: 0, rs1: 1, imm: 0 })], f);
-      }, backend);
+      const t = twin(
+        RAM,
+        (b) => {
+          b.program(program);
+          b.program([addi(5, 5, 1), asm("jalr", { rd: 0, rs1: 1, imm: 0 })], f);
+        },
+        backend,
+      );
       runBoth(t, cycle([4096], 8192), `patch f (fence.i ${fenceI})`);
       expect(t.jit.hart.x[5]).toBe(HOT_LOOPS + HOT_LOOPS * 100);
     }
@@ -232,11 +240,15 @@ describe.each(BACKENDS)("block compiler (%s back end): random straight-line code
             asm("csrrw", { rd: 0, rs1: 28, imm: 0x341 }),
             asm("mret"),
           ];
-          const t = twin(RAM, (b) => {
-            for (let r = 1; r <= 27; r++) b.hart.x[r] = regs[r - 1]!;
-            b.program(program);
-            b.program(trapHandler, handler);
-          }, backend);
+          const t = twin(
+            RAM,
+            (b) => {
+              for (let r = 1; r <= 27; r++) b.hart.x[r] = regs[r - 1]!;
+              b.program(program);
+              b.program(trapHandler, handler);
+            },
+            backend,
+          );
           runBoth(t, [...slices, HOT_LOOPS * (body.length + 8)], "random");
         },
       ),
@@ -258,26 +270,37 @@ const GUEST_STEPS = 3_000_000;
 const SYS_EXIT = 0x18;
 const SYS_EXIT_EXTENDED = 0x20;
 
-describe.skipIf(guests.length === 0).each(BACKENDS)("block compiler (%s back end): the project's guests", (backend) => {
-  it.each(guests)("%s runs the same with and without the compiler", (name) => {
-    const bytes = new Uint8Array(readFileSync(`${guestsDir}${name}`));
-    const t = twin(128 * 1024 * 1024, (b) => {
-      b.hart.pc = loadElf(b, bytes);
-    }, backend);
-    // Semihosting calls are answered with 0 on both sides: not faithful, but identical.
-    let done = 0;
-    while (done < GUEST_STEPS) {
-      const reason = runBoth(t, [Math.min(250_007, GUEST_STEPS - done)], name, false);
-      done = t.ref.hart.steps;
-      if (reason === StopReason.Semihosting) {
-        const op = t.ref.hart.x[10]!;
-        if (op === SYS_EXIT || op === SYS_EXIT_EXTENDED) break;
-        t.jit.hart.x[10] = 0;
-        t.ref.hart.x[10] = 0;
-      } else if (reason !== StopReason.Budget) break;
-    }
-    expectSame(t, `${name} at the end`);
-    // Guests with hot loops must have run compiled code for the comparison to mean much.
-    if (/bench|strings|int-edge/.test(name)) expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
-  });
-});
+describe.skipIf(guests.length === 0).each(BACKENDS)(
+  "block compiler (%s back end): the project's guests",
+  (backend) => {
+    it.each(guests)(
+      "%s runs the same with and without the compiler",
+      (name) => {
+        const bytes = new Uint8Array(readFileSync(`${guestsDir}${name}`));
+        const t = twin(
+          128 * 1024 * 1024,
+          (b) => {
+            b.hart.pc = loadElf(b, bytes);
+          },
+          backend,
+        );
+        // Semihosting calls are answered with 0 on both sides: not faithful, but identical.
+        let done = 0;
+        while (done < GUEST_STEPS) {
+          const reason = runBoth(t, [Math.min(250_007, GUEST_STEPS - done)], name, false);
+          done = t.ref.hart.steps;
+          if (reason === StopReason.Semihosting) {
+            const op = t.ref.hart.x[10]!;
+            if (op === SYS_EXIT || op === SYS_EXIT_EXTENDED) break;
+            t.jit.hart.x[10] = 0;
+            t.ref.hart.x[10] = 0;
+          } else if (reason !== StopReason.Budget) break;
+        }
+        expectSame(t, `${name} at the end`);
+        // Guests with hot loops must have run compiled code for the comparison to mean much.
+        if (/bench|strings|int-edge/.test(name)) expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+      },
+      120_000,
+    );
+  },
+);
