@@ -42,6 +42,22 @@ export interface WasmLayout {
   needOffset: number;
 }
 
+/**
+ * Where a region counts its exits to pcs outside it (byte offsets of its own counter and
+ * its ring of the last 8 such pcs). After `after` exits it leaves with need = `NEED_LEARN`
+ * and its `slot` at `who`, so that it is compiled again with those pcs as extra roots.
+ */
+export interface ExitLog {
+  count: number;
+  recent: number;
+  after: number;
+  who: number;
+  slot: number;
+}
+
+/** The need flag of a region asking to be compiled again with its exit targets. */
+export const NEED_LEARN = 3;
+
 /** Locals: the parameters, then the region's working values, then one per register it uses. */
 const PC = 0;
 const LEFT = 1;
@@ -212,7 +228,7 @@ class Gen {
 }
 
 /** The module for `region`, exporting `f(pc, left) -> npc`. */
-export function generateWasmRegion(region: Region, layout: WasmLayout): Uint8Array {
+export function generateWasmRegion(region: Region, layout: WasmLayout, log?: ExitLog): Uint8Array {
   if (region.translated) throw new Error("region compiler: wasm regions are physical only");
   const g = new Gen(region, layout);
   const c = g.c;
@@ -275,6 +291,16 @@ export function generateWasmRegion(region: Region, layout: WasmLayout): Uint8Arr
     c.i32(0)
       .get(g.local.get(r)!)
       .mem(W.I32Store, 2, layout.regsOffset + 4 * r);
+  if (log !== undefined) {
+    // Left for a pc outside the region: count it, remember it, maybe ask to learn.
+    c.get(NEED).op(W.I32Eqz).op(W.If).byte(VOID);
+    c.i32(0).i32(0).mem(W.I32Load, 2, log.count).i32(1).op(W.I32Add).op(W.LocalTee).u32(O);
+    c.mem(W.I32Store, 2, log.count);
+    c.get(O).i32(7).op(W.I32And).i32(2).op(W.I32Shl).get(NPC).mem(W.I32Store, 2, log.recent);
+    c.get(O).i32(log.after).op(W.I32Eq).op(W.If).byte(VOID);
+    c.i32(NEED_LEARN).set(NEED).i32(0).i32(log.slot).mem(W.I32Store, 2, log.who);
+    c.op(W.End).op(W.End);
+  }
   // A region that took no step hands over to the interpreter, so execution always advances.
   // Steps taken: left - rem, into REM.
   c.get(LEFT).get(REM).op(W.I32Sub).op(W.LocalTee).u32(REM);

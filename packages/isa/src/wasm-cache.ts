@@ -3,7 +3,7 @@ import type { FlatRam, RamWindow } from "./bus.js";
 import type { RegionCache } from "./region-cache.js";
 import { RegionCoverage } from "./region-coverage.js";
 import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
-import { generateWasmRegion, type WasmLayout } from "./region-wasm.js";
+import { generateWasmRegion, NEED_LEARN, type WasmLayout } from "./region-wasm.js";
 import { generateDispatcher } from "./wasm-dispatcher.js";
 
 /**
@@ -31,6 +31,16 @@ export const WASM_HOT = 2000;
 const LIMITS: ScanLimits = { maxBlocks: 24, maxInsns: 400, maxBlockInsns: 100 };
 /** Regions compiled since the last flush before everything is thrown away (bounds memory). */
 const MAX_REGIONS = 4096;
+const MAX_REGIONS_CAP = MAX_REGIONS;
+/**
+ * Indirect jumps (returns, calls through pointers) leave a region when their target is
+ * not one of its blocks; a region that keeps leaving is compiled again with the pcs it
+ * left for as extra roots (as the JS back end does), so calls and returns stay inside.
+ */
+const LEARN_AFTER = 512;
+const MAX_GENERATIONS = 3;
+const MAX_ROOTS = 12;
+const RECENT = 8;
 /** Budgets are clamped to this so that the generated code counts in small integers. */
 const MAX_LEFT = 0x3fffffff;
 const EMPTY = 1;
@@ -39,14 +49,23 @@ const REGS = 0;
 const STEPS = 136;
 const NEED = 140;
 const TOTAL = 144;
+/** Which region asked to learn (need = NEED_LEARN). */
+const WHO = 148;
 const TAGS = 256;
 const FNS = TAGS + 4 * (JIT_MASK + 1);
-const HOST_BYTES = FNS + 4 * (JIT_MASK + 1);
+/** Per region slot: exits to pcs outside it, and a ring of the last RECENT of those pcs. */
+const EXITS = FNS + 4 * (JIT_MASK + 1);
+const RECENT_PCS = EXITS + 4 * MAX_REGIONS_CAP;
+const HOST_BYTES = RECENT_PCS + 4 * RECENT * MAX_REGIONS_CAP;
 /** A load or store reads its page's flag at flags + (offset >>> 12) for any 32-bit offset (0 beyond RAM). */
 const FLAG_REACH = 1 << 20;
 
 interface Compiled {
   readonly slot: number;
+  readonly entry: number;
+  /** Extra pcs the region was scanned from (learned exit targets). */
+  readonly roots: readonly number[];
+  readonly generation: number;
   /** Block start pcs entered in the pc table for this region. */
   readonly entries: number[];
 }
@@ -77,6 +96,9 @@ export class WasmBlockCache implements RegionCache {
   private readonly fileRegs: Int32Array;
   private readonly areaRegs: Int32Array;
   private readonly state: Int32Array;
+  private readonly exits: Int32Array;
+  private readonly recent: Int32Array;
+  private readonly bySlot: (Compiled | undefined)[] = [];
   private readonly owner: (Compiled | undefined)[] = new Array<Compiled | undefined>(JIT_MASK + 1).fill(
     undefined,
   );
@@ -87,6 +109,7 @@ export class WasmBlockCache implements RegionCache {
   private readonly coverage: RegionCoverage<Compiled>;
   private readonly imports: WebAssembly.Imports;
   private regions = 0;
+  private readonly host: number;
 
   /**
    * A cache for `ram`, or undefined when it is not flat or the host cannot compile
@@ -120,7 +143,10 @@ export class WasmBlockCache implements RegionCache {
     const buffer = flat.memory.buffer;
     const host = flat.hostOffset;
     this.regs = new Int32Array(buffer, host + REGS, 33);
-    this.state = new Int32Array(buffer, host + STEPS, 3);
+    this.state = new Int32Array(buffer, host + STEPS, 4);
+    this.exits = new Int32Array(buffer, host + EXITS, MAX_REGIONS);
+    this.recent = new Int32Array(buffer, host + RECENT_PCS, RECENT * MAX_REGIONS);
+    this.host = host;
     this.fileRegs = file.subarray(0, 32);
     this.areaRegs = this.regs.subarray(0, 32);
     this.tag = new Int32Array(buffer, host + TAGS, JIT_MASK + 1);
@@ -168,6 +194,7 @@ export class WasmBlockCache implements RegionCache {
   flush(): void {
     this.tag.fill(EMPTY);
     this.owner.fill(undefined);
+    this.bySlot.length = 0;
     this.coverage.clear();
     this.regions = 0;
   }
@@ -189,7 +216,9 @@ export class WasmBlockCache implements RegionCache {
       first = false;
       pc = this.dispatch(pc, left - steps);
       steps += state[2]!;
-      if (state[1] !== 0) break;
+      const need = state[1]!;
+      if (need === NEED_LEARN) this.learn(state[3]!);
+      else if (need !== 0) break;
     }
     this.file.set(this.areaRegs);
     this.steps = steps;
@@ -210,16 +239,34 @@ export class WasmBlockCache implements RegionCache {
     }
   }
 
-  private compile(pc: number): boolean {
-    const region = this.scanner.scan(pc);
+  /** Compiles the region in `slot` again with the pcs it recently left for as extra roots. */
+  private learn(slot: number): void {
+    const c = this.bySlot[slot];
+    if (c === undefined || c.generation >= MAX_GENERATIONS) return;
+    const roots = [...c.roots];
+    for (let k = 0; k < RECENT; k++) {
+      const pc = this.recent[slot * RECENT + k]!;
+      if (pc !== 0 && pc !== c.entry && !roots.includes(pc) && roots.length < MAX_ROOTS) roots.push(pc);
+    }
+    if (roots.length === c.roots.length) return;
+    // `c` stays: the new region takes over the slots of its own blocks (see BlockCache.learn).
+    this.compile(c.entry, roots, c.generation + 1);
+  }
+
+  private compile(pc: number, roots: readonly number[] = [], generation = 0): boolean {
+    const region = this.scanner.scan(pc, roots);
     if (region === undefined) return false;
-    const fn = this.build(region);
-    if (fn === undefined) return false;
     if (this.regions >= MAX_REGIONS) this.flush();
-    const slot = this.regions++;
+    const slot = this.regions;
+    const fn = this.build(region, slot);
+    if (fn === undefined) return false;
+    this.regions++;
     if (slot >= this.table.length) this.table.grow(Math.max(64, this.table.length));
     this.table.set(slot, fn);
-    const c: Compiled = { slot, entries: region.blocks.map((b) => b.start) };
+    this.exits[slot] = 0;
+    this.recent.fill(0, slot * RECENT, (slot + 1) * RECENT);
+    const c: Compiled = { slot, entry: pc, roots, generation, entries: region.blocks.map((b) => b.start) };
+    this.bySlot[slot] = c;
     for (const start of c.entries) {
       const j = (start >>> 1) & JIT_MASK;
       this.tag[j] = start;
@@ -233,9 +280,15 @@ export class WasmBlockCache implements RegionCache {
     return true;
   }
 
-  private build(region: Region): WebAssembly.ExportValue | undefined {
+  private build(region: Region, slot: number): WebAssembly.ExportValue | undefined {
     try {
-      const bytes = generateWasmRegion(region, this.layout);
+      const bytes = generateWasmRegion(region, this.layout, {
+        count: this.host + EXITS + 4 * slot,
+        recent: this.host + RECENT_PCS + 4 * RECENT * slot,
+        after: LEARN_AFTER,
+        who: this.host + WHO,
+        slot,
+      });
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), this.imports);
       return instance.exports.f;
     } catch {

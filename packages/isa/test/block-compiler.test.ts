@@ -157,6 +157,37 @@ describe.each(BACKENDS)("block compiler (%s back end): hand-written programs", (
     }
   });
 
+  it("calls through pointers, often enough for regions to be compiled again with their exit targets", () => {
+    const f = BASE + 0x400;
+    const g = BASE + 0x600;
+    const program = [
+      ...li(8, f),
+      ...li(9, g),
+      ...li(6, 3000), // more calls than a region leaves before it learns its exit targets
+      // loop (offset 24): call f, then g, through registers
+      asm("jalr", { rd: 1, rs1: 8, imm: 0 }),
+      asm("jalr", { rd: 1, rs1: 9, imm: 0 }),
+      addi(6, 6, -1),
+      asm("bne", { rs1: 6, rs2: 0, imm: -12 }),
+      spin(),
+    ];
+    const t = twin(
+      RAM,
+      (b) => {
+        b.program(program);
+        b.program(
+          [addi(5, 5, 1), asm("xor", { rd: 7, rs1: 7, rs2: 5 }), asm("jalr", { rd: 0, rs1: 1, imm: 0 })],
+          f,
+        );
+        b.program([asm("add", { rd: 10, rs1: 10, rs2: 7 }), asm("jalr", { rd: 0, rs1: 1, imm: 0 })], g);
+      },
+      backend,
+    );
+    runBoth(t, cycle([5000, 333, 7919], 40_000), "calls through pointers");
+    expect(t.jit.hart.x[5]).toBe(3000);
+    expect(t.jit.hart.compiledRegions).toBeGreaterThan(1);
+  });
+
   it("a loop that rewrites its own next instruction every iteration", () => {
     const program = [
       ...li(8, BASE + 24), // the address of `target`
