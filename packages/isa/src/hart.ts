@@ -672,6 +672,10 @@ export class Hart {
     let n = 0;
     let reason: StopReason = StopReason.Budget;
     this.stopRequested = false;
+    // Where straight-line execution goes next: a pc reached otherwise (a jump, a taken
+    // branch, a trap) starts a block, and only block starts count towards compiling a
+    // region there (resume points after a slice or a region exit would be junk entries).
+    let seq = pc;
 
     pc = this.afterControlChange(pc);
 
@@ -682,7 +686,7 @@ export class Hart {
       const jit = this.jit;
       if (jit !== undefined) {
         const j = (pc >>> 1) & JIT_MASK;
-        if (jit.tag[j] === pc || ++jit.hot[j]! >= jit.hotness) {
+        if (jit.tag[j] === pc || (pc !== seq && ++jit.hot[j]! >= jit.hotness)) {
           pc = jit.enter(pc, budget - n);
           n += jit.steps;
           if (n >= budget) break;
@@ -724,6 +728,7 @@ export class Hart {
       const rs2 = (w >>> 19) & 31;
       const imm = imms[i]!;
       let next = (pc + (w >>> 24)) | 0;
+      seq = next;
 
       // RAM loads and stores are written out in their cases (with the page arrays in
       // locals) because they are most of what a guest does; the methods handle the rest.

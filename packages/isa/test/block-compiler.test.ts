@@ -285,7 +285,7 @@ describe.each(BACKENDS)("block compiler (%s back end): random straight-line code
       ),
       { numRuns: 60 },
     );
-  });
+  }, 120_000);
 });
 
 // The project's guests, when they have been built: run each for a while on both harts.
