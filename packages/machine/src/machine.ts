@@ -287,7 +287,9 @@ export class Machine {
       );
     }
     this.io = options.io ?? new CapturedIo();
-    this.ram = new Ram({ base: VIRT.ram.base, size: ramSize });
+    // Flat RAM (one WebAssembly.Memory) for the hart's WebAssembly back end.
+    const flat = options.jit !== false && options.compiler !== "js";
+    this.ram = new Ram({ base: VIRT.ram.base, size: ramSize, flat });
     this.bus.addRam("ram", this.ram);
     this.bootargs = options.bootargs;
     this.cmdline = options.cmdline ?? "";

@@ -11,7 +11,8 @@ export interface RamOptions {
   initByte?: number;
   /**
    * Lay RAM out flat in one `WebAssembly.Memory` (see `flat`) when the host can
-   * (default true); false keeps one buffer per page.
+   * (default false: one buffer per page). A hart compiling to WebAssembly needs it; it
+   * costs a memory reservation (a few milliseconds the first time in a process).
    */
   flat?: boolean;
 }
@@ -77,7 +78,7 @@ export class Ram {
     this.pages8 = new Array(this.pageCount).fill(undefined);
     this.pages16 = new Array(this.pageCount).fill(undefined);
     this.pages32 = new Array(this.pageCount).fill(undefined);
-    this.flat = options.flat === false ? undefined : flatLayout(size);
+    this.flat = options.flat === true ? flatLayout(size) : undefined;
     const buffer = this.flat?.memory.buffer;
     this.fastWrite =
       buffer === undefined

@@ -9,16 +9,16 @@ const BASE = 0x8000_0000;
 const FLAG_BYTES = 1 << 20;
 
 function flatRam(options: { size?: number; initByte?: number } = {}) {
-  const ram = new Ram({ base: BASE, size: options.size ?? 1 << 20, initByte: options.initByte });
+  const ram = new Ram({ base: BASE, size: options.size ?? 1 << 20, initByte: options.initByte, flat: true });
   const flat = ram.flat;
   if (flat === undefined) throw new Error("this host has WebAssembly: RAM should be flat");
   return { ram, flat, bytes: new Uint8Array(flat.memory.buffer) };
 }
 
 describe("flat RAM", () => {
-  it("is the default where WebAssembly exists, and off on request", () => {
-    expect(new Ram({ base: BASE, size: PAGE_SIZE }).flat).toBeDefined();
-    expect(new Ram({ base: BASE, size: PAGE_SIZE, flat: false }).flat).toBeUndefined();
+  it("is made on request where WebAssembly exists", () => {
+    expect(new Ram({ base: BASE, size: PAGE_SIZE, flat: true }).flat).toBeDefined();
+    expect(new Ram({ base: BASE, size: PAGE_SIZE }).flat).toBeUndefined();
   });
 
   it("puts page i at byte i * 4096 of the memory, and fastWrite in the memory", () => {
