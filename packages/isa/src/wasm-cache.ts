@@ -25,8 +25,9 @@ import { generateDispatcher } from "./wasm-dispatcher.js";
 /** Interpreted runs of a pc (a block start) before a region is compiled from it. */
 export const WASM_HOT = 2000;
 /**
- * Region size caps: 16 blocks, as measured for the JS back end (the prototype found
- * 16–32 best for wasm; larger regions merge more registers at the loop head).
+ * Region size caps: up to 24 blocks (a throwaway prototype found 16–32 best for wasm;
+ * larger regions merge more registers at the loop head and make the indirect-jump
+ * compare chain long).
  */
 const LIMITS: ScanLimits = { maxBlocks: 24, maxInsns: 400, maxBlockInsns: 100 };
 /** Regions compiled since the last flush before everything is thrown away (bounds memory). */
