@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decode, StopReason } from "../src/index.js";
 import { asm } from "./support/assemble.js";
 import { BACKENDS, cycle, expectSame, runBoth, twin } from "./support/compiled-twin.js";
@@ -206,6 +206,43 @@ describe.each(BACKENDS)("block compiler (%s back end): hand-written programs", (
     runBoth(t, cycle([3, 700, 11], 3000), "self-modifying loop");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
     expect(t.jit.hart.x[5]).toBe((HOT_LOOPS * (HOT_LOOPS + 1)) / 2);
+  });
+});
+
+describe("block compiler: choosing the back end", () => {
+  const program = (): number[] => [
+    ...li(1, HOT_LOOPS * 4),
+    addi(2, 2, 3),
+    asm("xor", { rd: 3, rs1: 3, rs2: 2 }),
+    addi(1, 1, -1),
+    asm("bne", { rs1: 1, rs2: 0, imm: -12 }),
+    spin(),
+  ];
+
+  it("uses the JS back end when RAM is not flat in a WebAssembly.Memory", () => {
+    const t = twin(RAM, (b) => b.program(program()));
+    expect(t.jit.hart.compilerBackend).toBe("js");
+    runBoth(t, cycle([700], 3000), "not flat");
+    expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+  });
+
+  it("goes on with the JS back end when the host refuses to compile a region to wasm", () => {
+    const t = twin(RAM, (b) => b.program(program()), "wasm");
+    expect(t.jit.hart.compilerBackend).toBe("wasm");
+    // As a browser's main thread does for large modules compiled synchronously.
+    const refuse = vi.spyOn(WebAssembly, "Module").mockImplementation(() => {
+      throw new RangeError("WebAssembly.Module is disallowed on the main thread");
+    });
+    let refused = 0;
+    try {
+      runBoth(t, cycle([700], 3000), "wasm refused");
+      refused = refuse.mock.calls.length;
+    } finally {
+      refuse.mockRestore();
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(t.jit.hart.compilerBackend).toBe("js");
+    expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
   });
 });
 
