@@ -230,9 +230,13 @@ describe("block compiler: choosing the back end", () => {
     const t = twin(RAM, (b) => b.program(program()), "wasm");
     expect(t.jit.hart.compilerBackend).toBe("wasm");
     // As a browser's main thread does for large modules compiled synchronously.
-    const refuse = vi.spyOn(WebAssembly, "Module").mockImplementation(() => {
-      throw new RangeError("WebAssembly.Module is disallowed on the main thread");
-    });
+    const refuse = vi.spyOn(WebAssembly, "Module").mockImplementation(
+      class {
+        constructor() {
+          throw new RangeError("WebAssembly.Module is disallowed on the main thread");
+        }
+      } as unknown as typeof WebAssembly.Module,
+    );
     let refused = 0;
     try {
       runBoth(t, cycle([700], 3000), "wasm refused");
