@@ -1,8 +1,9 @@
 // Linux boot benchmark: wall time from start to the shell prompt and instructions to
 // get there, on Amber (the board's API, no Node start-up) and on qemu-system-riscv32
-// (whole process) side by side. Medians of RUNS runs.
+// (whole process) side by side, the runs interleaved (Amber, QEMU, Amber, ...) so that
+// other jobs on the machine disturb both alike. Medians of RUNS runs, and their ratio.
 //
-//   node tools/bench/linux-boot.mjs [mmu|nommu] [--runs N] [--json]
+//   node tools/bench/linux-boot.mjs [mmu|nommu] [--runs N] [--json] [--compiler wasm|js]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +14,8 @@ const args = process.argv.slice(2);
 const runsAt = args.indexOf("--runs");
 const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 5;
 const json = args.includes("--json");
+const compilerAt = args.indexOf("--compiler");
+const compiler = compilerAt >= 0 ? args[compilerAt + 1] : undefined;
 const variant = args.includes("nommu") ? "nommu" : "mmu";
 const out = join(root, "tools/guests/linux/out");
 const PROMPT = "amber# ";
@@ -25,6 +28,7 @@ function bootAmber() {
   let text = "";
   let prompt;
   const machine = new Machine({
+    compiler,
     io: {
       stdout: (d) => {
         text += Buffer.from(d).toString("latin1");
@@ -80,15 +84,19 @@ function bootQemu() {
 }
 
 const amber = [];
-for (let i = 0; i < runs; i++) amber.push(bootAmber());
-let qemu = null;
-try {
-  const times = [];
-  for (let i = 0; i < runs; i++) times.push(await bootQemu());
-  qemu = median(times);
-} catch (e) {
-  if (e.code !== "ENOENT") throw e;
+const times = [];
+let qemuThere = true;
+for (let i = 0; i < runs; i++) {
+  amber.push(bootAmber());
+  if (!qemuThere) continue;
+  try {
+    times.push(await bootQemu());
+  } catch (e) {
+    if (e.code !== "ENOENT") throw e;
+    qemuThere = false;
+  }
 }
+const qemu = qemuThere ? median(times) : null;
 const seconds = median(amber.map((r) => r.seconds));
 const steps = amber[0].steps;
 const result = {
@@ -100,6 +108,8 @@ const result = {
     mips: Number((steps / seconds / 1e6).toFixed(1)),
   },
   qemu: qemu === null ? null : { secondsToPrompt: qemu },
+  /** Amber's time over QEMU's: below 1 is faster. */
+  timeRatio: qemu === null ? null : Number((seconds / qemu).toFixed(3)),
 };
 if (json) console.log(JSON.stringify(result));
 else {
@@ -108,4 +118,5 @@ else {
   console.log("| --- | ---: | ---: | ---: |");
   console.log(`| amber | ${seconds.toFixed(2)} | ${steps.toLocaleString("en")} | ${result.amber.mips} |`);
   console.log(`| qemu-system-riscv32 | ${qemu === null ? "not installed" : qemu.toFixed(2)} | | |`);
+  if (result.timeRatio !== null) console.log(`Amber / QEMU time: ${result.timeRatio}`);
 }

@@ -1,7 +1,9 @@
 import type { RamWindow } from "./bus.js";
 import { Access, type Mmu } from "./mmu.js";
 import { mulhu } from "./mul-high.js";
+import type { RegionCache } from "./region-cache.js";
 import { generateRegion, REGION_PARAMS } from "./region-codegen.js";
+import { RegionCoverage } from "./region-coverage.js";
 import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
 
 /**
@@ -93,7 +95,7 @@ interface Compiled {
 const nothing: RegionFn = (pc) => pc;
 const NO_TLB = new Int32Array(0);
 
-export class BlockCache {
+export class BlockCache implements RegionCache {
   /** pc of the region entry in each slot, or EMPTY. The hart reads it to skip a call on a miss. */
   readonly tag = new Int32Array(JIT_MASK + 1).fill(EMPTY);
   /** Executions of uncompiled pcs per slot. */
@@ -109,10 +111,7 @@ export class BlockCache {
   private readonly st = new Int32Array(2);
   private ram: RamWindow | undefined;
   private scanner: RegionScanner | undefined;
-  /** RAM page -> regions with code on it. */
-  private readonly byPage = new Map<number, Compiled[]>();
-  /** RAM page -> one flag per halfword covered by compiled code (over-approximate). */
-  private readonly covered = new Map<number, Uint8Array>();
+  private readonly coverage: RegionCoverage<Compiled>;
   private regions = 0;
   /** False once `new Function` proved unavailable (e.g. a browser page with a strict CSP). */
   private available = true;
@@ -127,10 +126,12 @@ export class BlockCache {
    */
   constructor(
     private readonly file: Int32Array,
-    private readonly markCode: (addr: number) => void,
+    markCode: (addr: number) => void,
     readonly hotness = JIT_HOT,
     private readonly mmu?: Mmu,
-  ) {}
+  ) {
+    this.coverage = new RegionCoverage<Compiled>(markCode, (c) => this.kill(c));
+  }
 
   /** Regions compiled since the last flush (tests use it to prove code ran compiled). */
   get compiledRegions(): number {
@@ -153,8 +154,7 @@ export class BlockCache {
     this.tag.fill(EMPTY);
     this.fns.fill(nothing);
     this.owner.fill(undefined);
-    this.byPage.clear();
-    this.covered.clear();
+    this.coverage.clear();
     this.regions = 0;
   }
 
@@ -199,22 +199,7 @@ export class BlockCache {
 
   /** Drops every region with code in the bytes [a, a+size) (the hart calls it for stores to code pages). */
   invalidate(a: number, size: number): void {
-    const ram = this.ram;
-    if (ram === undefined || this.covered.size === 0) return;
-    for (let i = 0; i < size; i++) {
-      const off = ((a + i - ram.base) >>> 0) as number;
-      if (off >= ram.size) continue;
-      const page = off >>> 12;
-      const cov = this.covered.get(page);
-      if (cov !== undefined && cov[(off >>> 1) & 2047] === 1) this.dropPage(page);
-    }
-  }
-
-  private dropPage(page: number): void {
-    const list = this.byPage.get(page);
-    if (list !== undefined) for (const c of list) this.kill(c);
-    this.byPage.delete(page);
-    this.covered.delete(page);
+    if (this.ram !== undefined) this.coverage.invalidate(this.ram, a, size);
   }
 
   private kill(c: Compiled): void {
@@ -298,23 +283,9 @@ export class BlockCache {
 
   /** Watches the region's pages and records which halfwords it was compiled from. */
   private track(region: Region, c: Compiled, ram: RamWindow): void {
-    for (const page of region.pages) {
-      this.markCode(ram.base + page * 4096);
-      const list = this.byPage.get(page);
-      if (list === undefined) this.byPage.set(page, [c]);
-      else list.push(c);
-      if (!this.covered.has(page)) this.covered.set(page, new Uint8Array(2048));
-    }
-    for (const block of region.blocks) {
-      for (const insn of block.insns) {
-        // Interior pcs were counted while interpreted; only a new miss should count now.
-        this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
-        const pa = block.frame === -1 ? insn.pc : block.frame | (insn.pc & 0xfff);
-        const off = (pa - ram.base) >>> 0;
-        const cov = this.covered.get(off >>> 12)!;
-        cov[(off >>> 1) & 2047] = 1;
-        if (insn.length === 4) cov[((off >>> 1) & 2047) + 1] = 1;
-      }
-    }
+    this.coverage.track(region, c, ram);
+    // Interior pcs were counted while interpreted; only a new miss should count now.
+    for (const block of region.blocks)
+      for (const insn of block.insns) this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
   }
 }

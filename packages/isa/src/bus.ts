@@ -36,4 +36,32 @@ export interface RamWindow {
    * DMA, loaders), with the byte range relative to `base`, so decoded code is dropped.
    */
   onWatchedWrite?: ((offset: number, length: number) => void) | undefined;
+  /**
+   * Present when RAM lies flat in one `WebAssembly.Memory` (the page arrays are views
+   * into it); the WebAssembly region compiler needs it. See `FlatRam`.
+   */
+  readonly flat?: FlatRam | undefined;
+}
+
+/**
+ * RAM laid out in one `WebAssembly.Memory`, so that compiled WebAssembly reaches a guest
+ * byte with one memory instruction. Offsets are bytes into `memory`; the memory never
+ * grows, so views into it stay valid. Layout, as the owner of the RAM lays it out:
+ *
+ *   ramOffset        RAM byte k at ramOffset + k (page i = pages8[i], when allocated)
+ *   fastWriteOffset  `fastWrite` itself (one byte per page), followed by zeros up to
+ *                    2^20 bytes: one flag for every page a 32-bit offset can name, so
+ *                    that the flag of an offset beyond RAM reads 0 (no bounds check)
+ *   fastReadOffset   the same 2^20 bytes for loads: 1 where a load may read the memory
+ *                    directly (the page holds data, or never-written bytes read as zero
+ *                    and reading allocates nothing); 0 sends loads through `Bus.load`
+ *   hostOffset       `hostSize` bytes the hart may use (registers, dispatch tables)
+ */
+export interface FlatRam {
+  readonly memory: WebAssembly.Memory;
+  readonly ramOffset: number;
+  readonly fastWriteOffset: number;
+  readonly fastReadOffset: number;
+  readonly hostOffset: number;
+  readonly hostSize: number;
 }

@@ -7,8 +7,10 @@ import { mulhu } from "./mul-high.js";
 import { Op } from "./ops.js";
 import { PmpAccess } from "./pmp.js";
 import { Privilege } from "./privilege.js";
+import type { RegionCache } from "./region-cache.js";
 import { StopReason } from "./stop-reason.js";
 import { Exception } from "./trap-causes.js";
+import { WASM_HOT, WasmBlockCache } from "./wasm-cache.js";
 
 /** The semihosting sequence around an `ebreak`: `slli x0,x0,0x1f` before, `srai x0,x0,7` after. */
 const SEMIHOST_PRE = 0x01f01013;
@@ -48,6 +50,13 @@ export interface HartOptions {
    * JIT_HOT_TRANSLATED, 50000, for code running under Sv32 translation).
    */
   jitHotness?: number;
+  /**
+   * Which back end compiles hot code running with physical addresses: "wasm" (the
+   * default) where RAM lies flat in a `WebAssembly.Memory` (`RamWindow.flat`) and the
+   * host compiles WebAssembly, else "js" (`new Function`). Code under Sv32 translation
+   * always uses the JS back end.
+   */
+  compiler?: "wasm" | "js";
 }
 
 /**
@@ -103,7 +112,8 @@ export class Hart {
    */
   private runSteps = 0;
   /** The block compiler for physical pcs and addresses, absent when turned off. */
-  private readonly jitPhysical: BlockCache | undefined;
+  private jitPhysical: RegionCache | undefined;
+  private readonly compiler: "wasm" | "js";
   /**
    * The block compiler for code running under Sv32 translation (virtual pcs, TLB
    * lookups), made the first time translation is on (most harts never need it).
@@ -111,7 +121,7 @@ export class Hart {
   private jitTranslated: BlockCache | undefined;
   private readonly jitHotness: number | undefined;
   /** The one of the two that fits the current mode; undefined while code must be interpreted. */
-  private jit: BlockCache | undefined;
+  private jit: RegionCache | undefined;
   /** Sv32 translation; `translateFetch`/`translateData` say whether it applies right now. */
   readonly mmu: Mmu;
   private translateFetch = false;
@@ -152,6 +162,7 @@ export class Hart {
     this.mmu = new Mmu(bus, this.csr);
     this.csr.onTranslationChange = () => this.translationChanged();
     this.jitHotness = options.jitHotness;
+    this.compiler = options.compiler ?? "wasm";
     if (options.jit !== false)
       this.jitPhysical = new BlockCache(this.file, (a) => this.markCode(a), options.jitHotness ?? JIT_HOT);
     this.jit = this.jitPhysical;
@@ -177,10 +188,43 @@ export class Hart {
     this.fastWrite = ram.fastWrite;
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
     this.virtualSlots = new Array(this.codePage.length).fill(undefined);
-    this.jitPhysical?.attach(ram);
+    this.jitPhysical = this.physicalCompiler(ram);
     this.jitTranslated?.attach(ram);
     ram.onWatchedWrite = (offset, length) => this.invalidateCode((this.ramBase + offset) | 0, length);
     this.flushDecodeCache();
+  }
+
+  /**
+   * The physical block compiler for `ram`: the WebAssembly back end where it can run,
+   * else the JS one (also when a wasm region fails to compile: the host limits it).
+   */
+  private physicalCompiler(ram: RamWindow): RegionCache | undefined {
+    const old = this.jitPhysical;
+    if (old === undefined) return undefined;
+    let next: RegionCache | undefined;
+    if (this.compiler === "wasm") {
+      next = WasmBlockCache.create(
+        this.file,
+        (a) => this.markCode(a),
+        this.jitHotness ?? WASM_HOT,
+        ram,
+        () => {
+          const js = new BlockCache(this.file, (a) => this.markCode(a), this.jitHotness ?? JIT_HOT);
+          js.attach(ram);
+          if (this.jit === this.jitPhysical) this.jit = js;
+          this.jitPhysical = js;
+        },
+      );
+    }
+    if (next === undefined) {
+      next =
+        old instanceof BlockCache
+          ? old
+          : new BlockCache(this.file, (a) => this.markCode(a), this.jitHotness ?? JIT_HOT);
+      next.attach(ram);
+    }
+    if (this.jit === old) this.jit = next;
+    return next;
   }
 
   /** Steps taken, including those of a `run` in progress (as of its last device or CSR access). */
@@ -201,6 +245,12 @@ export class Hart {
   /** Regions the block compiler has compiled since its last flush (0 without it). */
   get compiledRegions(): number {
     return (this.jitPhysical?.compiledRegions ?? 0) + (this.jitTranslated?.compiledRegions ?? 0);
+  }
+
+  /** The back end compiling physical code: "wasm", "js", or undefined with the compiler off. */
+  get compilerBackend(): "wasm" | "js" | undefined {
+    if (this.jitPhysical === undefined) return undefined;
+    return this.jitPhysical instanceof WasmBlockCache ? "wasm" : "js";
   }
 
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
@@ -622,6 +672,10 @@ export class Hart {
     let n = 0;
     let reason: StopReason = StopReason.Budget;
     this.stopRequested = false;
+    // Where straight-line execution goes next: a pc reached otherwise (a jump, a taken
+    // branch, a trap) starts a block, and only block starts count towards compiling a
+    // region there (resume points after a slice or a region exit would be junk entries).
+    let seq = pc;
 
     pc = this.afterControlChange(pc);
 
@@ -632,7 +686,7 @@ export class Hart {
       const jit = this.jit;
       if (jit !== undefined) {
         const j = (pc >>> 1) & JIT_MASK;
-        if (jit.tag[j] === pc || ++jit.hot[j]! >= jit.hotness) {
+        if (jit.tag[j] === pc || (pc !== seq && ++jit.hot[j]! >= jit.hotness)) {
           pc = jit.enter(pc, budget - n);
           n += jit.steps;
           if (n >= budget) break;
@@ -674,6 +728,7 @@ export class Hart {
       const rs2 = (w >>> 19) & 31;
       const imm = imms[i]!;
       let next = (pc + (w >>> 24)) | 0;
+      seq = next;
 
       // RAM loads and stores are written out in their cases (with the page arrays in
       // locals) because they are most of what a guest does; the methods handle the rest.

@@ -1,4 +1,4 @@
-export type { Bus, RamWindow } from "./bus.js";
+export type { Bus, FlatRam, RamWindow } from "./bus.js";
 export { type CounterSource, CsrFile, MISA, MSTATUS } from "./csr-file.js";
 export { Csr, csrName } from "./csr-numbers.js";
 export { type Decoded, decode, decodeInto, instructionLength } from "./decoder.js";

@@ -1,4 +1,5 @@
 import { TLB_MASK } from "./mmu.js";
+import { OpKind, opInfo } from "./op-table.js";
 import { Op } from "./ops.js";
 import { type Block, BlockEnd, type Insn, type Region } from "./region-scan.js";
 
@@ -60,7 +61,7 @@ export function generateRegion(region: Region, ramBase: number, ramSize: number)
     for (const i of b.insns) {
       if (i.rs1 !== 0) used.add(i.rs1);
       if (i.rs2 !== 0) used.add(i.rs2);
-      if (i.rd !== 0 && writesRd(i.op)) {
+      if (i.rd !== 0 && opInfo(i.op).writesRd) {
         used.add(i.rd);
         written.add(i.rd);
       }
@@ -125,24 +126,6 @@ interface Ctx {
   blocks: readonly Block[];
   /** Virtual pcs and addresses (Sv32): TLB lookups and code-page checks. */
   translated: boolean;
-}
-
-function writesRd(op: Op): boolean {
-  switch (op) {
-    case Op.BEQ:
-    case Op.BNE:
-    case Op.BLT:
-    case Op.BGE:
-    case Op.BLTU:
-    case Op.BGEU:
-    case Op.SB:
-    case Op.SH:
-    case Op.SW:
-    case Op.FENCE:
-      return false;
-    default:
-      return true;
-  }
 }
 
 const reg = (r: number): string => (r === 0 ? "0" : `r${r}`);
@@ -226,23 +209,18 @@ function emitBlock(ctx: Ctx, block: Block, i: number, next: Block | undefined): 
   }
 }
 
+/** Each conditional branch's condition, over the JS expressions of rs1 and rs2. */
+export const JS_BRANCH: Partial<Record<Op, (a: string, b: string) => string>> = {
+  [Op.BEQ]: (a, b) => `${a} === ${b}`,
+  [Op.BNE]: (a, b) => `${a} !== ${b}`,
+  [Op.BLT]: (a, b) => `${a} < ${b}`,
+  [Op.BGE]: (a, b) => `${a} >= ${b}`,
+  [Op.BLTU]: (a, b) => `(${a} >>> 0) < (${b} >>> 0)`,
+  [Op.BGEU]: (a, b) => `(${a} >>> 0) >= (${b} >>> 0)`,
+};
+
 function branchCondition(i: Insn): string {
-  const a = reg(i.rs1);
-  const b = reg(i.rs2);
-  switch (i.op) {
-    case Op.BEQ:
-      return `${a} === ${b}`;
-    case Op.BNE:
-      return `${a} !== ${b}`;
-    case Op.BLT:
-      return `${a} < ${b}`;
-    case Op.BGE:
-      return `${a} >= ${b}`;
-    case Op.BLTU:
-      return `(${a} >>> 0) < (${b} >>> 0)`;
-    default:
-      return `(${a} >>> 0) >= (${b} >>> 0)`;
-  }
+  return JS_BRANCH[i.op]!(reg(i.rs1), reg(i.rs2));
 }
 
 /** The offset into RAM of rs1 + imm, as int32 (the RAM base is folded into the constant). */
@@ -260,23 +238,25 @@ interface AccessShape {
   extend: (v: string) => string;
 }
 
-const same = (v: string): string => v;
-const ACCESS: Partial<Record<Op, AccessShape>> = {
-  [Op.LB]: { pages: "P8", index: "t & 4095", align: 1, store: false, extend: (v) => `(${v} << 24) >> 24` },
-  [Op.LBU]: { pages: "P8", index: "t & 4095", align: 1, store: false, extend: same },
-  [Op.LH]: {
-    pages: "P16",
-    index: "(t >>> 1) & 2047",
-    align: 2,
-    store: false,
-    extend: (v) => `(${v} << 16) >> 16`,
-  },
-  [Op.LHU]: { pages: "P16", index: "(t >>> 1) & 2047", align: 2, store: false, extend: same },
-  [Op.LW]: { pages: "P32", index: "(t >>> 2) & 1023", align: 4, store: false, extend: same },
-  [Op.SB]: { pages: "P8", index: "t & 4095", align: 1, store: true, extend: same },
-  [Op.SH]: { pages: "P16", index: "(t >>> 1) & 2047", align: 2, store: true, extend: same },
-  [Op.SW]: { pages: "P32", index: "(t >>> 2) & 1023", align: 4, store: true, extend: same },
-};
+const PAGES = { 1: "P8", 2: "P16", 4: "P32" } as const;
+const INDEX = { 1: "t & 4095", 2: "(t >>> 1) & 2047", 4: "(t >>> 2) & 1023" } as const;
+
+/** The page array, index and extension of a load or store, from the op table's access facts. */
+function accessShape(op: Op): AccessShape | undefined {
+  const info = opInfo(op);
+  const access = info.access;
+  if (access === undefined) return undefined;
+  const { size, signed } = access;
+  const shift = 32 - 8 * size;
+  return {
+    pages: PAGES[size],
+    index: INDEX[size],
+    align: size,
+    store: info.kind === OpKind.Store,
+    // Int32Array elements are already signed; narrower signed loads shift the sign in.
+    extend: signed && size < 4 ? (v) => `(${v} << ${shift}) >> ${shift}` : (v) => v,
+  };
+}
 
 /**
  * A load or store under translation. The MMU's TLB mirror for loads (LM) or stores (SM)
@@ -301,168 +281,86 @@ function emitTranslatedAccess(ctx: Ctx, i: Insn, shape: AccessShape, exit: strin
   else if (i.rd !== 0) out.push(`${reg(i.rd)} = ${shape.extend(`${q}[${shape.index}]`)};`);
 }
 
-function emitInsn(ctx: Ctx, i: Insn, exit: string): void {
+/**
+ * Each ALU operation as a JS expression over rs1 (`a`), rs2 (`b`), the immediate and
+ * the instruction (for auipc's pc). The value is assigned to rd (as int32).
+ */
+export const JS_ALU: Partial<Record<Op, (a: string, b: string, imm: number, i: Insn) => string>> = {
+  [Op.LUI]: (_a, _b, imm) => lit(imm),
+  [Op.AUIPC]: (_a, _b, imm, i) => lit(i.pc + imm),
+  [Op.ADDI]: (a, _b, imm) => `(${a} + ${lit(imm)}) | 0`,
+  [Op.SLTI]: (a, _b, imm) => `${a} < ${lit(imm)} ? 1 : 0`,
+  [Op.SLTIU]: (a, _b, imm) => `(${a} >>> 0) < ${imm >>> 0} ? 1 : 0`,
+  [Op.XORI]: (a, _b, imm) => `${a} ^ ${lit(imm)}`,
+  [Op.ORI]: (a, _b, imm) => `${a} | ${lit(imm)}`,
+  [Op.ANDI]: (a, _b, imm) => `${a} & ${lit(imm)}`,
+  [Op.SLLI]: (a, _b, imm) => `${a} << ${imm & 31}`,
+  [Op.SRLI]: (a, _b, imm) => `(${a} >>> ${imm & 31}) | 0`,
+  [Op.SRAI]: (a, _b, imm) => `${a} >> ${imm & 31}`,
+  [Op.ADD]: (a, b) => `(${a} + ${b}) | 0`,
+  [Op.SUB]: (a, b) => `(${a} - ${b}) | 0`,
+  [Op.SLL]: (a, b) => `${a} << ${b}`,
+  [Op.SLT]: (a, b) => `${a} < ${b} ? 1 : 0`,
+  [Op.SLTU]: (a, b) => `(${a} >>> 0) < (${b} >>> 0) ? 1 : 0`,
+  [Op.XOR]: (a, b) => `${a} ^ ${b}`,
+  [Op.SRL]: (a, b) => `(${a} >>> ${b}) | 0`,
+  [Op.SRA]: (a, b) => `${a} >> ${b}`,
+  [Op.OR]: (a, b) => `${a} | ${b}`,
+  [Op.AND]: (a, b) => `${a} & ${b}`,
+  [Op.MUL]: (a, b) => `Math.imul(${a}, ${b})`,
+  [Op.MULH]: (a, b) => `(H(${a}, ${b}) - (${a} < 0 ? ${b} : 0) - (${b} < 0 ? ${a} : 0)) | 0`,
+  [Op.MULHSU]: (a, b) => `(H(${a}, ${b}) - (${a} < 0 ? ${b} : 0)) | 0`,
+  [Op.MULHU]: (a, b) => `H(${a}, ${b})`,
+  [Op.DIV]: (a, b) => `${b} === 0 ? -1 : ${b} === -1 ? -${a} | 0 : (${a} / ${b}) | 0`,
+  [Op.DIVU]: (a, b) => `${b} === 0 ? -1 : ((${a} >>> 0) / (${b} >>> 0)) | 0`,
+  [Op.REM]: (a, b) => `${b} === 0 ? ${a} : ${b} === -1 ? 0 : (${a} % ${b}) | 0`,
+  [Op.REMU]: (a, b) => `${b} === 0 ? ${a} : ((${a} >>> 0) % (${b} >>> 0)) | 0`,
+};
+
+/** Leaves before a load or store unless its address is in RAM, aligned and on a usable page. */
+function emitPhysicalAccess(ctx: Ctx, i: Insn, shape: AccessShape, exit: string): void {
   const { out } = ctx;
-  const shape = ACCESS[i.op];
-  if (ctx.translated && shape !== undefined) {
-    emitTranslatedAccess(ctx, i, shape, exit);
-    return;
-  }
-  const a = reg(i.rs1);
-  const b = reg(i.rs2);
-  const imm = lit(i.imm);
-  const inRam = `(o >>> 0) >= ${ctx.size}`;
-  const set = (expr: string): void => {
-    if (i.rd !== 0) out.push(`${reg(i.rd)} = ${expr};`);
-  };
-  // A load with rd = x0 still has to happen: it may fault (the exit hands it over).
-  const load = (expr: string): void => {
-    if (i.rd !== 0) out.push(`${reg(i.rd)} = ${expr};`);
-  };
-  switch (i.op) {
-    case Op.LUI:
-      set(imm);
-      break;
-    case Op.AUIPC:
-      set(lit(i.pc + i.imm));
-      break;
-    case Op.ADDI:
-      set(`(${a} + ${imm}) | 0`);
-      break;
-    case Op.SLTI:
-      set(`${a} < ${imm} ? 1 : 0`);
-      break;
-    case Op.SLTIU:
-      set(`(${a} >>> 0) < ${i.imm >>> 0} ? 1 : 0`);
-      break;
-    case Op.XORI:
-      set(`${a} ^ ${imm}`);
-      break;
-    case Op.ORI:
-      set(`${a} | ${imm}`);
-      break;
-    case Op.ANDI:
-      set(`${a} & ${imm}`);
-      break;
-    case Op.SLLI:
-      set(`${a} << ${i.imm & 31}`);
-      break;
-    case Op.SRLI:
-      set(`(${a} >>> ${i.imm & 31}) | 0`);
-      break;
-    case Op.SRAI:
-      set(`${a} >> ${i.imm & 31}`);
-      break;
-    case Op.ADD:
-      set(`(${a} + ${b}) | 0`);
-      break;
-    case Op.SUB:
-      set(`(${a} - ${b}) | 0`);
-      break;
-    case Op.SLL:
-      set(`${a} << ${b}`);
-      break;
-    case Op.SLT:
-      set(`${a} < ${b} ? 1 : 0`);
-      break;
-    case Op.SLTU:
-      set(`(${a} >>> 0) < (${b} >>> 0) ? 1 : 0`);
-      break;
-    case Op.XOR:
-      set(`${a} ^ ${b}`);
-      break;
-    case Op.SRL:
-      set(`(${a} >>> ${b}) | 0`);
-      break;
-    case Op.SRA:
-      set(`${a} >> ${b}`);
-      break;
-    case Op.OR:
-      set(`${a} | ${b}`);
-      break;
-    case Op.AND:
-      set(`${a} & ${b}`);
-      break;
-    case Op.MUL:
-      set(`Math.imul(${a}, ${b})`);
-      break;
-    case Op.MULH:
-      set(`(H(${a}, ${b}) - (${a} < 0 ? ${b} : 0) - (${b} < 0 ? ${a} : 0)) | 0`);
-      break;
-    case Op.MULHSU:
-      set(`(H(${a}, ${b}) - (${a} < 0 ? ${b} : 0)) | 0`);
-      break;
-    case Op.MULHU:
-      set(`H(${a}, ${b})`);
-      break;
-    case Op.DIV:
-      set(`${b} === 0 ? -1 : ${b} === -1 ? -${a} | 0 : (${a} / ${b}) | 0`);
-      break;
-    case Op.DIVU:
-      set(`${b} === 0 ? -1 : ((${a} >>> 0) / (${b} >>> 0)) | 0`);
-      break;
-    case Op.REM:
-      set(`${b} === 0 ? ${a} : ${b} === -1 ? 0 : (${a} % ${b}) | 0`);
-      break;
-    case Op.REMU:
-      set(`${b} === 0 ? ${a} : ((${a} >>> 0) % (${b} >>> 0)) | 0`);
-      break;
-    case Op.FENCE:
-      break;
-    case Op.JAL:
-    case Op.JALR:
-    case Op.BEQ:
-    case Op.BNE:
-    case Op.BLT:
-    case Op.BGE:
-    case Op.BLTU:
-    case Op.BGEU:
-      break; // block terminators: emitted by emitBlock
-    case Op.LB:
-      out.push(offset(ctx, i));
-      out.push(`if (${inRam} || (q8 = P8[o >>> 12]) === undefined) ${exit}`);
-      load("(q8[o & 4095] << 24) >> 24");
-      break;
-    case Op.LBU:
-      out.push(offset(ctx, i));
-      out.push(`if (${inRam} || (q8 = P8[o >>> 12]) === undefined) ${exit}`);
-      load("q8[o & 4095]");
-      break;
-    case Op.LH:
-      out.push(offset(ctx, i));
-      out.push(`if (${inRam} || (o & 1) !== 0 || (q16 = P16[o >>> 12]) === undefined) ${exit}`);
-      load("(q16[(o >>> 1) & 2047] << 16) >> 16");
-      break;
-    case Op.LHU:
-      out.push(offset(ctx, i));
-      out.push(`if (${inRam} || (o & 1) !== 0 || (q16 = P16[o >>> 12]) === undefined) ${exit}`);
-      load("q16[(o >>> 1) & 2047]");
-      break;
-    case Op.LW:
-      out.push(offset(ctx, i));
-      out.push(`if (${inRam} || (o & 3) !== 0 || (q32 = P32[o >>> 12]) === undefined) ${exit}`);
-      load("q32[(o >>> 2) & 1023]");
-      break;
+  const q = `q${shape.pages.slice(1)}`;
+  const aligned = shape.align > 1 ? ` || (o & ${shape.align - 1}) !== 0` : "";
+  // The page arrays' index expressions are written for `t`; here the offset is `o`.
+  const index = shape.index.replace("t", "o");
+  out.push(offset(ctx, i));
+  if (shape.store) {
     // Stores go direct only where the RAM says so (fastWrite): code pages are watched,
     // so a store that could modify compiled code always leaves through the exit.
-    case Op.SB:
-      out.push(offset(ctx, i));
-      out.push(`if (${inRam} || FW[o >>> 12] !== 1) ${exit}`);
-      out.push(`P8[o >>> 12][o & 4095] = ${b};`);
-      break;
-    case Op.SH:
-      out.push(offset(ctx, i));
-      out.push(`if (${inRam} || (o & 1) !== 0 || FW[o >>> 12] !== 1) ${exit}`);
-      out.push(`P16[o >>> 12][(o >>> 1) & 2047] = ${b};`);
-      break;
-    case Op.SW:
-      out.push(offset(ctx, i));
-      out.push(`if (${inRam} || (o & 3) !== 0 || FW[o >>> 12] !== 1) ${exit}`);
-      out.push(`P32[o >>> 12][(o >>> 2) & 1023] = ${b};`);
-      break;
-    default:
-      // The scanner admits only the operations above; anything else is the interpreter's.
-      out.push(exit);
-      break;
+    out.push(`if ((o >>> 0) >= ${ctx.size}${aligned} || FW[o >>> 12] !== 1) ${exit}`);
+    out.push(`${shape.pages}[o >>> 12][${index}] = ${reg(i.rs2)};`);
+    return;
+  }
+  out.push(
+    `if ((o >>> 0) >= ${ctx.size}${aligned} || (${q} = ${shape.pages}[o >>> 12]) === undefined) ${exit}`,
+  );
+  // A load with rd = x0 still has to happen: it may fault (the exit hands it over).
+  if (i.rd !== 0) out.push(`${reg(i.rd)} = ${shape.extend(`${q}[${index}]`)};`);
+}
+
+function emitInsn(ctx: Ctx, i: Insn, exit: string): void {
+  const info = opInfo(i.op);
+  switch (info.kind) {
+    case OpKind.Alu: {
+      const expr = JS_ALU[i.op]!(reg(i.rs1), reg(i.rs2), i.imm, i);
+      if (i.rd !== 0) ctx.out.push(`${reg(i.rd)} = ${expr};`);
+      return;
+    }
+    case OpKind.Load:
+    case OpKind.Store: {
+      const shape = accessShape(i.op)!;
+      if (ctx.translated) emitTranslatedAccess(ctx, i, shape, exit);
+      else emitPhysicalAccess(ctx, i, shape, exit);
+      return;
+    }
+    case OpKind.Fence:
+    case OpKind.Branch:
+    case OpKind.Jump:
+    case OpKind.IndirectJump:
+      return; // no effect, or a block terminator emitted by emitBlock
+    case OpKind.System:
+      // The scanner never admits these (the op table says they are not compiled).
+      throw new Error(`region compiler: ${info.name} is not compiled`);
   }
 }

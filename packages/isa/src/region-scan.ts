@@ -1,6 +1,7 @@
 import type { RamWindow } from "./bus.js";
 import { type Decoded, decodeInto, emptyDecoded } from "./decoder.js";
-import { Op } from "./ops.js";
+import { isCompiled, OpKind, opInfo } from "./op-table.js";
+import type { Op } from "./ops.js";
 
 /**
  * Finding the code of a region: the straight-line blocks reachable from an entry pc
@@ -76,63 +77,9 @@ export interface ScanLimits {
   maxBlockInsns: number;
 }
 
-/** The operations the generated code executes itself; all others go to the interpreter. */
-function isCompilable(op: Op): boolean {
-  switch (op) {
-    case Op.LUI:
-    case Op.AUIPC:
-    case Op.JAL:
-    case Op.JALR:
-    case Op.BEQ:
-    case Op.BNE:
-    case Op.BLT:
-    case Op.BGE:
-    case Op.BLTU:
-    case Op.BGEU:
-    case Op.LB:
-    case Op.LH:
-    case Op.LW:
-    case Op.LBU:
-    case Op.LHU:
-    case Op.SB:
-    case Op.SH:
-    case Op.SW:
-    case Op.ADDI:
-    case Op.SLTI:
-    case Op.SLTIU:
-    case Op.XORI:
-    case Op.ORI:
-    case Op.ANDI:
-    case Op.SLLI:
-    case Op.SRLI:
-    case Op.SRAI:
-    case Op.ADD:
-    case Op.SUB:
-    case Op.SLL:
-    case Op.SLT:
-    case Op.SLTU:
-    case Op.XOR:
-    case Op.SRL:
-    case Op.SRA:
-    case Op.OR:
-    case Op.AND:
-    case Op.FENCE:
-    case Op.MUL:
-    case Op.MULH:
-    case Op.MULHSU:
-    case Op.MULHU:
-    case Op.DIV:
-    case Op.DIVU:
-    case Op.REM:
-    case Op.REMU:
-      return true;
-    default:
-      return false;
-  }
-}
-
+/** Whether `op` is a conditional branch (a block ends after it). */
 export function isBranch(op: Op): boolean {
-  return op >= Op.BEQ && op <= Op.BGEU;
+  return opInfo(op).kind === OpKind.Branch;
 }
 
 /** Reads and decodes code straight from the RAM window's pages. */
@@ -242,7 +189,7 @@ export class RegionScanner {
         block.end = BlockEnd.Next;
         break;
       }
-      if (!this.decodeAt(pc) || !isCompilable(d.spec.op)) {
+      if (!this.decodeAt(pc) || !isCompiled(d.spec.op)) {
         block.end = BlockEnd.Interpret;
         break;
       }
@@ -255,13 +202,14 @@ export class RegionScanner {
         pc = next;
         break;
       }
-      if (op === Op.JAL) {
+      const kind = opInfo(op).kind;
+      if (kind === OpKind.Jump) {
         block.end = BlockEnd.Jump;
         block.target = (pc + d.imm) | 0;
         pc = next;
         break;
       }
-      if (op === Op.JALR) {
+      if (kind === OpKind.IndirectJump) {
         block.end = BlockEnd.Indirect;
         pc = next;
         break;

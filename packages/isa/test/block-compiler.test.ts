@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decode, StopReason } from "../src/index.js";
 import { asm } from "./support/assemble.js";
-import { cycle, expectSame, runBoth, twin } from "./support/compiled-twin.js";
+import { BACKENDS, cycle, expectSame, runBoth, twin } from "./support/compiled-twin.js";
 import { BOARD_RAM_BASE as BASE, DEVICE, loadElf } from "./support/lazy-board.js";
 
 // The block compiler must be invisible: every test runs the same program on a hart
@@ -26,7 +26,7 @@ function li(rd: number, value: number): number[] {
   return [lui(rd, hi), addi(rd, rd, lo)];
 }
 
-describe("block compiler: hand-written programs", () => {
+describe.each(BACKENDS)("block compiler (%s back end): hand-written programs", (backend) => {
   it("the compressed encodings used below decode as intended", () => {
     expect(decode(0x0185)?.spec.name).toBe("c.addi");
     expect(decode(0x848e)?.spec.name).toBe("c.mv");
@@ -66,20 +66,21 @@ describe("block compiler: hand-written programs", () => {
   };
 
   it("the loop program is laid out as the offsets in it say", () => {
-    const t = twin(RAM, (b) => b.program(loop()));
+    const t = twin(RAM, (b) => b.program(loop()), backend);
     t.ref.hart.run(100_000);
     expect(t.ref.hart.pc >>> 0).toBe(BASE + 68); // the spin
     expect(t.ref.hart.x[1]).toBe(0);
   });
 
   it("matches the interpreter at budgets that end anywhere in a block", () => {
-    const t = twin(RAM, (b) => b.program(loop()));
+    const t = twin(RAM, (b) => b.program(loop()), backend);
     runBoth(t, cycle([1, 2, 3, 5, 7, 11, 13, 50, 97, 1000, 3], 4000), "loop");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+    expect(t.jit.hart.compilerBackend).toBe(backend);
   });
 
   it("single steps of the compiling hart match one long run of the interpreter", () => {
-    const t = twin(RAM, (b) => b.program(loop()));
+    const t = twin(RAM, (b) => b.program(loop()), backend);
     for (let i = 0; i < 2500; i++) t.jit.hart.run(1);
     t.ref.hart.run(2500);
     expectSame(t, "single-stepped");
@@ -109,10 +110,14 @@ describe("block compiler: hand-written programs", () => {
       asm("csrrw", { rd: 0, rs1: 28, imm: 0x341 }),
       asm("mret"),
     ];
-    const t = twin(RAM, (b) => {
-      b.program(program);
-      b.program(trapHandler, handler);
-    });
+    const t = twin(
+      RAM,
+      (b) => {
+        b.program(program);
+        b.program(trapHandler, handler);
+      },
+      backend,
+    );
     runBoth(t, cycle([1, 9, 33, 250, 7], 3000), "device/fault loop");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
     expect(t.jit.hart.traps).toBeGreaterThan(HOT_LOOPS / 2);
@@ -139,13 +144,48 @@ describe("block compiler: hand-written programs", () => {
         asm("bne", { rs1: 6, rs2: 0, imm: -8 }),
         spin(),
       ];
-      const t = twin(RAM, (b) => {
-        b.program(program);
-        b.program([addi(5, 5, 1), asm("jalr", { rd: 0, rs1: 1, imm: 0 })], f);
-      });
+      const t = twin(
+        RAM,
+        (b) => {
+          b.program(program);
+          b.program([addi(5, 5, 1), asm("jalr", { rd: 0, rs1: 1, imm: 0 })], f);
+        },
+        backend,
+      );
       runBoth(t, cycle([4096], 8192), `patch f (fence.i ${fenceI})`);
       expect(t.jit.hart.x[5]).toBe(HOT_LOOPS + HOT_LOOPS * 100);
     }
+  });
+
+  it("calls through pointers, often enough for regions to be compiled again with their exit targets", () => {
+    const f = BASE + 0x400;
+    const g = BASE + 0x600;
+    const program = [
+      ...li(8, f),
+      ...li(9, g),
+      ...li(6, 3000), // more calls than a region leaves before it learns its exit targets
+      // loop (offset 24): call f, then g, through registers
+      asm("jalr", { rd: 1, rs1: 8, imm: 0 }),
+      asm("jalr", { rd: 1, rs1: 9, imm: 0 }),
+      addi(6, 6, -1),
+      asm("bne", { rs1: 6, rs2: 0, imm: -12 }),
+      spin(),
+    ];
+    const t = twin(
+      RAM,
+      (b) => {
+        b.program(program);
+        b.program(
+          [addi(5, 5, 1), asm("xor", { rd: 7, rs1: 7, rs2: 5 }), asm("jalr", { rd: 0, rs1: 1, imm: 0 })],
+          f,
+        );
+        b.program([asm("add", { rd: 10, rs1: 10, rs2: 7 }), asm("jalr", { rd: 0, rs1: 1, imm: 0 })], g);
+      },
+      backend,
+    );
+    runBoth(t, cycle([5000, 333, 7919], 40_000), "calls through pointers");
+    expect(t.jit.hart.x[5]).toBe(3000);
+    expect(t.jit.hart.compiledRegions).toBeGreaterThan(1);
   });
 
   it("a loop that rewrites its own next instruction every iteration", () => {
@@ -162,10 +202,51 @@ describe("block compiler: hand-written programs", () => {
       asm("bne", { rs1: 6, rs2: 0, imm: -20 }),
       spin(),
     ];
-    const t = twin(RAM, (b) => b.program(program));
+    const t = twin(RAM, (b) => b.program(program), backend);
     runBoth(t, cycle([3, 700, 11], 3000), "self-modifying loop");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
     expect(t.jit.hart.x[5]).toBe((HOT_LOOPS * (HOT_LOOPS + 1)) / 2);
+  });
+});
+
+describe("block compiler: choosing the back end", () => {
+  const program = (): number[] => [
+    ...li(1, HOT_LOOPS * 4),
+    addi(2, 2, 3),
+    asm("xor", { rd: 3, rs1: 3, rs2: 2 }),
+    addi(1, 1, -1),
+    asm("bne", { rs1: 1, rs2: 0, imm: -12 }),
+    spin(),
+  ];
+
+  it("uses the JS back end when RAM is not flat in a WebAssembly.Memory", () => {
+    const t = twin(RAM, (b) => b.program(program()));
+    expect(t.jit.hart.compilerBackend).toBe("js");
+    runBoth(t, cycle([700], 3000), "not flat");
+    expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+  });
+
+  it("goes on with the JS back end when the host refuses to compile a region to wasm", () => {
+    const t = twin(RAM, (b) => b.program(program()), "wasm");
+    expect(t.jit.hart.compilerBackend).toBe("wasm");
+    // As a browser's main thread does for large modules compiled synchronously.
+    const refuse = vi.spyOn(WebAssembly, "Module").mockImplementation(
+      class {
+        constructor() {
+          throw new RangeError("WebAssembly.Module is disallowed on the main thread");
+        }
+      } as unknown as typeof WebAssembly.Module,
+    );
+    let refused = 0;
+    try {
+      runBoth(t, cycle([700], 3000), "wasm refused");
+      refused = refuse.mock.calls.length;
+    } finally {
+      refuse.mockRestore();
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(t.jit.hart.compilerBackend).toBe("js");
+    expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
   });
 });
 
@@ -205,7 +286,7 @@ const insn = fc.oneof(
     .map(([n, a, b, i]) => asm(n, { rs1: a, rs2: b, imm: a === 29 ? 0 : i })),
 );
 
-describe("block compiler: random straight-line code", () => {
+describe.each(BACKENDS)("block compiler (%s back end): random straight-line code", (backend) => {
   it("matches the interpreter step for step", () => {
     const handler = BASE + 0x8000;
     fc.assert(
@@ -231,17 +312,21 @@ describe("block compiler: random straight-line code", () => {
             asm("csrrw", { rd: 0, rs1: 28, imm: 0x341 }),
             asm("mret"),
           ];
-          const t = twin(RAM, (b) => {
-            for (let r = 1; r <= 27; r++) b.hart.x[r] = regs[r - 1]!;
-            b.program(program);
-            b.program(trapHandler, handler);
-          });
+          const t = twin(
+            RAM,
+            (b) => {
+              for (let r = 1; r <= 27; r++) b.hart.x[r] = regs[r - 1]!;
+              b.program(program);
+              b.program(trapHandler, handler);
+            },
+            backend,
+          );
           runBoth(t, [...slices, HOT_LOOPS * (body.length + 8)], "random");
         },
       ),
       { numRuns: 60 },
     );
-  });
+  }, 120_000);
 });
 
 // The project's guests, when they have been built: run each for a while on both harts.
@@ -257,26 +342,37 @@ const GUEST_STEPS = 3_000_000;
 const SYS_EXIT = 0x18;
 const SYS_EXIT_EXTENDED = 0x20;
 
-describe.skipIf(guests.length === 0)("block compiler: the project's guests", () => {
-  it.each(guests)("%s runs the same with and without the compiler", (name) => {
-    const bytes = new Uint8Array(readFileSync(`${guestsDir}${name}`));
-    const t = twin(128 * 1024 * 1024, (b) => {
-      b.hart.pc = loadElf(b, bytes);
-    });
-    // Semihosting calls are answered with 0 on both sides: not faithful, but identical.
-    let done = 0;
-    while (done < GUEST_STEPS) {
-      const reason = runBoth(t, [Math.min(250_007, GUEST_STEPS - done)], name, false);
-      done = t.ref.hart.steps;
-      if (reason === StopReason.Semihosting) {
-        const op = t.ref.hart.x[10]!;
-        if (op === SYS_EXIT || op === SYS_EXIT_EXTENDED) break;
-        t.jit.hart.x[10] = 0;
-        t.ref.hart.x[10] = 0;
-      } else if (reason !== StopReason.Budget) break;
-    }
-    expectSame(t, `${name} at the end`);
-    // Guests with hot loops must have run compiled code for the comparison to mean much.
-    if (/bench|strings|int-edge/.test(name)) expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
-  });
-});
+describe.skipIf(guests.length === 0).each(BACKENDS)(
+  "block compiler (%s back end): the project's guests",
+  (backend) => {
+    it.each(guests)(
+      "%s runs the same with and without the compiler",
+      (name) => {
+        const bytes = new Uint8Array(readFileSync(`${guestsDir}${name}`));
+        const t = twin(
+          128 * 1024 * 1024,
+          (b) => {
+            b.hart.pc = loadElf(b, bytes);
+          },
+          backend,
+        );
+        // Semihosting calls are answered with 0 on both sides: not faithful, but identical.
+        let done = 0;
+        while (done < GUEST_STEPS) {
+          const reason = runBoth(t, [Math.min(250_007, GUEST_STEPS - done)], name, false);
+          done = t.ref.hart.steps;
+          if (reason === StopReason.Semihosting) {
+            const op = t.ref.hart.x[10]!;
+            if (op === SYS_EXIT || op === SYS_EXIT_EXTENDED) break;
+            t.jit.hart.x[10] = 0;
+            t.ref.hart.x[10] = 0;
+          } else if (reason !== StopReason.Budget) break;
+        }
+        expectSame(t, `${name} at the end`);
+        // Guests with hot loops must have run compiled code for the comparison to mean much.
+        if (/bench|strings|int-edge/.test(name)) expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+      },
+      120_000,
+    );
+  },
+);

@@ -23,8 +23,10 @@ export interface MachineOptions {
   instructionsPerSecond?: number;
   /** Kernel command line placed in the device tree's /chosen/bootargs. */
   bootargs?: string;
-  /** Compile hot guest code to JavaScript (default true); false runs the plain interpreter. */
+  /** Compile hot guest code (default true); false runs the plain interpreter. */
   jit?: boolean;
+  /** The compiler's back end: "wasm" (default, where the host allows it) or "js" (see `HartOptions.compiler`). */
+  compiler?: "wasm" | "js";
   /**
    * Take guest time from the host's clock instead of from instructions, for interactive
    * use: an idle guest then sleeps in `wfi` instead of racing through timer ticks.
@@ -127,12 +129,18 @@ export class Board {
       );
     }
     this.io = options.io ?? new CapturedIo();
-    this.ram = new Ram({ base: VIRT.ram.base, size: ramSize });
+    // Flat RAM (one WebAssembly.Memory) for the hart's WebAssembly back end.
+    const flat = options.jit !== false && options.compiler !== "js";
+    this.ram = new Ram({ base: VIRT.ram.base, size: ramSize, flat });
     this.bus.addRam("ram", this.ram);
     this.bootargs = options.bootargs;
     this.cmdline = options.cmdline ?? "";
     this.baselineBytes = Math.max(0, options.baselineBytes ?? DEFAULT_BASELINE_BYTES);
-    this.hart = new Hart(this.bus, { time: () => this.clint.mtime(), jit: options.jit });
+    this.hart = new Hart(this.bus, {
+      time: () => this.clint.mtime(),
+      jit: options.jit,
+      compiler: options.compiler,
+    });
     this.hart.attachRam(this.ram);
     const ips = options.instructionsPerSecond ?? 100_000_000;
     const host = options.hostTime;

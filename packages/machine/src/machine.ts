@@ -15,7 +15,7 @@ import {
 import { SavingBoard } from "./saving.js";
 
 /** What a restored machine takes from its host; the rest comes from the checkpoint. */
-export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "baselineBytes"> & {
+export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "compiler" | "baselineBytes"> & {
   /**
    * The base of the disk in each virtio slot the image has one in (index = slot; see
    * `Machine.checkpointDisks`), unwritten: it must have the recorded size and fingerprint,
@@ -66,6 +66,7 @@ export class Machine extends SavingBoard {
       ramSize: b.ramSize,
       io: options.io,
       jit: options.jit,
+      compiler: options.compiler,
       cmdline: b.cmdline,
       bootargs: b.bootargs,
       instructionsPerSecond: b.instructionsPerSecond,

@@ -1,3 +1,4 @@
+import { type FlatLayout, flatLayout } from "./flat-memory.js";
 import { MemoryError } from "./memory-error.js";
 import { PAGE_SHIFT, PAGE_SIZE } from "./page.js";
 
@@ -8,6 +9,12 @@ export interface RamOptions {
   size: number;
   /** The value every never-written byte reads as (default 0). */
   initByte?: number;
+  /**
+   * Lay RAM out flat in one `WebAssembly.Memory` (see `flat`) when the host can
+   * (default false: one buffer per page). A hart compiling to WebAssembly needs it; it
+   * costs a memory reservation (a few milliseconds the first time in a process).
+   */
+  flat?: boolean;
 }
 
 /**
@@ -27,6 +34,13 @@ export class Ram {
   readonly pages16: (Uint16Array | undefined)[];
   readonly pages32: (Int32Array | undefined)[];
   readonly fastWrite: Uint8Array;
+  /**
+   * RAM in one `WebAssembly.Memory`, pages being views into it (undefined where the host
+   * cannot, or `flat: false`). Lets a hart compile guest code to WebAssembly.
+   */
+  readonly flat: FlatLayout | undefined;
+  /** With `flat`: 1 where a load may read the memory directly (see `updateFastRead`). */
+  private readonly fastRead: Uint8Array;
   private readonly watched: Uint8Array;
   /** Epoch in which each page was last written; 0 = never written. */
   private readonly writtenIn: Uint32Array;
@@ -64,7 +78,17 @@ export class Ram {
     this.pages8 = new Array(this.pageCount).fill(undefined);
     this.pages16 = new Array(this.pageCount).fill(undefined);
     this.pages32 = new Array(this.pageCount).fill(undefined);
-    this.fastWrite = new Uint8Array(this.pageCount);
+    this.flat = options.flat === true ? flatLayout(size) : undefined;
+    const buffer = this.flat?.memory.buffer;
+    this.fastWrite =
+      buffer === undefined
+        ? new Uint8Array(this.pageCount)
+        : new Uint8Array(buffer, this.flat!.fastWriteOffset, this.pageCount);
+    this.fastRead =
+      buffer === undefined
+        ? new Uint8Array(0)
+        : new Uint8Array(buffer, this.flat!.fastReadOffset, this.pageCount);
+    this.updateFastRead();
     this.watched = new Uint8Array(this.pageCount);
     this.writtenIn = new Uint32Array(this.pageCount);
   }
@@ -166,12 +190,33 @@ export class Ram {
    */
   setPageSource(source: ((index: number) => Uint8Array | undefined) | undefined): void {
     this.pageSource = source;
+    this.updateFastRead();
+  }
+
+  /**
+   * With `flat`, which pages a load may read straight from the memory: those holding
+   * data, and all others too when never-written bytes read as zero without allocating
+   * anything (no page source, init byte 0): the memory's untouched bytes are zero.
+   */
+  private updateFastRead(): void {
+    if (this.fastRead.length === 0) return;
+    if (this.pageSource === undefined && this.initByte === 0) this.fastRead.fill(1);
+    else for (let i = 0; i < this.pageCount; i++) this.fastRead[i] = this.pages8[i] === undefined ? 0 : 1;
   }
 
   /** Allocates page `index` with its initial contents (the page source's, else the init byte). */
   private allocate(index: number): Uint8Array {
-    const buffer = new ArrayBuffer(PAGE_SIZE);
-    const p = new Uint8Array(buffer);
+    const flat = this.flat;
+    let buffer: ArrayBufferLike;
+    let at = 0;
+    if (flat === undefined) buffer = new ArrayBuffer(PAGE_SIZE);
+    else {
+      // The page's bytes in the flat memory are still zero: nothing writes there unallocated.
+      buffer = flat.memory.buffer;
+      at = flat.ramOffset + index * PAGE_SIZE;
+      this.fastRead[index] = 1;
+    }
+    const p = new Uint8Array(buffer, at, PAGE_SIZE);
     const from = this.pageSource?.(index);
     if (from !== undefined) {
       if (from.length !== PAGE_SIZE) {
@@ -181,8 +226,8 @@ export class Ram {
     } else if (this.initByte !== 0) p.fill(this.initByte);
     this.allocatedBlank = from === undefined;
     this.pages8[index] = p;
-    this.pages16[index] = new Uint16Array(buffer);
-    this.pages32[index] = new Int32Array(buffer);
+    this.pages16[index] = new Uint16Array(buffer, at, PAGE_SIZE / 2);
+    this.pages32[index] = new Int32Array(buffer, at, PAGE_SIZE / 4);
     this.allocated++;
     return p;
   }

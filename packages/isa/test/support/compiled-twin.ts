@@ -14,8 +14,12 @@ export interface Twin {
   ref: LazyBoard;
 }
 
-export function twin(size: number, setup: (b: LazyBoard) => void = () => {}): Twin {
-  const jit = new LazyBoard(size, { jitHotness: TEST_HOTNESS });
+/** The block compiler's back ends: JS source, or WebAssembly (needs RAM in a flat wasm memory). */
+export type Backend = "js" | "wasm";
+export const BACKENDS: readonly Backend[] = ["js", "wasm"];
+
+export function twin(size: number, setup: (b: LazyBoard) => void = () => {}, backend: Backend = "js"): Twin {
+  const jit = new LazyBoard(size, { jitHotness: TEST_HOTNESS, compiler: backend }, backend === "wasm");
   const ref = new LazyBoard(size, { jit: false });
   setup(jit);
   setup(ref);

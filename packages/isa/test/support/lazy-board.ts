@@ -1,9 +1,35 @@
-import { type Bus, Hart, type HartOptions, type RamWindow } from "../../src/index.js";
+import { type Bus, type FlatRam, Hart, type HartOptions, type RamWindow } from "../../src/index.js";
 
 export const BOARD_RAM_BASE = 0x8000_0000;
 /** A word that reads 0x1234 and records writes, like an MMIO register. */
 export const DEVICE = 0x1000_0000;
 const PAGE = 4096;
+/** Bytes after the flags for the hart in a flat board (as @amber/memory's FLAT_HOST_BYTES). */
+const HOST_BYTES = 1 << 20;
+
+/** Flags for every page a 32-bit offset names (zero beyond RAM). */
+const FLAG_BYTES = 1 << 20;
+
+/**
+ * RAM laid out as @amber/memory's Ram lays it out when it is flat: RAM at 0, the
+ * fastWrite flags, the fastRead flags (1 for RAM's pages: never-written bytes read as
+ * zero), then the hart's area.
+ */
+function flatRam(size: number): FlatRam {
+  const count = size / PAGE;
+  const hostOffset = size + 2 * FLAG_BYTES;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((hostOffset + HOST_BYTES) / 65536) });
+  const flat = {
+    memory,
+    ramOffset: 0,
+    fastWriteOffset: size,
+    fastReadOffset: size + FLAG_BYTES,
+    hostOffset,
+    hostSize: HOST_BYTES,
+  };
+  new Uint8Array(memory.buffer, flat.fastReadOffset, count).fill(1);
+  return flat;
+}
 
 /**
  * A board for differential tests of the block compiler: RAM allocated page by page on
@@ -20,15 +46,23 @@ export class LazyBoard implements Bus {
   private readonly watched: Uint8Array;
   deviceWrites: number[] = [];
 
+  private readonly flat: FlatRam | undefined;
+
+  /** `flat`: RAM in one WebAssembly.Memory (pages are views into it), as the wasm back end needs. */
   constructor(
     readonly size = 128 * 1024 * 1024,
     options: HartOptions = {},
+    flat = false,
   ) {
     const count = size / PAGE;
+    this.flat = flat ? flatRam(size) : undefined;
     this.pages8 = new Array(count).fill(undefined);
     this.pages16 = new Array(count).fill(undefined);
     this.pages32 = new Array(count).fill(undefined);
-    this.fastWrite = new Uint8Array(count);
+    this.fastWrite =
+      this.flat === undefined
+        ? new Uint8Array(count)
+        : new Uint8Array(this.flat.memory.buffer, this.flat.fastWriteOffset, count);
     this.watched = new Uint8Array(count);
     this.window = {
       base: BOARD_RAM_BASE,
@@ -37,6 +71,7 @@ export class LazyBoard implements Bus {
       pages16: this.pages16,
       pages32: this.pages32,
       fastWrite: this.fastWrite,
+      flat: this.flat,
       watch: (page: number) => {
         this.watched[page] = 1;
         this.fastWrite[page] = 0;
@@ -55,11 +90,12 @@ export class LazyBoard implements Bus {
   private page(index: number): Uint8Array {
     let p = this.pages8[index];
     if (p === undefined) {
-      const buffer = new ArrayBuffer(PAGE);
-      p = new Uint8Array(buffer);
+      const buffer = this.flat?.memory.buffer ?? new ArrayBuffer(PAGE);
+      const at = this.flat === undefined ? 0 : index * PAGE;
+      p = new Uint8Array(buffer, at, PAGE);
       this.pages8[index] = p;
-      this.pages16[index] = new Uint16Array(buffer);
-      this.pages32[index] = new Int32Array(buffer);
+      this.pages16[index] = new Uint16Array(buffer, at, PAGE / 2);
+      this.pages32[index] = new Int32Array(buffer, at, PAGE / 4);
     }
     this.fastWrite[index] = this.watched[index] === 1 ? 0 : 1;
     return p;

@@ -1,0 +1,488 @@
+import { type MemoryAccess, OpKind, opInfo } from "./op-table.js";
+import { Op } from "./ops.js";
+import { type Block, BlockEnd, type Insn, type Region } from "./region-scan.js";
+import { Code, encodeModule, I32, VOID, W } from "./wasm-encoder.js";
+
+/**
+ * Turns a scanned region into a WebAssembly module (the WebAssembly back end of the
+ * block compiler; `region-codegen.ts` is the JS one). Same contract as the JS form:
+ * `f(pc, left) -> npc`, steps taken and "need the interpreter" written to the state
+ * area, every exit *before* an instruction the region cannot run, with the earlier
+ * ones committed and counted.
+ *
+ * Guest RAM is the imported memory itself (see `FlatRam`): a load or store is one
+ * memory instruction after one flag byte, read for the page of any 32-bit offset (0
+ * beyond RAM, so it is the bounds check too): `fastRead` for loads, `fastWrite` for
+ * stores (a store to a code page, or to a page not yet dirty in the current epoch or
+ * not allocated, leaves the region, so self-modifying code and dirty-page tracking
+ * stay exact). Halfword and word accesses also leave when misaligned. Registers live in wasm
+ * locals, loaded from the state area on entry and written back at the single exit.
+ *
+ * Shape: `block $out (loop $top (block $dispatch (block $case_{K-1} ... (block $case_0
+ * (br_table $b))) case code ...) dispatch code))`. A jump to a block of the region sets
+ * `$b` and branches to `$top`; a block laid out right after falls through.
+ *
+ * Physical pcs and addresses only: regions under Sv32 translation stay with the JS
+ * back end.
+ */
+
+/** Where a region finds what it needs in the flat memory (byte offsets). */
+export interface WasmLayout {
+  /** Offset of RAM's first byte. */
+  ramOffset: number;
+  /** Guest physical address of RAM's first byte, and its size. */
+  ramBase: number;
+  ramSize: number;
+  fastWriteOffset: number;
+  fastReadOffset: number;
+  /** x0..x31 as int32 (x[r] at regsOffset + 4r). */
+  regsOffset: number;
+  /** Steps taken by the last region call (int32), then its need flag. */
+  stepsOffset: number;
+  needOffset: number;
+}
+
+/**
+ * Where a region counts its exits to pcs outside it (byte offsets of its own counter and
+ * its ring of the last 8 such pcs). After `after` exits it leaves with need = `NEED_LEARN`
+ * and its `slot` at `who`, so that it is compiled again with those pcs as extra roots.
+ */
+export interface ExitLog {
+  count: number;
+  recent: number;
+  after: number;
+  who: number;
+  slot: number;
+}
+
+/** The need flag of a region asking to be compiled again with its exit targets. */
+export const NEED_LEARN = 3;
+
+/** Locals: the parameters, then the region's working values, then one per register it uses. */
+const PC = 0;
+const LEFT = 1;
+const B = 2;
+/** Steps still allowed: `left` on entry, less each block's length as it starts. */
+const REM = 3;
+const NPC = 4;
+const NEED = 5;
+const O = 6;
+const FIRST_REG = 7;
+
+/**
+ * How each conditional branch compares rs1 with rs2 (the operands are on the stack).
+ * The op table says which ops are branches; `test/op-table.test.ts` checks every one is here.
+ */
+export const WASM_BRANCH: Partial<Record<Op, W>> = {
+  [Op.BEQ]: W.I32Eq,
+  [Op.BNE]: W.I32Ne,
+  [Op.BLT]: W.I32LtS,
+  [Op.BGE]: W.I32GeS,
+  [Op.BLTU]: W.I32LtU,
+  [Op.BGEU]: W.I32GeU,
+};
+
+/** Pushes a register's value. */
+type Push = (c: Code) => void;
+
+/**
+ * Each ALU operation: pushes the value rd receives, given pushers for rs1 and rs2, the
+ * immediate and the instruction (auipc needs its pc). Mirrors the interpreter's cases.
+ */
+export const WASM_ALU: Partial<Record<Op, (c: Code, a: Push, b: Push, imm: number, i: Insn) => void>> = {
+  [Op.LUI]: (c, _a, _b, imm) => c.i32(imm),
+  [Op.AUIPC]: (c, _a, _b, imm, i) => c.i32(i.pc + imm),
+  [Op.ADDI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Add),
+  [Op.SLTI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32LtS),
+  [Op.SLTIU]: (c, a, _b, imm) => binImm(c, a, imm, W.I32LtU),
+  [Op.XORI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Xor),
+  [Op.ORI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Or),
+  [Op.ANDI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32And),
+  [Op.SLLI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32Shl),
+  [Op.SRLI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32ShrU),
+  [Op.SRAI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32ShrS),
+  // wasm shifts take the count modulo 32, as RISC-V does.
+  [Op.ADD]: (c, a, b) => bin(c, a, b, W.I32Add),
+  [Op.SUB]: (c, a, b) => bin(c, a, b, W.I32Sub),
+  [Op.SLL]: (c, a, b) => bin(c, a, b, W.I32Shl),
+  [Op.SLT]: (c, a, b) => bin(c, a, b, W.I32LtS),
+  [Op.SLTU]: (c, a, b) => bin(c, a, b, W.I32LtU),
+  [Op.XOR]: (c, a, b) => bin(c, a, b, W.I32Xor),
+  [Op.SRL]: (c, a, b) => bin(c, a, b, W.I32ShrU),
+  [Op.SRA]: (c, a, b) => bin(c, a, b, W.I32ShrS),
+  [Op.OR]: (c, a, b) => bin(c, a, b, W.I32Or),
+  [Op.AND]: (c, a, b) => bin(c, a, b, W.I32And),
+  [Op.MUL]: (c, a, b) => bin(c, a, b, W.I32Mul),
+  [Op.MULH]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32S, W.I64ExtendI32S),
+  [Op.MULHSU]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32S, W.I64ExtendI32U),
+  [Op.MULHU]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32U, W.I64ExtendI32U),
+  // Division by zero gives -1 (quotient) or the dividend (remainder); INT_MIN / -1 gives
+  // INT_MIN (wasm's div_s would trap) and INT_MIN % -1 gives 0 (as wasm's rem_s does).
+  [Op.DIV]: (c, a, b) => {
+    b(c);
+    c.op(W.I32Eqz).op(W.If).byte(I32).i32(-1).op(W.Else);
+    a(c);
+    c.i32(-0x8000_0000).op(W.I32Eq);
+    b(c);
+    c.i32(-1).op(W.I32Eq).op(W.I32And).op(W.If).byte(I32).i32(-0x8000_0000).op(W.Else);
+    bin(c, a, b, W.I32DivS);
+    c.op(W.End).op(W.End);
+  },
+  [Op.DIVU]: (c, a, b) => {
+    b(c);
+    c.op(W.I32Eqz).op(W.If).byte(I32).i32(-1).op(W.Else);
+    bin(c, a, b, W.I32DivU);
+    c.op(W.End);
+  },
+  [Op.REM]: (c, a, b) => {
+    b(c);
+    c.op(W.I32Eqz).op(W.If).byte(I32);
+    a(c);
+    c.op(W.Else);
+    bin(c, a, b, W.I32RemS);
+    c.op(W.End);
+  },
+  [Op.REMU]: (c, a, b) => {
+    b(c);
+    c.op(W.I32Eqz).op(W.If).byte(I32);
+    a(c);
+    c.op(W.Else);
+    bin(c, a, b, W.I32RemU);
+    c.op(W.End);
+  },
+};
+
+function bin(c: Code, a: Push, b: Push, o: W): void {
+  a(c);
+  b(c);
+  c.op(o);
+}
+
+function binImm(c: Code, a: Push, imm: number, o: W): void {
+  a(c);
+  c.i32(imm).op(o);
+}
+
+function mulHigh(c: Code, a: Push, b: Push, extA: W, extB: W): void {
+  a(c);
+  c.op(extA);
+  b(c);
+  c.op(extB).op(W.I64Mul).op(W.I64Const).s32(32).op(W.I64ShrU).op(W.I32WrapI64);
+}
+
+const LOAD_OP = { 1: [W.I32Load8U, W.I32Load8S], 2: [W.I32Load16U, W.I32Load16S], 4: [W.I32Load, W.I32Load] };
+const STORE_OP = { 1: W.I32Store8, 2: W.I32Store16, 4: W.I32Store };
+const ALIGN_BITS = { 1: 0, 2: 1, 4: 2 } as const;
+
+/** Per-region generation state. */
+class Gen {
+  readonly c = new Code();
+  readonly local = new Map<number, number>();
+  readonly index = new Map<number, number>();
+  /** Labels between the current code and `$top`, beyond the case blocks (open `if`s). */
+  nest = 0;
+  /** Case blocks still enclosing the code being generated. */
+  cases = 0;
+  /** Blocks that start with a budget check: targets of backward edges in layout order. */
+  readonly heads = new Set<number>();
+  /** Per block: the most steps from its start to the next budget check or exit. */
+  reach: number[] = [];
+
+  constructor(
+    readonly region: Region,
+    readonly layout: WasmLayout,
+  ) {}
+
+  get top(): number {
+    return this.cases + this.nest;
+  }
+  get out(): number {
+    return this.cases + this.nest + 1;
+  }
+
+  /** A pusher for register r (x0 reads as 0). */
+  reg(r: number): Push {
+    if (r === 0) return (c) => c.i32(0);
+    const l = this.local.get(r)!;
+    return (c) => c.get(l);
+  }
+
+  /** Leaves the region before the instruction at `pc`, `uncount` steps of the block taken back. */
+  exit(pc: number, uncount: number): void {
+    const c = this.c;
+    if (uncount !== 0) c.get(REM).i32(uncount).op(W.I32Add).set(REM);
+    c.i32(pc).set(NPC).i32(1).set(NEED).br(this.out);
+  }
+
+  /** Transfers control to `pc`: falls through to the next case, jumps to a block, or leaves. */
+  goTo(pc: number, nextIndex: number): void {
+    const c = this.c;
+    const b = this.index.get(pc);
+    if (b === undefined) {
+      c.i32(pc).set(NPC).br(this.out);
+      return;
+    }
+    if (b === nextIndex) return;
+    c.i32(b).set(B).br(this.top);
+  }
+}
+
+/** The module for `region`, exporting `f(pc, left) -> npc`. */
+export function generateWasmRegion(region: Region, layout: WasmLayout, log?: ExitLog): Uint8Array {
+  if (region.translated) throw new Error("region compiler: wasm regions are physical only");
+  const g = new Gen(region, layout);
+  const c = g.c;
+  region.blocks.forEach((b, i) => {
+    if (!g.index.has(b.start)) g.index.set(b.start, i);
+  });
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const b of region.blocks) {
+    for (const i of b.insns) {
+      if (i.rs1 !== 0) used.add(i.rs1);
+      if (i.rs2 !== 0) used.add(i.rs2);
+      if (i.rd !== 0 && opInfo(i.op).writesRd) {
+        used.add(i.rd);
+        written.add(i.rd);
+      }
+    }
+  }
+  budgetChecks(g);
+  const regs = [...used].sort((a, b) => a - b);
+  regs.forEach((r, k) => {
+    g.local.set(r, FIRST_REG + k);
+  });
+  for (const r of regs)
+    c.i32(0)
+      .mem(W.I32Load, 2, layout.regsOffset + 4 * r)
+      .set(g.local.get(r)!);
+  const K = region.blocks.length;
+  c.get(PC).set(NPC).i32(K).set(B).get(LEFT).set(REM);
+  c.op(W.Block).byte(VOID); // $out
+  c.op(W.Loop).byte(VOID); // $top
+  for (let k = 0; k <= K; k++) c.op(W.Block).byte(VOID); // $dispatch, $case_{K-1} .. $case_0
+  c.get(B).op(W.BrTable).u32(K);
+  for (let k = 0; k < K; k++) c.u32(k);
+  c.u32(K); // default: the dispatch
+  c.op(W.End);
+  region.blocks.forEach((block, i) => {
+    g.cases = K - i; // $case_{i+1} .. $case_{K-1}, $dispatch
+    emitBlock(g, block, i);
+    c.op(W.End);
+  });
+  // The dispatch (entry, indirect jumps): the block starting at npc, or leave.
+  g.cases = 0;
+  // Entering block i needs room for the longest path to the next budget check.
+  for (const [pc, i] of g.index) {
+    c.get(NPC).i32(pc).op(W.I32Eq).op(W.If).byte(VOID);
+    g.nest++;
+    c.get(REM).i32(g.reach[i]!).op(W.I32LtS).op(W.If).byte(VOID);
+    g.nest++;
+    c.i32(1).set(NEED).br(g.out);
+    g.nest--;
+    c.op(W.End);
+    c.i32(i).set(B).br(g.top);
+    g.nest--;
+    c.op(W.End);
+  }
+  c.op(W.End); // $top: falling out of the loop leaves
+  c.op(W.End); // $out
+  for (const r of written)
+    c.i32(0)
+      .get(g.local.get(r)!)
+      .mem(W.I32Store, 2, layout.regsOffset + 4 * r);
+  if (log !== undefined) {
+    // Left for a pc outside the region: count it, remember it, maybe ask to learn.
+    c.get(NEED).op(W.I32Eqz).op(W.If).byte(VOID);
+    c.i32(0).i32(0).mem(W.I32Load, 2, log.count).i32(1).op(W.I32Add).op(W.LocalTee).u32(O);
+    c.mem(W.I32Store, 2, log.count);
+    c.get(O).i32(7).op(W.I32And).i32(2).op(W.I32Shl).get(NPC).mem(W.I32Store, 2, log.recent);
+    c.get(O).i32(log.after).op(W.I32Eq).op(W.If).byte(VOID);
+    c.i32(NEED_LEARN).set(NEED).i32(0).i32(log.slot).mem(W.I32Store, 2, log.who);
+    c.op(W.End).op(W.End);
+  }
+  // A region that took no step hands over to the interpreter, so execution always advances.
+  // Steps taken: left - rem, into REM.
+  c.get(LEFT).get(REM).op(W.I32Sub).op(W.LocalTee).u32(REM);
+  c.op(W.I32Eqz).op(W.If).byte(VOID).i32(1).set(NEED).op(W.End);
+  c.i32(0).get(REM).mem(W.I32Store, 2, layout.stepsOffset);
+  c.i32(0).get(NEED).mem(W.I32Store, 2, layout.needOffset);
+  c.get(NPC);
+  return encodeModule({
+    types: [[2, 1]],
+    imports: [{ module: "m", name: "mem", kind: "memory" }],
+    funcs: [{ type: 0, locals: FIRST_REG - 2 + regs.length, body: c }],
+    exports: [{ name: "f", func: 0 }],
+  });
+}
+
+/** Block indexes control may go to from `block` without the dispatch. */
+function successors(g: Gen, block: Block): number[] {
+  const pcs: number[] = [];
+  switch (block.end) {
+    case BlockEnd.Branch:
+      pcs.push(block.target, block.fallThrough);
+      break;
+    case BlockEnd.Jump:
+      pcs.push(block.target);
+      break;
+    case BlockEnd.Next:
+      pcs.push(block.fallThrough);
+      break;
+    default:
+      break; // indirect jumps go through the dispatch, which checks; Interpret leaves
+  }
+  const out: number[] = [];
+  for (const pc of pcs) {
+    const s = g.index.get(pc);
+    if (s !== undefined) out.push(s);
+  }
+  return out;
+}
+
+/**
+ * Budget checks only where a cycle could otherwise run unchecked: every cycle of blocks
+ * has a backward edge (in layout order), so checking at the targets of backward edges
+ * and at the dispatch suffices, each for the longest path (in steps) to the next check
+ * or exit. Between checks blocks only count. A region never takes more steps than
+ * `left`; when the remaining budget is too small for the next stretch it leaves and the
+ * interpreter finishes exactly.
+ */
+function budgetChecks(g: Gen): void {
+  const blocks = g.region.blocks;
+  const succ = blocks.map((b) => successors(g, b));
+  succ.forEach((list, i) => {
+    for (const s of list) if (s <= i) g.heads.add(s);
+  });
+  const reach = new Array<number>(blocks.length).fill(0);
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    let most = 0;
+    for (const s of succ[i]!) if (s > i && !g.heads.has(s) && reach[s]! > most) most = reach[s]!;
+    reach[i] = blocks[i]!.insns.length + most;
+  }
+  g.reach = reach;
+}
+
+function emitBlock(g: Gen, block: Block, i: number): void {
+  const c = g.c;
+  const len = block.insns.length;
+  const nextIndex = i + 1;
+  // The whole block must fit in the budget: n > left - len leaves before it.
+  const last = block.insns[len - 1]!;
+  // A block that branches to itself (most inner loops) runs in a wasm loop of its own.
+  const selfLoop = block.end === BlockEnd.Branch && block.target === block.start;
+  if (selfLoop) {
+    c.op(W.Loop).byte(VOID);
+    g.nest++;
+  }
+  if (g.heads.has(i)) {
+    // A loop head: room for the longest path to the next check, or leave (the
+    // interpreter then finishes the last stretch of the budget).
+    c.get(REM).i32(g.reach[i]!).op(W.I32LtS).op(W.If).byte(VOID);
+    g.nest++;
+    g.exit(block.start, 0);
+    g.nest--;
+    c.op(W.End);
+  }
+  c.get(REM).i32(len).op(W.I32Sub).set(REM);
+  block.insns.forEach((insn, k) => {
+    emitInsn(g, insn, len - k);
+  });
+  switch (block.end) {
+    case BlockEnd.Branch: {
+      g.reg(last.rs1)(c);
+      g.reg(last.rs2)(c);
+      c.op(WASM_BRANCH[last.op]!);
+      if (selfLoop) {
+        c.brIf(0).op(W.End);
+        g.nest--;
+      } else {
+        c.op(W.If).byte(VOID);
+        g.nest++;
+        g.goTo(block.target, -1);
+        g.nest--;
+        c.op(W.End);
+      }
+      g.goTo(block.fallThrough, nextIndex);
+      break;
+    }
+    case BlockEnd.Jump:
+      if (last.rd !== 0) c.i32(block.fallThrough).set(g.local.get(last.rd)!);
+      g.goTo(block.target, nextIndex);
+      break;
+    case BlockEnd.Indirect:
+      // Target first: rd may be rs1.
+      g.reg(last.rs1)(c);
+      c.i32(last.imm).op(W.I32Add).i32(-2).op(W.I32And).set(NPC);
+      if (last.rd !== 0) c.i32(block.fallThrough).set(g.local.get(last.rd)!);
+      c.i32(g.region.blocks.length).set(B).br(g.top);
+      break;
+    case BlockEnd.Next:
+      g.goTo(block.fallThrough, nextIndex);
+      break;
+    case BlockEnd.Interpret:
+      c.i32(block.fallThrough).set(NPC).i32(1).set(NEED).br(g.out);
+      break;
+  }
+}
+
+function emitInsn(g: Gen, i: Insn, uncount: number): void {
+  const info = opInfo(i.op);
+  const c = g.c;
+  switch (info.kind) {
+    case OpKind.Alu:
+      if (i.rd === 0) return;
+      WASM_ALU[i.op]!(c, g.reg(i.rs1), g.reg(i.rs2), i.imm, i);
+      c.set(g.local.get(i.rd)!);
+      return;
+    case OpKind.Load:
+    case OpKind.Store:
+      emitAccess(g, i, info.access!, info.kind === OpKind.Store, uncount);
+      return;
+    case OpKind.Fence:
+    case OpKind.Branch:
+    case OpKind.Jump:
+    case OpKind.IndirectJump:
+      return; // no effect, or a block terminator emitted by emitBlock
+    case OpKind.System:
+      throw new Error(`region compiler: ${info.name} is not compiled`);
+  }
+}
+
+/**
+ * A load or store: o = rs1 + imm - RAM base; leave unless the flag of o's page says
+ * the memory may be used directly (0 for pages beyond RAM) and o is aligned; then one
+ * memory instruction.
+ */
+function emitAccess(g: Gen, i: Insn, access: MemoryAccess, store: boolean, uncount: number): void {
+  const c = g.c;
+  const { layout } = g;
+  const { size } = access;
+  const bits = ALIGN_BITS[size];
+  g.reg(i.rs1)(c);
+  c.i32(i.imm - layout.ramBase)
+    .op(W.I32Add)
+    .op(W.LocalTee)
+    .u32(O);
+  c.i32(12).op(W.I32ShrU);
+  c.mem(W.I32Load8U, 0, store ? layout.fastWriteOffset : layout.fastReadOffset);
+  c.op(W.I32Eqz);
+  if (bits !== 0)
+    c.get(O)
+      .i32(size - 1)
+      .op(W.I32And)
+      .op(W.I32Or);
+  c.op(W.If).byte(VOID);
+  g.nest++;
+  g.exit(i.pc, uncount);
+  g.nest--;
+  c.op(W.End);
+  if (store) {
+    c.get(O);
+    g.reg(i.rs2)(c);
+    c.mem(STORE_OP[size], bits, layout.ramOffset);
+  } else if (i.rd !== 0) {
+    c.get(O).mem(LOAD_OP[size][access.signed ? 1 : 0]!, bits, layout.ramOffset);
+    c.set(g.local.get(i.rd)!);
+  }
+}

@@ -1,0 +1,301 @@
+import { JIT_MASK } from "./block-cache.js";
+import type { FlatRam, RamWindow } from "./bus.js";
+import type { RegionCache } from "./region-cache.js";
+import { RegionCoverage } from "./region-coverage.js";
+import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
+import { generateWasmRegion, NEED_LEARN, type WasmLayout } from "./region-wasm.js";
+import { generateDispatcher } from "./wasm-dispatcher.js";
+
+/**
+ * The block compiler's WebAssembly back end, run-time side: the counterpart of
+ * `BlockCache` (same contract: `enter(pc, budget)` runs compiled code for at most
+ * `budget` steps and returns the pc the interpreter continues at) for RAM laid out flat
+ * in one `WebAssembly.Memory` (`RamWindow.flat`), physical pcs only. Under Sv32 the
+ * hart uses the JS back end's translated cache.
+ *
+ * Each region is one small module importing the memory; its function goes into one
+ * shared table, and a wasm dispatcher (`wasm-dispatcher.ts`) chains from region to
+ * region through `call_indirect` without coming back to JS. The hart's registers are
+ * copied into the state area in the memory on entry and back on return.
+ *
+ * The direct-mapped pc table (tags) lives in the memory, where the dispatcher reads it;
+ * the hart reads it through `tag` as it does the JS cache's.
+ */
+
+/** Interpreted runs of a pc (a block start) before a region is compiled from it. */
+export const WASM_HOT = 2000;
+/**
+ * Region size caps: up to 24 blocks (a throwaway prototype found 16–32 best for wasm;
+ * larger regions merge more registers at the loop head and make the indirect-jump
+ * compare chain long).
+ */
+const LIMITS: ScanLimits = { maxBlocks: 24, maxInsns: 400, maxBlockInsns: 100 };
+/** Regions compiled since the last flush before everything is thrown away (bounds memory). */
+const MAX_REGIONS = 4096;
+const MAX_REGIONS_CAP = MAX_REGIONS;
+/**
+ * Indirect jumps (returns, calls through pointers) leave a region when their target is
+ * not one of its blocks; a region that keeps leaving is compiled again with the pcs it
+ * left for as extra roots (as the JS back end does), so calls and returns stay inside.
+ */
+const LEARN_AFTER = 512;
+const MAX_GENERATIONS = 3;
+const MAX_ROOTS = 12;
+const RECENT = 8;
+/** Budgets are clamped to this so that the generated code counts in small integers. */
+const MAX_LEFT = 0x3fffffff;
+const EMPTY = 1;
+/** State area: registers, then a region call's steps and need, then the dispatcher's total. */
+const REGS = 0;
+const STEPS = 136;
+const NEED = 140;
+const TOTAL = 144;
+/** Which region asked to learn (need = NEED_LEARN). */
+const WHO = 148;
+const TAGS = 256;
+const FNS = TAGS + 4 * (JIT_MASK + 1);
+/** Per region slot: exits to pcs outside it, and a ring of the last RECENT of those pcs. */
+const EXITS = FNS + 4 * (JIT_MASK + 1);
+const RECENT_PCS = EXITS + 4 * MAX_REGIONS_CAP;
+const HOST_BYTES = RECENT_PCS + 4 * RECENT * MAX_REGIONS_CAP;
+/** A load or store reads its page's flag at flags + (offset >>> 12) for any 32-bit offset (0 beyond RAM). */
+const FLAG_REACH = 1 << 20;
+
+interface Compiled {
+  readonly slot: number;
+  readonly entry: number;
+  /** Extra pcs the region was scanned from (learned exit targets). */
+  readonly roots: readonly number[];
+  readonly generation: number;
+  /** Block start pcs entered in the pc table for this region. */
+  readonly entries: number[];
+}
+
+type DispatchFn = (pc: number, left: number) => number;
+
+/** Whether compiled code may use `flat` (large enough for the state area and flag reads). */
+function usable(flat: FlatRam | undefined): flat is FlatRam {
+  if (flat === undefined) return false;
+  const bytes = flat.memory.buffer.byteLength;
+  return (
+    flat.hostSize >= HOST_BYTES &&
+    flat.hostOffset + HOST_BYTES <= bytes &&
+    flat.fastWriteOffset + FLAG_REACH <= flat.fastReadOffset &&
+    flat.fastReadOffset + FLAG_REACH <= flat.hostOffset &&
+    flat.hostOffset % 8 === 0
+  );
+}
+
+export class WasmBlockCache implements RegionCache {
+  readonly tag: Int32Array;
+  readonly hot = new Uint16Array(JIT_MASK + 1);
+  steps = 0;
+
+  private readonly fnIndex: Int32Array;
+  private readonly regs: Int32Array;
+  /** x1..x31 (with x0) of the hart's file and of the state area, for copying in and out. */
+  private readonly fileRegs: Int32Array;
+  private readonly areaRegs: Int32Array;
+  private readonly state: Int32Array;
+  private readonly exits: Int32Array;
+  private readonly recent: Int32Array;
+  private readonly bySlot: (Compiled | undefined)[] = [];
+  private readonly owner: (Compiled | undefined)[] = new Array<Compiled | undefined>(JIT_MASK + 1).fill(
+    undefined,
+  );
+  private readonly table: WebAssembly.Table;
+  private readonly dispatch: DispatchFn;
+  private readonly layout: WasmLayout;
+  private readonly scanner: RegionScanner;
+  private readonly coverage: RegionCoverage<Compiled>;
+  private readonly imports: WebAssembly.Imports;
+  private regions = 0;
+  private readonly host: number;
+
+  /**
+   * A cache for `ram`, or undefined when it is not flat or the host cannot compile
+   * WebAssembly (then the JS back end is used).
+   */
+  static create(
+    file: Int32Array,
+    markCode: (addr: number) => void,
+    hotness: number,
+    ram: RamWindow,
+    onFailure: () => void,
+  ): WasmBlockCache | undefined {
+    const flat = ram.flat;
+    if (!usable(flat)) return undefined;
+    try {
+      return new WasmBlockCache(file, markCode, hotness, ram, flat, onFailure);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private constructor(
+    private readonly file: Int32Array,
+    markCode: (addr: number) => void,
+    readonly hotness: number,
+    private readonly ram: RamWindow,
+    flat: FlatRam,
+    /** Called once if a region fails to compile (e.g. a host limiting synchronous compiles). */
+    private readonly onFailure: () => void,
+  ) {
+    const buffer = flat.memory.buffer;
+    const host = flat.hostOffset;
+    this.regs = new Int32Array(buffer, host + REGS, 33);
+    this.state = new Int32Array(buffer, host + STEPS, 4);
+    this.exits = new Int32Array(buffer, host + EXITS, MAX_REGIONS);
+    this.recent = new Int32Array(buffer, host + RECENT_PCS, RECENT * MAX_REGIONS);
+    this.host = host;
+    this.fileRegs = file.subarray(0, 32);
+    this.areaRegs = this.regs.subarray(0, 32);
+    this.tag = new Int32Array(buffer, host + TAGS, JIT_MASK + 1);
+    this.fnIndex = new Int32Array(buffer, host + FNS, JIT_MASK + 1);
+    this.tag.fill(EMPTY);
+    this.layout = {
+      ramOffset: flat.ramOffset,
+      ramBase: ram.base | 0,
+      ramSize: ram.size,
+      fastWriteOffset: flat.fastWriteOffset,
+      fastReadOffset: flat.fastReadOffset,
+      regsOffset: host + REGS,
+      stepsOffset: host + STEPS,
+      needOffset: host + NEED,
+    };
+    this.table = new WebAssembly.Table({ element: "anyfunc", initial: 64 });
+    this.imports = { m: { mem: flat.memory, tab: this.table } };
+    const dispatcher = new WebAssembly.Instance(
+      new WebAssembly.Module(
+        generateDispatcher({
+          tagsOffset: host + TAGS,
+          fnsOffset: host + FNS,
+          mask: JIT_MASK,
+          stepsOffset: host + STEPS,
+          needOffset: host + NEED,
+          totalOffset: host + TOTAL,
+        }) as BufferSource,
+      ),
+      this.imports,
+    );
+    this.dispatch = dispatcher.exports.run as DispatchFn;
+    this.scanner = new RegionScanner(ram, LIMITS);
+    this.coverage = new RegionCoverage<Compiled>(markCode, (c) => this.kill(c));
+  }
+
+  get compiledRegions(): number {
+    return this.regions;
+  }
+
+  /** The cache is made for one RAM window; the hart makes a new one for another. */
+  attach(_ram: RamWindow): void {
+    this.flush();
+  }
+
+  flush(): void {
+    this.tag.fill(EMPTY);
+    this.owner.fill(undefined);
+    this.bySlot.length = 0;
+    this.coverage.clear();
+    this.regions = 0;
+  }
+
+  enter(pc: number, budget: number): number {
+    const left = budget < MAX_LEFT ? budget : MAX_LEFT;
+    const tag = this.tag;
+    const state = this.state;
+    let steps = 0;
+    let first = true;
+    this.regs.set(this.fileRegs);
+    while (steps < left) {
+      const j = (pc >>> 1) & JIT_MASK;
+      if (tag[j] !== pc) {
+        if (!first && ++this.hot[j]! < this.hotness) break;
+        this.hot[j] = 0;
+        if (!this.compile(pc)) break;
+      }
+      first = false;
+      pc = this.dispatch(pc, left - steps);
+      steps += state[2]!;
+      const need = state[1]!;
+      if (need === NEED_LEARN) this.learn(state[3]!);
+      else if (need !== 0) break;
+    }
+    this.file.set(this.areaRegs);
+    this.steps = steps;
+    return pc;
+  }
+
+  invalidate(a: number, size: number): void {
+    this.coverage.invalidate(this.ram, a, size);
+  }
+
+  private kill(c: Compiled): void {
+    for (const pc of c.entries) {
+      const j = (pc >>> 1) & JIT_MASK;
+      if (this.owner[j] === c) {
+        this.tag[j] = EMPTY;
+        this.owner[j] = undefined;
+      }
+    }
+  }
+
+  /** Compiles the region in `slot` again with the pcs it recently left for as extra roots. */
+  private learn(slot: number): void {
+    const c = this.bySlot[slot];
+    if (c === undefined || c.generation >= MAX_GENERATIONS) return;
+    const roots = [...c.roots];
+    for (let k = 0; k < RECENT; k++) {
+      const pc = this.recent[slot * RECENT + k]!;
+      if (pc !== 0 && pc !== c.entry && !roots.includes(pc) && roots.length < MAX_ROOTS) roots.push(pc);
+    }
+    if (roots.length === c.roots.length) return;
+    // `c` stays: the new region takes over the slots of its own blocks (see BlockCache.learn).
+    this.compile(c.entry, roots, c.generation + 1);
+  }
+
+  private compile(pc: number, roots: readonly number[] = [], generation = 0): boolean {
+    const region = this.scanner.scan(pc, roots);
+    if (region === undefined) return false;
+    if (this.regions >= MAX_REGIONS) this.flush();
+    const slot = this.regions;
+    const fn = this.build(region, slot);
+    if (fn === undefined) return false;
+    this.regions++;
+    if (slot >= this.table.length) this.table.grow(Math.max(64, this.table.length));
+    this.table.set(slot, fn);
+    this.exits[slot] = 0;
+    this.recent.fill(0, slot * RECENT, (slot + 1) * RECENT);
+    const c: Compiled = { slot, entry: pc, roots, generation, entries: region.blocks.map((b) => b.start) };
+    this.bySlot[slot] = c;
+    for (const start of c.entries) {
+      const j = (start >>> 1) & JIT_MASK;
+      this.tag[j] = start;
+      this.fnIndex[j] = slot;
+      this.owner[j] = c;
+    }
+    this.coverage.track(region, c, this.ram);
+    // Interior pcs were counted while interpreted; only a new miss should count now.
+    for (const block of region.blocks)
+      for (const insn of block.insns) this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
+    return true;
+  }
+
+  private build(region: Region, slot: number): WebAssembly.ExportValue | undefined {
+    try {
+      const bytes = generateWasmRegion(region, this.layout, {
+        count: this.host + EXITS + 4 * slot,
+        recent: this.host + RECENT_PCS + 4 * RECENT * slot,
+        after: LEARN_AFTER,
+        who: this.host + WHO,
+        slot,
+      });
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), this.imports);
+      return instance.exports.f;
+    } catch {
+      // A host that limits synchronous compilation: the hart goes on with the JS back end.
+      this.onFailure();
+      return undefined;
+    }
+  }
+}
