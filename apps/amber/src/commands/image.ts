@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   AmberLayer,
@@ -186,6 +187,7 @@ export function imageConvert(
   const bar = progressBar(`converting ${path.basename(input)}`, o.progress ?? true);
   try {
     return withImage(input, format(o.format, "-f"), (image) => {
+      refuseOverwritingInput(output, image);
       writeFileAtomic(output, (f) =>
         flatten(image, f, { format: outFmt, ...opts, onProgress: (d, t) => bar.update(d, t) }),
       );
@@ -193,6 +195,20 @@ export function imageConvert(
     });
   } finally {
     bar.stop();
+  }
+}
+
+/** qemu-img's rule: never write over the input (or a file of its backing chain), by inode. */
+function refuseOverwritingInput(output: string, image: Image): void {
+  const out = fs.statSync(output, { throwIfNoEntry: false });
+  if (out === undefined) return;
+  for (const layer of image.layers) {
+    const st = fs.statSync(layer.name, { throwIfNoEntry: false });
+    if (st !== undefined && st.dev === out.dev && st.ino === out.ino)
+      throw new UserError(
+        `${output}: is ${layer === image.layers[image.layers.length - 1] ? "the input" : `the input's backing file ${layer.name}`} (same file); write to another file`,
+        ExitCode.Usage,
+      );
   }
 }
 
@@ -293,7 +309,15 @@ export function registerImageCommands(
 ): void {
   const image = program
     .command("image")
-    .description("Inspect, create and convert disk images (raw, qcow2, amber), as qemu-img does.");
+    .description("Inspect, create and convert disk images (raw, qcow2, amber), as qemu-img does.")
+    .addHelpText(
+      "after",
+      `
+Formats are detected by content: qcow2 and Amber disk layers (.amberdisk) by their magic;
+raw only for a file with no known or damaged header, a whole number of 512-byte sectors and
+no other format's extension; anything else is an error (-f raw reads any file as raw).
+Worlds (machine checkpoints, .amber) are not disk images: amber inspect/resume read them.`,
+    );
   image
     .command("info")
     .argument("<file>")
