@@ -71,6 +71,9 @@ export class Qcow2Layer implements Layer {
     const l1Bytes = readExactly(file, h.l1TableOffset, h.l1Size * 8, "L1 table");
     const v = new DataView(l1Bytes.buffer, l1Bytes.byteOffset, l1Bytes.length);
     this.l1 = new Float64Array(h.l1Size);
+    // Each L2 table belongs to one L1 entry: a repeat is damage (a shifted or overwritten
+    // table), and it would let walks over the tables grow past the file's size.
+    const seenL2 = new Set<number>();
     for (let i = 0; i < h.l1Size; i++) {
       const offset =
         (v.getUint32(i * 8) & 0x00ffffff) * TWO32 + ((v.getUint32(i * 8 + 4) & 0xfffffe00) >>> 0);
@@ -80,6 +83,15 @@ export class Qcow2Layer implements Layer {
           `${this.name}: L1 entry ${i} points to ${offset}, unaligned or outside the ${this.fileLength}-byte file`,
           h.l1TableOffset + i * 8,
         );
+      }
+      if (offset !== 0) {
+        if (seenL2.has(offset))
+          throw new ImageError(
+            "CORRUPT",
+            `${this.name}: L1 entry ${i} points to the L2 table at ${offset}, which an earlier entry already uses`,
+            h.l1TableOffset + i * 8,
+          );
+        seenL2.add(offset);
       }
       this.l1[i] = offset;
     }
@@ -133,15 +145,15 @@ export class Qcow2Layer implements Layer {
       return { kind: "compressed", host, csize };
     }
     const host = (hi & 0x00ffffff) * TWO32 + ((lo & 0xfffffe00) >>> 0);
-    if (this.header.version === 3 && lo & 1) return { kind: "zero", host, csize: 0 };
-    if (host === 0) return { kind: "unallocated", host: 0, csize: 0 };
+    const zero = this.header.version === 3 && (lo & 1) !== 0;
+    if (host === 0) return { kind: zero ? "zero" : "unallocated", host: 0, csize: 0 };
     if (host % this.cs !== 0 || host >= this.fileLength) {
       throw new ImageError(
         "CORRUPT",
         `${this.name}: cluster ${c} maps to ${host}, unaligned or outside the ${this.fileLength}-byte file`,
       );
     }
-    return { kind: "normal", host, csize: 0 };
+    return { kind: zero ? "zero" : "normal", host, csize: 0 };
   }
 
   has(offset: number): boolean {
