@@ -87,7 +87,10 @@ function checkQcow2(layer: Qcow2Layer, report: CheckReport, fail: (e: unknown) =
       const off = hi * 2 ** 32 + (tv.getUint32(i * 8 + 4) & 0xfffffe00);
       if (off === 0) continue;
       if (hi >= 0x200000 || off % cs !== 0 || off + cs > fileSize) {
-        note("corruptions", `refcount block ${i} at ${off} is unaligned or outside the ${fileSize}-byte file`);
+        note(
+          "corruptions",
+          `refcount block ${i} at ${off} is unaligned or outside the ${fileSize}-byte file`,
+        );
         continue;
       }
       if (seenBlocks.has(off)) {

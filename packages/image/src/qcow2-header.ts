@@ -107,7 +107,8 @@ export function parseQcow2Header(file: BlockFile): Qcow2Header {
     backingFileOffset: u64(v, 8, file, "backing_file_offset"),
     backingFileSize: v.getUint32(16),
     clusterBits,
-    size: u64(v, 24, file, "size"),
+    // Above 2^53 it is inexact, but then far above MAX_QCOW2_SIZE (LIMIT_EXCEEDED below).
+    size: v.getUint32(24) * 2 ** 32 + v.getUint32(28),
     cryptMethod: v.getUint32(32),
     l1Size: v.getUint32(36),
     l1TableOffset: u64(v, 40, file, "l1_table_offset"),
@@ -263,10 +264,7 @@ export function parseQcow2Header(file: BlockFile): Qcow2Header {
       40,
     );
   }
-  if (
-    h.refcountTableOffset % cs !== 0 ||
-    h.refcountTableOffset + h.refcountTableClusters * cs > fileSize
-  ) {
+  if (h.refcountTableOffset % cs !== 0 || h.refcountTableOffset + h.refcountTableClusters * cs > fileSize) {
     // Only `check` and a writable sync read the refcounts; a reader does not need them.
     h.refcountProblem = `refcount table at ${h.refcountTableOffset} (${h.refcountTableClusters} clusters) is unaligned or lies outside the ${fileSize}-byte file`;
   }
