@@ -7,6 +7,7 @@ export { ImageError, type ImageErrorCode, isImageError } from "./errors.js";
 export { Image, type ImageOptions } from "./image.js";
 export { type ImageHost, MemoryImageHost } from "./image-host.js";
 export type { ImageFormat, Layer } from "./layer.js";
+export { type MapEntry, mapImage } from "./map-image.js";
 export { MemoryBudget, type MemoryBudgetOptions } from "./memory-budget.js";
 export {
   MAX_CHAIN_DEPTH,
