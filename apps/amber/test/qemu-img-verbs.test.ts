@@ -160,6 +160,22 @@ describe.skipIf(!hasQemuImg)("qemu-img verbs, against qemu-img", () => {
     expect(qemuImg("compare", p("corrupt.qcow2"), p("top.qcow2"))).toMatch(/identical/);
   });
 
+  it("measure gives qemu-img measure's numbers, for files and for --size", () => {
+    for (const args of [
+      ["-O", "qcow2", p("top.qcow2")],
+      ["-O", "qcow2", "-o", "cluster_size=4k", p("top.qcow2")],
+      ["-O", "raw", p("top.qcow2")],
+      ["-O", "qcow2", "--size", "1G"],
+      ["-O", "qcow2", "--size", "3G", "-o", "cluster_size=512"],
+      ["--output=json", "-O", "qcow2", p("base.qcow2")],
+    ]) {
+      const r = runCli(["image", "measure", ...args]);
+      expect(r.status, args.join(" ")).toBe(0);
+      expect(r.out, args.join(" ")).toBe(qemuImg("measure", ...args));
+    }
+    expect(runCli(["image", "measure", "-O", "amber", p("top.qcow2")]).status).toBe(2);
+  });
+
   it("refuses to write formats it cannot produce, naming them", () => {
     const r = runCli(["image", "convert", "-O", "vmdk", p("top.qcow2"), p("x.vmdk")]);
     expect(r.status).toBe(2);

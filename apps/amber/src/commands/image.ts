@@ -22,7 +22,7 @@ import { sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { imageUserError } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
-import { imageMap, imageRebase, imageRepair, imageResize, wantsJson } from "./image-verbs.js";
+import { imageMap, imageMeasure, imageRebase, imageRepair, imageResize, wantsJson } from "./image-verbs.js";
 
 const FORMATS = ["raw", "qcow2", "amber"] as const;
 
@@ -522,6 +522,29 @@ Worlds (machine checkpoints, .amber) are not disk images: amber inspect/resume r
     .description("Show where each range of the image's bytes is stored (which layer, which file offset).")
     .action((file: string, o) =>
       setStatus(imageMap(writeOut, file, { format: format(o.f, "-f"), json: wantsJson(o) })),
+    );
+  image
+    .command("measure")
+    .argument("[file]")
+    .option("-f <format>", "FILE's format (default: detected)")
+    .option("-O <format>", "the format to measure for: raw or qcow2", "raw")
+    .option("--size <size>", "measure a new empty image of this size instead of a FILE")
+    .option("-o <options>", "cluster_size=N (qcow2)")
+    .option("--json", "print JSON (qemu-img measure --output=json keys)")
+    .option("--output <fmt>", "json or human (qemu-img's spelling of --json)")
+    .description(
+      "Size a converted file needs (required) and would need fully allocated, as qemu-img measure.",
+    )
+    .action((file: string | undefined, o) =>
+      setStatus(
+        imageMeasure(writeOut, file, {
+          format: format(o.f, "-f"),
+          outputFormat: format(o.O, "-O") as ImageFormat,
+          size: o.size === undefined ? undefined : size(o.size, "--size"),
+          clusterSize: parseCreateOptions(o.o).clusterSize,
+          json: wantsJson(o),
+        }),
+      ),
     );
   image
     .command("rebase")
