@@ -76,6 +76,17 @@ describe("one line for every user error", () => {
     expect(diff.stderr).toMatch(/\.amber is the extension of worlds .*\.amberdisk/);
   });
 
+  it("a disk image passed where a world is expected is named as one", () => {
+    const disk = join(tmp, "disk.qcow2");
+    expect(runCli(["image", "create", "-f", "qcow2", disk, "1M"]).status).toBe(0);
+    const r = runCli(["resume", disk]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(
+      /disk\.qcow2: not an Amber checkpoint .*; it is a qcow2 disk image, not a world: amber image info reads it\n$/,
+    );
+    expectOneLine(r.stderr);
+  });
+
   it("convert refuses to write over its input (same inode), as qemu-img does", () => {
     const a = join(tmp, "a.raw");
     writeFileSync(a, new Uint8Array(65536).fill(0x5a));
