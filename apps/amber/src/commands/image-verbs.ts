@@ -1,4 +1,3 @@
-import * as path from "node:path";
 import {
   checkLayer,
   type Image,
@@ -238,8 +237,6 @@ export function imageResize(
   }
 }
 
-export const relativeBacking = (output: string, backing: string): string =>
-  path.isAbsolute(backing) ? backing : path.join(path.dirname(output), backing);
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const roundUp = (a: number, b: number): number => ceilDiv(a, b) * b;
