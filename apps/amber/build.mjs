@@ -1,6 +1,6 @@
 // Bundles the CLI into one file. Workspace packages are bundled from their TypeScript
 // sources (the "@amber/source" condition), so the app never depends on their dist/.
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +24,8 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     format: "esm",
     target: "node20",
     conditions: ["@amber/source"],
-    sourcemap: true,
+    // No source map: it would point at the workspace's sources, which the package does not ship.
+    sourcemap: false,
     banner: {
       js: [
         "#!/usr/bin/env node",
@@ -38,6 +39,7 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     logLevel: "warning",
   });
   mkdirSync(dirname(outfile), { recursive: true });
+  rmSync(`${outfile}.map`, { force: true }); // left by earlier builds that made one
   copyFileSync(zstdWasmPath(), join(dirname(outfile), "zstd.wasm"));
   // `amber repl` boots the project's Lisp world by default: ship its ELF beside the bundle.
   copyFileSync(join(here, "../../tools/guests/lisp/out/lisp.elf"), join(dirname(outfile), "lisp.elf"));

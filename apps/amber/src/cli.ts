@@ -4,11 +4,11 @@ import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
 import { runCommand } from "./commands/run.js";
+import { errorReport } from "./error-line.js";
 import { ExitCode } from "./exit-codes.js";
 import { replCommand } from "./repl/repl-command.js";
 import type { ReplStreams } from "./repl/repl-loop.js";
 import { SERIAL_HELP } from "./serial/serial-spec.js";
-import { UserError } from "./user-error.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -56,7 +56,7 @@ export function main(
     )
     .option(
       "--save-disk-diff <out>",
-      "after the run, save the disk's shadowed writes as a diff layer (.qcow2 or .amber)",
+      "after the run, save the disk's shadowed writes as a diff layer: .qcow2, or an Amber layer (.amberdisk; .amber is for worlds)",
     )
     .option("--serial <backend>", SERIAL_HELP)
     .option("--save-at <n>", "save the whole machine after exactly N instructions (with --save-to)")
@@ -102,13 +102,7 @@ Exit status: 0 after :quit, the guest's own when it powers off, 125 when a world
 program cannot be loaded, 2 for a bad command line.`,
     )
     .action((target: string | undefined, options) => {
-      status = replCommand(env, target, options, streams).catch((e: unknown) => {
-        if (e instanceof UserError) {
-          env.stderr(`amber: ${e.message}\n`);
-          return e.exitCode;
-        }
-        throw e;
-      });
+      status = replCommand(env, target, options, streams).catch((e: unknown) => report(env, e));
     });
 
   registerCheckpointCommands(program, env, writeOut, (s) => {
@@ -134,14 +128,19 @@ program cannot be loaded, 2 for a bad command line.`,
       }
       return ExitCode.Usage;
     }
-    if (e instanceof UserError) {
-      env.stderr(`amber: ${e.message}\n`);
-      return e.exitCode;
-    }
-    throw e;
+    return report(env, e);
   }
   return status;
 }
+
+/** Prints any failure as one line (see error-line.ts) and gives its exit status. */
+function report(env: CliEnv, e: unknown): number {
+  const { text, exitCode } = errorReport(e, debugging());
+  env.stderr(text);
+  return exitCode;
+}
+
+const debugging = (): boolean => typeof process !== "undefined" && Boolean(process.env.AMBER_DEBUG);
 
 /** The REPL on the process's own terminal (or pipes). */
 function processStreams(): ReplStreams {

@@ -1,2 +1,4 @@
-/** Amber's version, as recorded in images and printed by --version. */
-export const VERSION = "0.1.0";
+import pkg from "../package.json" with { type: "json" };
+
+/** Amber's version, as recorded in images and printed by --version: the package's own. */
+export const VERSION: string = pkg.version;

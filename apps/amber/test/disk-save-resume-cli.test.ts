@@ -48,14 +48,14 @@ describe("amber run --disk --save-at / resume", () => {
       "--disk",
       p("disk.img"),
       "--save-disk-diff",
-      p("straight.amber"),
+      p("straight.amberdisk"),
       GUEST,
     ]);
     expect(r.status).toBe(0);
     return {
       stdout: r.stdout,
       instructions: stats(r.stderr).instructions,
-      disk: diskContent(p("straight.amber")),
+      disk: diskContent(p("straight.amberdisk")),
     };
   };
 
@@ -71,7 +71,7 @@ describe("amber run --disk --save-at / resume", () => {
           "--disk",
           p("disk.img"),
           "--save-disk-diff",
-          p("first.amber"),
+          p("first.amberdisk"),
           GUEST,
           "--save-at",
           String(at),
@@ -82,14 +82,14 @@ describe("amber run --disk --save-at / resume", () => {
         expect(first.status).toBe(0);
         if (mode === "running on") {
           expect(first.stdout).toBe(s.stdout);
-          expect(diskContent(p("first.amber"))).toBe(s.disk);
+          expect(diskContent(p("first.amberdisk"))).toBe(s.disk);
         }
-        const resumed = runCli(["resume", "--stats", image, "--save-disk-diff", p("resumed.amber")]);
+        const resumed = runCli(["resume", "--stats", image, "--save-disk-diff", p("resumed.amberdisk")]);
         expect(resumed.status).toBe(0);
         expect(stats(resumed.stderr).instructions).toBe(s.instructions);
         if (mode === "halted") expect(first.stdout + resumed.stdout).toBe(s.stdout);
         else expect(s.stdout.endsWith(resumed.stdout)).toBe(true);
-        expect(diskContent(p("resumed.amber"))).toBe(s.disk);
+        expect(diskContent(p("resumed.amberdisk"))).toBe(s.disk);
       });
     }
   }
@@ -123,10 +123,10 @@ describe("amber run --disk --save-at / resume", () => {
     expect(JSON.parse(runCli(["inspect", "--json", b]).out).segments).toContainEqual(
       expect.objectContaining({ name: "disk0", storedPages: 0 }),
     );
-    const r = runCli(["resume", "--stats", b, "--save-disk-diff", p("inc.amber")]);
+    const r = runCli(["resume", "--stats", b, "--save-disk-diff", p("inc.amberdisk")]);
     expect(r.status).toBe(0);
     expect(stats(r.stderr).instructions).toBe(s.instructions);
-    expect(diskContent(p("inc.amber"))).toBe(s.disk);
+    expect(diskContent(p("inc.amberdisk"))).toBe(s.disk);
     expect(runCli(["verify", b]).status).toBe(0);
   });
 
@@ -175,10 +175,10 @@ describe("amber run --disk --save-at / resume", () => {
     expect(JSON.parse(runCli(["inspect", "--json", image]).out).disks).toEqual([
       expect.objectContaining({ source: "disk.qcow2", format: "qcow2", writtenPages: 1 }),
     ]);
-    const r = runCli(["resume", "--stats", image, "--save-disk-diff", p("q.amber")]);
+    const r = runCli(["resume", "--stats", image, "--save-disk-diff", p("q.amberdisk")]);
     expect(r.status).toBe(0);
     expect(stats(r.stderr).instructions).toBe(s.instructions);
-    expect(diskContent(p("q.amber"))).toBe(s.disk);
+    expect(diskContent(p("q.amberdisk"))).toBe(s.disk);
   });
 
   it("a rw disk cannot be saved", () => {

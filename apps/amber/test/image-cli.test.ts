@@ -47,8 +47,8 @@ describe("amber run --disk", () => {
         .toString(),
     ).toBe("written by the disk guest");
 
-    expect(runCli(["run", "--disk", DISK, "--save-disk-diff", p("guest.amber"), GUEST]).status).toBe(0);
-    expect(runCli(["image", "compare", p("guest.amber"), p("rw.img")]).status).toBe(0);
+    expect(runCli(["run", "--disk", DISK, "--save-disk-diff", p("guest.amberdisk"), GUEST]).status).toBe(0);
+    expect(runCli(["image", "compare", p("guest.amberdisk"), p("rw.img")]).status).toBe(0);
 
     const bad = runCli(["run", "--disk", `${DISK},format=vmdk`, GUEST]);
     expect(bad.status).toBe(2);
@@ -86,9 +86,9 @@ describe("amber image", () => {
     expect(runCli(["image", "check", p("src.qcow2")]).out).toMatch(/No errors were found/);
     expect(runCli(["image", "compare", p("src.raw"), p("src.qcow2")]).status).toBe(0);
 
-    expect(runCli(["image", "convert", "-O", "amber", p("src.qcow2"), p("src.amber")]).status).toBe(0);
-    expect(runCli(["image", "check", p("src.amber")]).status).toBe(0);
-    expect(runCli(["image", "compare", p("src.amber"), p("src.raw")]).out).toMatch(/identical/);
+    expect(runCli(["image", "convert", "-O", "amber", p("src.qcow2"), p("src.amberdisk")]).status).toBe(0);
+    expect(runCli(["image", "check", p("src.amberdisk")]).status).toBe(0);
+    expect(runCli(["image", "compare", p("src.amberdisk"), p("src.raw")]).out).toMatch(/identical/);
 
     // A diff over the raw file, written by the guest-less path: create -b, then commit into the base.
     expect(

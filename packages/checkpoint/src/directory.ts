@@ -3,7 +3,7 @@ import { type BlockFile, MemoryBlockFile } from "@amber/image";
 import { decodeUtf8, encodeUtf8 } from "./bytes.js";
 import { CheckpointError } from "./errors.js";
 import { encodeSectionFields, type JsonValue, recordFromJson, recordToJson } from "./fields.js";
-import { fromHex, toHex } from "./hash.js";
+import { checksum64, fromHex, toHex } from "./hash.js";
 import {
   DEFAULT_READER_LIMITS,
   DIGEST_BYTES,
@@ -150,7 +150,7 @@ export function writeDirectoryLayout(reader: CheckpointReader, sink: DirectorySi
       segments,
     };
     // The manifest last: a directory without one is not an image.
-    writeWhole(sink, MANIFEST, json(manifest));
+    writeWhole(sink, MANIFEST, json({ ...manifest, checksum: manifestChecksum(manifest) }));
     return reader.digest;
   } catch (e) {
     throw hostError(e, sink.name);
@@ -270,6 +270,17 @@ class DirStore implements PartStore {
   close(): void {}
 }
 
+/**
+ * xxh64 (16 hex digits) of the manifest's other fields, serialized compactly in their order:
+ * it covers what the digest leaves out (createdAt, created, the parent hint, autoclear bits),
+ * as the single file's header checksum does.
+ */
+function manifestChecksum(fields: Record<string, unknown>): string {
+  return checksum64(encodeUtf8(JSON.stringify(fields)))
+    .toString(16)
+    .padStart(16, "0");
+}
+
 /** Opens a composed-directory image (reads manifest.json; sections and pages on first use). */
 export function openDirectory(dir: DirectorySource, options: OpenOptions = {}): CheckpointReader {
   const limits = { ...DEFAULT_READER_LIMITS, ...options.limits };
@@ -317,6 +328,26 @@ export function openDirectory(dir: DirectorySource, options: OpenOptions = {}): 
         where,
         undefined,
         `${FORMAT_VERSION}`,
+      );
+    }
+    const { checksum, ...covered } = m;
+    if (typeof checksum !== "string" || !/^[0-9a-f]{16}$/.test(checksum)) {
+      throw new CheckpointError(
+        "CORRUPT",
+        '"checksum" is missing or not 16 hex digits',
+        where,
+        undefined,
+        "xxh64 of the other fields",
+      );
+    }
+    const actual = manifestChecksum(covered);
+    if (actual !== checksum) {
+      throw new CheckpointError(
+        "CHECKSUM_MISMATCH",
+        `manifest fields changed since it was written (checksum ${actual}, stored ${checksum})`,
+        where,
+        undefined,
+        "the fields the stored checksum covers",
       );
     }
     try {

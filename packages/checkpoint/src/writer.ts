@@ -113,8 +113,10 @@ export function hostError(e: unknown, file: string): unknown {
   if (isImageError(e)) {
     if (e.code === "NO_SPACE")
       return new CheckpointError("NO_SPACE", `no space left on device while writing`, file);
-    if (e.code === "NOT_FOUND") return new CheckpointError("NOT_FOUND", e.message, file);
-    return new CheckpointError("IO_ERROR", e.message, file);
+    // The file is named once, by the CheckpointError.
+    const detail = e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message;
+    if (e.code === "NOT_FOUND") return new CheckpointError("NOT_FOUND", detail, file);
+    return new CheckpointError("IO_ERROR", detail, file);
   }
   const code = (e as { code?: unknown })?.code;
   if (code === "ENOSPC")

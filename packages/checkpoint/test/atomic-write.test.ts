@@ -1,11 +1,25 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BlockFile } from "@amber/image";
 import { NodeBlockFile } from "@amber/image/node";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { CheckpointError, initCheckpoint, writeCheckpoint } from "../src/index.js";
-import { openCheckpoint, writeCheckpointFile } from "../src/node/index.js";
+import {
+  convertCheckpoint,
+  openCheckpoint,
+  removeStaleTemps,
+  writeCheckpointFile,
+} from "../src/node/index.js";
 import { baseInput, pageOf, SparseRam } from "./support/helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "amber-ckpt-atomic-"));
@@ -112,4 +126,25 @@ test("a save removes the temporary files killed saves of the same image left, an
   expect(existsSync(live)).toBe(true);
   expect(existsSync(other)).toBe(true);
   for (const f of [live, other]) rmSync(f);
+});
+
+test("killed directory-layout writes (.NAME.tmp-* directories) are cleared by the next one; a set-aside old image is put back", () => {
+  const src = join(tmp, "src.ambc");
+  writeCheckpointFile(src, baseInput(ram(5)));
+  const target = join(tmp, "dir.d");
+  const dead = join(tmp, ".dir.d.tmp-2147483646-abc"); // a killed convert --layout dir
+  mkdirSync(join(dead, "segments"), { recursive: true });
+  writeFileSync(join(dead, "segments", "ram.ambp"), new Uint8Array(65536));
+  const live = join(tmp, `.dir.d.tmp-${process.ppid}-abc`);
+  mkdirSync(live);
+  const digest = convertCheckpoint(src, target, "directory");
+  expect(existsSync(dead)).toBe(false);
+  expect(existsSync(live)).toBe(true);
+  rmSync(live, { recursive: true });
+  // Killed between the two renames of a replacement: the old image sits under .old-*.
+  const old = join(tmp, ".dir.d.old-2147483646-abc");
+  renameSync(target, old);
+  removeStaleTemps(target);
+  expect(existsSync(old)).toBe(false);
+  expect(openCheckpoint(target).digest).toBe(digest);
 });

@@ -133,3 +133,39 @@ test("absurd declared sizes are refused before allocating", () => {
     expect.objectContaining({ code: "LIMIT_EXCEEDED" }),
   );
 });
+
+test("manifest fields outside the digest (createdAt, autoclear, parent hint) are covered by its checksum", () => {
+  const dir = new MemoryDirectory("d");
+  writeDirectoryLayout(CheckpointReader.open(memFile(seed)), dir);
+  const text = new TextDecoder().decode(dir.readFile("manifest.json"));
+  expect(openDirectory(dir).digest).toBe(CheckpointReader.open(memFile(seed)).digest);
+  type Manifest = { createdAt: number; created: string; machine: string; features: { autoclear: number } };
+  const edits: [string, (m: Manifest) => void][] = [
+    ["createdAt", (m) => (m.createdAt += 1)],
+    ["created", (m) => (m.created = "2001-01-01T00:00:00.000Z")],
+    ["autoclear", (m) => (m.features.autoclear = 1)],
+    ["machine", (m) => (m.machine = "other")],
+  ];
+  for (const [what, edit] of edits) {
+    const m = JSON.parse(text);
+    edit(m);
+    const d = new MemoryDirectory("d");
+    for (const [k, f] of dir.files) d.createFile(k).write(0, f.contents());
+    const mf = d.files.get("manifest.json")!;
+    mf.truncate(0);
+    mf.write(0, new TextEncoder().encode(JSON.stringify(m, null, 2)));
+    expect(() => openDirectory(d), what).toThrow(
+      expect.objectContaining({
+        code: "CHECKSUM_MISMATCH",
+        message: expect.stringMatching(/d\/manifest\.json: manifest fields changed since it was written/),
+      }),
+    );
+  }
+  // Reformatting alone (whitespace) changes nothing the checksum covers.
+  const d = new MemoryDirectory("d");
+  for (const [k, f] of dir.files) d.createFile(k).write(0, f.contents());
+  const mf = d.files.get("manifest.json")!;
+  mf.truncate(0);
+  mf.write(0, new TextEncoder().encode(JSON.stringify(JSON.parse(text))));
+  expect(openDirectory(d).header.createdAt).toBe(1_700_000_000_000);
+});

@@ -36,43 +36,78 @@ export function checkLayer(layer: Layer): CheckReport {
   return report;
 }
 
+/** Messages kept: a badly damaged file can have millions of wrong refcounts. */
+const MAX_MESSAGES = 1000;
+
+/**
+ * qemu-img check's refcount pass. Every offset read from the file is checked (alignment,
+ * inside the file) before use, and every loop is bounded by the file's size: L2 tables and
+ * refcount blocks must each be used once, so the work is at most a few passes over the file.
+ */
 function checkQcow2(layer: Qcow2Layer, report: CheckReport, fail: (e: unknown) => void): void {
   const h = layer.header;
   const cs = 2 ** h.clusterBits;
+  const note = (kind: "corruptions" | "leaks", message: string) => {
+    report[kind]++;
+    if (report.messages.length < MAX_MESSAGES) report.messages.push(message);
+  };
   let counts: ReturnType<Qcow2Layer["referencedClusters"]>;
   try {
     counts = layer.referencedClusters();
-    for (const [start, length] of layer.extents()) layer.read(start, Math.min(length, cs));
+    // Plain clusters were checked to lie inside the file as they were counted; compressed
+    // ones must also decode. Each stored cluster is decoded once, however often it is mapped.
+    const decoded = new Set<number>();
+    for (const [start] of layer.extents()) {
+      const e = layer.entry(start / cs);
+      if (e.kind !== "compressed" || decoded.has(e.host)) continue;
+      decoded.add(e.host);
+      layer.read(start, cs);
+    }
   } catch (e) {
     fail(e);
     return;
   }
+  if (h.refcountProblem !== undefined) {
+    note("corruptions", h.refcountProblem);
+    return;
+  }
   const file = layer.file;
+  const fileSize = file.size();
   const bits = 2 ** h.refcountOrder;
   const perBlock = (cs * 8) / bits;
+  /** Stored refcounts, non-zero only, by host cluster. */
   const stored = new Map<number, number>();
   try {
     const table = readExactly(file, h.refcountTableOffset, h.refcountTableClusters * cs, "refcount table");
     const tv = new DataView(table.buffer, table.byteOffset, table.length);
     counts.addRange(h.refcountTableOffset, h.refcountTableClusters * cs);
+    const seenBlocks = new Set<number>();
     for (let i = 0; i < table.length / 8; i++) {
-      const off = tv.getUint32(i * 8) * 2 ** 32 + (tv.getUint32(i * 8 + 4) & 0xfffffe00);
+      const hi = tv.getUint32(i * 8);
+      const off = hi * 2 ** 32 + (tv.getUint32(i * 8 + 4) & 0xfffffe00);
       if (off === 0) continue;
-      if (off % cs !== 0 || off + cs > file.size()) {
-        report.corruptions++;
-        report.messages.push(`refcount block ${i} at ${off} is unaligned or outside the file`);
+      if (hi >= 0x200000 || off % cs !== 0 || off + cs > fileSize) {
+        note(
+          "corruptions",
+          `refcount block ${i} at ${off} is unaligned or outside the ${fileSize}-byte file`,
+        );
         continue;
       }
+      if (seenBlocks.has(off)) {
+        note("corruptions", `refcount block ${i} at ${off} is already refcount block of an earlier entry`);
+        continue;
+      }
+      seenBlocks.add(off);
       counts.add(off / cs);
       const block = readExactly(file, off, cs, "refcount block");
       const bv = new DataView(block.buffer, block.byteOffset, block.length);
       for (let j = 0; j < perBlock; j++) {
         let n: number;
         if (bits === 16) n = bv.getUint16(j * 2);
-        else if (bits === 8) n = block[j];
+        else if (bits === 8) n = block[j] as number;
         else if (bits === 32) n = bv.getUint32(j * 4);
         else if (bits === 64) n = bv.getUint32(j * 8) * 2 ** 32 + bv.getUint32(j * 8 + 4);
-        else n = (block[Math.floor((j * bits) / 8)] >> ((j * bits) % 8)) & ((1 << bits) - 1);
+        else n = ((block[Math.floor((j * bits) / 8)] as number) >> ((j * bits) % 8)) & ((1 << bits) - 1);
         if (n !== 0) stored.set(i * perBlock + j, n);
       }
     }
@@ -80,17 +115,15 @@ function checkQcow2(layer: Qcow2Layer, report: CheckReport, fail: (e: unknown) =
     fail(e);
     return;
   }
-  const last = Math.max(counts.length, ...stored.keys(), 0);
-  for (let c = 0; c < last; c++) {
+  const compare = (c: number) => {
     const want = counts.get(c);
     const have = stored.get(c) ?? 0;
-    if (want === have) continue;
-    if (want > have) {
-      report.corruptions++;
-      report.messages.push(`cluster ${c}: refcount ${have}, referenced ${want} times`);
-    } else {
-      report.leaks++;
-      report.messages.push(`cluster ${c}: refcount ${have}, referenced ${want} times (leaked)`);
-    }
-  }
+    if (want === have) return;
+    if (want > have) note("corruptions", `cluster ${c}: refcount ${have}, referenced ${want} times`);
+    else note("leaks", `cluster ${c}: refcount ${have}, referenced ${want} times (leaked)`);
+  };
+  // Referenced clusters lie inside the file (checked as they were counted); stored counts
+  // past them are only visited where they are non-zero.
+  for (let c = 0; c < counts.length; c++) compare(c);
+  for (const c of [...stored.keys()].filter((c) => c >= counts.length).sort((a, b) => a - b)) compare(c);
 }

@@ -6,8 +6,12 @@
 export type ImageErrorCode =
   /** The file ends before a structure it declares. */
   | "TRUNCATED"
-  /** Not the format it was opened as. */
+  /** Not the format it was opened as, or a damaged magic. */
   | "BAD_MAGIC"
+  /** Detection found no format Amber reads (another format, or nothing it can tell). */
+  | "UNKNOWN_FORMAT"
+  /** A directory or other non-file where an image file was expected. */
+  | "NOT_A_FILE"
   /** A format version this reader does not understand. */
   | "UNSUPPORTED_VERSION"
   /** An unknown incompatible feature bit, or a known one this reader does not implement. */

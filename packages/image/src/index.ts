@@ -2,13 +2,14 @@ export { AmberLayer, isAmberLayer } from "./amber-layer.js";
 export { type AmberWriteOptions, writeAmberLayer } from "./amber-writer.js";
 export { type BlockFile, MemoryBlockFile } from "./block-file.js";
 export { type CheckReport, checkLayer } from "./check-image.js";
+export { type Detected, detectFormat, probeFormat, RAW_SECTOR } from "./detect-format.js";
 export { ImageError, type ImageErrorCode, isImageError } from "./errors.js";
 export { Image, type ImageOptions } from "./image.js";
 export { type ImageHost, MemoryImageHost } from "./image-host.js";
 export type { ImageFormat, Layer } from "./layer.js";
+export { type MapEntry, mapImage } from "./map-image.js";
 export { MemoryBudget, type MemoryBudgetOptions } from "./memory-budget.js";
 export {
-  detectFormat,
   MAX_CHAIN_DEPTH,
   type OpenOptions,
   openImage,

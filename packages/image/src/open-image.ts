@@ -1,10 +1,10 @@
-import { AmberLayer, isAmberLayer } from "./amber-layer.js";
+import { AmberLayer } from "./amber-layer.js";
 import type { BlockFile } from "./block-file.js";
+import { detectFormat } from "./detect-format.js";
 import { ImageError } from "./errors.js";
 import { Image, type ImageOptions } from "./image.js";
 import type { ImageHost } from "./image-host.js";
 import type { ImageFormat, Layer } from "./layer.js";
-import { isQcow2 } from "./qcow2-header.js";
 import { Qcow2Layer } from "./qcow2-layer.js";
 import { RawLayer } from "./raw-layer.js";
 
@@ -12,7 +12,7 @@ import { RawLayer } from "./raw-layer.js";
 export const MAX_CHAIN_DEPTH = 64;
 
 export interface OpenOptions extends ImageOptions {
-  /** The top file's format; default: detected from its first bytes (qcow2, Amber, else raw). */
+  /** The top file's format; default: detected by content (see detect-format.ts; unknown is an error, not raw). */
   format?: ImageFormat;
   /** Open the top file for writing (writes then go into it instead of being shadowed). */
   writable?: boolean;
@@ -20,14 +20,6 @@ export interface OpenOptions extends ImageOptions {
   searchPath?: readonly string[];
   /** Do not follow backing names (open one file alone). */
   noBacking?: boolean;
-}
-
-/** Detects a file's format from its first bytes: qcow2 and Amber have magics, anything else is raw. */
-export function detectFormat(file: BlockFile): ImageFormat {
-  const head = file.read(0, 8);
-  if (isQcow2(head)) return "qcow2";
-  if (isAmberLayer(head)) return "amber";
-  return "raw";
 }
 
 /** Opens one file as a layer of the given (or detected) format. */

@@ -48,16 +48,24 @@ export interface Qcow2Header {
   featureNames: Map<string, string>;
   /** Bytes the header, its extensions and the backing name occupy from offset 0. */
   headerBytes: number;
+  /** Why the refcount table cannot be read, when it cannot (only `check` and writable syncs need it). */
+  refcountProblem?: string;
 }
 
 export function isQcow2(head: Uint8Array): boolean {
   return head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0) === QCOW2_MAGIC;
 }
 
-const u64 = (v: DataView, at: number): number => {
+/** A u64 field; above 2^53 (no valid size or offset gets there) it cannot be an exact double: CORRUPT. */
+const u64 = (v: DataView, at: number, file: BlockFile, field: string): number => {
   const hi = v.getUint32(at);
   const lo = v.getUint32(at + 4);
-  // Offsets above 2^53 cannot be exact doubles; no valid field gets there (checked below).
+  if (hi >= 0x200000)
+    throw new ImageError(
+      "CORRUPT",
+      `${file.name}: ${field} 0x${hi.toString(16)}${lo.toString(16).padStart(8, "0")} is beyond 2^53`,
+      at,
+    );
   return hi * 2 ** 32 + lo;
 };
 
@@ -96,17 +104,18 @@ export function parseQcow2Header(file: BlockFile): Qcow2Header {
   const cs = 2 ** clusterBits;
   const h: Qcow2Header = {
     version,
-    backingFileOffset: u64(v, 8),
+    backingFileOffset: u64(v, 8, file, "backing_file_offset"),
     backingFileSize: v.getUint32(16),
     clusterBits,
-    size: u64(v, 24),
+    // Above 2^53 it is inexact, but then far above MAX_QCOW2_SIZE (LIMIT_EXCEEDED below).
+    size: v.getUint32(24) * 2 ** 32 + v.getUint32(28),
     cryptMethod: v.getUint32(32),
     l1Size: v.getUint32(36),
-    l1TableOffset: u64(v, 40),
-    refcountTableOffset: u64(v, 48),
+    l1TableOffset: u64(v, 40, file, "l1_table_offset"),
+    refcountTableOffset: u64(v, 48, file, "refcount_table_offset"),
     refcountTableClusters: v.getUint32(56),
     nbSnapshots: v.getUint32(60),
-    snapshotsOffset: u64(v, 64),
+    snapshotsOffset: u64(v, 64, file, "snapshots_offset"),
     incompat: 0n,
     compat: 0n,
     autoclear: 0n,
@@ -254,6 +263,10 @@ export function parseQcow2Header(file: BlockFile): Qcow2Header {
       `${file.name}: L1 table at ${h.l1TableOffset} (${h.l1Size} entries) is unaligned or lies outside the ${fileSize}-byte file`,
       40,
     );
+  }
+  if (h.refcountTableOffset % cs !== 0 || h.refcountTableOffset + h.refcountTableClusters * cs > fileSize) {
+    // Only `check` and a writable sync read the refcounts; a reader does not need them.
+    h.refcountProblem = `refcount table at ${h.refcountTableOffset} (${h.refcountTableClusters} clusters) is unaligned or lies outside the ${fileSize}-byte file`;
   }
   return h;
 }

@@ -27,13 +27,13 @@ export type ClusterKind = "unallocated" | "zero" | "normal" | "compressed";
 export class Qcow2Layer implements Layer {
   readonly format = "qcow2" as const;
   readonly header: Qcow2Header;
-  readonly size: number;
+  size: number;
   readonly grain: number;
   readonly name: string;
   readonly writable: boolean;
   private readonly cs: number;
   private readonly l2Entries: number;
-  private readonly l1: Float64Array;
+  private l1: Float64Array;
   private readonly l2Cache = new Map<number, DataView>();
   private fileEnd: number;
   /** Bytes of the file, including clusters allocated since opening. */
@@ -71,6 +71,9 @@ export class Qcow2Layer implements Layer {
     const l1Bytes = readExactly(file, h.l1TableOffset, h.l1Size * 8, "L1 table");
     const v = new DataView(l1Bytes.buffer, l1Bytes.byteOffset, l1Bytes.length);
     this.l1 = new Float64Array(h.l1Size);
+    // Each L2 table belongs to one L1 entry: a repeat is damage (a shifted or overwritten
+    // table), and it would let walks over the tables grow past the file's size.
+    const seenL2 = new Set<number>();
     for (let i = 0; i < h.l1Size; i++) {
       const offset =
         (v.getUint32(i * 8) & 0x00ffffff) * TWO32 + ((v.getUint32(i * 8 + 4) & 0xfffffe00) >>> 0);
@@ -80,6 +83,15 @@ export class Qcow2Layer implements Layer {
           `${this.name}: L1 entry ${i} points to ${offset}, unaligned or outside the ${this.fileLength}-byte file`,
           h.l1TableOffset + i * 8,
         );
+      }
+      if (offset !== 0) {
+        if (seenL2.has(offset))
+          throw new ImageError(
+            "CORRUPT",
+            `${this.name}: L1 entry ${i} points to the L2 table at ${offset}, which an earlier entry already uses`,
+            h.l1TableOffset + i * 8,
+          );
+        seenL2.add(offset);
       }
       this.l1[i] = offset;
     }
@@ -133,15 +145,15 @@ export class Qcow2Layer implements Layer {
       return { kind: "compressed", host, csize };
     }
     const host = (hi & 0x00ffffff) * TWO32 + ((lo & 0xfffffe00) >>> 0);
-    if (this.header.version === 3 && lo & 1) return { kind: "zero", host, csize: 0 };
-    if (host === 0) return { kind: "unallocated", host: 0, csize: 0 };
+    const zero = this.header.version === 3 && (lo & 1) !== 0;
+    if (host === 0) return { kind: zero ? "zero" : "unallocated", host: 0, csize: 0 };
     if (host % this.cs !== 0 || host >= this.fileLength) {
       throw new ImageError(
         "CORRUPT",
         `${this.name}: cluster ${c} maps to ${host}, unaligned or outside the ${this.fileLength}-byte file`,
       );
     }
-    return { kind: "normal", host, csize: 0 };
+    return { kind: zero ? "zero" : "normal", host, csize: 0 };
   }
 
   has(offset: number): boolean {
@@ -227,6 +239,76 @@ export class Qcow2Layer implements Layer {
     t.setUint32(at, 0x80000000 | Math.floor(host / TWO32));
     t.setUint32(at + 4, host >>> 0);
     this.file.write(this.l1[l1i] + at, new Uint8Array(t.buffer, at, 8));
+  }
+
+  /**
+   * Rebuilds the refcounts from the L1/L2 tables (what `qemu-img check -r all` does for
+   * leaks and refcount errors). Writable layers only; the dirty bit guards the rewrite.
+   */
+  rebuildRefcounts(): void {
+    if (!this.writable) throw new ImageError("READ_ONLY", `${this.name} was opened read-only`);
+    this.markDirty();
+    this.sync();
+  }
+
+  /**
+   * Names another backing file (and format) in the header, nothing else (`qemu-img rebase
+   * -u`); `rebase` without -u first copies what differs into this layer.
+   */
+  setBacking(name: string | undefined, format: ImageFormat | undefined): void {
+    if (!this.writable) throw new ImageError("READ_ONLY", `${this.name} was opened read-only`);
+    this.header.backingFile = name === "" ? undefined : name;
+    this.header.backingFormat = name === "" || name === undefined ? undefined : format;
+    this.header.backingFileOffset = 0;
+    this.header.backingFileSize = 0;
+    this.markDirty();
+    this.sync();
+  }
+
+  /**
+   * Grows the virtual size (`qemu-img resize`): a larger L1 table, when needed, goes to the
+   * end of the file. Shrinking is refused when clusters past the new end are allocated.
+   */
+  resize(newSize: number): void {
+    if (!this.writable) throw new ImageError("READ_ONLY", `${this.name} was opened read-only`);
+    if (!Number.isSafeInteger(newSize) || newSize < 0 || newSize % 512 !== 0)
+      throw new ImageError(
+        "INVALID_ARGUMENT",
+        `${this.name}: new size ${newSize} is not a whole number of 512-byte sectors`,
+      );
+    if (newSize < this.size) {
+      for (const [start] of this.extents()) {
+        if (start + this.cs > newSize)
+          throw new ImageError(
+            "INVALID_ARGUMENT",
+            `${this.name}: data at ${start} lies past the new size ${newSize}; shrinking would lose it`,
+          );
+      }
+    }
+    const needL1 = Math.ceil(newSize / (this.cs * this.l2Entries));
+    this.markDirty();
+    if (needL1 > this.l1.length) {
+      const table = new Uint8Array(Math.ceil((needL1 * 8) / this.cs) * this.cs);
+      const tv = new DataView(table.buffer);
+      for (let i = 0; i < this.l1.length; i++) {
+        const off = this.l1[i] as number;
+        if (off === 0) continue;
+        tv.setUint32(i * 8, 0x80000000 | Math.floor(off / TWO32));
+        tv.setUint32(i * 8 + 4, off >>> 0);
+      }
+      const at = this.fileEnd;
+      this.fileEnd += table.length;
+      this.fileLength = Math.max(this.fileLength, this.fileEnd);
+      this.file.write(at, table);
+      const grown = new Float64Array(needL1);
+      grown.set(this.l1);
+      this.l1 = grown;
+      this.header.l1TableOffset = at;
+      this.header.l1Size = needL1;
+    }
+    this.header.size = newSize;
+    this.size = newSize;
+    this.sync();
   }
 
   private markDirty(): void {

@@ -1,4 +1,5 @@
 import type { BlockFile } from "./block-file.js";
+import { ImageError } from "./errors.js";
 
 /**
  * Reference counts per host cluster, grown as clusters are used. 16-bit counts
@@ -26,6 +27,8 @@ export class ClusterCounts {
   }
 
   add(cluster: number): void {
+    if (!Number.isSafeInteger(cluster) || cluster < 0)
+      throw new ImageError("CORRUPT", `cluster index ${cluster} is not a whole number of clusters`);
     if (cluster >= this.counts.length) {
       const grown = new Uint16Array(Math.max(cluster + 1, this.counts.length * 2));
       grown.set(this.counts);

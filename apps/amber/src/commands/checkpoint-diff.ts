@@ -1,5 +1,6 @@
 import type { CheckpointReader, FieldValue } from "@amber/checkpoint";
 import { pagesEqual } from "@amber/compress";
+import { registerName } from "@amber/isa";
 
 function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolean {
   if (a === b) return true;
@@ -34,11 +35,74 @@ function showValue(v: FieldValue | undefined): string {
   return Array.isArray(v) ? `[${v.length} records]` : "{record}";
 }
 
+interface FieldDiff {
+  /** The field, or one element of an array field (`x10`, `pmpaddr3`, `mrom[12]`). */
+  name: string;
+  /** Another name for it (a register's ABI name: `a0`). */
+  alias?: string;
+  a: string;
+  b: string;
+}
+
 interface SectionDiff {
   name: string;
   /** Only in one image: "a" or "b". */
   onlyIn?: "a" | "b";
-  fields: { name: string; a: string; b: string }[];
+  fields: FieldDiff[];
+}
+
+/** Arrays up to this long are compared element by element, one line per element that differs. */
+const MAX_ELEMENT_LINES = 64;
+
+/** Names of an array field's elements: the hart's registers, PMP entries; else `field[i]`. */
+function elementName(section: string, field: string, i: number): { name: string; alias?: string } {
+  if (/^hart\d+$/.test(section) && field === "x") return { name: `x${i}`, alias: registerName(i) };
+  if (/^csr\d+$/.test(section) && (field === "pmpaddr" || field === "pmpcfg"))
+    return { name: `${field}${i}` };
+  return { name: `${field}[${i}]` };
+}
+
+const element = (v: number | bigint): string =>
+  typeof v === "bigint" ? `0x${v.toString(16)}` : `0x${(v >>> 0).toString(16)}`;
+
+/**
+ * The differences of one field. Typed arrays are compared element by element: registers
+ * and CSR arrays line by line with their names and values, long arrays (a boot ROM) as a
+ * count and the first element that differs.
+ */
+function fieldDiffs(
+  section: string,
+  field: string,
+  a: FieldValue | undefined,
+  b: FieldValue | undefined,
+): FieldDiff[] {
+  if (sameValue(a, b)) return [];
+  if (
+    ArrayBuffer.isView(a) &&
+    ArrayBuffer.isView(b) &&
+    a.constructor === b.constructor &&
+    !(a instanceof DataView) &&
+    !(b instanceof DataView)
+  ) {
+    const x = a as unknown as ArrayLike<number | bigint>;
+    const y = b as unknown as ArrayLike<number | bigint>;
+    const n = Math.max(x.length, y.length);
+    const differing: number[] = [];
+    for (let i = 0; i < n; i++) if (x[i] !== y[i]) differing.push(i);
+    const show = (arr: ArrayLike<number | bigint>, i: number) =>
+      i < arr.length ? element(arr[i] as number | bigint) : "(absent)";
+    if (n <= MAX_ELEMENT_LINES)
+      return differing.map((i) => ({ ...elementName(section, field, i), a: show(x, i), b: show(y, i) }));
+    const first = differing[0] as number;
+    return [
+      {
+        name: field,
+        a: `${differing.length} of ${n} elements differ, first [${first}] = ${show(x, first)}`,
+        b: show(y, first),
+      },
+    ];
+  }
+  return [{ name: field, a: showValue(a), b: showValue(b) }];
 }
 interface SegmentDiff {
   name: string;
@@ -62,9 +126,8 @@ export function diffImages(a: CheckpointReader, b: CheckpointReader) {
     const fa = a.section(name).fields as Record<string, FieldValue>;
     const fb = b.section(name).fields as Record<string, FieldValue>;
     const fields: SectionDiff["fields"] = [];
-    for (const f of [...new Set([...Object.keys(fa), ...Object.keys(fb)])]) {
-      if (!sameValue(fa[f], fb[f])) fields.push({ name: f, a: showValue(fa[f]), b: showValue(fb[f]) });
-    }
+    for (const f of [...new Set([...Object.keys(fa), ...Object.keys(fb)])])
+      fields.push(...fieldDiffs(name, f, fa[f], fb[f]));
     if (fields.length > 0) sections.push({ name, fields });
   }
   const segments: SegmentDiff[] = [];
@@ -111,7 +174,8 @@ export function formatImageDiff(d: ImageDiff, pa: string, pb: string, a: Checkpo
   if (d.instructions) lines.push(`instructions: ${d.instructions.a} vs ${d.instructions.b}`);
   for (const s of d.sections) {
     if (s.onlyIn) lines.push(`section ${s.name}: only in ${s.onlyIn === "a" ? pa : pb}`);
-    for (const f of s.fields) lines.push(`${s.name}.${f.name}: ${f.a} vs ${f.b}`);
+    for (const f of s.fields)
+      lines.push(`${s.name}.${f.name}${f.alias === undefined ? "" : ` (${f.alias})`}: ${f.a} vs ${f.b}`);
   }
   for (const g of d.segments) {
     if (g.onlyIn) lines.push(`segment ${g.name}: only in ${g.onlyIn === "a" ? pa : pb}`);

@@ -137,7 +137,7 @@ export function registerCheckpointToolCommands(
     .description("Convert a checkpoint between the single-file and directory layouts (same digest).")
     .argument("<checkpoint>")
     .argument("<out>")
-    .requiredOption("--layout <layout>", "file (one .ambc file) or dir (a directory with manifest.json)")
+    .requiredOption("--layout <layout>", "file (one .amber file) or dir (a directory with manifest.json)")
     .option("--codec <codec>", "re-encode the page data: none, lz4 or zstd (the digest then changes)")
     .option("--level <n>", "compression level for --codec")
     .addHelpText(

@@ -1,16 +1,25 @@
 import * as nodePath from "node:path";
-import type { CheckpointReader } from "@amber/checkpoint";
+import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
+import { openCheckpoint } from "@amber/checkpoint/node";
 import type { Image } from "@amber/image";
-import { type CheckpointDisk, Machine, type RunOutcome } from "@amber/machine";
+import { type CheckpointDisk, Machine, type RunOutcome, SECTION_SPECS } from "@amber/machine";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
+import { oneLine } from "../error-line.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount } from "../parse-size.js";
 import { parseSerialSpec, SERIAL_HELP } from "../serial/serial-spec.js";
 import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
-import { closeDisks, type DiskSpec, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
+import {
+  closeDisks,
+  type DiskSpec,
+  diffFormat,
+  machineDisks,
+  openDisks,
+  parseDiskSpec,
+} from "./image-disks.js";
 import {
   checkSaveTarget,
   finishRun,
@@ -128,6 +137,7 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
   if (options.saveTo !== undefined) checkSaveDestination("--save-to", options.saveTo);
   const serial = options.serial === undefined ? undefined : parseSerialSpec(options.serial);
   let port: SerialPort | undefined;
+  if (options.saveDiskDiff !== undefined) diffFormat(options.saveDiskDiff);
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
@@ -250,46 +260,87 @@ function savedDisks(reader: CheckpointReader): CheckpointDisk[] {
   }
 }
 
-function inspectCommand(writeOut: (t: string) => void, path: string, json: boolean): number {
-  return withCheckpoint(path, (reader) => {
-    const d = describe(reader, path);
-    if (json) {
-      writeOut(`${JSON.stringify(d, null, 2)}\n`);
-      return ExitCode.Ok;
+/**
+ * Opens an image for `inspect`: when its parent cannot be opened (missing, replaced, a
+ * cycle), the image alone, so its own header is still shown; `parentProblem` says why.
+ */
+function openForInspect(path: string): { reader: CheckpointReader; parentProblem?: string } {
+  try {
+    return { reader: openCheckpoint(path, { sections: SECTION_SPECS }) };
+  } catch (e) {
+    if (!isCheckpointError(e) || !["PARENT_MISSING", "PARENT_MISMATCH", "PARENT_CYCLE"].includes(e.code))
+      return checkpointFailure(e, path);
+    try {
+      return {
+        reader: openCheckpoint(path, { sections: SECTION_SPECS, withoutParent: true }),
+        parentProblem: e.message,
+      };
+    } catch (again) {
+      return checkpointFailure(again, path);
     }
-    const disks = d.disks as CheckpointDisk[];
-    const lines = [
-      `file: ${path}`,
-      `digest: ${d.digest}`,
-      `format version: ${d.formatVersion}`,
-      `machine: ${d.machine}`,
-      `creator: ${d.creator}`,
-      `created: ${d.createdAt}`,
-      `instructions: ${d.instructionCount}`,
-      `parent: ${d.parent ?? "none"}${d.parentHint ? ` (${d.parentHint})` : ""}`,
-      `data size: ${d.dataSize} bytes`,
-      "sections:",
-      ...reader.sectionEntries.map(
-        (e) => `  ${e.name} v${e.version} (min v${e.minVersion}), ${e.length} bytes`,
-      ),
-      ...(disks.length === 0
-        ? []
-        : [
-            "disks:",
-            ...disks.map(
-              (d) =>
-                `  virtio${d.slot}: ${d.source || "(no name)"}${d.format ? ` (${d.format})` : ""}, ${d.size} bytes, ${d.writtenPages} written pages in disk${d.slot}${d.readOnly ? ", read-only" : ""}, base ${d.fingerprint}`,
-            ),
-          ]),
-      "segments:",
-      ...reader.segments.map(
-        (s) =>
-          `  ${s.name} at ${hex(s.base)}, ${s.size} bytes, ${s.pageCount} pages of ${s.pageSize}, ${s.storedPageCount} stored`,
-      ),
-    ];
-    writeOut(`${lines.join("\n")}\n`);
+  }
+}
+
+function inspectCommand(env: CliEnv, writeOut: (t: string) => void, path: string, json: boolean): number {
+  const { reader, parentProblem } = openForInspect(path);
+  if (parentProblem !== undefined)
+    env.stderr(`amber: warning: ${oneLine(parentProblem)}; showing this image's own header\n`);
+  let result: number;
+  try {
+    result = inspectReader(writeOut, reader, path, json, parentProblem);
+  } catch (e) {
+    return checkpointFailure(e, path);
+  } finally {
+    reader.close();
+  }
+  return result;
+}
+
+function inspectReader(
+  writeOut: (t: string) => void,
+  reader: CheckpointReader,
+  path: string,
+  json: boolean,
+  parentProblem: string | undefined,
+): number {
+  const d = describe(reader, path);
+  if (parentProblem !== undefined) d.parentProblem = parentProblem;
+  if (json) {
+    writeOut(`${JSON.stringify(d, null, 2)}\n`);
     return ExitCode.Ok;
-  });
+  }
+  const disks = d.disks as CheckpointDisk[];
+  const lines = [
+    `file: ${path}`,
+    `digest: ${d.digest}`,
+    `format version: ${d.formatVersion}`,
+    `machine: ${d.machine}`,
+    `creator: ${d.creator}`,
+    `created: ${d.createdAt}`,
+    `instructions: ${d.instructionCount}`,
+    `parent: ${d.parent ?? "none"}${d.parentHint ? ` (${d.parentHint})` : ""}${parentProblem !== undefined ? " — cannot be opened" : ""}`,
+    `data size: ${d.dataSize} bytes`,
+    "sections:",
+    ...reader.sectionEntries.map(
+      (e) => `  ${e.name} v${e.version} (min v${e.minVersion}), ${e.length} bytes`,
+    ),
+    ...(disks.length === 0
+      ? []
+      : [
+          "disks:",
+          ...disks.map(
+            (d) =>
+              `  virtio${d.slot}: ${d.source || "(no name)"}${d.format ? ` (${d.format})` : ""}, ${d.size} bytes, ${d.writtenPages} written pages in disk${d.slot}${d.readOnly ? ", read-only" : ""}, base ${d.fingerprint}`,
+          ),
+        ]),
+    "segments:",
+    ...reader.segments.map(
+      (s) =>
+        `  ${s.name} at ${hex(s.base)}, ${s.size} bytes, ${s.pageCount} pages of ${s.pageSize}, ${s.storedPageCount} stored`,
+    ),
+  ];
+  writeOut(`${lines.join("\n")}\n`);
+  return ExitCode.Ok;
 }
 
 function verifyCommand(writeOut: (t: string) => void, path: string): number {
@@ -350,7 +401,7 @@ parent, 126 for an unhandled trap, 2 for a bad command line.`,
     .description("Describe a checkpoint: header, sections with versions, segments, parent.")
     .argument("<checkpoint>")
     .option("--json", "print JSON")
-    .action((path: string, o) => setStatus(inspectCommand(writeOut, path, o.json === true)));
+    .action((path: string, o) => setStatus(inspectCommand(env, writeOut, path, o.json === true)));
   program
     .command("verify")
     .description("Check every hash and checksum of a checkpoint (and its parents); exit 0 only if all hold.")

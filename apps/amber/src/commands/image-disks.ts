@@ -34,6 +34,20 @@ export function parseDiskSpec(spec: string): DiskSpec {
   return out;
 }
 
+/** Default extension of Amber disk layers (worlds, the machine checkpoints, are `.amber`). */
+export const DISK_LAYER_EXT = ".amberdisk";
+
+/** `--save-disk-diff OUT`'s format: qcow2 for `.qcow2`, else an Amber layer; `.amber` names worlds. */
+export function diffFormat(out: string): ImageFormat {
+  if (out.endsWith(".qcow2")) return "qcow2";
+  if (out.endsWith(".amber"))
+    throw new UserError(
+      `--save-disk-diff ${out}: .amber is the extension of worlds (machine checkpoints); name a disk layer ${DISK_LAYER_EXT} (Amber's format) or .qcow2`,
+      ExitCode.Usage,
+    );
+  return "amber";
+}
+
 /** Turns a library error into the CLI's one-line error. */
 export function imageUserError(e: unknown, exitCode: number = ExitCode.Failure): never {
   if (isImageError(e)) throw new UserError(e.message, exitCode);
@@ -88,7 +102,7 @@ export function closeDisks(
           "--save-disk-diff: the disk was opened rw, so its writes are already in the file",
           ExitCode.Usage,
         );
-      const format: ImageFormat = saveDiffTo.endsWith(".qcow2") ? "qcow2" : "amber";
+      const format = diffFormat(saveDiffTo);
       const backingName = path.relative(path.dirname(path.resolve(saveDiffTo)), path.resolve(spec.file));
       writeFileAtomic(saveDiffTo, (f) =>
         saveDiff(image, f, {

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import {
   AmberLayer,
@@ -9,6 +10,7 @@ import {
   openImage,
   openLayer,
   Qcow2Layer,
+  saveDiff,
   type WriteOptions,
   writePages,
 } from "@amber/image";
@@ -20,12 +22,21 @@ import { sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { imageUserError } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
+import { imageMap, imageMeasure, imageRebase, imageRepair, imageResize, wantsJson } from "./image-verbs.js";
 
 const FORMATS = ["raw", "qcow2", "amber"] as const;
+
+/** Formats qemu-img knows that Amber neither reads nor writes. */
+const FOREIGN = ["vmdk", "vdi", "vhdx", "vpc", "qed", "qcow", "luks", "parallels", "dmg", "bochs", "cloop"];
 
 function format(name: string | undefined, flag: string): ImageFormat | undefined {
   if (name === undefined) return undefined;
   if (!(FORMATS as readonly string[]).includes(name)) {
+    if (FOREIGN.includes(name))
+      throw new UserError(
+        `${flag} ${name}: Amber reads and writes raw, qcow2 and amber only; qemu-img converts to and from ${name}`,
+        ExitCode.Usage,
+      );
     throw new UserError(`${flag} ${name}: unknown format (raw, qcow2, amber)`, ExitCode.Usage);
   }
   return name as ImageFormat;
@@ -174,9 +185,23 @@ export function imageCreate(
 export function imageConvert(
   input: string,
   output: string,
-  o: { format?: string; outputFormat?: string; compress?: boolean; options?: string; progress?: boolean },
+  o: {
+    format?: string;
+    outputFormat?: string;
+    compress?: boolean;
+    options?: string;
+    progress?: boolean;
+    /** -n: the output exists already (same size or larger): write the data into it. */
+    noCreate?: boolean;
+    /** -B: the output is a diff layer over this backing file (relative to the output). */
+    backing?: string;
+    backingFormat?: string;
+  },
 ): number {
   const outFmt = format(o.outputFormat ?? "raw", "-O") as ImageFormat;
+  if (o.noCreate) return convertInto(input, output, o.format, outFmt);
+  if (o.backing !== undefined)
+    return convertOver(input, output, o.format, outFmt, o.backing, o.backingFormat, o.options);
   const opts = parseCreateOptions(o.options);
   if (o.compress && opts.compression === undefined) opts.compression = outFmt === "qcow2" ? "zlib" : "zstd";
   if (!o.compress && outFmt === "qcow2" && opts.compression !== undefined) {
@@ -186,6 +211,7 @@ export function imageConvert(
   const bar = progressBar(`converting ${path.basename(input)}`, o.progress ?? true);
   try {
     return withImage(input, format(o.format, "-f"), (image) => {
+      refuseOverwritingInput(output, image);
       writeFileAtomic(output, (f) =>
         flatten(image, f, { format: outFmt, ...opts, onProgress: (d, t) => bar.update(d, t) }),
       );
@@ -196,10 +222,134 @@ export function imageConvert(
   }
 }
 
-export function imageCheck(out: (t: string) => void, file: string, o: { format?: string }): number {
+/** `convert -n`: writes the input's content into an existing image (qcow2 or raw) of at least its size. */
+function convertInto(input: string, output: string, inFmt: string | undefined, outFmt: ImageFormat): number {
+  return withImage(input, format(inFmt, "-f"), (image) => {
+    refuseOverwritingInput(output, image);
+    let target: Image | undefined;
+    try {
+      target = openImage(nodeImageHost, output, { format: outFmt, writable: true, noBacking: true });
+      if (!target.writeThrough)
+        throw new UserError(
+          `${output}: -n cannot write into a ${outFmt} file (raw or qcow2)`,
+          ExitCode.Usage,
+        );
+      if (target.size < image.size)
+        throw new UserError(
+          `${output}: ${target.size} bytes, smaller than the input's ${image.size} (-n writes into an existing image)`,
+          ExitCode.Failure,
+        );
+      // Only what differs is written: zeros over an empty qcow2 allocate nothing.
+      const step = 64 * 1024;
+      for (let at = 0; at < image.size; at += step) {
+        const n = Math.min(step, image.size - at);
+        const data = image.read(at, n);
+        if (!Buffer.from(data).equals(Buffer.from(target.read(at, n)))) target.write(at, data);
+      }
+      target.sync();
+      return ExitCode.Ok;
+    } catch (e) {
+      return imageUserError(e);
+    } finally {
+      target?.close();
+    }
+  });
+}
+
+/**
+ * `convert -B BACKING`: the output is a diff layer naming BACKING, holding only the pages
+ * whose content differs from BACKING's (as qemu-img writes it).
+ */
+function convertOver(
+  input: string,
+  output: string,
+  inFmt: string | undefined,
+  outFmt: ImageFormat,
+  backing: string,
+  backingFmt: string | undefined,
+  options: string | undefined,
+): number {
+  if (outFmt === "raw") throw new UserError("-B: a raw file cannot have a backing file", ExitCode.Usage);
+  return withImage(input, format(inFmt, "-f"), (image) => {
+    refuseOverwritingInput(output, image);
+    const backingPath = path.isAbsolute(backing) ? backing : path.join(path.dirname(output), backing);
+    return withImage(backingPath, format(backingFmt, "-F"), (base) => {
+      // The base's layers with the input's differing pages as shadowed writes.
+      const diff = new Image(base.layers, { size: image.size, pageSize: image.pageSize });
+      const ps = image.pageSize;
+      for (let p = 0; p < Math.ceil(image.size / ps); p++) {
+        const at = p * ps;
+        const n = Math.min(ps, image.size - at);
+        const want = image.read(at, n);
+        const have = at < base.size ? base.read(at, Math.min(n, base.size - at)) : new Uint8Array(0);
+        if (!sameOrZeroPadded(want, have)) diff.write(at, want);
+      }
+      writeFileAtomic(output, (f) =>
+        saveDiff(diff, f, {
+          format: outFmt,
+          backingName: backing,
+          backingFormat: base.layers[base.layers.length - 1]?.format,
+          ...parseCreateOptions(options),
+        }),
+      );
+      return ExitCode.Ok;
+    });
+  });
+}
+
+function sameOrZeroPadded(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== (b[i] ?? 0)) return false;
+  return true;
+}
+
+/** qemu-img's rule: never write over the input (or a file of its backing chain), by inode. */
+function refuseOverwritingInput(output: string, image: Image): void {
+  const out = fs.statSync(output, { throwIfNoEntry: false });
+  if (out === undefined) return;
+  for (const layer of image.layers) {
+    const st = fs.statSync(layer.name, { throwIfNoEntry: false });
+    if (st !== undefined && st.dev === out.dev && st.ino === out.ino)
+      throw new UserError(
+        `${output}: is ${layer === image.layers[image.layers.length - 1] ? "the input" : `the input's backing file ${layer.name}`} (same file); write to another file`,
+        ExitCode.Usage,
+      );
+  }
+}
+
+/** Clusters holding data (qemu-img check's "allocated-clusters": not zero-flagged ones). */
+function allocatedClusters(layer: Layer): number {
+  let n = 0;
+  for (const [start] of layer.extents()) {
+    if (!(layer instanceof Qcow2Layer) || layer.entry(start / layer.grain).kind !== "zero") n++;
+  }
+  return n;
+}
+
+export function imageCheck(
+  out: (t: string) => void,
+  file: string,
+  o: { format?: string; json?: boolean; repair?: string },
+): number {
+  if (o.repair !== undefined)
+    return imageRepair(out, file, { format: format(o.format, "-f"), mode: o.repair });
   return withImage(file, format(o.format, "-f"), (image) => {
     const layer = image.layers[image.layers.length - 1] as Layer;
     const report = checkLayer(layer);
+    if (o.json) {
+      // qemu-img check --output=json's keys.
+      const j: Record<string, unknown> = {
+        "image-end-offset": layer.fileSize(),
+        "total-clusters": Math.ceil(layer.size / layer.grain),
+        "check-errors": 0,
+        "allocated-clusters": allocatedClusters(layer),
+        filename: file,
+        format: layer.format,
+      };
+      if (report.corruptions > 0) j.corruptions = report.corruptions;
+      if (report.leaks > 0) j.leaks = report.leaks;
+      out(`${JSON.stringify(j, null, 4)}\n`);
+      return report.corruptions > 0 ? 2 : report.leaks > 0 ? 3 : ExitCode.Ok;
+    }
     for (const m of report.messages.slice(0, 50))
       out(`${report.corruptions > 0 ? "ERROR" : "Leaked"}: ${m}\n`);
     if (report.corruptions > 0) {
@@ -284,7 +434,7 @@ export function imageCommit(out: (t: string) => void, file: string, o: { format?
   }
 }
 
-/** Registers `amber image info|create|convert|check|compare|commit`, shaped like qemu-img. */
+/** Registers `amber image info|create|convert|check|compare|commit|map|rebase|resize`, shaped like qemu-img. */
 export function registerImageCommands(
   program: Command,
   env: CliEnv,
@@ -293,15 +443,26 @@ export function registerImageCommands(
 ): void {
   const image = program
     .command("image")
-    .description("Inspect, create and convert disk images (raw, qcow2, amber), as qemu-img does.");
+    .description("Inspect, create and convert disk images (raw, qcow2, amber), as qemu-img does.")
+    .addHelpText(
+      "after",
+      `
+Formats are detected by content: qcow2 and Amber disk layers (.amberdisk) by their magic;
+raw only for a file with no known or damaged header, a whole number of 512-byte sectors and
+no other format's extension; anything else is an error (-f raw reads any file as raw).
+Worlds (machine checkpoints, .amber) are not disk images: amber inspect/resume read them.`,
+    );
   image
     .command("info")
     .argument("<file>")
     .option("-f <format>", "format of the file (default: detected)")
     .option("--json", "print JSON (qemu-img info --output=json keys)")
+    .option("--output <fmt>", "json or human (qemu-img's spelling of --json)")
     .option("--backing-chain", "describe every layer of the chain")
     .action((file: string, o) =>
-      setStatus(imageInfo(env, writeOut, file, { format: o.f, json: o.json, backingChain: o.backingChain })),
+      setStatus(
+        imageInfo(env, writeOut, file, { format: o.f, json: wantsJson(o), backingChain: o.backingChain }),
+      ),
     );
   image
     .command("create")
@@ -322,6 +483,9 @@ export function registerImageCommands(
     .option("-O <format>", "output format", "raw")
     .option("-c", "compress (qcow2: clusters, zlib unless -o compression_type=zstd; amber: always)")
     .option("-o <options>", "cluster_size=N,compression_type=zlib|zstd")
+    .option("-n", "do not create the output: write into the existing image (raw or qcow2)")
+    .option("-B <backing>", "write a diff layer over this backing file (only what differs from it)")
+    .option("-F <format>", "the backing file's format (with -B)")
     .option("--no-progress", "no progress bar (there is none unless stderr is a terminal)")
     .description("Write the whole image (all layers merged) as one new file, atomically.")
     .action((input: string, output: string, o) =>
@@ -332,6 +496,9 @@ export function registerImageCommands(
           compress: o.c,
           options: o.o,
           progress: o.progress,
+          noCreate: o.n,
+          backing: o.B,
+          backingFormat: o.F,
         }),
       ),
     );
@@ -339,8 +506,78 @@ export function registerImageCommands(
     .command("check")
     .argument("<file>")
     .option("-f <format>", "format (default: detected)")
+    .option("-r <leaks|all>", "repair: rebuild the refcounts (leaks: only when nothing but leaks was found)")
+    .option("--json", "print JSON (qemu-img check --output=json keys)")
+    .option("--output <fmt>", "json or human (qemu-img's spelling of --json)")
     .description("Check metadata and checksums; exit 0 clean, 2 corrupt, 3 leaked clusters only.")
-    .action((file: string, o) => setStatus(imageCheck(writeOut, file, { format: o.f })));
+    .action((file: string, o) =>
+      setStatus(imageCheck(writeOut, file, { format: o.f, json: wantsJson(o), repair: o.r })),
+    );
+  image
+    .command("map")
+    .argument("<file>")
+    .option("-f <format>", "format (default: detected)")
+    .option("--json", "print JSON (qemu-img map --output=json)")
+    .option("--output <fmt>", "json or human (qemu-img's spelling of --json)")
+    .description("Show where each range of the image's bytes is stored (which layer, which file offset).")
+    .action((file: string, o) =>
+      setStatus(imageMap(writeOut, file, { format: format(o.f, "-f"), json: wantsJson(o) })),
+    );
+  image
+    .command("measure")
+    .argument("[file]")
+    .option("-f <format>", "FILE's format (default: detected)")
+    .option("-O <format>", "the format to measure for: raw or qcow2", "raw")
+    .option("--size <size>", "measure a new empty image of this size instead of a FILE")
+    .option("-o <options>", "cluster_size=N (qcow2)")
+    .option("--json", "print JSON (qemu-img measure --output=json keys)")
+    .option("--output <fmt>", "json or human (qemu-img's spelling of --json)")
+    .description(
+      "Size a converted file needs (required) and would need fully allocated, as qemu-img measure.",
+    )
+    .action((file: string | undefined, o) =>
+      setStatus(
+        imageMeasure(writeOut, file, {
+          format: format(o.f, "-f"),
+          outputFormat: format(o.O, "-O") as ImageFormat,
+          size: o.size === undefined ? undefined : size(o.size, "--size"),
+          clusterSize: parseCreateOptions(o.o).clusterSize,
+          json: wantsJson(o),
+        }),
+      ),
+    );
+  image
+    .command("rebase")
+    .argument("<file>")
+    .requiredOption("-b <backing>", 'the new backing file (relative to FILE), "" for none')
+    .option("-F <format>", "the new backing file's format (default: detected)")
+    .option("-f <format>", "FILE's format (default: detected)")
+    .option("-u", "unsafe: only rewrite the name (the backing file was moved or renamed)")
+    .description(
+      "Change a qcow2 file's backing file; without -u, first copy in what differs so it reads the same.",
+    )
+    .action((file: string, o) =>
+      setStatus(
+        imageRebase(file, {
+          format: format(o.f, "-f"),
+          backing: o.b,
+          backingFormat: format(o.F, "-F"),
+          unsafe: o.u === true,
+        }),
+      ),
+    );
+  image
+    .command("resize")
+    .argument("<file>")
+    .argument("<size>", "new size, or +SIZE / -SIZE relative to the current one")
+    .option("-f <format>", "format (default: detected)")
+    .option("--shrink", "allow making the image smaller")
+    .description("Change the virtual size of a raw or qcow2 image.")
+    .action((file: string, sz: string, o) =>
+      setStatus(
+        imageResize(file, sz, (t) => size(t, "size"), { format: format(o.f, "-f"), shrink: o.shrink }),
+      ),
+    );
   image
     .command("compare")
     .argument("<a>")

@@ -20,7 +20,7 @@ import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
-import { closeDisks, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
+import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
 import { checkSaveDestination } from "./save-target.js";
 
@@ -137,6 +137,7 @@ export function runCommand(
   if (options.saveDiskDiff !== undefined && diskSpecs.length !== 1) {
     throw new UserError("--save-disk-diff needs exactly one --disk", ExitCode.Usage);
   }
+  if (options.saveDiskDiff !== undefined) diffFormat(options.saveDiskDiff);
   const disks = openDisks(diskSpecs);
   // Opened first: a missing or damaged parent is reported before the guest runs.
   const parent = options.parent === undefined ? undefined : openImage(options.parent);

@@ -40,6 +40,18 @@ export function checkWorldName(name: string): string {
   return name;
 }
 
+/** Whether files can be created in `dir` (false on read-only media, or without permission). */
+function isWritable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    const worlds = path.join(dir, WORLDS_DIR);
+    if (fs.existsSync(worlds)) fs.accessSync(worlds, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function writeAtomic(target: string, bytes: Uint8Array): void {
   writeFileAtomic(target, (f) => f.write(0, bytes));
 }
@@ -54,6 +66,11 @@ export class MachineDirectory {
   private constructor(
     readonly root: string,
     private config: MachineConfig,
+    /**
+     * On read-only media (or without write permission) a machine still opens, read-only:
+     * its worlds resume and run, the current world is not recorded, a :save fails naming why.
+     */
+    readonly readOnly = false,
   ) {}
 
   /** True when `dir` holds a machine (its `machine.json`). */
@@ -93,8 +110,8 @@ export class MachineDirectory {
     if (c.current !== undefined && (typeof c.current !== "string" || !NAME.test(c.current))) {
       throw new UserError(`${file}: "current" must be a world name`, ExitCode.Failure);
     }
-    const machine = new MachineDirectory(path.resolve(dir), c as MachineConfig);
-    machine.removeStaleTemporaries();
+    const machine = new MachineDirectory(path.resolve(dir), c as MachineConfig, !isWritable(dir));
+    if (!machine.readOnly) machine.removeStaleTemporaries();
     return machine;
   }
 
@@ -152,7 +169,7 @@ export class MachineDirectory {
   /** Makes `name` the world the next `amber repl DIR` resumes. */
   setCurrent(name: string): void {
     this.config = { ...this.config, current: name };
-    this.writeConfig();
+    if (!this.readOnly) this.writeConfig();
   }
 
   /** The program the machine boots without a world (undefined for a machine made from an image). */

@@ -98,6 +98,7 @@ export function replCommand(
     idle: () => loop?.guestIdle(),
     stopped: (m: string) => loop?.guestStopped(m),
     exited: (code: number) => loop?.guestExited(code),
+    failed: (e: unknown) => loop?.guestFailed(e),
   };
   let directory = MachineDirectory.isMachine(start.dir) ? MachineDirectory.open(start.dir) : undefined;
   if (start.kind === "boot") {
@@ -129,7 +130,11 @@ export function replCommand(
       ? `booting ${path.basename(start.program)}`
       : `resuming ${start.name} at instruction ${session.machine.hart.steps.toLocaleString("en")}`;
   const where =
-    directory !== undefined ? `machine ${start.dir}` : `saves go to ${start.dir}/ (created on first :save)`;
+    directory === undefined
+      ? `saves go to ${start.dir}/ (created on first :save)`
+      : directory.readOnly
+        ? `machine ${start.dir}, read-only (its worlds run; :save cannot write there)`
+        : `machine ${start.dir}`;
   return loop.run(
     `amber: ${what} on a ${Math.round(ramSize / 1048576)} MiB virt board; ${where}. :help for the monitor, :quit to leave.\n`,
   );

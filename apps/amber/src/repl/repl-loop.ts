@@ -1,5 +1,6 @@
 import * as readline from "node:readline";
 import { progressBar } from "../commands/image-progress.js";
+import { errorReport, oneLine } from "../error-line.js";
 import { UserError } from "../user-error.js";
 import { LineQueue } from "./line-queue.js";
 import type { MachineDirectory } from "./machine-directory.js";
@@ -92,6 +93,14 @@ export class ReplLoop {
   guestExited(code: number): void {
     this.say(`the guest powered off (exit ${code})\n`);
     this.end(code);
+  }
+
+  /** Running the guest failed (a damaged page met mid-run): one line, and the REPL ends. */
+  guestFailed(e: unknown): void {
+    this.dropHeld();
+    const { text, exitCode } = errorReport(e, Boolean(process.env.AMBER_DEBUG));
+    this.streams.errors.write(text);
+    this.end(exitCode);
   }
 
   private say(text: string): void {
@@ -205,8 +214,13 @@ export class ReplLoop {
       try {
         await this.handle(line);
       } catch (e) {
-        if (!(e instanceof UserError)) throw e;
-        this.say(`${e.message}\n`);
+        // A library's error here is not about the line typed but the running world (a
+        // damaged page met by :step or :mem), or a bug: one line, and the REPL ends.
+        if (!(e instanceof UserError)) {
+          this.guestFailed(e);
+          return;
+        }
+        this.say(`${oneLine(e.message)}\n`);
       }
       if (this.status !== undefined) return;
       this.showRestoredTail();

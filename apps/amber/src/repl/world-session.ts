@@ -28,6 +28,12 @@ export interface SessionEvents {
   stopped(message: string): void;
   /** The guest powered off with this status. */
   exited(code: number): void;
+  /**
+   * Running the guest failed: a page of its world read lazily failed its checksum, a disk
+   * read failed... The session is paused; the terminal reports it and ends. Without this
+   * handler the error is thrown on (from the event loop).
+   */
+  failed?(error: unknown): void;
 }
 
 /** The image a world came from (restored) or was last saved as: the parent of the next incremental save. */
@@ -148,7 +154,15 @@ export class WorldSession {
     if (this.state !== "running") return;
     const started = performance.now();
     const before = this.machine.hart.steps;
-    const outcome = this.breakpoints.size > 0 ? this.runWatched(started) : this.machine.run(this.sliceSteps);
+    let outcome: RunOutcome | { kind: "breakpoint" };
+    try {
+      outcome = this.breakpoints.size > 0 ? this.runWatched(started) : this.machine.run(this.sliceSteps);
+    } catch (e) {
+      this.setState("paused");
+      if (this.events.failed === undefined) throw e;
+      this.events.failed(e);
+      return;
+    }
     const ms = performance.now() - started;
     this.runSteps += this.machine.hart.steps - before;
     this.runSeconds += ms / 1000;

@@ -117,7 +117,7 @@ export interface AtomicWriteOptions {
  */
 export function removeStaleTemps(target: string): void {
   const dir = path.dirname(target);
-  const prefix = `.${path.basename(target)}.tmp-`;
+  const base = path.basename(target);
   let names: string[];
   try {
     names = fs.readdirSync(dir);
@@ -125,13 +125,22 @@ export function removeStaleTemps(target: string): void {
     return;
   }
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(/^(\d+)-[0-9a-z]+$/.exec(name.slice(prefix.length))?.[1]);
+    // `.NAME.tmp-PID-STAMP`: a file (single-file save) or a directory (directory layout);
+    // `.NAME.old-PID-STAMP`: the previous directory image, set aside during the swap.
+    const m = /^\.(.*)\.(tmp|old)-(\d+)-[0-9a-z]+$/.exec(name);
+    if (m === null || m[1] !== base) continue;
+    const pid = Number(m[3]);
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
+    const p = path.join(dir, name);
     try {
-      fs.rmSync(path.join(dir, name), { force: true });
+      if (m[2] === "old" && !fs.existsSync(target)) {
+        // Killed between the two renames: the previous image is the one to keep.
+        fs.renameSync(p, target);
+        continue;
+      }
+      fs.rmSync(p, { recursive: true, force: true });
     } catch {
-      // a directory, or already gone: not ours to insist on
+      // already gone, or not ours to remove: best effort
     }
   }
 }
@@ -284,6 +293,7 @@ export function writeDirectoryAtomic(target: string, produce: (dir: DirectorySin
   const stamp = `${process.pid}-${Date.now().toString(36)}`;
   const tmp = path.join(parent, `.${path.basename(target)}.tmp-${stamp}`);
   const old = path.join(parent, `.${path.basename(target)}.old-${stamp}`);
+  removeStaleTemps(target);
   try {
     fs.mkdirSync(tmp);
     produce(new NodeDirectory(tmp));

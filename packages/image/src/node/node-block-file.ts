@@ -2,12 +2,35 @@ import * as fs from "node:fs";
 import type { BlockFile } from "../block-file.js";
 import { ImageError } from "../errors.js";
 
+/** What a host error code means, in a few words. */
+const REASONS: Readonly<Record<string, string>> = {
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOTDIR: "a part of the path is not a directory",
+  EISDIR: "is a directory",
+  ENOENT: "no such file or directory",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EMFILE: "too many open files",
+};
+
+/** The host's reason for a failed file operation, as a few words (not the whole Node message). */
+export function hostReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return (err.code !== undefined ? REASONS[err.code] : undefined) ?? err.message ?? String(e);
+}
+
 /** Turns a Node fs error into an ImageError with one clear line. */
 export function ioError(e: unknown, path: string, doing: string): ImageError {
   const err = e as NodeJS.ErrnoException;
+  if (err.code === "EROFS")
+    return new ImageError("IO_ERROR", `${path}: read-only file system while ${doing}`);
   if (err.code === "ENOSPC")
     return new ImageError("NO_SPACE", `${path}: no space left on device while ${doing}`);
   if (err.code === "ENOENT") return new ImageError("NOT_FOUND", `${path}: no such file`);
+  if (err.code === "EISDIR")
+    return new ImageError("NOT_A_FILE", `${path}: is a directory, expected an image file`);
   if (err.code === "EACCES" || err.code === "EPERM")
     return new ImageError("IO_ERROR", `${path}: permission denied while ${doing}`);
   return new ImageError("IO_ERROR", `${path}: ${doing}: ${err.message}`);
@@ -25,8 +48,17 @@ export class NodeBlockFile implements BlockFile {
   ) {
     try {
       this.fd = fs.openSync(name, options.create ? "w+" : writable ? "r+" : "r");
-      this.length = fs.fstatSync(this.fd).size;
+      const fst = fs.fstatSync(this.fd);
+      if (fst.isDirectory() || fst.isFIFO() || fst.isSocket()) {
+        fs.closeSync(this.fd);
+        throw new ImageError(
+          "NOT_A_FILE",
+          `${name}: ${fst.isDirectory() ? "is a directory" : "a pipe or socket, not a file"}, expected an image file`,
+        );
+      }
+      this.length = fst.size;
     } catch (e) {
+      if (e instanceof ImageError) throw e;
       throw ioError(e, name, "opening");
     }
   }
@@ -36,19 +68,33 @@ export class NodeBlockFile implements BlockFile {
   }
 
   read(offset: number, length: number): Uint8Array {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0)
+      throw new ImageError(
+        "OUT_OF_RANGE",
+        `${this.name}: read of ${length} bytes at offset ${offset}: not a valid position in a file of ${this.length} bytes`,
+      );
     const n = Math.max(0, Math.min(length, this.length - offset));
     const out = new Uint8Array(n);
     let done = 0;
-    while (done < n) {
-      const got = fs.readSync(this.fd, out, done, n - done, offset + done);
-      if (got === 0) break;
-      done += got;
+    try {
+      while (done < n) {
+        const got = fs.readSync(this.fd, out, done, n - done, offset + done);
+        if (got === 0) break;
+        done += got;
+      }
+    } catch (e) {
+      throw ioError(e, this.name, `reading ${n} bytes at offset ${offset}`);
     }
     return done === n ? out : out.subarray(0, done);
   }
 
   write(offset: number, data: Uint8Array): void {
     if (!this.writable) throw new ImageError("READ_ONLY", `${this.name} is read-only`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(offset + data.length))
+      throw new ImageError(
+        "OUT_OF_RANGE",
+        `${this.name}: write at offset ${offset}: not a valid file position`,
+      );
     try {
       let done = 0;
       while (done < data.length) done += fs.writeSync(this.fd, data, done, data.length - done, offset + done);

@@ -2,8 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { BlockFile } from "../block-file.js";
+import { ImageError } from "../errors.js";
 import type { ImageHost } from "../image-host.js";
-import { ioError, NodeBlockFile } from "./node-block-file.js";
+import { hostReason, ioError, NodeBlockFile } from "./node-block-file.js";
 
 /** Files on the local disk, names resolved as QEMU does (relative to the naming file's directory). */
 export const nodeImageHost: ImageHost = {
@@ -39,7 +40,20 @@ export function writeFileAtomic(target: string, produce: (file: BlockFile) => vo
     path.dirname(target),
     `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`,
   );
-  const file = new NodeBlockFile(tmp, true, { create: true });
+  let file: NodeBlockFile;
+  try {
+    // Checked first, so the error names the file the caller asked for, not the temporary one.
+    fs.accessSync(path.dirname(target), fs.constants.W_OK);
+    if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory())
+      throw new ImageError("NOT_A_FILE", `${target}: is a directory; cannot write a file there`);
+    file = new NodeBlockFile(tmp, true, { create: true });
+  } catch (e) {
+    if (e instanceof ImageError && e.code === "NOT_A_FILE") throw e;
+    throw new ImageError(
+      e instanceof ImageError && e.code === "NO_SPACE" ? "NO_SPACE" : "IO_ERROR",
+      `${target}: cannot write in ${path.dirname(target)}: ${e instanceof ImageError ? e.message.replace(`${tmp}: `, "") : hostReason(e)}`,
+    );
+  }
   try {
     produce(file);
     file.sync();
