@@ -237,7 +237,6 @@ export function imageResize(
   }
 }
 
-
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const roundUp = (a: number, b: number): number => ceilDiv(a, b) * b;
 
