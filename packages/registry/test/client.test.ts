@@ -70,7 +70,10 @@ async function proxy(
       r = await fetch(`http://${target}${req.url}`, {
         method: req.method,
         headers,
-        body: data.length > 0 || req.method === "PUT" || req.method === "PATCH" ? new Uint8Array(data) : undefined,
+        body:
+          data.length > 0 || req.method === "PUT" || req.method === "PATCH"
+            ? new Uint8Array(data)
+            : undefined,
       });
     } catch (e) {
       errors.push(String((e as Error & { cause?: Error }).cause ?? e));
