@@ -1,8 +1,10 @@
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
 import { openCheckpoint } from "@amber/checkpoint/node";
 import { MachineError, SECTION_SPECS } from "@amber/machine";
+import { isRegistryError } from "@amber/registry";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
+import { isRemoteRef, openRemoteImage, registryFailure } from "./registry-open.js";
 
 /** Maps checkpoint and machine failures to one-line errors naming `file` (exit 125). */
 export function checkpointFailure(e: unknown, file: string): never {
@@ -10,11 +12,23 @@ export function checkpointFailure(e: unknown, file: string): never {
     const message = e.message.includes(file) ? e.message : `${file}: ${e.message}`;
     throw new UserError(message, ExitCode.Failure);
   }
+  // A chunk fetched on first touch can fail mid-run: its message already names the REF.
+  if (isRegistryError(e)) throw registryFailure(e);
   throw e;
 }
 
-/** Opens an image (and its parent chain, found by the stored hints); failures exit 125. */
+/**
+ * Opens an image (and its parent chain, found by the stored hints), or a world in a registry
+ * when `file` is a REF (fetched lazily); failures exit 125.
+ */
 export function openImage(file: string): CheckpointReader {
+  if (isRemoteRef(file)) {
+    try {
+      return openRemoteImage(file);
+    } catch (e) {
+      return checkpointFailure(e, file);
+    }
+  }
   try {
     return openCheckpoint(file, { sections: SECTION_SPECS });
   } catch (e) {
