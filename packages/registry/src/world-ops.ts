@@ -254,7 +254,7 @@ export async function pushWorlds(
       { bytes: p.config.bytes, digest: p.config.descriptor.digest },
     ];
     const seen = new Set<string>();
-    await pool(blobs.length, options.concurrency ?? 4, async (i) => {
+    await pool(blobs.length, options.concurrency ?? 8, async (i) => {
       const b = blobs[i]!;
       const present = seen.has(b.digest) || (await run(client.headBlob(b.digest))) !== undefined;
       seen.add(b.digest);
@@ -306,7 +306,7 @@ export async function pullWorlds(
   for (const w of chain) {
     const bytes = new Uint8Array(w.config.image.size);
     const cs = w.config.chunkSize;
-    await pool(w.manifest.chunks.length, options.concurrency ?? 4, async (i) => {
+    await pool(w.manifest.chunks.length, options.concurrency ?? 8, async (i) => {
       const d = w.manifest.chunks[i]!;
       bytes.set(await run(loadChunk(client, w, i, d, i * cs, options.cache)), i * cs);
       done += d.size;

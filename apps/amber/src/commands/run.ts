@@ -12,6 +12,7 @@ import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { closeDisks, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
+import { isRemoteRef } from "./registry-open.js";
 
 export interface RunOptions {
   ram?: string;
@@ -232,6 +233,8 @@ export function checkSaveTarget(target: string, parent: CheckpointReader): void 
 
 /** The parent's path relative to the new image's directory (the hint stored in it). */
 function parentHint(parent: SaveParent, target: string): string {
+  // A world resumed from a registry is named by its REF (pull it to open the child locally).
+  if (isRemoteRef(parent.path)) return parent.path;
   return path.relative(path.dirname(path.resolve(target)), path.resolve(parent.path));
 }
 
