@@ -43,6 +43,12 @@ await Promise.all([lib.initCodecs(), lib.initCheckpoint(), lib.initRegistry()]);
 const tmp = mkdtempSync(join(tmpdir(), "amber-bench-registry-"));
 const registry = new lib.TestRegistry();
 await registry.start();
+// However the run ends, the registry and its storage go with it.
+process.on("exit", () => {
+  registry.killNow();
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(registry.root, { recursive: true, force: true });
+});
 const log = (s) => process.stderr.write(`${s}\n`);
 const MiB = 1 << 20;
 const fmt = (n, d = 1) => n.toFixed(d);
@@ -119,8 +125,9 @@ async function push(ref, readers, chunkSize) {
 
 const results = {};
 
-// ---------------------------------------------------------------- 1. throughput
-if (only.includes(1)) {
+// ---------------------------------------------------------------- the 128 MiB world
+/** A 128 MiB-RAM world with 32 MiB touched: its single-file bytes and reader. */
+function bigWorld() {
   const ramSize = 128 * MiB;
   const touched = 32 * MiB;
   const pages = [];
@@ -146,20 +153,34 @@ if (only.includes(1)) {
     segments: [{ name: "ram", base: 0x80000000, size: ramSize, pages }],
   });
   const bytes = f.read(0, f.size());
-  const reader = open(bytes, "big.amber");
-  const file = join(tmp, "big.amber");
-  writeFileSync(file, bytes);
-  const digest = lib.sha256Digest(bytes);
+  return { bytes, reader: open(bytes, "big.amber") };
+}
+const big = only.includes(1) || only.includes(2) ? bigWorld() : undefined;
+
+/** Push and pull seconds (medians) of the big world at `chunkSize`, each to a fresh repository and cache. */
+async function throughput(chunkSize) {
   const pushT = [];
   const pullT = [];
-  const curlUp = [];
-  const curlDown = [];
   for (let i = 0; i < runs; i++) {
-    const ref = `${repo("big")}:v1`;
-    pushT.push((await push(ref, [reader])).seconds);
+    const ref = `${repo(`big-${chunkSize >> 10}k`)}:v1`;
+    pushT.push((await push(ref, [big.reader], chunkSize)).seconds);
     const t = performance.now();
     await lib.pullWorlds(client(ref), { cache: new lib.DirectoryBlobCache(cacheDir()) });
     pullT.push((performance.now() - t) / 1000);
+  }
+  const mb = big.bytes.length / MiB;
+  return { pushMiBps: mb / median(pushT), pullMiBps: mb / median(pullT) };
+}
+
+// ---------------------------------------------------------------- 1. throughput
+if (only.includes(1)) {
+  const { bytes } = big;
+  const file = join(tmp, "big.amber");
+  writeFileSync(file, bytes);
+  const digest = lib.sha256Digest(bytes);
+  const curlUp = [];
+  const curlDown = [];
+  for (let i = 0; i < runs; i++) {
     // curl: the same bytes as one blob, to a fresh repository (a full transfer), then back.
     const r = repo("curl");
     const base = `http://${r.replace(registry.host, `${registry.host}/v2`)}`;
@@ -204,8 +225,8 @@ if (only.includes(1)) {
   const mb = bytes.length / MiB;
   results.throughput = {
     imageMiB: mb,
-    pushMiBps: mb / median(pushT),
-    pullMiBps: mb / median(pullT),
+    chunkKiB: lib.DEFAULT_CHUNK_SIZE >> 10,
+    ...(await throughput(lib.DEFAULT_CHUNK_SIZE)),
     curlUploadMiBps: mb / median(curlUp),
     curlDownloadMiBps: mb / median(curlDown),
   };
@@ -226,10 +247,18 @@ function lazyToPrompt(ref, prompt, lines = [], count = 0) {
   if (lines.length > 0) io.prompts = () => io.out.split(prompt).length; // resumed at the prompt
   const t = performance.now();
   const m = lib.Machine.fromCheckpoint(remote.reader, { io });
+  m.run(1);
+  const tr = remote.client.traffic;
+  const first = { bytes: tr.bytesReceived, requests: tr.requests, seconds: (performance.now() - t) / 1000 };
   runUntil(m, () => io.prompts() > count);
   const seconds = (performance.now() - t) / 1000;
-  const tr = remote.client.traffic;
-  const out = { bytes: tr.bytesReceived, requests: tr.requests, seconds, image: remote.files[0].size() };
+  const out = {
+    bytes: tr.bytesReceived,
+    requests: tr.requests,
+    seconds,
+    image: remote.files[0].size(),
+    first,
+  };
   remote.close();
   return out;
 }
@@ -256,25 +285,23 @@ if (only.some((n) => n >= 2 && n <= 4)) {
   if (only.includes(2)) {
     results.chunkSizes = [];
     for (const cs of chunkSizes) {
-      const pushS = [];
-      let ref;
-      for (let i = 0; i < runs; i++) {
-        ref = `${repo(`linux-${cs >> 10}k`)}:prompt`;
-        pushS.push((await push(ref, [open(linuxPrompt, "linux.amber")], cs)).seconds);
-      }
-      // Resumed at the shell prompt: one command, to the next prompt.
+      const ref = `${repo(`linux-${cs >> 10}k`)}:prompt`;
+      await push(ref, [open(linuxPrompt, "linux.amber")], cs);
+      // Resumed at the shell prompt: the first instruction, then one command to the next prompt.
       const lazy = lazyToPrompt(ref, "amber# ", ["ls /proc"], 1);
       const row = {
         chunkKiB: cs >> 10,
-        pushSeconds: median(pushS),
-        fetchedMiB: lazy.bytes / MiB,
-        requests: lazy.requests,
-        seconds: lazy.seconds,
-        imageMiB: lazy.image / MiB,
+        ...(await throughput(cs)),
+        firstKiB: lazy.first.bytes / 1024,
+        firstRequests: lazy.first.requests,
+        firstMs: lazy.first.seconds * 1000,
+        commandKiB: lazy.bytes / 1024,
+        commandRequests: lazy.requests,
+        imageKiB: lazy.image / 1024,
       };
       results.chunkSizes.push(row);
       log(
-        `2. chunk ${cs >> 10} KiB: Linux at its prompt, \`ls /proc\` to the next prompt fetched ${fmt(row.fetchedMiB, 2)} of ${fmt(row.imageMiB, 2)} MiB in ${row.requests} requests (${fmt(row.seconds, 2)} s); push ${fmt(row.pushSeconds, 2)} s`,
+        `2. chunk ${row.chunkKiB} KiB: 128 MiB world push ${fmt(row.pushMiBps)} MiB/s, pull ${fmt(row.pullMiBps)} MiB/s; Linux at its prompt (${fmt(row.imageKiB)} KiB): first instruction after ${fmt(row.firstKiB)} KiB / ${row.firstRequests} requests / ${fmt(row.firstMs)} ms, \`ls /proc\` to the next prompt ${fmt(row.commandKiB)} KiB / ${row.commandRequests} requests`,
       );
     }
   }

@@ -16,7 +16,7 @@ export {
   type SyncTransport,
 } from "./http.js";
 export { apiBase, isLoopback, looksLikeRef, parseRef, type Ref, refReference } from "./ref.js";
-export { initRegistry, isDigest, sha256Digest } from "./sha256.js";
+export { initRegistry, isDigest, sha256Digest, useNativeSha256 } from "./sha256.js";
 export {
   chunkImage,
   DEFAULT_CHUNK_SIZE,

@@ -78,6 +78,11 @@ export class TestRegistry {
     this.child = undefined;
   }
 
+  /** Kills the registry now, without waiting (for process exit handlers). */
+  killNow(): void {
+    this.child?.kill("SIGKILL");
+  }
+
   /** Bytes of blob data the registry stores (its `blobs/` directory). */
   blobBytes(): number {
     const dir = join(this.storage, "docker/registry/v2/blobs");

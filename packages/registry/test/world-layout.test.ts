@@ -10,10 +10,12 @@ import {
   isRegistryError,
   MemoryBlobCache,
   parseRef,
+  planWorld,
   pullWorlds,
   pushWorlds,
   RegistryClient,
   runAsync,
+  sha256Digest,
   WORLD_ARTIFACT_TYPE,
 } from "../src/index.js";
 import { DirectoryBlobCache, openRemote } from "../src/node/index.js";
@@ -102,7 +104,8 @@ describe.runIf(HAVE)("worlds in a registry: chunks, parents, lazy reads", () => 
 
   it("stores 20 forks of one base in little more than the base plus 20 deltas", async () => {
     const c = new RegistryClient(ref("worlds/forks"));
-    await pushWorlds(c, planChain(base, CHUNK), "base");
+    const [basePlan] = planChain(base, CHUNK);
+    await pushWorlds(c, [basePlan!], "base");
     const before = registry.blobBytes();
     let deltas = 0;
     for (let k = 0; k < 20; k++) {
@@ -115,7 +118,8 @@ describe.runIf(HAVE)("worlds in a registry: chunks, parents, lazy reads", () => 
         `f${k}.amber`,
       );
       deltas += fork.bytes.length;
-      await pushWorlds(new RegistryClient(ref(`worlds/forks:f${k}`)), planChain(fork, CHUNK), `f${k}`);
+      const plan = planWorld(fork.reader, fork.bytes, basePlan, CHUNK, sha256Digest);
+      await pushWorlds(new RegistryClient(ref(`worlds/forks:f${k}`)), [basePlan!, plan], `f${k}`);
     }
     const grown = registry.blobBytes() - before;
     // Each fork: its own image (2 pages + tables) and a small config; nothing of the base again.

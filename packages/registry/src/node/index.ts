@@ -1,12 +1,17 @@
+import { createHash } from "node:crypto";
 import type { CheckpointReader } from "@amber/checkpoint";
 import type { ChunkedFile } from "../chunked-file.js";
 import { type ClientOptions, RegistryClient } from "../client.js";
 import { type Op, runSync } from "../http.js";
 import { parseRef, type Ref } from "../ref.js";
+import { useNativeSha256 } from "../sha256.js";
 import { type LazyOpenOptions, openRemoteCheckpoint, type RemoteWorld } from "../world-ops.js";
 import { credentialsFor } from "./credentials.js";
 import { DirectoryBlobCache } from "./directory-cache.js";
 import { WorkerTransport } from "./sync-transport.js";
+
+// OpenSSL's SHA-256 (hardware-accelerated where the CPU has it) for every digest in Node.
+useNativeSha256((bytes) => createHash("sha256").update(bytes).digest("hex"));
 
 export { credentialsFor } from "./credentials.js";
 export { DEFAULT_CACHE_BYTES, DirectoryBlobCache, defaultCacheDir } from "./directory-cache.js";
