@@ -29,7 +29,7 @@ const lib = await importBundle(
   "registry-bench",
   `
 export * from "./packages/registry/src/index.ts";
-export { openRemote, DirectoryBlobCache, clientFor } from "./packages/registry/src/node/index.ts";
+export { openRemote, DirectoryBlobCache, clientFor, WorkerTransport } from "./packages/registry/src/node/index.ts";
 export { CheckpointReader, writeCheckpoint, initCheckpoint, typed } from "./packages/checkpoint/src/index.ts";
 export { MemoryBlockFile } from "./packages/image/src/index.ts";
 export { Machine, SECTION_SPECS } from "./packages/machine/src/index.ts";

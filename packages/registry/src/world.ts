@@ -13,7 +13,7 @@ export const PARENT_ANNOTATION = "org.amber.world.parent";
 /** Annotation: the image digest (BLAKE3, the checkpoint's own name for the image). */
 export const IMAGE_DIGEST_ANNOTATION = "org.amber.world.digest";
 /** The chunk size Amber writes (see the package README for the measurement). */
-export const DEFAULT_CHUNK_SIZE = 256 << 10;
+export const DEFAULT_CHUNK_SIZE = 512 << 10;
 /** Chunk sizes a reader accepts. */
 export const MIN_CHUNK_SIZE = 4 << 10;
 export const MAX_CHUNK_SIZE = 64 << 20;

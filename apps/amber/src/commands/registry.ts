@@ -71,7 +71,7 @@ export async function pushCommand(
     );
   if (isRemoteRef(image)) throw new UserError(`${image}: push takes a local image first`, ExitCode.Usage);
   const chunkSize =
-    o.chunkSize === undefined ? DEFAULT_CHUNK_SIZE : sizeOption("--chunk-size", o.chunkSize, "256K, 1M");
+    o.chunkSize === undefined ? DEFAULT_CHUNK_SIZE : sizeOption("--chunk-size", o.chunkSize, "512K, 1M");
   if (chunkSize < 4096 || chunkSize > 64 << 20)
     throw new UserError(`--chunk-size: ${chunkSize} is outside 4K..64M`, ExitCode.Usage);
   await initRegistry();
@@ -237,7 +237,7 @@ failed (unreachable, refused, a blob that does not match its digest).`;
     .argument("<image>", "a saved image (its parent chain goes too)")
     .argument("<ref>", "where: HOST[:PORT]/REPO[:TAG] (tag latest when none)")
     .option("--insecure", "plain HTTP (only to localhost)")
-    .option("--chunk-size <size>", "bytes per content-addressed chunk, e.g. 256K (default 256K)")
+    .option("--chunk-size <size>", "bytes per content-addressed chunk, e.g. 1M (default 512K)")
     .option("--json", "print the result as JSON")
     .addHelpText("after", refHelp)
     .action((image: string, ref: string, o: PushOptions) =>
