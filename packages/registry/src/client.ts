@@ -1,7 +1,7 @@
 import { basicAuthorization, type Challenge, type Credentials, parseChallenge } from "./auth.js";
 import { RegistryError } from "./errors.js";
 import type { HttpRequest, HttpResponse, Op } from "./http.js";
-import { apiBase, type Ref } from "./ref.js";
+import { apiBase, isLoopback, type Ref } from "./ref.js";
 import { sha256Digest } from "./sha256.js";
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -115,6 +115,11 @@ export class RegistryClient {
       this.traffic.bytesSent += req.body?.length ?? 0;
       const res = yield { http: req };
       const failed = res === undefined || "networkError" in res;
+      if (failed && res !== undefined && /SSL|TLS|CERT/i.test(res.networkError))
+        throw new RegistryError(
+          "NETWORK",
+          `${this.ref.text}: ${doing}: TLS with ${this.ref.host} failed (${res.networkError})${this.ref.scheme === "https" && isLoopback(this.ref.host) ? "; a plain-HTTP registry on this machine needs http:// or --insecure" : ""}`,
+        );
       const transient = failed || res.status >= 500 || res.status === 429;
       if (!transient) {
         this.traffic.bytesReceived += res.body.length;

@@ -185,6 +185,9 @@ describe.runIf(HAVE)("registry client against Debian's docker-registry", () => {
     const e = await errorOf(runAsync(c.ping()));
     expect(isRegistryError(e) && e.code).toBe("NETWORK");
     expect(e.message).toMatch(/^http:\/\/127\.0\.0\.1:9\/x\/y:z: .*after 3 attempts$/);
+    // HTTPS to a plain-HTTP registry is not retried; the message says what to do.
+    const tls = await errorOf(runAsync(new RegistryClient(parseRef(`${open.host}/x/y:z`)).ping()));
+    expect(tls.message).toMatch(/TLS with 127\.0\.0\.1:\d+ failed .*needs http:\/\/ or --insecure$/);
   });
 });
 
