@@ -131,9 +131,13 @@ describe.runIf(HAVE)("amber push / pull / resume REF against Debian's docker-reg
       expect(local.stdout).toBe("lisp> 27\nlisp> ");
       const remote = await replScript(
         [`http://${ref("next")}`, "--dir", join(host2, "m2"), "--cache", join(host2, "lazy")],
-        "(cube 3)\n(square 5)\n:quit!\n",
+        "(cube 3)\n(square 5)\n(define (sq4 x) (square (square x)))\n:save mine\n:quit!\n",
       );
-      expect(remote.stdout, remote.stderr).toBe("lisp> 27\nlisp> 25\nlisp> ");
+      expect(remote.stdout, remote.stderr).toMatch(/^lisp> 27\nlisp> 25\nlisp> sq4\nlisp> /);
+      // A world saved there is incremental on the REF; reopened later, its parent comes from the registry.
+      expect(remote.stderr).toMatch(/saved mine \(incremental on lisp\)/);
+      const mine = await replScript([join(host2, "m2")], "(sq4 2)\n(cube 2)\n:quit!\n");
+      expect(mine.stdout, mine.stderr).toBe("lisp> 16\nlisp> 8\nlisp> ");
       // …and the same machine state: a save after the same instructions has the same digest.
       // (mid-way through reading and evaluating a line typed at the prompt)
       const at = String(Number(JSON.parse(runCli(["inspect", "--json", next]).out).instructionCount) + 3000);

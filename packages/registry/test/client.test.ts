@@ -191,6 +191,33 @@ describe.runIf(HAVE)("registry client against Debian's docker-registry", () => {
   });
 });
 
+describe("retries", () => {
+  it("retries 5xx and 429 answers with backoff, then succeeds", async () => {
+    await initRegistry();
+    const statuses = [503, 502, 429, 200];
+    let n = 0;
+    const server = createServer((_, res) => {
+      const status = statuses[Math.min(n++, statuses.length - 1)]!;
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(status === 200 ? "{}" : '{"errors":[{"code":"UNAVAILABLE"}]}');
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const c = new RegistryClient(parseRef(`http://127.0.0.1:${port}/a/b`), { backoffMs: 1 });
+      await runAsync(c.ping());
+      expect(n).toBe(4);
+      expect(c.traffic.retries).toBe(3);
+      const few = new RegistryClient(parseRef(`http://127.0.0.1:${port}/a/b`), { backoffMs: 1, attempts: 2 });
+      n = 0;
+      const e = await errorOf(runAsync(few.ping()));
+      expect(e.message).toMatch(/checking \/v2\/ \(after 2 attempts\): HTTP 502: UNAVAILABLE$/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe("Bearer token flow (a token service and registry speaking the distribution auth spec)", () => {
   it("follows the WWW-Authenticate challenge to the realm with Basic credentials and uses the token", async () => {
     await initRegistry();

@@ -1,5 +1,5 @@
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
-import { openCheckpoint } from "@amber/checkpoint/node";
+import { nodeParentResolver, openCheckpoint } from "@amber/checkpoint/node";
 import { MachineError, SECTION_SPECS } from "@amber/machine";
 import { isRegistryError } from "@amber/registry";
 import { ExitCode } from "../exit-codes.js";
@@ -29,8 +29,13 @@ export function openImage(file: string): CheckpointReader {
       return checkpointFailure(e, file);
     }
   }
+  // A world saved on one resumed from a registry names its parent by REF: read it from there.
+  const onDisk = nodeParentResolver();
   try {
-    return openCheckpoint(file, { sections: SECTION_SPECS });
+    return openCheckpoint(file, {
+      sections: SECTION_SPECS,
+      resolveParent: (ref) => (isRemoteRef(ref.hint) ? { reader: openRemoteImage(ref.hint) } : onDisk(ref)),
+    });
   } catch (e) {
     return checkpointFailure(e, file);
   }
