@@ -170,7 +170,7 @@ describe.runIf(HAVE)("amber push / pull / resume REF against Debian's docker-reg
     }, 240_000);
   }
 
-  it("refuses without credentials, with a bad REF, and never overwrites a different image", async () => {
+  it("refuses wrong or missing credentials and a bad REF, never overwrites a different image, and names a corrupted chunk", async () => {
     const pull = () =>
       runCliAsync(["pull", `${locked.host}/class/lisp:base`, "--insecure", "-o", join(tmp, "x.amber")]);
     const saved = process.env.DOCKER_CONFIG;
@@ -217,6 +217,26 @@ describe.runIf(HAVE)("amber push / pull / resume REF against Debian's docker-reg
     ]);
     expect(fine.status, fine.stderr).toBe(0);
     expect(existsSync(join(process.env.XDG_CACHE_HOME!, "amber", "blobs", "sha256"))).toBe(true);
+    // A chunk corrupted on the registry's disk: reading it fails in one line naming REF, chunk and bytes.
+    const res = await fetch(`http://${open.host}/v2/guard/lisp/manifests/v1`, {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+    const chunk = ((await res.json()) as { layers: { digest: string }[] }).layers[0]!.digest;
+    const onDisk = readFileSync(open.blobFile(chunk));
+    onDisk[200] ^= 0x55;
+    writeFileSync(open.blobFile(chunk), onDisk);
+    const corrupt = runCli([
+      "inspect",
+      `http://${open.host}/guard/lisp:v1`,
+      "--cache",
+      join(tmp, "fresh-cache"),
+    ]);
+    expect(corrupt.status).toBe(125);
+    expect(corrupt.stderr).toMatch(
+      new RegExp(
+        `^amber: http://${open.host}/guard/lisp:v1: blob ${chunk} \\(chunk 0 of sha256:[0-9a-f]{64} in guard/lisp, image bytes 0\\.\\.\\d+\\) does not match its digest: the registry sent bytes hashing to sha256:[0-9a-f]{64}\\n$`,
+      ),
+    );
   }, 120_000);
 });
 
