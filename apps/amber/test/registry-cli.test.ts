@@ -10,9 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptedConsole } from "../../../packages/machine/test/support/scripted-console.js";
 import { TestRegistry } from "../../../packages/registry/test/registry-server.js";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
+// @ts-expect-error: build.mjs is plain JavaScript without types
+import { bundle } from "../build.mjs";
 import { main } from "../src/cli.js";
 import { replScript } from "./repl-script.js";
 import { runCli, testEnv } from "./run-cli.js";
+import { HAVE_TMUX, TmuxTerminal } from "./tmux-terminal.js";
 
 const HAVE = hostTool("docker-registry", ["--version"]) && hostTool("htpasswd", ["-Bbn", "a", "b"]);
 const LINUX = fileURLToPath(new URL("../../../tools/guests/linux/out/", import.meta.url));
@@ -273,4 +276,41 @@ describe.runIf(HAVE)("Linux resumed straight from a registry", () => {
     expect(io.output).toMatch(/amber# echo hello from the registry\r?\nhello from the registry/);
     expect(status, stderr).toBe(0);
   }, 300_000);
+});
+
+describe.runIf(HAVE && HAVE_TMUX)("push and pull at a terminal (tmux)", () => {
+  const reg = new TestRegistry();
+  let tmp: string;
+  let cli: string;
+  let term: TmuxTerminal | undefined;
+  beforeAll(async () => {
+    await Promise.all([initCodecs(), initCheckpoint(), initRegistry(), reg.start()]);
+    tmp = mkdtempSync(join(tmpdir(), "amber-registry-tty-"));
+    cli = await bundle(join(tmp, "dist", "amber.js"));
+  }, 120_000);
+  afterAll(async () => {
+    term?.close();
+    await reg.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("shows progress bars on the terminal, and the pinned digest as the data", async () => {
+    const image = join(tmp, "linux.amber");
+    const boot = ["--bios", `${LINUX}firmware.elf`, "--kernel", `${LINUX}Image-mmu`];
+    const saved = runCli(["run", ...boot, "--save-at", "3000000", "--save-to", image, "--halt-after-save"]);
+    expect(saved.status, saved.stderr).toBe(0);
+    const ref = `${reg.host}/tty/linux:v1`;
+    term = TmuxTerminal.start(
+      `amber-test-${process.pid}-registry`,
+      `node ${cli} push linux.amber ${ref} --insecure && node ${cli} pull ${ref} --insecure -o pulled.amber --cache cache`,
+      tmp,
+    );
+    const screen = await term.waitFor(/\[exit (\d+)\]/, 120_000);
+    const text = term.screen();
+    expect(screen[1], text).toBe("0");
+    expect(text).toMatch(/push \[#+\] 100% \| 1\/1 MiB/);
+    expect(text).toMatch(/pull \[#+\] 100% \| 1\/1 MiB/);
+    expect(text).toMatch(new RegExp(`${reg.host}/tty/linux@sha256:[0-9a-f]{64}`));
+    expect(text).toMatch(/pulled .* → pulled\.amber/);
+  }, 240_000);
 });
