@@ -1,5 +1,6 @@
 import { initCheckpoint } from "@amber/checkpoint";
 import { initCodecs } from "@amber/compress";
+import { initRegistry } from "@amber/registry";
 import { main } from "./cli.js";
 import { errorReport } from "./error-line.js";
 import { nodeEnv } from "./node-env.js";
@@ -18,6 +19,7 @@ try {
   // The image formats need the zstd and xxhash WASM modules: load them once, before any command.
   await initCodecs();
   await initCheckpoint();
+  await initRegistry();
   process.exitCode = await main(process.argv.slice(2), nodeEnv(), (text) => {
     process.stdout.write(text);
   });

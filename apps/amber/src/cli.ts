@@ -3,6 +3,8 @@ import type { CliEnv } from "./cli-env.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
+import { registerRegistryCommands } from "./commands/registry.js";
+import { useCache } from "./commands/registry-open.js";
 import { runCommand } from "./commands/run.js";
 import { errorReport } from "./error-line.js";
 import { ExitCode } from "./exit-codes.js";
@@ -85,11 +87,12 @@ line.`,
     )
     .argument(
       "[target]",
-      "a machine directory (resumes its current world), an ELF to boot, or a saved world to resume",
+      "a machine directory (resumes its current world), an ELF to boot, a saved world to resume, or a registry REF (resumed lazily)",
     )
     .option("--ram <size>", "RAM size when booting, e.g. 128M or 1G")
     .option("--dir <dir>", "machine directory for saved worlds (default ./amber-<program>)")
     .option("--no-jit", "interpret every instruction (no compilation to JavaScript); same results, slower")
+    .option("--cache <dir>", "chunk cache for a world resumed from a registry REF")
     .addHelpText(
       "after",
       `
@@ -114,6 +117,11 @@ program cannot be loaded, 2 for a bad command line.`,
   registerImageCommands(program, env, writeOut, (s) => {
     status = s;
   });
+  registerRegistryCommands(program, env, writeOut, (s) => {
+    status = s;
+  });
+  // Commands that read a world from a registry (resume, repl, inspect, diff) share --cache.
+  program.hook("preAction", (_, action) => useCache(action.opts().cache));
 
   try {
     program.parse(argv, { from: "user" });

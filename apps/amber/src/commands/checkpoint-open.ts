@@ -1,10 +1,12 @@
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
-import { openCheckpoint } from "@amber/checkpoint/node";
+import { nodeParentResolver, openCheckpoint } from "@amber/checkpoint/node";
 import { probeFormat } from "@amber/image";
 import { nodeImageHost } from "@amber/image/node";
 import { MachineError, SECTION_SPECS } from "@amber/machine";
+import { isRegistryError } from "@amber/registry";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
+import { isRemoteRef, openRemoteImage, registryFailure } from "./registry-open.js";
 
 /** Maps checkpoint and machine failures to one-line errors naming `file` (exit 125). */
 export function checkpointFailure(e: unknown, file: string): never {
@@ -15,6 +17,8 @@ export function checkpointFailure(e: unknown, file: string): never {
       ExitCode.Failure,
     );
   }
+  // A chunk fetched on first touch can fail mid-run: its message already names the REF.
+  if (isRegistryError(e)) throw registryFailure(e);
   throw e;
 }
 
@@ -35,10 +39,25 @@ function diskHint(file: string): string {
   }
 }
 
-/** Opens an image (and its parent chain, found by the stored hints); failures exit 125. */
+/**
+ * Opens an image (and its parent chain, found by the stored hints), or a world in a registry
+ * when `file` is a REF (fetched lazily); failures exit 125.
+ */
 export function openImage(file: string): CheckpointReader {
+  if (isRemoteRef(file)) {
+    try {
+      return openRemoteImage(file);
+    } catch (e) {
+      return checkpointFailure(e, file);
+    }
+  }
+  // A world saved on one resumed from a registry names its parent by REF: read it from there.
+  const onDisk = nodeParentResolver();
   try {
-    return openCheckpoint(file, { sections: SECTION_SPECS });
+    return openCheckpoint(file, {
+      sections: SECTION_SPECS,
+      resolveParent: (ref) => (isRemoteRef(ref.hint) ? { reader: openRemoteImage(ref.hint) } : onDisk(ref)),
+    });
   } catch (e) {
     return checkpointFailure(e, file);
   }

@@ -162,9 +162,10 @@ Exit status 125 for an unreadable image or a missing parent.`,
   program
     .command("diff")
     .description("Show which registers, CSR fields and RAM pages differ between two checkpoints.")
-    .argument("<a>")
-    .argument("<b>")
+    .argument("<a>", "an image file or a registry REF")
+    .argument("<b>", "an image file or a registry REF")
     .option("--json", "print JSON")
+    .option("--cache <dir>", "chunk cache for a REF")
     .addHelpText(
       "after",
       `

@@ -360,8 +360,9 @@ export function registerCheckpointCommands(
   program
     .command("resume")
     .description("Run a saved machine (amber run --save-to) on to its end; exit with the guest's status.")
-    .argument("<checkpoint>")
+    .argument("<checkpoint>", "an image file, or a REF to resume lazily from a registry")
     .option("--serial <backend>", SERIAL_HELP)
+    .option("--cache <dir>", "chunk cache for a REF (default $XDG_CACHE_HOME/amber or ~/.cache/amber)")
     .option("--max-insns <n>", "stop once the guest has run N instructions in all (exit status 124)")
     .option("--no-jit", "interpret every instruction")
     .option("--stats", "print one JSON line of statistics on stderr at the end")
@@ -399,8 +400,9 @@ parent, 126 for an unhandled trap, 2 for a bad command line.`,
   program
     .command("inspect")
     .description("Describe a checkpoint: header, sections with versions, segments, parent.")
-    .argument("<checkpoint>")
+    .argument("<checkpoint>", "an image file or a registry REF")
     .option("--json", "print JSON")
+    .option("--cache <dir>", "chunk cache for a REF")
     .action((path: string, o) => setStatus(inspectCommand(env, writeOut, path, o.json === true)));
   program
     .command("verify")

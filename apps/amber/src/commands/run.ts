@@ -22,6 +22,7 @@ import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
+import { isRemoteRef } from "./registry-open.js";
 import { checkSaveDestination } from "./save-target.js";
 
 export interface RunOptions {
@@ -325,6 +326,8 @@ export function checkSaveTarget(target: string, parent: CheckpointReader): void 
 
 /** The parent's path relative to the new image's directory (the hint stored in it). */
 function parentHint(parent: SaveParent, target: string): string {
+  // A world resumed from a registry is named by its REF (pull it to open the child locally).
+  if (isRemoteRef(parent.path)) return parent.path;
   return path.relative(path.dirname(path.resolve(target)), path.resolve(parent.path));
 }
 

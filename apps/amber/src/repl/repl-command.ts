@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_RAM_SIZE, Machine, MachineError } from "@amber/machine";
 import type { CliEnv } from "../cli-env.js";
+import { isRemoteRef } from "../commands/registry-open.js";
 import { readInput } from "../commands/run.js";
 import { ExitCode } from "../exit-codes.js";
 import { sizeOption } from "../parse-size.js";
@@ -50,6 +51,11 @@ function resolveStart(target: string | undefined, options: ReplOptions): Start {
       );
     }
     return { kind: "boot", program, dir: options.dir ?? defaultDir(DEFAULT_GUEST) };
+  }
+  if (isRemoteRef(target)) {
+    // A world in a registry, resumed lazily; saves go to ./amber-REPO unless --dir says.
+    const name = target.replace(/^.*\//, "").replace(/[:@].*$/, "");
+    return { kind: "resume", image: target, name, dir: options.dir ?? `amber-${name}` };
   }
   if (!fs.existsSync(target)) throw new UserError(`${target}: no such file or directory`, ExitCode.Failure);
   if (fs.statSync(target).isDirectory()) {
