@@ -6,5 +6,5 @@ const SOURCE_CONDITIONS = ["@amber/source", "import", "module", "node", "default
 export default defineProject({
   resolve: { conditions: SOURCE_CONDITIONS },
   ssr: { resolve: { conditions: SOURCE_CONDITIONS, externalConditions: SOURCE_CONDITIONS } },
-  test: { name: "amber", include: ["test/**/*.test.ts"], testTimeout: 60_000 },
+  test: { name: "amber", include: ["test/**/*.test.ts"], testTimeout: 180_000, hookTimeout: 180_000 },
 });

@@ -6,5 +6,10 @@ const SOURCE_CONDITIONS = ["@amber/source", "import", "module", "node", "default
 export default defineProject({
   resolve: { conditions: SOURCE_CONDITIONS },
   ssr: { resolve: { conditions: SOURCE_CONDITIONS, externalConditions: SOURCE_CONDITIONS } },
-  test: { name: "@amber/checkpoint", include: ["test/**/*.test.ts"] },
+  test: {
+    name: "@amber/checkpoint",
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
 });
