@@ -64,6 +64,8 @@ export function main(
       "--parent <checkpoint>",
       "with --save-at: save an incremental image holding only the RAM pages that differ from this one's",
     )
+    .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
+    .option("--wait", "with --gdb: do not start the guest before gdb attaches (as QEMU's -S)")
     .addHelpText(
       "after",
       `

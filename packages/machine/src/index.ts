@@ -1,5 +1,17 @@
 export { type MachineDisk, type MachineOptions, TIMEBASE_HZ } from "./board.js";
 export { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
+export { DebugMemory } from "./debug/debug-memory.js";
+export {
+  Debugger,
+  type Resume,
+  type StopEvent,
+  type WatchKind,
+  type Watchpoint,
+} from "./debug/debugger.js";
+export { type GdbEnd, GdbServer } from "./debug/gdb-server.js";
+export { RspFraming, type RspInput } from "./debug/rsp-framing.js";
+export { targetDescription } from "./debug/target-description.js";
+export { TimeLine, type TimeLineOptions } from "./debug/time-line.js";
 export { type FdtNode, type PropValue, writeFdt } from "./device-tree/fdt-writer.js";
 export { type VirtTreeOptions, virtDeviceTree } from "./device-tree/virt-device-tree.js";
 export { Clint } from "./devices/clint.js";
@@ -30,6 +42,7 @@ export {
   type VirtioDiskState,
   virtioSectionName,
 } from "./machine-state.js";
+export { type InputEvent, InputLog } from "./replay/input-log.js";
 export { resetRom } from "./reset-rom.js";
 export type { RunOutcome, TrapReport } from "./run-loop.js";
 export type { CheckpointCreator, MachineSave, SaveOptions } from "./saving.js";

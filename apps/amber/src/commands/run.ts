@@ -3,7 +3,15 @@ import * as path from "node:path";
 import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
 import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
-import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
+import {
+  DEFAULT_RAM_SIZE,
+  type HostIo,
+  InputLog,
+  Machine,
+  MachineError,
+  type RunOutcome,
+  type TrapReport,
+} from "@amber/machine";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { hex8 } from "../hex.js";
@@ -11,6 +19,7 @@ import { parseCount, sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import { closeDisks, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 
 export interface RunOptions {
@@ -36,6 +45,9 @@ export interface RunOptions {
    * IMAGE's (compared page by page: a booted machine has no baseline).
    */
   parent?: string;
+  /** `--gdb [HOST:]PORT [--wait]`: serve the gdb remote protocol (see gdb-listen.ts). */
+  gdb?: string;
+  wait?: boolean;
 }
 
 export function describeTrap(t: TrapReport): string {
@@ -63,7 +75,7 @@ export function runCommand(
   file: string | undefined,
   args: string[],
   options: RunOptions,
-): number {
+): number | Promise<number> {
   const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : sizeOption("--ram", options.ram);
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
   if (Number.isNaN(maxSteps)) {
@@ -90,6 +102,11 @@ export function runCommand(
   if (options.parent !== undefined && saveAt === undefined) {
     throw new UserError("--parent needs --save-at and --save-to", ExitCode.Usage);
   }
+  const gdb = options.gdb === undefined ? undefined : parseGdbAddress(options.gdb);
+  if (options.wait && gdb === undefined) throw new UserError("--wait needs --gdb", ExitCode.Usage);
+  if (gdb !== undefined && (saveAt !== undefined || options.trace || options.hostTime)) {
+    throw new UserError("--gdb cannot be combined with --save-at, --trace or --host-time", ExitCode.Usage);
+  }
   if (saveAt !== undefined && options.trace) {
     throw new UserError("--save-at cannot be combined with --trace", ExitCode.Usage);
   }
@@ -112,6 +129,8 @@ export function runCommand(
   const parent = options.parent === undefined ? undefined : openImage(options.parent);
   try {
     if (parent !== undefined) checkSaveTarget(options.saveTo!, parent);
+    if (gdb !== undefined)
+      return debugMachine(env, file, args, options, { ramSize, maxSteps, diskSpecs, disks, gdb });
     return runMachine(env, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
   } finally {
     parent?.close();
@@ -134,30 +153,7 @@ function runMachine(
 ): number {
   const { ramSize, maxSteps, saveAt, diskSpecs, disks } = o;
 
-  let machine: Machine;
-  try {
-    machine = new Machine({
-      ramSize,
-      io: env.io,
-      cmdline: [file ?? options.kernel, ...args].join(" "),
-      bootargs: options.append,
-      jit: options.jit,
-      hostTime: options.hostTime ? env.hostClock : undefined,
-      disks: machineDisks(disks, diskSpecs),
-    });
-    if (file !== undefined) machine.loadElf(readInput(env, file), file);
-    else {
-      const kernel = options.kernel!;
-      machine.loadKernel(readInput(env, kernel), {
-        firmware: options.bios === undefined ? undefined : readInput(env, options.bios),
-        initrd: options.initrd === undefined ? undefined : readInput(env, options.initrd),
-        names: { kernel, firmware: options.bios, initrd: options.initrd },
-      });
-    }
-  } catch (e) {
-    if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
-    throw e;
-  }
+  const machine = bootMachine(env, file, args, options, { ramSize, diskSpecs, disks, io: env.io });
 
   const started = env.now();
   let outcome: RunOutcome;
@@ -193,6 +189,77 @@ function runMachine(
   const seconds = env.now() - started;
   closeDisks(disks, diskSpecs, options.saveDiskDiff);
   return finishRun(env, machine, outcome, seconds, options.stats === true);
+}
+
+/** The board the command line describes, with its program or kernel loaded. */
+function bootMachine(
+  env: CliEnv,
+  file: string | undefined,
+  args: string[],
+  options: RunOptions,
+  o: {
+    ramSize: number;
+    diskSpecs: ReturnType<typeof parseDiskSpec>[];
+    disks: ReturnType<typeof openDisks>;
+    io: HostIo;
+  },
+): Machine {
+  const { ramSize, diskSpecs, disks } = o;
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      ramSize,
+      io: o.io,
+      cmdline: [file ?? options.kernel, ...args].join(" "),
+      bootargs: options.append,
+      jit: options.jit,
+      hostTime: options.hostTime ? env.hostClock : undefined,
+      disks: machineDisks(disks, diskSpecs),
+    });
+    if (file !== undefined) machine.loadElf(readInput(env, file), file);
+    else {
+      const kernel = options.kernel!;
+      machine.loadKernel(readInput(env, kernel), {
+        firmware: options.bios === undefined ? undefined : readInput(env, options.bios),
+        initrd: options.initrd === undefined ? undefined : readInput(env, options.initrd),
+        names: { kernel, firmware: options.bios, initrd: options.initrd },
+      });
+    }
+  } catch (e) {
+    if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
+    throw e;
+  }
+
+  return machine;
+}
+
+/** `amber run ... --gdb [HOST:]PORT`: the guest under gdb's control, on the event loop. */
+async function debugMachine(
+  env: CliEnv,
+  file: string | undefined,
+  args: string[],
+  options: RunOptions,
+  o: {
+    ramSize: number;
+    maxSteps: number;
+    diskSpecs: ReturnType<typeof parseDiskSpec>[];
+    disks: ReturnType<typeof openDisks>;
+    gdb: { host: string; port: number };
+  },
+): Promise<number> {
+  const input = new InputLog(env.io);
+  const machine = bootMachine(env, file, args, options, { ...o, io: input });
+  const started = env.now();
+  try {
+    const outcome = await serveGdb(env, machine, input, o.gdb, {
+      wait: options.wait === true,
+      maxSteps: o.maxSteps,
+    });
+    if (outcome.kind === "killed") return ExitCode.Ok;
+    return finishRun(env, machine, outcome, env.now() - started, options.stats === true);
+  } finally {
+    closeDisks(o.disks, o.diskSpecs, options.saveDiskDiff);
+  }
 }
 
 /** The image a save is incremental on: open, and where it is (for the stored hint). */
