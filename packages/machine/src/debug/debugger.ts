@@ -48,7 +48,9 @@ const WRITES = 2;
  * Reverse: a step back is a seek to the previous step (the time line re-executes from the
  * nearest snapshot); a continue back scans the history window by window, newest first,
  * for the last breakpoint or watchpoint hit before the current step, and seeks to it.
- * A watchpoint hit going backward stops before the accessing instruction; going forward, after it.
+ * A watchpoint stops as RISC-V triggers do (and as gdb expects of RISC-V, whose watchpoints
+ * it steps over itself): going forward, before the accessing instruction runs; going
+ * backward, right after it ran (gdb then steps back over it).
  */
 export class Debugger {
   readonly breakpoints = new Set<number>();
@@ -98,10 +100,8 @@ export class Debugger {
   }
 
   private stepForward(): StopEvent {
-    const watched = this.watchHit();
     const outcome = this.timeline.run(1);
     if (outcome.kind !== "budget") return this.endEvent(outcome);
-    if (watched !== undefined) return watched;
     if (this.breakpoints.has(this.pc)) return { kind: "breakpoint", pc: this.pc };
     return { kind: "step" };
   }
@@ -110,8 +110,6 @@ export class Debugger {
     const steps = this.machine.hart.steps;
     if (steps <= this.timeline.start) return { kind: "history-start" };
     this.timeline.seek(steps - 1);
-    const watched = this.watchHit();
-    if (watched !== undefined) return watched;
     if (this.breakpoints.has(this.pc)) return { kind: "breakpoint", pc: this.pc };
     return { kind: "step" };
   }
@@ -128,9 +126,9 @@ export class Debugger {
           if (!first && this.breakpoints.has(this.pc)) return { kind: "breakpoint", pc: this.pc };
           first = false;
           const watched = this.watchHit();
+          if (watched !== undefined) return watched;
           const outcome = this.timeline.run(1);
           if (outcome.kind !== "budget") return this.endEvent(outcome);
-          if (watched !== undefined) return watched;
         }
       }
       yield;
@@ -150,11 +148,15 @@ export class Debugger {
       let event: StopEvent | undefined;
       let n = 0;
       while (hart.steps < windowEnd) {
-        const bp = this.breakpoints.has(this.pc) && hart.steps < now;
-        const watched = this.watchHit();
-        if (bp || watched !== undefined) {
-          hit = hart.steps;
-          event = watched ?? { kind: "breakpoint", pc: this.pc };
+        const at = hart.steps;
+        const watched = at < now ? this.watchHit() : undefined;
+        if (this.breakpoints.has(this.pc) && at < now) {
+          hit = at;
+          event = { kind: "breakpoint", pc: this.pc };
+        }
+        if (watched !== undefined) {
+          hit = at + 1;
+          event = watched;
         }
         const outcome = tl.run(1);
         if (outcome.kind !== "budget") break;

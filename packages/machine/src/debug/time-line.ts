@@ -14,6 +14,9 @@ interface Snapshot {
   cursor: number;
 }
 
+/** How far before a seek's target an extra snapshot is taken. */
+const NEAR = 1024;
+
 export interface TimeLineOptions {
   /** Steps between snapshots (default 2^22: about 0.1 s of compiled guest code). */
   interval?: number;
@@ -119,6 +122,13 @@ export class TimeLine {
     const from = this.snapshots[i]!;
     if (!(hart.steps <= target && hart.steps >= from.steps)) this.restore(i);
     const before = hart.steps;
+    // A snapshot shortly before the target: stepping back again from there (gdb's
+    // reverse-stepi, one step at a time) re-executes a few steps, not the interval.
+    if (target - hart.steps > 2 * NEAR) {
+      const outcome = this.run(target - NEAR - hart.steps);
+      if (outcome.kind !== "budget") return outcome;
+      this.snapshot();
+    }
     const outcome = this.run(target - hart.steps);
     this.replayedSteps += hart.steps - before;
     return outcome;
@@ -144,6 +154,7 @@ export class TimeLine {
 
   private snapshot(): void {
     const m = this.machine;
+    if (this.snapshots[this.snapshots.length - 1]?.steps === m.hart.steps) return;
     this.snapshots.push({
       steps: m.hart.steps,
       state: m.captureState(),
