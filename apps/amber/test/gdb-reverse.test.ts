@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
 import { gdbSession } from "./gdb-session.js";
 
 const ELF = "tools/guests/out/rv32imac/strings.elf";
 const FN = "check_true_";
+const LINUX = "tools/guests/linux/out/";
 
 /** The text gdb printed between `echo ==NAME==` and the next marker. */
 function section(out: string, name: string): string {
@@ -99,6 +101,59 @@ describe.skipIf(!hostTool("gdb-multiarch"))("gdb-multiarch debugging a guest ove
       /Old value = 2\nNew value = 1\n0x800003b0 in check_true_ \(\)\n\$6 = .*<check_true_\+10>/,
     );
     expect(r.guestOut).toContain("heap: small, aligned");
+    expect(r.status).toBe(0);
+  }, 240_000);
+
+  test("the Linux MMU kernel: breakpoints at kernel functions (System.map), S-mode registers, reverse execution", async () => {
+    // The Linux build keeps System.map, not vmlinux: gdb gets the functions' addresses from it.
+    const map = readFileSync(`${LINUX}System.map-mmu`, "utf8");
+    const symbol = (name: string): string => {
+      const m = new RegExp(`^([0-9a-f]{8}) [tT] ${name}$`, "m").exec(map);
+      if (m === null) throw new Error(`${name} is not in System.map-mmu`);
+      return m[1]!;
+    };
+    const startKernel = symbol("start_kernel");
+    const printk = symbol("_printk");
+    const r = await gdbSession(
+      ["run", "--kernel", `${LINUX}Image-mmu`, "--bios", `${LINUX}firmware.elf`],
+      [
+        `break *0x${startKernel}`,
+        "continue",
+        "echo ==start==\\n",
+        "info registers pc priv satp",
+        "x/2i $pc",
+        `break *0x${printk}`,
+        "continue",
+        "p/x $ra",
+        "continue",
+        "p/x $ra",
+        "echo ==back==\\n",
+        "reverse-continue",
+        "p/x $ra",
+        "echo ==before==\\n",
+        ...STATE.slice(0, 3),
+        "echo ==reverse==\\n",
+        "delete",
+        "reverse-stepi 100",
+        "stepi 100",
+        "echo ==after==\\n",
+        ...STATE.slice(0, 3),
+        "echo ==end==\\n",
+        "kill",
+      ],
+    );
+    const out = r.gdb;
+    expect(section(out, "start")).toMatch(new RegExp(`^pc\\s+0x${startKernel}`, "m"));
+    // Supervisor mode with Sv32 paging on: the kernel's virtual addresses are read through it.
+    expect(section(out, "start")).toMatch(/^priv\s+0x1\s+prv:1 \[Supervisor\]/m);
+    expect(section(out, "start")).toMatch(/^satp\s+0x8[0-9a-f]{7}/m);
+    expect(section(out, "start")).toMatch(new RegExp(`=> 0x${startKernel}:\\s+\\S+`));
+    const ras = [...out.matchAll(/^\$\d+ = (0x[0-9a-f]+)$/gm)].map((m) => m[1]);
+    expect(ras).toHaveLength(3);
+    // reverse-continue lands on the previous _printk call: the caller of the first one.
+    expect(ras[2]).toBe(ras[0]);
+    expect(section(out, "reverse")).not.toMatch(/No more reverse-execution history|Breakpoint/);
+    expect(section(out, "after")).toBe(section(out, "before"));
     expect(r.status).toBe(0);
   }, 240_000);
 });
