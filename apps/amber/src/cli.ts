@@ -74,7 +74,7 @@ not load the program, 126 when the guest stopped on a trap it had no handler for
 2 for a bad command line.`,
     )
     .action((file: string | undefined, args: string[], options) => {
-      status = runCommand(env, file, args, options);
+      status = settled(env, runCommand(env, file, args, options));
     });
 
   program
@@ -111,7 +111,7 @@ program cannot be loaded, 2 for a bad command line.`,
     });
 
   registerCheckpointCommands(program, env, writeOut, (s) => {
-    status = s;
+    status = settled(env, s);
   });
   registerCheckpointToolCommands(program, writeOut, (s) => {
     status = s;
@@ -140,6 +140,18 @@ program cannot be loaded, 2 for a bad command line.`,
     throw e;
   }
   return status;
+}
+
+/** A command's status; a command on the event loop (`--gdb`) reports its user errors as one line too. */
+function settled(env: CliEnv, status: number | Promise<number>): number | Promise<number> {
+  if (typeof status === "number") return status;
+  return status.catch((e: unknown) => {
+    if (e instanceof UserError) {
+      env.stderr(`amber: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  });
 }
 
 /** The REPL on the process's own terminal (or pipes). */

@@ -1,7 +1,11 @@
-import { readFileSync } from "node:fs";
-import { describe, expect, test } from "vitest";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { initCheckpoint } from "@amber/checkpoint";
+import { beforeAll, describe, expect, test } from "vitest";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
 import { gdbSession } from "./gdb-session.js";
+import { runCli } from "./run-cli.js";
 
 const ELF = "tools/guests/out/rv32imac/strings.elf";
 const FN = "check_true_";
@@ -155,5 +159,41 @@ describe.skipIf(!hostTool("gdb-multiarch"))("gdb-multiarch debugging a guest ove
     expect(section(out, "reverse")).not.toMatch(/No more reverse-execution history|Breakpoint/);
     expect(section(out, "after")).toBe(section(out, "before"));
     expect(r.status).toBe(0);
+  }, 240_000);
+
+  beforeAll(async () => {
+    await initCheckpoint();
+  });
+
+  test("amber resume IMAGE --gdb: history starts at the image's instant", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "amber-gdb-"));
+    try {
+      const image = join(dir, "at5000.amber");
+      const saved = runCli(["run", ELF, "--save-at", "5000", "--save-to", image, "--halt-after-save"]);
+      expect(saved.status).toBe(0);
+      const r = await gdbSession(
+        ["resume", image],
+        [
+          "echo ==start==\\n",
+          "info registers pc",
+          "echo ==forward==\\n",
+          "stepi 3",
+          "reverse-stepi 3",
+          "echo ==back==\\n",
+          "info registers pc",
+          "echo ==end==\\n",
+          "reverse-stepi",
+          "echo ==done==\\n",
+        ],
+        ELF,
+      );
+      expect(section(r.gdb, "back")).toBe(section(r.gdb, "start"));
+      expect(section(r.gdb, "end")).toMatch(/No more reverse-execution history/);
+      // gdb detached at the end: the guest ran on to its end.
+      expect(r.guestOut).toContain("strtok_r: [alpha] [beta] [gamma]");
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 240_000);
 });

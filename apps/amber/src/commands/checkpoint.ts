@@ -1,13 +1,14 @@
 import * as nodePath from "node:path";
 import type { CheckpointReader } from "@amber/checkpoint";
 import type { Image } from "@amber/image";
-import { type CheckpointDisk, Machine, type RunOutcome } from "@amber/machine";
+import { type CheckpointDisk, InputLog, Machine, type RunOutcome } from "@amber/machine";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { parseCount } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import { closeDisks, type DiskSpec, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { checkSaveTarget, finishRun, saveAndContinue, saveMachine } from "./run.js";
 
@@ -35,6 +36,9 @@ export interface ResumeOptions {
   /** `--disk FILE[,format=...]`, repeatable: the bases of the image's disks, in slot order, instead of the recorded paths. */
   disk?: string[];
   saveDiskDiff?: string;
+  /** `--gdb [HOST:]PORT [--wait]`: run under gdb (see gdb-listen.ts). */
+  gdb?: string;
+  wait?: boolean;
 }
 
 /**
@@ -97,7 +101,7 @@ function openSavedDisks(
  * only the pages the guest wrote since PATH's instant (dirty epochs), or a full one with
  * `--full`.
  */
-export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions): number {
+export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions): number | Promise<number> {
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
   if (Number.isNaN(maxSteps)) {
     throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);
@@ -112,6 +116,11 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
   if ((options.haltAfterSave || options.full) && saveAt === undefined) {
     throw new UserError("--halt-after-save and --full need --save-at and --save-to", ExitCode.Usage);
   }
+  if (options.gdb !== undefined) {
+    if (saveAt !== undefined) throw new UserError("--gdb cannot be combined with --save-at", ExitCode.Usage);
+    return resumeUnderGdb(env, path, options, parseGdbAddress(options.gdb), maxSteps);
+  }
+  if (options.wait) throw new UserError("--wait needs --gdb", ExitCode.Usage);
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
@@ -125,6 +134,43 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
       for (const i of images) i.close();
     }
   });
+}
+
+/** `amber resume PATH --gdb [HOST:]PORT`: the saved machine under gdb's control, on the event loop. */
+async function resumeUnderGdb(
+  env: CliEnv,
+  path: string,
+  options: ResumeOptions,
+  address: { host: string; port: number },
+  maxSteps: number,
+): Promise<number> {
+  const reader = openImage(path);
+  try {
+    const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
+    try {
+      const input = new InputLog(env.io);
+      let machine: Machine;
+      try {
+        machine = Machine.fromCheckpoint(reader, {
+          io: input,
+          jit: options.jit,
+          baselineBytes: 0,
+          disks: machineDisks(images, specs),
+        });
+      } catch (e) {
+        return checkpointFailure(e, path);
+      }
+      const started = env.now();
+      const outcome = await serveGdb(env, machine, input, address, { wait: options.wait === true, maxSteps });
+      if (outcome.kind === "killed") return ExitCode.Ok;
+      closeDisks(images, specs, options.saveDiskDiff);
+      return finishRun(env, machine, outcome, env.now() - started, options.stats === true);
+    } finally {
+      for (const i of images) i.close();
+    }
+  } finally {
+    reader.close();
+  }
 }
 
 function resumeMachine(
@@ -274,7 +320,7 @@ export function registerCheckpointCommands(
   program: Command,
   env: CliEnv,
   writeOut: (t: string) => void,
-  setStatus: (s: number) => void,
+  setStatus: (s: number | Promise<number>) => void,
 ): void {
   program
     .command("resume")
@@ -300,6 +346,8 @@ export function registerCheckpointCommands(
       "--save-disk-diff <out>",
       "after the run, save the disk's writes (the saved ones and the new ones) as a diff layer over its base",
     )
+    .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
+    .option("--wait", "with --gdb: do not resume the guest before gdb attaches")
     .addHelpText(
       "after",
       `
