@@ -3,6 +3,7 @@ import type { CliEnv } from "./cli-env.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
+import { replayCommand } from "./commands/record-replay.js";
 import { runCommand } from "./commands/run.js";
 import { ExitCode } from "./exit-codes.js";
 import { replCommand } from "./repl/repl-command.js";
@@ -66,6 +67,10 @@ export function main(
     )
     .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
     .option("--wait", "with --gdb: do not start the guest before gdb attaches (as QEMU's -S)")
+    .option(
+      "--record <log>",
+      "log every input the guest consumes (console, host time) to replay the run exactly",
+    )
     .addHelpText(
       "after",
       `
@@ -108,6 +113,26 @@ program cannot be loaded, 2 for a bad command line.`,
         }
         throw e;
       });
+    });
+
+  program
+    .command("replay")
+    .description("Replay a run recorded with amber run --record, instruction for instruction, and check it.")
+    .argument("<log>", "a replay log written by amber run --record LOG")
+    .option("--stats", "print one JSON line of statistics on stderr at the end")
+    .option("--json", "print the verdict as one JSON line on stdout instead of the console output")
+    .addHelpText(
+      "after",
+      `
+The machine is rebuilt from the files the log names (their SHA-256 must be unchanged); every
+console byte and host-clock reading comes from the log at the instruction the guest consumed
+it. The replay must end at the recorded instruction, the same way, with byte-identical
+console output and the same final state digest.
+Exit status: the recorded run's own (as amber run gives it) when the replay matches, 125
+when it differs or the log cannot be used, 2 for a bad command line.`,
+    )
+    .action((file: string, options) => {
+      status = replayCommand(env, file, options);
     });
 
   registerCheckpointCommands(program, env, writeOut, (s) => {

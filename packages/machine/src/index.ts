@@ -43,6 +43,14 @@ export {
   virtioSectionName,
 } from "./machine-state.js";
 export { type InputEvent, InputLog } from "./replay/input-log.js";
+export {
+  decodeReplayLog,
+  encodeReplayLog,
+  REPLAY_FORMAT,
+  REPLAY_VERSION,
+  type ReplayFile,
+  type ReplayLog,
+} from "./replay/replay-log.js";
 export { resetRom } from "./reset-rom.js";
 export type { RunOutcome, TrapReport } from "./run-loop.js";
 export type { CheckpointCreator, MachineSave, SaveOptions } from "./saving.js";

@@ -9,6 +9,7 @@ import {
   InputLog,
   Machine,
   MachineError,
+  type ReplayLog,
   type RunOutcome,
   type TrapReport,
 } from "@amber/machine";
@@ -21,6 +22,7 @@ import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import { closeDisks, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
+import { Recording, recordedFiles } from "./record-replay.js";
 
 export interface RunOptions {
   ram?: string;
@@ -48,6 +50,8 @@ export interface RunOptions {
   /** `--gdb [HOST:]PORT [--wait]`: serve the gdb remote protocol (see gdb-listen.ts). */
   gdb?: string;
   wait?: boolean;
+  /** `--record LOG`: log every input the guest consumes, to replay the run (see record-replay.ts). */
+  record?: string;
 }
 
 export function describeTrap(t: TrapReport): string {
@@ -107,6 +111,15 @@ export function runCommand(
   if (gdb !== undefined && (saveAt !== undefined || options.trace || options.hostTime)) {
     throw new UserError("--gdb cannot be combined with --save-at, --trace or --host-time", ExitCode.Usage);
   }
+  if (options.record !== undefined && (gdb !== undefined || saveAt !== undefined || options.trace)) {
+    throw new UserError("--record cannot be combined with --gdb, --save-at or --trace", ExitCode.Usage);
+  }
+  if (options.record !== undefined && diskSpecsRw(options.disk ?? [])) {
+    throw new UserError(
+      '--record: a disk opened rw changes its file, so the run could not be replayed from it: drop ",rw"',
+      ExitCode.Usage,
+    );
+  }
   if (saveAt !== undefined && options.trace) {
     throw new UserError("--save-at cannot be combined with --trace", ExitCode.Usage);
   }
@@ -153,7 +166,35 @@ function runMachine(
 ): number {
   const { ramSize, maxSteps, saveAt, diskSpecs, disks } = o;
 
-  const machine = bootMachine(env, file, args, options, { ramSize, diskSpecs, disks, io: env.io });
+  const recording =
+    options.record === undefined
+      ? undefined
+      : new Recording(
+          env,
+          options.record,
+          {
+            file: file === undefined ? undefined : path.resolve(file),
+            args,
+            cmdline: [file ?? options.kernel, ...args].join(" "),
+            options: recordedOptions(options),
+            files: recordedFiles(env, inputPaths(file, options)),
+          },
+          options.hostTime === true,
+        );
+  let machine: Machine;
+  try {
+    machine = bootMachine(env, file, args, options, {
+      ramSize,
+      diskSpecs,
+      disks,
+      io: recording?.input ?? env.io,
+      hostTime: recording !== undefined && options.hostTime ? recording.input.hostTime() : undefined,
+    });
+  } catch (e) {
+    recording?.abandon();
+    throw e;
+  }
+  recording?.attach(machine);
 
   const started = env.now();
   let outcome: RunOutcome;
@@ -184,15 +225,53 @@ function runMachine(
       env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
     }
   } else {
-    outcome = machine.run(maxSteps);
+    try {
+      outcome = machine.run(maxSteps);
+    } catch (e) {
+      recording?.abandon();
+      throw e;
+    }
+    recording?.finish(outcome);
   }
   const seconds = env.now() - started;
   closeDisks(disks, diskSpecs, options.saveDiskDiff);
   return finishRun(env, machine, outcome, seconds, options.stats === true);
 }
 
+/** Whether any `--disk` spec opens its file rw. */
+function diskSpecsRw(specs: readonly string[]): boolean {
+  return specs.some((d) => parseDiskSpec(d).rw);
+}
+
+/** The files a run reads: program or kernel, firmware, initrd, disks. */
+function inputPaths(file: string | undefined, options: RunOptions): string[] {
+  const disks = (options.disk ?? []).map((d) => parseDiskSpec(d).file);
+  return [file, options.kernel, options.bios, options.initrd, ...disks].filter((p) => p !== undefined);
+}
+
+/** The options that build the machine, as a replay log keeps them (file paths absolute). */
+function recordedOptions(o: RunOptions): ReplayLog["start"]["options"] {
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
+  const kept: Record<string, string | boolean | string[] | undefined> = {
+    ram: o.ram,
+    kernel: abs(o.kernel),
+    bios: abs(o.bios),
+    initrd: abs(o.initrd),
+    append: o.append,
+    jit: o.jit,
+    hostTime: o.hostTime,
+    disk: (o.disk ?? []).map((d) => {
+      const spec = parseDiskSpec(d);
+      return `${path.resolve(spec.file)}${spec.format === undefined ? "" : `,format=${spec.format}`}`;
+    }),
+  };
+  return Object.fromEntries(
+    Object.entries(kept).filter(([, v]) => v !== undefined),
+  ) as ReplayLog["start"]["options"];
+}
+
 /** The board the command line describes, with its program or kernel loaded. */
-function bootMachine(
+export function bootMachine(
   env: CliEnv,
   file: string | undefined,
   args: string[],
@@ -202,6 +281,10 @@ function bootMachine(
     diskSpecs: ReturnType<typeof parseDiskSpec>[];
     disks: ReturnType<typeof openDisks>;
     io: HostIo;
+    /** What the guest's SYS_GET_CMDLINE returns (default: the program and its arguments as given). */
+    cmdline?: string;
+    /** The host clock the guest's time follows (default: the host's, under --host-time). */
+    hostTime?: { now(): number; sleep(ms: number): void };
   },
 ): Machine {
   const { ramSize, diskSpecs, disks } = o;
@@ -210,10 +293,10 @@ function bootMachine(
     machine = new Machine({
       ramSize,
       io: o.io,
-      cmdline: [file ?? options.kernel, ...args].join(" "),
+      cmdline: o.cmdline ?? [file ?? options.kernel, ...args].join(" "),
       bootargs: options.append,
       jit: options.jit,
-      hostTime: options.hostTime ? env.hostClock : undefined,
+      hostTime: o.hostTime ?? (options.hostTime ? env.hostClock : undefined),
       disks: machineDisks(disks, diskSpecs),
     });
     if (file !== undefined) machine.loadElf(readInput(env, file), file);

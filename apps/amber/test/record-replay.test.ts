@@ -1,0 +1,49 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.js";
+
+const LISP = "tools/guests/lisp/out/lisp.elf";
+const dir = mkdtempSync(join(tmpdir(), "amber-replay-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("amber run --record and amber replay", () => {
+  it("replays a console session instruction for instruction: same output, same end, same state", () => {
+    const log = join(dir, "lisp.log");
+    const recorded = runCli(["run", LISP, "--record", log], "(define (sq x) (* x x))\n(sq 12)\n");
+    expect(recorded.stdout).toContain("144");
+    const text = readFileSync(log, "utf8");
+    expect(JSON.parse(text).events.length).toBeGreaterThan(0);
+    const replayed = runCli(["replay", log]);
+    expect(replayed.stderr).toMatch(
+      /matches the recording: \d+ instructions, \d+ inputs, console output identical/,
+    );
+    expect(replayed.stdoutBytes).toEqual(recorded.stdoutBytes);
+    expect(replayed.status).toBe(recorded.status);
+    const verdict = JSON.parse(runCli(["replay", log, "--json"]).stdout);
+    expect(verdict.matches).toBe(true);
+  });
+
+  it("says what differs when the log was tampered with, and refuses a damaged log in one line", () => {
+    const log = join(dir, "lisp.log");
+    const good = JSON.parse(readFileSync(log, "utf8"));
+    const bad = {
+      ...good,
+      events: good.events.map((e: { at: number }, i: number) => (i === 0 ? { ...e, at: e.at + 1 } : e)),
+    };
+    const tampered = join(dir, "tampered.log");
+    writeFileSync(tampered, JSON.stringify(bad));
+    const r = runCli(["replay", tampered]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(
+      /differs from the recording: the guest asked for input at step \d+, the recording has it at \d+/,
+    );
+    writeFileSync(tampered, '{"format":"amber-replay","version":1,"start":{}}');
+    const damaged = runCli(["replay", tampered]);
+    expect(damaged.status).toBe(125);
+    expect(damaged.stderr).toBe(
+      `amber: ${tampered}: not an Amber replay log: "start" must hold file, args, cmdline, options and files (path, sha256)\n`,
+    );
+  });
+});
