@@ -58,11 +58,12 @@ export class InputLog implements HostIo {
     const now = this.steps();
     const next = this.events[this.cursor];
     if (next !== undefined) {
-      if (next.kind !== "stdin" || next.at < now) {
+      if (next.at < now) {
         this.diverged ??= { at: now, expected: next.at };
         return NONE;
       }
-      if (next.at > now) return NONE;
+      // Input comes later, or a clock reading comes first (this poll found nothing then).
+      if (next.at > now || next.kind !== "stdin") return NONE;
       this.cursor++;
       return next.bytes === null ? null : next.bytes.subarray(0, max);
     }
@@ -83,6 +84,7 @@ export class InputLog implements HostIo {
         const next = this.events[this.cursor];
         if (next !== undefined) {
           if (next.kind === "time") {
+            if (next.at !== this.steps()) this.diverged ??= { at: this.steps(), expected: next.at };
             this.cursor++;
             return next.ms;
           }
