@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import type { CliEnv } from "./cli-env.js";
+import { bisectCommand } from "./commands/bisect.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
@@ -133,6 +134,26 @@ when it differs or the log cannot be used, 2 for a bad command line.`,
     )
     .action((file: string, options) => {
       status = replayCommand(env, file, options);
+    });
+
+  program
+    .command("bisect")
+    .description("Find the first instruction at which two recorded runs from the same start differ.")
+    .argument("<a>", "a replay log (amber run --record)")
+    .argument("<b>", "another replay log recorded from the same program, files and options")
+    .option("--json", "print the result as one JSON line")
+    .addHelpText(
+      "after",
+      `
+Both runs are replayed from their logs; a binary search over instruction counts (each probe
+seeks both machines with in-memory snapshots and re-execution) finds the first instruction
+after which their states (registers, CSRs, devices, RAM) differ. Prints that instruction's pc
+and disassembly, and what differs right after it.
+Exit status: 0 when found (or no difference), 125 when a log cannot be used or the runs
+do not share a start, 2 for a bad command line.`,
+    )
+    .action((a: string, b: string, options) => {
+      status = bisectCommand(env, a, b, options);
     });
 
   registerCheckpointCommands(program, env, writeOut, (s) => {

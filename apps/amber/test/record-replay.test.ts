@@ -46,4 +46,32 @@ describe("amber run --record and amber replay", () => {
       `amber: ${tampered}: not an Amber replay log: "start" must hold file, args, cmdline, options and files (path, sha256)\n`,
     );
   });
+
+  it("bisect: two runs differing in one input byte differ first right after the instruction that read it", () => {
+    const logA = join(dir, "a.log");
+    const logB = join(dir, "b.log");
+    expect(runCli(["run", LISP, "--record", logA], "(* 6 7)\n").stdout).toContain("42");
+    expect(runCli(["run", LISP, "--record", logB], "(* 6 8)\n").stdout).toContain("48");
+    const events = JSON.parse(readFileSync(logA, "utf8")).events as { at: number; stdin: string | null }[];
+    // The UART reads host input into its FIFO during an instruction: the first read returns the line.
+    const read = events.find((e) => e.stdin !== null)!;
+    expect(Buffer.from(read.stdin!, "base64").toString()).toBe("(* 6 7)\n");
+    const r = runCli(["bisect", logA, logB, "--json"]);
+    expect(r.status).toBe(0);
+    const found = JSON.parse(r.stdout);
+    expect(found.differ).toBe(true);
+    expect(found.instruction).toBe(read.at + 1);
+    // The instruction that read it: a load from the UART's registers.
+    expect(found.disassembly).toMatch(/^l[bhw]u?\s/);
+    expect(found.diff.parts).toContain("uart");
+    const text = runCli(["bisect", logA, logB]);
+    expect(text.stdout).toMatch(new RegExp(`^first difference after instruction ${read.at + 1}: `));
+    expect(text.stdout).toMatch(
+      /pc 0x[0-9a-f]{8} \(M-mode\): 0x[0-9a-f]{8} lbu a5,5\(a4\)\n {2}state of: uart\n$/,
+    );
+    // A run against itself: no difference.
+    expect(runCli(["bisect", logA, logA]).stderr).toMatch(
+      /the two runs are in the same state up to instruction \d+/,
+    );
+  });
 });

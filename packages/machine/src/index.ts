@@ -10,6 +10,7 @@ export {
 } from "./debug/debugger.js";
 export { type GdbEnd, GdbServer } from "./debug/gdb-server.js";
 export { RspFraming, type RspInput } from "./debug/rsp-framing.js";
+export { diffStates, type StateDiff, statesEqual } from "./debug/state-diff.js";
 export { targetDescription } from "./debug/target-description.js";
 export { TimeLine, type TimeLineOptions } from "./debug/time-line.js";
 export { type FdtNode, type PropValue, writeFdt } from "./device-tree/fdt-writer.js";

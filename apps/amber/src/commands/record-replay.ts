@@ -207,20 +207,8 @@ export function replayCommand(env: CliEnv, file: string, options: ReplayOptions)
   const sink: HostIo = { stdout: () => {}, stderr: () => {}, stdin: () => new Uint8Array(0) };
   const tap = new ConsoleTap(options.json ? sink : env.io);
   const input = new InputLog(replayIo(tap), log.events.slice());
-  const o = log.start.options as RunOptions;
-  const specs = (o.disk ?? []).map(parseDiskSpec);
-  const disks = openDisks(specs);
+  const { machine, close } = replayMachine(env, log, input);
   try {
-    const ramSize = o.ram === undefined ? DEFAULT_RAM_SIZE : sizeOption("--ram", o.ram);
-    const machine = bootMachine(env, log.start.file, log.start.args, o, {
-      ramSize,
-      diskSpecs: specs,
-      disks,
-      io: input,
-      cmdline: log.start.cmdline,
-      hostTime: log.hostTime ? input.hostTime() : undefined,
-    });
-    input.steps = () => machine.hart.liveSteps;
     const started = env.now();
     const outcome = machine.run(log.end.instructions - machine.hart.steps);
     const seconds = env.now() - started;
@@ -269,10 +257,41 @@ export function replayCommand(env: CliEnv, file: string, options: ReplayOptions)
     // The run's own ending, as `amber run` reports it (an interrupted recording ends here, status 0).
     if (interrupted) return ExitCode.Ok;
     return finishRun(env, machine, outcome, seconds, options.stats === true);
-  } catch (e) {
-    if (e instanceof MachineError) throw new UserError(`${file}: ${e.message}`, ExitCode.Failure);
-    throw e;
   } finally {
+    close();
+  }
+}
+
+/**
+ * The machine a log was recorded on, built again with `input` (the log's events) as its
+ * host I/O; `close` releases its disks.
+ */
+export function replayMachine(
+  env: CliEnv,
+  log: ReplayLog,
+  input: InputLog,
+): { machine: Machine; close: () => void } {
+  const o = log.start.options as RunOptions;
+  const specs = (o.disk ?? []).map(parseDiskSpec);
+  const disks = openDisks(specs);
+  const close = () => {
     for (const d of disks) d.close();
+  };
+  try {
+    const ramSize = o.ram === undefined ? DEFAULT_RAM_SIZE : sizeOption("--ram", o.ram);
+    const machine = bootMachine(env, log.start.file, log.start.args, o, {
+      ramSize,
+      diskSpecs: specs,
+      disks,
+      io: input,
+      cmdline: log.start.cmdline,
+      hostTime: log.hostTime ? input.hostTime() : undefined,
+    });
+    input.steps = () => machine.hart.liveSteps;
+    return { machine, close };
+  } catch (e) {
+    close();
+    if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
+    throw e;
   }
 }
