@@ -149,4 +149,28 @@ describe("gdb remote protocol engine", { timeout: 60_000 }, () => {
     expect(ask("z0,800003a6,2")).toBe("OK");
     expect(ask("c")).toBe("W00");
   });
+
+  it("refuses reverse execution on a machine with a disk (disks are not rewound)", () => {
+    const bytes = new Uint8Array(1 << 16);
+    const disk = {
+      size: bytes.length,
+      read: (o: number, n: number) => bytes.slice(o, o + n),
+      write: () => {},
+    };
+    const input = new InputLog(new CapturedIo());
+    const machine = new Machine({ io: input, disks: [{ backend: disk, readOnly: true }] });
+    machine.loadElf(readFileSync(`${GUESTS}hello.elf`), "hello");
+    const timeline = new TimeLine(machine, input);
+    let sent = "";
+    const server = new GdbServer(new Debugger(machine, timeline), (b) => {
+      sent += new TextDecoder("latin1").decode(b);
+    });
+    server.receive(new TextEncoder().encode("$s#73"));
+    while (server.tick()) {}
+    sent = "";
+    server.receive(new TextEncoder().encode("$bs#d5"));
+    expect(sent).toBe("+$E01#a6");
+    expect(timeline.canRewind).toBe(false);
+    expect(() => timeline.seek(0)).toThrow(/disks are not rewound/);
+  });
 });

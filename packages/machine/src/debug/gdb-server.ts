@@ -189,9 +189,10 @@ export class GdbServer {
       case "s":
         return this.start("step");
       case "b":
-        if (p === "bc") return this.start("reverse-continue");
-        if (p === "bs") return this.start("reverse-step");
-        return "";
+        if (p !== "bc" && p !== "bs") return "";
+        // Disks are not rewound: no reverse execution on a machine with one.
+        if (!this.debug.timeline.canRewind) return "E01";
+        return this.start(p === "bc" ? "reverse-continue" : "reverse-step");
       case "v":
         return this.vPacket(p);
       case "q":

@@ -177,10 +177,21 @@ export class TimeLine {
     }
   }
 
+  /** Whether the machine can be put back in time: disks are not rewound, so not with one attached. */
+  get canRewind(): boolean {
+    return this.snapshots[0]!.state.virtio.every((v) => v === undefined);
+  }
+
   /** Puts the machine back at snapshot `i`; later snapshots are dropped (running on takes them again). */
   private restore(i: number): void {
     const m = this.machine;
     const s = this.snapshots[i]!;
+    if (!this.canRewind) {
+      throw new MachineError(
+        "CONFIG_INVALID",
+        "cannot go back in time: the machine has a disk, and disks are not rewound",
+      );
+    }
     for (const later of this.snapshots.splice(i + 1)) later.ram.end();
     if (s.ram.missedPages > 0) {
       throw new MachineError(
