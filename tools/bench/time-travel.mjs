@@ -116,7 +116,9 @@ else {
   console.log(
     `  on a time line        ${figures.timeLineRunSeconds.toFixed(2)} s (×${figures.timeLineOverhead.toFixed(2)}), ${figures.snapshots} snapshots, ring ${figures.ringMiB.toFixed(1)} MiB`,
   );
-  console.log(`  reverse step there    ${figures.reverseStepFirstMs.toFixed(1)} ms (first), ${figures.reverseStepNextMs.toFixed(2)} ms (each of the next 99)`);
+  console.log(
+    `  reverse step there    ${figures.reverseStepFirstMs.toFixed(1)} ms (first), ${figures.reverseStepNextMs.toFixed(2)} ms (each of the next 99)`,
+  );
   console.log(
     `Linux boot to prompt: ${figures.linuxBootSeconds.toFixed(2)} s, recorded ${figures.linuxBootRecordedSeconds.toFixed(2)} s (×${figures.recordingSlowdown.toFixed(3)}, ${figures.recordedEvents} inputs logged)`,
   );
