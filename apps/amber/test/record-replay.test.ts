@@ -1,12 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { initCheckpoint } from "@amber/checkpoint";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./run-cli.js";
 
 const LISP = "tools/guests/lisp/out/lisp.elf";
 const dir = mkdtempSync(join(tmpdir(), "amber-replay-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(async () => {
+  await initCheckpoint();
+});
 
 describe("amber run --record and amber replay", () => {
   it("replays a console session instruction for instruction: same output, same end, same state", () => {
@@ -73,5 +77,20 @@ describe("amber run --record and amber replay", () => {
     expect(runCli(["bisect", logA, logA]).stderr).toMatch(
       /the two runs are in the same state up to instruction \d+/,
     );
+  });
+
+  it("a saved image plus a log recorded from it replays too (resume IMAGE --record)", () => {
+    const image = join(dir, "booted.amber");
+    expect(runCli(["run", LISP, "--save-at", "50000", "--save-to", image, "--halt-after-save"]).status).toBe(
+      0,
+    );
+    const log = join(dir, "resumed.log");
+    const recorded = runCli(["resume", image, "--record", log], "(+ 40 2)\n");
+    expect(recorded.stdout).toContain("42");
+    expect(JSON.parse(readFileSync(log, "utf8")).start.image.path).toBe(image);
+    const replayed = runCli(["replay", log]);
+    expect(replayed.stderr).toMatch(/matches the recording/);
+    expect(replayed.stdoutBytes).toEqual(recorded.stdoutBytes);
+    expect(replayed.status).toBe(recorded.status);
   });
 });

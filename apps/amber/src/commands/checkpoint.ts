@@ -10,6 +10,7 @@ import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import { closeDisks, type DiskSpec, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
+import { Recording, recordedFiles } from "./record-replay.js";
 import { checkSaveTarget, finishRun, saveAndContinue, saveMachine } from "./run.js";
 
 /** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
@@ -36,6 +37,8 @@ export interface ResumeOptions {
   /** `--disk FILE[,format=...]`, repeatable: the bases of the image's disks, in slot order, instead of the recorded paths. */
   disk?: string[];
   saveDiskDiff?: string;
+  /** `--record LOG`: log every input the guest consumes, to replay the run (see record-replay.ts). */
+  record?: string;
   /** `--gdb [HOST:]PORT [--wait]`: run under gdb (see gdb-listen.ts). */
   gdb?: string;
   wait?: boolean;
@@ -116,6 +119,9 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
   if ((options.haltAfterSave || options.full) && saveAt === undefined) {
     throw new UserError("--halt-after-save and --full need --save-at and --save-to", ExitCode.Usage);
   }
+  if (options.record !== undefined && (saveAt !== undefined || options.gdb !== undefined)) {
+    throw new UserError("--record cannot be combined with --save-at or --gdb", ExitCode.Usage);
+  }
   if (options.gdb !== undefined) {
     if (saveAt !== undefined) throw new UserError("--gdb cannot be combined with --save-at", ExitCode.Usage);
     return resumeUnderGdb(env, path, options, parseGdbAddress(options.gdb), maxSteps);
@@ -183,13 +189,42 @@ function resumeMachine(
   images: Image[],
   specs: DiskSpec[],
 ): number {
+  const recording =
+    options.record === undefined
+      ? undefined
+      : new Recording(
+          env,
+          options.record,
+          {
+            args: [],
+            cmdline: "",
+            image: { path: nodePath.resolve(path), digest: reader.digest },
+            options: {
+              disk: specs.map(
+                (d) => `${nodePath.resolve(d.file)}${d.format === undefined ? "" : `,format=${d.format}`}`,
+              ),
+            },
+            files: recordedFiles(
+              env,
+              specs.map((d) => d.file),
+            ),
+          },
+          false,
+        );
   // Page copies for fast incremental saves only when there will be a save.
-  const machine = Machine.fromCheckpoint(reader, {
-    io: env.io,
-    jit: options.jit,
-    baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
-    disks: machineDisks(images, specs),
-  });
+  let machine: Machine;
+  try {
+    machine = Machine.fromCheckpoint(reader, {
+      io: recording?.input ?? env.io,
+      jit: options.jit,
+      baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
+      disks: machineDisks(images, specs),
+    });
+  } catch (e) {
+    recording?.abandon();
+    throw e;
+  }
+  recording?.attach(machine);
   const started = env.now();
   // --max-insns and --save-at count from the start of the guest, as in `amber run`.
   let outcome: RunOutcome;
@@ -215,7 +250,13 @@ function resumeMachine(
       env.stderr(`amber: the guest stopped before step ${saveAt}: nothing saved\n`);
     }
   } else {
-    outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+    try {
+      outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+    } catch (e) {
+      recording?.abandon();
+      throw e;
+    }
+    recording?.finish(outcome);
   }
   const seconds = env.now() - started;
   closeDisks(images, specs, options.saveDiskDiff);
@@ -348,6 +389,7 @@ export function registerCheckpointCommands(
     )
     .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
     .option("--wait", "with --gdb: do not resume the guest before gdb attaches")
+    .option("--record <log>", "log every input the guest consumes, to replay the run exactly (amber replay)")
     .addHelpText(
       "after",
       `

@@ -7,7 +7,7 @@ import {
   encodeReplayLog,
   type HostIo,
   InputLog,
-  type Machine,
+  Machine,
   MachineError,
   type ReplayLog,
   type RunOutcome,
@@ -16,7 +16,8 @@ import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
-import { openDisks, parseDiskSpec } from "./image-disks.js";
+import { openImage } from "./checkpoint-open.js";
+import { machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { bootMachine, finishRun, type RunOptions } from "./run.js";
 
 /** Host I/O passed on, with the console output counted and hashed (SHA-256) on the way. */
@@ -273,11 +274,32 @@ export function replayMachine(
 ): { machine: Machine; close: () => void } {
   const o = log.start.options as RunOptions;
   const specs = (o.disk ?? []).map(parseDiskSpec);
-  const disks = openDisks(specs);
+  const image = log.start.image;
+  const reader = image === undefined ? undefined : openImage(image.path);
+  if (reader !== undefined && reader.digest !== image!.digest) {
+    reader.close();
+    throw new UserError(
+      `the recording was made from ${image!.path} with digest ${image!.digest}; it now has ${reader.digest}`,
+      ExitCode.Failure,
+    );
+  }
+  let disks: ReturnType<typeof openDisks>;
+  try {
+    disks = openDisks(specs);
+  } catch (e) {
+    reader?.close();
+    throw e;
+  }
   const close = () => {
     for (const d of disks) d.close();
+    reader?.close();
   };
   try {
+    if (reader !== undefined) {
+      const machine = Machine.fromCheckpoint(reader, { io: input, disks: machineDisks(disks, specs) });
+      input.steps = () => machine.hart.liveSteps;
+      return { machine, close };
+    }
     const ramSize = o.ram === undefined ? DEFAULT_RAM_SIZE : sizeOption("--ram", o.ram);
     const machine = bootMachine(env, log.start.file, log.start.args, o, {
       ramSize,

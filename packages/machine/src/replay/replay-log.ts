@@ -19,6 +19,8 @@ export interface ReplayLog {
     args: string[];
     /** What the guest's SYS_GET_CMDLINE returned (the program and its arguments as typed). */
     cmdline: string;
+    /** For a resumed machine (`amber resume IMAGE --record`): the image (absolute path) and its digest. */
+    image?: { path: string; digest: string };
     options: Record<string, string | boolean | string[]>;
     files: ReplayFile[];
   };
@@ -96,6 +98,8 @@ export function decodeReplayLog(text: string, name: string): ReplayLog {
     !start.args.every((a) => typeof a === "string") ||
     (start.file !== undefined && typeof start.file !== "string") ||
     typeof start.cmdline !== "string" ||
+    (start.image !== undefined &&
+      (typeof start.image?.path !== "string" || typeof start.image?.digest !== "string")) ||
     typeof start.options !== "object" ||
     start.options === null ||
     !Array.isArray(start.files) ||
