@@ -196,4 +196,11 @@ describe.skipIf(!hostTool("gdb-multiarch"))("gdb-multiarch debugging a guest ove
       rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
+
+  test("a guest that exits under gdb ends the run with its status", async () => {
+    const r = await gdbSession(["run", ELF], ["continue"], ELF);
+    expect(r.gdb).toMatch(/\[Inferior 1 \(Remote target\) exited normally\]/);
+    expect(r.guestOut).toContain("strtok_r: [alpha] [beta] [gamma]");
+    expect(r.status).toBe(0);
+  }, 240_000);
 });

@@ -105,8 +105,14 @@ export function serveGdb(
       });
       socket.on("close", () => {
         if (client?.socket !== socket) return;
-        // A client gone without detaching: the guest stays stopped for the next one.
         client = undefined;
+        // The guest ended under gdb (it saw W): so does the run.
+        const code = machine.exited;
+        if (code !== undefined) {
+          finish({ kind: "exited", code });
+          return;
+        }
+        // A client gone without detaching: the guest stays stopped for the next one.
         freeRunning = false;
       });
       socket.on("error", () => {});

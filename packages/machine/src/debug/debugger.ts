@@ -66,8 +66,6 @@ export class Debugger {
     rs2: 0,
     imm: 0,
   };
-  /** How the last run ended, if it ended the machine (exit, trap, stuck). */
-  private ended: RunOutcome | undefined;
 
   constructor(
     readonly machine: Machine,
@@ -228,7 +226,6 @@ export class Debugger {
   }
 
   private endEvent(outcome: RunOutcome): StopEvent {
-    this.ended = outcome;
     switch (outcome.kind) {
       case "exited":
         return { kind: "exited", code: outcome.code };
@@ -239,10 +236,5 @@ export class Debugger {
       default:
         return { kind: "step" };
     }
-  }
-
-  /** How the machine's run last ended, if it ended (the guest exited, trapped, or is stuck). */
-  get lastEnd(): RunOutcome | undefined {
-    return this.ended;
   }
 }
