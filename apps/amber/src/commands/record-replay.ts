@@ -41,6 +41,11 @@ export class ConsoleTap implements HostIo {
     return this.inner.stdin(max);
   }
 
+  /** Passes on the optional `HostIo.waitForInput` (waiting for input without spinning). */
+  waitForInput(ms: number): void {
+    (this.inner as { waitForInput?(ms: number): void }).waitForInput?.(ms);
+  }
+
   digest(): string {
     return this.hash.copy().digest("hex");
   }

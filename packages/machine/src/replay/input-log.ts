@@ -9,6 +9,11 @@ export type InputEvent =
 
 const NONE = new Uint8Array(0);
 
+/** Host I/O that can wait for input without spinning (the optional `HostIo.waitForInput`). */
+interface WaitsForInput {
+  waitForInput?(ms: number): void;
+}
+
 /**
  * The board's host I/O with every input it consumes logged against the step count at
  * which the guest consumed it (the hart's `liveSteps`), and played back from the log when
@@ -74,6 +79,14 @@ export class InputLog implements HostIo {
       this.cursor++;
     }
     return got;
+  }
+
+  /**
+   * Waits for live input (`HostIo.waitForInput`, where the host I/O has it) once the log is
+   * used up; while it is played back the input is already here: no waiting.
+   */
+  waitForInput(ms: number): void {
+    if (this.atEnd) (this.live as WaitsForInput | undefined)?.waitForInput?.(ms);
   }
 
   /** The host clock for `MachineOptions.hostTime`: readings are logged, then played back. */
