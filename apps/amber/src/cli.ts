@@ -1,8 +1,10 @@
 import { Command, CommanderError } from "commander";
 import type { CliEnv } from "./cli-env.js";
+import { bisectCommand } from "./commands/bisect.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
+import { replayCommand } from "./commands/record-replay.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { useCache } from "./commands/registry-open.js";
 import { runCommand } from "./commands/run.js";
@@ -68,6 +70,12 @@ export function main(
       "--parent <checkpoint>",
       "with --save-at: save an incremental image holding only the RAM pages that differ from this one's",
     )
+    .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
+    .option("--wait", "with --gdb: do not start the guest before gdb attaches (as QEMU's -S)")
+    .option(
+      "--record <log>",
+      "log every input the guest consumes (console, host time) to replay the run exactly",
+    )
     .addHelpText(
       "after",
       `
@@ -77,7 +85,7 @@ a trap it had no handler for or waits for input that cannot come, 2 for a bad co
 line.`,
     )
     .action((file: string | undefined, args: string[], options) => {
-      status = runCommand(env, file, args, options);
+      status = settled(env, runCommand(env, file, args, options));
     });
 
   program
@@ -108,8 +116,48 @@ program cannot be loaded, 2 for a bad command line.`,
       status = replCommand(env, target, options, streams).catch((e: unknown) => report(env, e));
     });
 
+  program
+    .command("replay")
+    .description("Replay a run recorded with amber run --record, instruction for instruction, and check it.")
+    .argument("<log>", "a replay log written by amber run --record LOG")
+    .option("--stats", "print one JSON line of statistics on stderr at the end")
+    .option("--json", "print the verdict as one JSON line on stdout instead of the console output")
+    .addHelpText(
+      "after",
+      `
+The machine is rebuilt from the files the log names (their SHA-256 must be unchanged); every
+console byte and host-clock reading comes from the log at the instruction the guest consumed
+it. The replay must end at the recorded instruction, the same way, with byte-identical
+console output and the same final state digest.
+Exit status: the recorded run's own (as amber run gives it) when the replay matches, 125
+when it differs or the log cannot be used, 2 for a bad command line.`,
+    )
+    .action((file: string, options) => {
+      status = replayCommand(env, file, options);
+    });
+
+  program
+    .command("bisect")
+    .description("Find the first instruction at which two recorded runs from the same start differ.")
+    .argument("<a>", "a replay log (amber run --record)")
+    .argument("<b>", "another replay log recorded from the same program, files and options")
+    .option("--json", "print the result as one JSON line")
+    .addHelpText(
+      "after",
+      `
+Both runs are replayed from their logs; a binary search over instruction counts (each probe
+seeks both machines with in-memory snapshots and re-execution) finds the first instruction
+after which their states (registers, CSRs, devices, RAM) differ. Prints that instruction's pc
+and disassembly, and what differs right after it.
+Exit status: 0 when found (or no difference), 125 when a log cannot be used or the runs
+do not share a start, 2 for a bad command line.`,
+    )
+    .action((a: string, b: string, options) => {
+      status = bisectCommand(env, a, b, options);
+    });
+
   registerCheckpointCommands(program, env, writeOut, (s) => {
-    status = s;
+    status = settled(env, s);
   });
   registerCheckpointToolCommands(program, writeOut, (s) => {
     status = s;
@@ -149,6 +197,12 @@ function report(env: CliEnv, e: unknown): number {
 }
 
 const debugging = (): boolean => typeof process !== "undefined" && Boolean(process.env.AMBER_DEBUG);
+
+/** A command's status; a command on the event loop (`--gdb`) reports its failures as one line too. */
+function settled(env: CliEnv, status: number | Promise<number>): number | Promise<number> {
+  if (typeof status === "number") return status;
+  return status.catch((e: unknown) => report(env, e));
+}
 
 /** The REPL on the process's own terminal (or pipes). */
 function processStreams(): ReplStreams {

@@ -1,5 +1,18 @@
 export { type MachineDisk, type MachineOptions, TIMEBASE_HZ } from "./board.js";
 export { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
+export { DebugMemory } from "./debug/debug-memory.js";
+export {
+  Debugger,
+  type Resume,
+  type StopEvent,
+  type WatchKind,
+  type Watchpoint,
+} from "./debug/debugger.js";
+export { type GdbEnd, GdbServer } from "./debug/gdb-server.js";
+export { RspFraming, type RspInput } from "./debug/rsp-framing.js";
+export { diffStates, type StateDiff, statesEqual } from "./debug/state-diff.js";
+export { targetDescription } from "./debug/target-description.js";
+export { TimeLine, type TimeLineOptions } from "./debug/time-line.js";
 export { type FdtNode, type PropValue, writeFdt } from "./device-tree/fdt-writer.js";
 export { type VirtTreeOptions, virtDeviceTree } from "./device-tree/virt-device-tree.js";
 export { Clint } from "./devices/clint.js";
@@ -30,6 +43,15 @@ export {
   type VirtioDiskState,
   virtioSectionName,
 } from "./machine-state.js";
+export { type InputEvent, InputLog } from "./replay/input-log.js";
+export {
+  decodeReplayLog,
+  encodeReplayLog,
+  REPLAY_FORMAT,
+  REPLAY_VERSION,
+  type ReplayFile,
+  type ReplayLog,
+} from "./replay/replay-log.js";
 export { resetRom } from "./reset-rom.js";
 export type { RunOutcome, TrapReport } from "./run-loop.js";
 export type { CheckpointCreator, MachineSave, SaveOptions } from "./saving.js";

@@ -14,7 +14,9 @@ export type MachineErrorCode =
   /** `beginSave` while another save of the machine is still in progress, or a save used after `end()`. */
   | "SAVE_IN_PROGRESS"
   /** A checkpoint's sections do not describe a machine this board can restore. */
-  | "CHECKPOINT_INVALID";
+  | "CHECKPOINT_INVALID"
+  /** A replay log (`amber run --record`) that cannot be read. */
+  | "REPLAY_INVALID";
 
 export class MachineError extends Error {
   constructor(

@@ -172,6 +172,16 @@ export class Machine extends SavingBoard {
     });
   }
 
+  /**
+   * Puts back the whole state but RAM as `captureState` gave it (the state is copied, so it
+   * can be loaded again). RAM is the caller's to put back: in-memory snapshots for reverse
+   * execution keep it as `RamBaseline`s (see debug/time-line.ts).
+   */
+  loadState(state: MachineState): void {
+    this.flushConsole();
+    this.applyState(structuredClone(state));
+  }
+
   protected applyState(s: MachineState): void {
     const b = s.board;
     this.exitCode = b.exitCode;

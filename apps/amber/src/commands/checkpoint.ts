@@ -2,7 +2,7 @@ import * as nodePath from "node:path";
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
 import { openCheckpoint } from "@amber/checkpoint/node";
 import type { Image } from "@amber/image";
-import { type CheckpointDisk, Machine, type RunOutcome, SECTION_SPECS } from "@amber/machine";
+import { type CheckpointDisk, InputLog, Machine, type RunOutcome, SECTION_SPECS } from "@amber/machine";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { oneLine } from "../error-line.js";
@@ -12,6 +12,7 @@ import { parseSerialSpec, SERIAL_HELP } from "../serial/serial-spec.js";
 import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import {
   closeDisks,
   type DiskSpec,
@@ -20,6 +21,7 @@ import {
   openDisks,
   parseDiskSpec,
 } from "./image-disks.js";
+import { Recording, recordedFiles } from "./record-replay.js";
 import {
   checkSaveTarget,
   finishRun,
@@ -57,6 +59,11 @@ export interface ResumeOptions {
   /** `--disk FILE[,format=...]`, repeatable: the bases of the image's disks, in slot order, instead of the recorded paths. */
   disk?: string[];
   saveDiskDiff?: string;
+  /** `--record LOG`: log every input the guest consumes, to replay the run (see record-replay.ts). */
+  record?: string;
+  /** `--gdb [HOST:]PORT [--wait]`: run under gdb (see gdb-listen.ts). */
+  gdb?: string;
+  wait?: boolean;
 }
 
 /**
@@ -119,7 +126,7 @@ function openSavedDisks(
  * only the pages the guest wrote since PATH's instant (dirty epochs), or a full one with
  * `--full`.
  */
-export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions): number {
+export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions): number | Promise<number> {
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
   if (Number.isNaN(maxSteps)) {
     throw new UserError(`--max-insns: cannot read "${options.maxInsns}" as a whole number`, ExitCode.Usage);
@@ -138,6 +145,15 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
   const serial = options.serial === undefined ? undefined : parseSerialSpec(options.serial);
   let port: SerialPort | undefined;
   if (options.saveDiskDiff !== undefined) diffFormat(options.saveDiskDiff);
+  if (options.record !== undefined && (saveAt !== undefined || options.gdb !== undefined)) {
+    throw new UserError("--record cannot be combined with --save-at or --gdb", ExitCode.Usage);
+  }
+  if (options.gdb !== undefined) {
+    if (serial !== undefined) throw new UserError("--gdb cannot be combined with --serial", ExitCode.Usage);
+    if (saveAt !== undefined) throw new UserError("--gdb cannot be combined with --save-at", ExitCode.Usage);
+    return resumeUnderGdb(env, path, options, parseGdbAddress(options.gdb), maxSteps);
+  }
+  if (options.wait) throw new UserError("--wait needs --gdb", ExitCode.Usage);
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
@@ -164,6 +180,43 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
   });
 }
 
+/** `amber resume PATH --gdb [HOST:]PORT`: the saved machine under gdb's control, on the event loop. */
+async function resumeUnderGdb(
+  env: CliEnv,
+  path: string,
+  options: ResumeOptions,
+  address: { host: string; port: number },
+  maxSteps: number,
+): Promise<number> {
+  const reader = openImage(path);
+  try {
+    const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
+    try {
+      const input = new InputLog(env.io);
+      let machine: Machine;
+      try {
+        machine = Machine.fromCheckpoint(reader, {
+          io: input,
+          jit: options.jit,
+          baselineBytes: 0,
+          disks: machineDisks(images, specs),
+        });
+      } catch (e) {
+        return checkpointFailure(e, path);
+      }
+      const started = env.now();
+      const outcome = await serveGdb(env, machine, input, address, { wait: options.wait === true, maxSteps });
+      if (outcome.kind === "killed") return ExitCode.Ok;
+      closeDisks(images, specs, options.saveDiskDiff);
+      return finishRun(env, machine, outcome, env.now() - started, options.stats === true);
+    } finally {
+      for (const i of images) i.close();
+    }
+  } finally {
+    reader.close();
+  }
+}
+
 function resumeMachine(
   env: CliEnv,
   reader: CheckpointReader,
@@ -174,13 +227,42 @@ function resumeMachine(
   images: Image[],
   specs: DiskSpec[],
 ): number {
+  const recording =
+    options.record === undefined
+      ? undefined
+      : new Recording(
+          env,
+          options.record,
+          {
+            args: [],
+            cmdline: "",
+            image: { path: nodePath.resolve(path), digest: reader.digest },
+            options: {
+              disk: specs.map(
+                (d) => `${nodePath.resolve(d.file)}${d.format === undefined ? "" : `,format=${d.format}`}`,
+              ),
+            },
+            files: recordedFiles(
+              env,
+              specs.map((d) => d.file),
+            ),
+          },
+          false,
+        );
   // Page copies for fast incremental saves only when there will be a save.
-  const machine = Machine.fromCheckpoint(reader, {
-    io: env.io,
-    jit: options.jit,
-    baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
-    disks: machineDisks(images, specs),
-  });
+  let machine: Machine;
+  try {
+    machine = Machine.fromCheckpoint(reader, {
+      io: recording?.input ?? env.io,
+      jit: options.jit,
+      baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
+      disks: machineDisks(images, specs),
+    });
+  } catch (e) {
+    recording?.abandon();
+    throw e;
+  }
+  recording?.attach(machine);
   const started = env.now();
   // --max-insns and --save-at count from the start of the guest, as in `amber run`.
   let outcome: RunOutcome;
@@ -208,7 +290,13 @@ function resumeMachine(
       nothingSaved = true;
     }
   } else {
-    outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+    try {
+      outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+    } catch (e) {
+      recording?.abandon();
+      throw e;
+    }
+    recording?.finish(outcome);
   }
   const seconds = env.now() - started;
   closeDisks(images, specs, options.saveDiskDiff);
@@ -355,7 +443,7 @@ export function registerCheckpointCommands(
   program: Command,
   env: CliEnv,
   writeOut: (t: string) => void,
-  setStatus: (s: number) => void,
+  setStatus: (s: number | Promise<number>) => void,
 ): void {
   program
     .command("resume")
@@ -383,6 +471,9 @@ export function registerCheckpointCommands(
       "--save-disk-diff <out>",
       "after the run, save the disk's writes (the saved ones and the new ones) as a diff layer over its base",
     )
+    .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
+    .option("--wait", "with --gdb: do not resume the guest before gdb attaches")
+    .option("--record <log>", "log every input the guest consumes, to replay the run exactly (amber replay)")
     .addHelpText(
       "after",
       `

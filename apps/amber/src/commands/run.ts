@@ -6,8 +6,10 @@ import { disassemble } from "@amber/isa";
 import {
   DEFAULT_RAM_SIZE,
   type HostIo,
+  InputLog,
   Machine,
   MachineError,
+  type ReplayLog,
   type RunOutcome,
   type TrapReport,
 } from "@amber/machine";
@@ -20,8 +22,10 @@ import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
+import { Recording, recordedFiles } from "./record-replay.js";
 import { isRemoteRef } from "./registry-open.js";
 import { checkSaveDestination } from "./save-target.js";
 
@@ -50,6 +54,11 @@ export interface RunOptions {
   parent?: string;
   /** `--serial stdio|file:PATH|tcp:HOST:PORT[,server]|unix:PATH[,server]|none`: where the console goes. */
   serial?: string;
+  /** `--gdb [HOST:]PORT [--wait]`: serve the gdb remote protocol (see gdb-listen.ts). */
+  gdb?: string;
+  wait?: boolean;
+  /** `--record LOG`: log every input the guest consumes, to replay the run (see record-replay.ts). */
+  record?: string;
 }
 
 /** Most RAM the board maps (0x8000_0000 up to the end of the 32-bit space). */
@@ -92,7 +101,7 @@ export function runCommand(
   file: string | undefined,
   args: string[],
   options: RunOptions,
-): number {
+): number | Promise<number> {
   const ramSize = options.ram === undefined ? DEFAULT_RAM_SIZE : ramOption(options.ram);
   const maxSteps = options.maxInsns === undefined ? Number.POSITIVE_INFINITY : parseCount(options.maxInsns);
   if (Number.isNaN(maxSteps)) {
@@ -118,6 +127,20 @@ export function runCommand(
   }
   if (options.parent !== undefined && saveAt === undefined) {
     throw new UserError("--parent needs --save-at and --save-to", ExitCode.Usage);
+  }
+  const gdb = options.gdb === undefined ? undefined : parseGdbAddress(options.gdb);
+  if (options.wait && gdb === undefined) throw new UserError("--wait needs --gdb", ExitCode.Usage);
+  if (gdb !== undefined && (saveAt !== undefined || options.trace || options.hostTime)) {
+    throw new UserError("--gdb cannot be combined with --save-at, --trace or --host-time", ExitCode.Usage);
+  }
+  if (options.record !== undefined && (gdb !== undefined || saveAt !== undefined || options.trace)) {
+    throw new UserError("--record cannot be combined with --gdb, --save-at or --trace", ExitCode.Usage);
+  }
+  if (options.record !== undefined && diskSpecsRw(options.disk ?? [])) {
+    throw new UserError(
+      '--record: a disk opened rw changes its file, so the run could not be replayed from it: drop ",rw"',
+      ExitCode.Usage,
+    );
   }
   if (saveAt !== undefined && options.trace) {
     throw new UserError("--save-at cannot be combined with --trace", ExitCode.Usage);
@@ -145,6 +168,10 @@ export function runCommand(
   let port: SerialPort | undefined;
   try {
     if (parent !== undefined) checkSaveTarget(options.saveTo!, parent);
+    if (gdb !== undefined) {
+      if (serial !== undefined) throw new UserError("--gdb cannot be combined with --serial", ExitCode.Usage);
+      return debugMachine(env, file, args, options, { ramSize, maxSteps, diskSpecs, disks, gdb });
+    }
     port = serial === undefined ? undefined : openConsole(env, serial);
     const io = port ?? env.io;
     return runMachine(env, io, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
@@ -180,30 +207,35 @@ function runMachine(
 ): number {
   const { ramSize, maxSteps, saveAt, diskSpecs, disks } = o;
 
+  const recording =
+    options.record === undefined
+      ? undefined
+      : new Recording(
+          { ...env, io },
+          options.record,
+          {
+            file: file === undefined ? undefined : path.resolve(file),
+            args,
+            cmdline: [file ?? options.kernel, ...args].join(" "),
+            options: recordedOptions(options),
+            files: recordedFiles(env, inputPaths(file, options)),
+          },
+          options.hostTime === true,
+        );
   let machine: Machine;
   try {
-    machine = new Machine({
+    machine = bootMachine(env, file, args, options, {
       ramSize,
-      io,
-      cmdline: [file ?? options.kernel, ...args].join(" "),
-      bootargs: options.append,
-      jit: options.jit,
-      hostTime: options.hostTime ? env.hostClock : undefined,
-      disks: machineDisks(disks, diskSpecs),
+      diskSpecs,
+      disks,
+      io: recording?.input ?? io,
+      hostTime: recording !== undefined && options.hostTime ? recording.input.hostTime() : undefined,
     });
-    if (file !== undefined) machine.loadElf(readInput(env, file), file);
-    else {
-      const kernel = options.kernel!;
-      machine.loadKernel(readInput(env, kernel), {
-        firmware: options.bios === undefined ? undefined : readInput(env, options.bios),
-        initrd: options.initrd === undefined ? undefined : readInput(env, options.initrd),
-        names: { kernel, firmware: options.bios, initrd: options.initrd },
-      });
-    }
   } catch (e) {
-    if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
+    recording?.abandon();
     throw e;
   }
+  recording?.attach(machine);
 
   const started = env.now();
   let outcome: RunOutcome;
@@ -236,7 +268,13 @@ function runMachine(
       nothingSaved = true;
     }
   } else {
-    outcome = machine.run(maxSteps);
+    try {
+      outcome = machine.run(maxSteps);
+    } catch (e) {
+      recording?.abandon();
+      throw e;
+    }
+    recording?.finish(outcome);
   }
   const seconds = env.now() - started;
   closeDisks(disks, diskSpecs, options.saveDiskDiff);
@@ -287,6 +325,113 @@ export function saveReport(env: CliEnv, machine: Machine, target: string, increm
       );
     },
   };
+}
+
+/** Whether any `--disk` spec opens its file rw. */
+function diskSpecsRw(specs: readonly string[]): boolean {
+  return specs.some((d) => parseDiskSpec(d).rw);
+}
+
+/** The files a run reads: program or kernel, firmware, initrd, disks. */
+function inputPaths(file: string | undefined, options: RunOptions): string[] {
+  const disks = (options.disk ?? []).map((d) => parseDiskSpec(d).file);
+  return [file, options.kernel, options.bios, options.initrd, ...disks].filter((p) => p !== undefined);
+}
+
+/** The options that build the machine, as a replay log keeps them (file paths absolute). */
+function recordedOptions(o: RunOptions): ReplayLog["start"]["options"] {
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(p));
+  const kept: Record<string, string | boolean | string[] | undefined> = {
+    ram: o.ram,
+    kernel: abs(o.kernel),
+    bios: abs(o.bios),
+    initrd: abs(o.initrd),
+    append: o.append,
+    jit: o.jit,
+    hostTime: o.hostTime,
+    disk: (o.disk ?? []).map((d) => {
+      const spec = parseDiskSpec(d);
+      return `${path.resolve(spec.file)}${spec.format === undefined ? "" : `,format=${spec.format}`}`;
+    }),
+  };
+  return Object.fromEntries(
+    Object.entries(kept).filter(([, v]) => v !== undefined),
+  ) as ReplayLog["start"]["options"];
+}
+
+/** The board the command line describes, with its program or kernel loaded. */
+export function bootMachine(
+  env: CliEnv,
+  file: string | undefined,
+  args: string[],
+  options: RunOptions,
+  o: {
+    ramSize: number;
+    diskSpecs: ReturnType<typeof parseDiskSpec>[];
+    disks: ReturnType<typeof openDisks>;
+    io: HostIo;
+    /** What the guest's SYS_GET_CMDLINE returns (default: the program and its arguments as given). */
+    cmdline?: string;
+    /** The host clock the guest's time follows (default: the host's, under --host-time). */
+    hostTime?: { now(): number; sleep(ms: number): void };
+  },
+): Machine {
+  const { ramSize, diskSpecs, disks } = o;
+  let machine: Machine;
+  try {
+    machine = new Machine({
+      ramSize,
+      io: o.io,
+      cmdline: o.cmdline ?? [file ?? options.kernel, ...args].join(" "),
+      bootargs: options.append,
+      jit: options.jit,
+      hostTime: o.hostTime ?? (options.hostTime ? env.hostClock : undefined),
+      disks: machineDisks(disks, diskSpecs),
+    });
+    if (file !== undefined) machine.loadElf(readInput(env, file), file);
+    else {
+      const kernel = options.kernel!;
+      machine.loadKernel(readInput(env, kernel), {
+        firmware: options.bios === undefined ? undefined : readInput(env, options.bios),
+        initrd: options.initrd === undefined ? undefined : readInput(env, options.initrd),
+        names: { kernel, firmware: options.bios, initrd: options.initrd },
+      });
+    }
+  } catch (e) {
+    if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
+    throw e;
+  }
+
+  return machine;
+}
+
+/** `amber run ... --gdb [HOST:]PORT`: the guest under gdb's control, on the event loop. */
+async function debugMachine(
+  env: CliEnv,
+  file: string | undefined,
+  args: string[],
+  options: RunOptions,
+  o: {
+    ramSize: number;
+    maxSteps: number;
+    diskSpecs: ReturnType<typeof parseDiskSpec>[];
+    disks: ReturnType<typeof openDisks>;
+    gdb: { host: string; port: number };
+  },
+): Promise<number> {
+  const input = new InputLog(env.io);
+  const machine = bootMachine(env, file, args, options, { ...o, io: input });
+  const started = env.now();
+  try {
+    const outcome = await serveGdb(env, machine, input, o.gdb, {
+      wait: options.wait === true,
+      maxSteps: o.maxSteps,
+    });
+    if (outcome.kind === "killed") return ExitCode.Ok;
+    return finishRun(env, machine, outcome, env.now() - started, options.stats === true);
+  } finally {
+    closeDisks(o.disks, o.diskSpecs, options.saveDiskDiff);
+  }
 }
 
 /** The image a save is incremental on: open, and where it is (for the stored hint). */

@@ -1,0 +1,135 @@
+import * as net from "node:net";
+import {
+  Debugger,
+  type GdbEnd,
+  GdbServer,
+  type InputLog,
+  type Machine,
+  type RunOutcome,
+  TimeLine,
+} from "@amber/machine";
+import type { CliEnv } from "../cli-env.js";
+import { ExitCode } from "../exit-codes.js";
+import { UserError } from "../user-error.js";
+
+/** `[HOST:]PORT` of `--gdb`: where the gdb server listens (default host 127.0.0.1). */
+export function parseGdbAddress(spec: string): { host: string; port: number } {
+  const m = /^(?:(.*):)?(\d+)$/.exec(spec);
+  const port = m === null ? Number.NaN : Number(m[2]);
+  if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UserError(`--gdb: cannot read "${spec}" as [HOST:]PORT (a port 0-65535)`, ExitCode.Usage);
+  }
+  return { host: m[1] === undefined || m[1] === "" ? "127.0.0.1" : m[1], port };
+}
+
+/** Steps per slice while the guest runs with no client attached. */
+const FREE_SLICE = 1 << 21;
+
+/**
+ * Serves the gdb remote protocol for `machine` on a TCP port (one client at a time) and
+ * resolves with how the run ended. Everything runs on the event loop in slices: the guest
+ * (free, or under the debugger), the socket, Ctrl-C. With `wait`, the guest does not start
+ * before a client attaches (as QEMU's -S); otherwise it runs, and stops when one attaches.
+ * A client that detaches lets the guest run on; one that kills it ends the run.
+ */
+export function serveGdb(
+  env: CliEnv,
+  machine: Machine,
+  input: InputLog,
+  address: { host: string; port: number },
+  options: { wait: boolean; maxSteps: number; onListening?: (port: number) => void },
+): Promise<RunOutcome | { kind: "killed" }> {
+  const timeline = new TimeLine(machine, input);
+  const debug = new Debugger(machine, timeline);
+  return new Promise((resolve, reject) => {
+    let client: { socket: net.Socket; server: GdbServer } | undefined;
+    let freeRunning = !options.wait;
+    let scheduled = false;
+    let finished = false;
+
+    const finish = (outcome: RunOutcome | { kind: "killed" }): void => {
+      if (finished) return;
+      finished = true;
+      timeline.dispose();
+      client?.socket.destroy();
+      listener.close();
+      resolve(outcome);
+    };
+
+    const pump = (): void => {
+      scheduled = false;
+      if (finished) return;
+      if (client !== undefined) {
+        if (client.server.tick()) schedule();
+        return;
+      }
+      if (!freeRunning) return;
+      const left = options.maxSteps - machine.hart.steps;
+      const outcome = timeline.run(Math.min(FREE_SLICE, left));
+      if (outcome.kind !== "budget" || left <= FREE_SLICE) {
+        finish(outcome);
+        return;
+      }
+      schedule();
+    };
+    const schedule = (): void => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(pump);
+    };
+
+    const listener = net.createServer((socket) => {
+      if (client !== undefined) {
+        socket.end();
+        return;
+      }
+      socket.setNoDelay(true);
+      const server = new GdbServer(
+        debug,
+        (bytes) => socket.write(bytes),
+        (how: GdbEnd) => {
+          if (how === "kill") {
+            finish({ kind: "killed" });
+            return;
+          }
+          client = undefined;
+          socket.end();
+          freeRunning = true;
+          schedule();
+        },
+      );
+      client = { socket, server };
+      socket.on("data", (data) => {
+        server.receive(new Uint8Array(data.buffer, data.byteOffset, data.length));
+        if (server.running) schedule();
+      });
+      socket.on("close", () => {
+        if (client?.socket !== socket) return;
+        client = undefined;
+        // The guest ended under gdb (it saw W): so does the run.
+        const code = machine.exited;
+        if (code !== undefined) {
+          finish({ kind: "exited", code });
+          return;
+        }
+        // A client gone without detaching: the guest stays stopped for the next one.
+        freeRunning = false;
+      });
+      socket.on("error", () => {});
+    });
+    listener.on("error", (e) => {
+      reject(
+        new UserError(
+          `--gdb ${address.host}:${address.port}: cannot listen: ${(e as Error).message}`,
+          ExitCode.Failure,
+        ),
+      );
+    });
+    listener.listen(address.port, address.host, () => {
+      const port = (listener.address() as net.AddressInfo).port;
+      env.stderr(`amber: gdb server listening on ${address.host}:${port}\n`);
+      options.onListening?.(port);
+      schedule();
+    });
+  });
+}

@@ -1,0 +1,240 @@
+import { type Decoded, decodeInto, INSTRUCTIONS, Op } from "@amber/isa";
+import type { Machine } from "../machine.js";
+import type { RunOutcome } from "../run-loop.js";
+import { DebugMemory } from "./debug-memory.js";
+import type { TimeLine } from "./time-line.js";
+
+/** What a watchpoint watches for: writes, reads, or both (gdb's Z2, Z3, Z4). */
+export type WatchKind = "write" | "read" | "access";
+
+export interface Watchpoint {
+  kind: WatchKind;
+  address: number;
+  length: number;
+}
+
+/** Why the debugged machine stopped. */
+export type StopEvent =
+  | { kind: "step" }
+  | { kind: "breakpoint"; pc: number }
+  | { kind: "watchpoint"; watch: Watchpoint; address: number }
+  | { kind: "interrupted" }
+  /** Reverse execution reached the oldest kept state. */
+  | { kind: "history-start" }
+  | { kind: "exited"; code: number }
+  | { kind: "unhandled-trap" }
+  | { kind: "stuck" };
+
+/** One resumption asked of the debugger. */
+export type Resume = "continue" | "step" | "reverse-continue" | "reverse-step";
+
+/** Checked steps between two yields (about 25 ms of stepping). */
+const STEP_SLICE = 100_000;
+/** Unchecked steps between two yields when no breakpoint or watchpoint is set. */
+const RUN_SLICE = 1 << 21;
+
+const NO_ACCESS = 0;
+const READS = 1;
+const WRITES = 2;
+
+/**
+ * Run control for a debugger over a machine and its time line: continue and step forward
+ * and backward, stopping at breakpoints (on the pc) and watchpoints (on the addresses the
+ * instruction about to run reads or writes, decoded before it runs). With no breakpoint or
+ * watchpoint set, the machine runs at full speed (compiled code); otherwise it is stepped.
+ * Every operation is a generator that yields between slices, so a host can keep its event
+ * loop (sockets, Ctrl-C) alive; `interrupt()` stops it at the next slice.
+ *
+ * Reverse: a step back is a seek to the previous step (the time line re-executes from the
+ * nearest snapshot); a continue back scans the history window by window, newest first,
+ * for the last breakpoint or watchpoint hit before the current step, and seeks to it.
+ * A watchpoint stops as RISC-V triggers do (and as gdb expects of RISC-V, whose watchpoints
+ * it steps over itself): going forward, before the accessing instruction runs; going
+ * backward, right after it ran (gdb then steps back over it).
+ */
+export class Debugger {
+  readonly breakpoints = new Set<number>();
+  readonly watchpoints: Watchpoint[] = [];
+  readonly memory: DebugMemory;
+  private interruptRequested = false;
+  private readonly scratch: Decoded = {
+    spec: INSTRUCTIONS[0]!,
+    raw: 0,
+    length: 4,
+    rd: 0,
+    rs1: 0,
+    rs2: 0,
+    imm: 0,
+  };
+
+  constructor(
+    readonly machine: Machine,
+    readonly timeline: TimeLine,
+  ) {
+    this.memory = new DebugMemory(machine);
+  }
+
+  /** Asks the operation in progress to stop at its next slice. */
+  interrupt(): void {
+    this.interruptRequested = true;
+  }
+
+  *resume(how: Resume): Generator<void, StopEvent> {
+    this.interruptRequested = false;
+    switch (how) {
+      case "continue":
+        return yield* this.forward();
+      case "step":
+        return this.stepForward();
+      case "reverse-step":
+        return this.stepBack();
+      case "reverse-continue":
+        return yield* this.backward();
+    }
+  }
+
+  private get pc(): number {
+    return this.machine.hart.pc >>> 0;
+  }
+
+  private stepForward(): StopEvent {
+    const outcome = this.timeline.run(1);
+    if (outcome.kind !== "budget") return this.endEvent(outcome);
+    if (this.breakpoints.has(this.pc)) return { kind: "breakpoint", pc: this.pc };
+    return { kind: "step" };
+  }
+
+  private stepBack(): StopEvent {
+    const steps = this.machine.hart.steps;
+    if (steps <= this.timeline.start) return { kind: "history-start" };
+    this.timeline.seek(steps - 1);
+    if (this.breakpoints.has(this.pc)) return { kind: "breakpoint", pc: this.pc };
+    return { kind: "step" };
+  }
+
+  private *forward(): Generator<void, StopEvent> {
+    let first = true;
+    for (;;) {
+      if (this.interruptRequested) return { kind: "interrupted" };
+      if (this.breakpoints.size === 0 && this.watchpoints.length === 0) {
+        const outcome = this.timeline.run(RUN_SLICE);
+        if (outcome.kind !== "budget") return this.endEvent(outcome);
+      } else {
+        for (let i = 0; i < STEP_SLICE; i++) {
+          if (!first && this.breakpoints.has(this.pc)) return { kind: "breakpoint", pc: this.pc };
+          first = false;
+          const watched = this.watchHit();
+          if (watched !== undefined) return watched;
+          const outcome = this.timeline.run(1);
+          if (outcome.kind !== "budget") return this.endEvent(outcome);
+        }
+      }
+      yield;
+    }
+  }
+
+  private *backward(): Generator<void, StopEvent> {
+    const tl = this.timeline;
+    const hart = this.machine.hart;
+    const now = hart.steps;
+    let windowEnd = now;
+    while (windowEnd > tl.start) {
+      // The window: from the latest snapshot before its end (seek lands on it exactly).
+      tl.seek(this.windowStart(windowEnd));
+      const from = hart.steps;
+      let hit = -1;
+      let event: StopEvent | undefined;
+      let n = 0;
+      while (hart.steps < windowEnd) {
+        const at = hart.steps;
+        const watched = at < now ? this.watchHit() : undefined;
+        if (this.breakpoints.has(this.pc) && at < now) {
+          hit = at;
+          event = { kind: "breakpoint", pc: this.pc };
+        }
+        if (watched !== undefined) {
+          hit = at + 1;
+          event = watched;
+        }
+        const outcome = tl.run(1);
+        if (outcome.kind !== "budget") break;
+        if (++n >= STEP_SLICE) {
+          n = 0;
+          yield;
+          if (this.interruptRequested) return { kind: "interrupted" };
+        }
+      }
+      if (event !== undefined) {
+        tl.seek(hit);
+        return event;
+      }
+      windowEnd = from;
+      yield;
+      if (this.interruptRequested) return { kind: "interrupted" };
+    }
+    tl.seek(tl.start);
+    return { kind: "history-start" };
+  }
+
+  /** Where the history window ending at `end` starts: the latest snapshot step before it. */
+  private windowStart(end: number): number {
+    let start = this.timeline.start;
+    for (const s of this.timeline.snapshotSteps()) if (s < end) start = s;
+    return start;
+  }
+
+  /**
+   * The watchpoint the instruction at pc is about to hit (its load/store/AMO address
+   * against the watched ranges), as a stop event; undefined when none.
+   */
+  private watchHit(): StopEvent | undefined {
+    if (this.watchpoints.length === 0) return undefined;
+    const pc = this.pc;
+    const bits = this.memory.instructionAt(pc);
+    if (Number.isNaN(bits) || !decodeInto(bits, this.scratch)) return undefined;
+    const d = this.scratch;
+    const op = d.spec.op;
+    let access = NO_ACCESS;
+    let size = 4;
+    let offset = d.imm;
+    if (op >= Op.LB && op <= Op.LHU) {
+      access = READS;
+      size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LW ? 4 : 2;
+    } else if (op >= Op.SB && op <= Op.SW) {
+      access = WRITES;
+      size = op === Op.SB ? 1 : op === Op.SH ? 2 : 4;
+    } else if (op === Op.LR_W) {
+      access = READS;
+      offset = 0;
+    } else if (op === Op.SC_W) {
+      access = WRITES;
+      offset = 0;
+    } else if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) {
+      access = READS | WRITES;
+      offset = 0;
+    }
+    if (access === NO_ACCESS) return undefined;
+    const address = (this.machine.hart.x[d.rs1]! + offset) >>> 0;
+    for (const w of this.watchpoints) {
+      const wants = w.kind === "write" ? WRITES : w.kind === "read" ? READS : READS | WRITES;
+      if ((wants & access) === 0) continue;
+      if (address < w.address + w.length && w.address < address + size) {
+        return { kind: "watchpoint", watch: w, address };
+      }
+    }
+    return undefined;
+  }
+
+  private endEvent(outcome: RunOutcome): StopEvent {
+    switch (outcome.kind) {
+      case "exited":
+        return { kind: "exited", code: outcome.code };
+      case "unhandled-trap":
+        return { kind: "unhandled-trap" };
+      case "stuck":
+        return { kind: "stuck" };
+      default:
+        return { kind: "step" };
+    }
+  }
+}
