@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import type { CliEnv } from "./cli-env.js";
+import { registerBundleCommand } from "./commands/bundle.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
@@ -115,6 +116,9 @@ program cannot be loaded, 2 for a bad command line.`,
     status = s;
   });
   registerImageCommands(program, env, writeOut, (s) => {
+    status = s;
+  });
+  registerBundleCommand(program, env, writeOut, (s) => {
     status = s;
   });
 
