@@ -43,3 +43,15 @@ export {
 } from "./machine-state.js";
 export { resetRom } from "./reset-rom.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";
+export {
+  type BootOptions,
+  DEFAULT_EXPECT_INSTRUCTIONS,
+  type ExpectMatch,
+  type ExpectOptions,
+  type ForkedSession,
+  type Forker,
+  Session,
+  SessionError,
+  type SessionOptions,
+  type Snapshot,
+} from "./session/session.js";
