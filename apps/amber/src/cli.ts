@@ -5,6 +5,7 @@ import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
 import { runCommand } from "./commands/run.js";
+import { registerScriptCommand } from "./commands/script.js";
 import { ExitCode } from "./exit-codes.js";
 import { replCommand } from "./repl/repl-command.js";
 import type { ReplStreams } from "./repl/repl-loop.js";
@@ -119,6 +120,9 @@ program cannot be loaded, 2 for a bad command line.`,
     status = s;
   });
   registerBundleCommand(program, env, writeOut, (s) => {
+    status = s;
+  });
+  registerScriptCommand(program, env, (s) => {
     status = s;
   });
 
