@@ -4,6 +4,7 @@ import { registerBundleCommand } from "./commands/bundle.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
+import { registerImageByteCommands } from "./commands/image-bytes.js";
 import { runCommand } from "./commands/run.js";
 import { registerScriptCommand } from "./commands/script.js";
 import { ExitCode } from "./exit-codes.js";
@@ -117,6 +118,9 @@ program cannot be loaded, 2 for a bad command line.`,
     status = s;
   });
   registerImageCommands(program, env, writeOut, (s) => {
+    status = s;
+  });
+  registerImageByteCommands(program, env, writeOut, (s) => {
     status = s;
   });
   registerBundleCommand(program, env, writeOut, (s) => {
