@@ -41,18 +41,16 @@ function cli(argv) {
 function timeToAnswer(command, argv, input, answer) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(command, argv, {
-      cwd: work,
-      stdio: ["pipe", "pipe", "inherit"],
-      env: { ...process.env },
-    });
+    // No input: /dev/null (a pipe left open would block `amber run`'s console reads).
+    const stdin = input === undefined ? "ignore" : "pipe";
+    const p = spawn(command, argv, { cwd: work, stdio: [stdin, "pipe", "ignore"] });
     let text = "";
     let seconds;
     p.stdout.on("data", (d) => {
       text += d.toString("latin1");
       if (seconds === undefined && answer.test(text)) {
         seconds = (performance.now() - t0) / 1000;
-        p.kill();
+        p.kill("SIGKILL"); // a guest running on in a synchronous loop does not see SIGTERM
       }
     });
     p.on("error", reject);

@@ -60,6 +60,10 @@ export function main(
       "--save-disk-diff <out>",
       "after the run, save the disk's shadowed writes as a diff layer (.qcow2 or .amber)",
     )
+    .option(
+      "--disk-trace <file>",
+      "write one line per guest write to a disk: instruction, disk, offset, length, layer",
+    )
     .option("--save-at <n>", "save the whole machine after exactly N instructions (with --save-to)")
     .option("--save-to <path>", "where --save-at saves the checkpoint (written atomically)")
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")

@@ -3,7 +3,7 @@ export { type AmberWriteOptions, writeAmberLayer } from "./amber-writer.js";
 export { type BlockFile, MemoryBlockFile } from "./block-file.js";
 export { type CheckReport, checkLayer } from "./check-image.js";
 export { ImageError, type ImageErrorCode, isImageError } from "./errors.js";
-export { Image, type ImageOptions } from "./image.js";
+export { Image, type ImageOptions, type ImageWrite } from "./image.js";
 export { type ImageHost, MemoryImageHost } from "./image-host.js";
 export type { ImageFormat, Layer } from "./layer.js";
 export { MemoryBudget, type MemoryBudgetOptions } from "./memory-budget.js";

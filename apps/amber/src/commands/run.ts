@@ -11,6 +11,7 @@ import { parseCount, sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { DiskTrace } from "./disk-trace.js";
 import { closeDisks, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 
 export interface RunOptions {
@@ -27,6 +28,8 @@ export interface RunOptions {
   /** `--disk FILE[,format=...][,rw]`, repeatable. */
   disk?: string[];
   saveDiskDiff?: string;
+  /** `--disk-trace FILE`: one line per guest write to a disk (see DiskTrace). */
+  diskTrace?: string;
   /** `--save-at N --save-to PATH [--halt-after-save]`: save the whole machine after N steps. */
   saveAt?: string;
   saveTo?: string;
@@ -110,11 +113,21 @@ export function runCommand(
   const disks = openDisks(diskSpecs);
   // Opened first: a missing or damaged parent is reported before the guest runs.
   const parent = options.parent === undefined ? undefined : openImage(options.parent);
+  const trace = options.diskTrace === undefined ? undefined : new DiskTrace(options.diskTrace, disks);
   try {
     if (parent !== undefined) checkSaveTarget(options.saveTo!, parent);
-    return runMachine(env, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
+    return runMachine(env, file, args, options, {
+      ramSize,
+      maxSteps,
+      saveAt,
+      diskSpecs,
+      disks,
+      parent,
+      trace,
+    });
   } finally {
     parent?.close();
+    trace?.close();
   }
 }
 
@@ -130,6 +143,7 @@ function runMachine(
     diskSpecs: ReturnType<typeof parseDiskSpec>[];
     disks: ReturnType<typeof openDisks>;
     parent: CheckpointReader | undefined;
+    trace: DiskTrace | undefined;
   },
 ): number {
   const { ramSize, maxSteps, saveAt, diskSpecs, disks } = o;
@@ -158,6 +172,7 @@ function runMachine(
     if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
     throw e;
   }
+  o.trace?.clock(() => machine.hart.steps);
 
   const started = env.now();
   let outcome: RunOutcome;
