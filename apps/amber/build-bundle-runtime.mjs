@@ -5,6 +5,8 @@
 //   dist/bundle-runtime/loader.mjs   the plain-text head of `app.mjs` (an ES module)
 //   dist/bundle-runtime/loader.cjs   the head of `--exe` bundles (a CommonJS script for
 //                                    Node's single executable applications)
+//   dist/bundle-runtime/postject.cjs postject (npm), which `--exe` loads on demand: its 4.7 MB
+//                                    (LIEF as WASM) stay out of the CLI every command loads
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,6 +76,14 @@ export async function buildBundleRuntime(outdir = join(here, "dist/bundle-runtim
     ...common,
     entryPoints: [join(commands, "bundle-loader-executable.ts")],
     outfile: join(outdir, "loader.cjs"),
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+  });
+  await build({
+    ...common,
+    entryPoints: [createRequire(join(here, "package.json")).resolve("postject")],
+    outfile: join(outdir, "postject.cjs"),
     platform: "node",
     format: "cjs",
     target: "node20",

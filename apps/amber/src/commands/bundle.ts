@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -165,7 +166,7 @@ function writeExecutable(target: string, bytes: Uint8Array): void {
  * A native executable: Node's single executable application of `script` (Node's own
  * binary, this one, with the script injected by postject).
  */
-async function writeSea(target: string, script: string): Promise<void> {
+async function writeSea(target: string, script: string, runtime: string): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "amber-sea-"));
   try {
     const main = path.join(work, "main.cjs");
@@ -183,7 +184,10 @@ async function writeSea(target: string, script: string): Promise<void> {
     const exe = path.join(work, "app");
     fs.copyFileSync(process.execPath, exe);
     fs.chmodSync(exe, 0o755);
-    const { inject } = await import("postject");
+    // postject is built beside the runtime (build-bundle-runtime.mjs), loaded only here.
+    const { inject } = createRequire(import.meta.url)(
+      path.join(runtime, "postject.cjs"),
+    ) as typeof import("postject");
     // postject's ELF library warns on stderr about Node's note sections (harmless, as
     // Node's documentation says): keep them off the user's terminal.
     const warn = console.warn;
@@ -219,7 +223,7 @@ export async function bundleCommand(
   const loader = fs.readFileSync(path.join(dir, exe ? "loader.cjs" : "loader.mjs"), "utf8");
   const body = fillLoader(loader, built.payload);
   const head = `// Amber bundle of ${path.basename(world)} (${built.instructions} instructions, world ${built.digest}), made by amber ${VERSION}.\n// Run: node ${path.basename(output)} [ARGS]   Import: const { start } = await import("./${path.basename(output)}")\n`;
-  if (exe) await writeSea(output, head + body);
+  if (exe) await writeSea(output, head + body, dir);
   else writeExecutable(output, new TextEncoder().encode(`#!/usr/bin/env node\n${head}${body}`));
   const bytes = fs.statSync(output).size;
   const report = {
