@@ -3,6 +3,7 @@
  * before anything in it is used, then runs the runtime code the payload carries. `amber
  * bundle` fills in the two placeholders. No Node API unless running in Node.
  */
+import { ExitCode } from "../exit-codes.js";
 import { BundleError, openBundle } from "./bundle-container.js";
 import type * as Runtime from "./bundle-runtime-entry.js";
 
@@ -61,7 +62,7 @@ export async function runMain(file: string, args: readonly string[]): Promise<vo
   } catch (e) {
     if (!(e instanceof BundleError)) throw e;
     process.stderr.write(`amber: ${file}: damaged bundle: ${e.message}\n`);
-    process.exitCode = 125;
+    process.exitCode = ExitCode.Failure;
     return;
   }
   await loaded.runtime.runInTerminal(loaded.payload, file, args);
