@@ -164,7 +164,7 @@ export class Session {
         : CheckpointReader.open(new MemoryBlockFile(image, options.name ?? "world", false), {
             sections: SECTION_SPECS,
           });
-    const machine = Machine.fromCheckpoint(reader, { io: console, jit: options.jit });
+    const machine = Machine.fromCheckpoint(reader, { io: console, jit: options.jit, baselineBytes: 0 });
     return new Session(machine, console, options, reader);
   }
 
@@ -277,7 +277,10 @@ export class Session {
     }
   }
 
-  /** Saves the world as it is now under `name` (in memory; `image()` gives bytes to keep). */
+  /**
+   * Saves the world as it is now under `name` (in memory; `image()` gives bytes to keep).
+   * Snapshots are full images: no page copies are kept for incremental saves.
+   */
   save(name: string): Snapshot {
     const { image, digest } = this.image();
     this.snapshots.set(name, { image, pending: this.console.pending, transcript: this.console.transcript });
@@ -305,7 +308,11 @@ export class Session {
     const reader = CheckpointReader.open(new MemoryBlockFile(s.image, name, false), {
       sections: SECTION_SPECS,
     });
-    const machine = Machine.fromCheckpoint(reader, { io: this.console, jit: this.options.jit });
+    const machine = Machine.fromCheckpoint(reader, {
+      io: this.console,
+      jit: this.options.jit,
+      baselineBytes: 0,
+    });
     this.reader?.close();
     this.reader = reader;
     this.machineNow = machine;
