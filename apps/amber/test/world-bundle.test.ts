@@ -127,6 +127,17 @@ describe("amber bundle", () => {
     });
     expect(piped.stdout).toBe("42\nlisp> ");
     expect(piped.status).toBe(0);
+    // The payload sits in the executable as the loader's text: a flipped bit there is caught too.
+    const exe = readFileSync(join(work, "lisp-app"));
+    const at = exe.indexOf('PAYLOAD = "') + 5000;
+    exe[at] = exe[at]! ^ 1;
+    writeFileSync(join(work, "damaged-app"), exe, { mode: 0o755 });
+    const damaged = spawnSync(join(work, "damaged-app"), ["(exit 3)"], { env, input: "", encoding: "utf8" });
+    expect(damaged.status).toBe(125);
+    expect(damaged.stdout).toBe("");
+    expect(damaged.stderr).toMatch(
+      /^amber: \S+damaged-app: damaged bundle: the payload's SHA-256 is [0-9a-f]{64}, expected [0-9a-f]{64}\n$/,
+    );
   }, 120_000);
 
   it.skipIf(!hostTool("/usr/bin/chromium"))(
