@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
 // @ts-expect-error: build.mjs is plain JavaScript without types
 import { bundle } from "../build.mjs";
+import { HAVE_TMUX, TmuxTerminal } from "./tmux-terminal.js";
 
 const LISP = join(import.meta.dirname, "../../../tools/guests/lisp/out/lisp.elf");
 /** Instructions after which the Lisp has printed its prompt and polls the UART for input. */
@@ -77,6 +78,25 @@ describe("amber bundle", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(7);
   }, 60_000);
+
+  it.skipIf(!HAVE_TMUX)(
+    "runs on a real terminal in raw mode: keys reach the guest, Ctrl-A x quits",
+    async () => {
+      cli(["bundle", "lisp.amber", "-o", "tty.mjs"]);
+      const term = TmuxTerminal.start(`amber-bundle-${process.pid}`, `${process.execPath} tty.mjs`, work);
+      try {
+        // The Lisp does not echo (its host does, in amber repl): the answer shows that the keys arrived.
+        term.line("(* 6 7)");
+        await term.waitFor(/^42\r?$/m, 60_000);
+        term.send("C-a");
+        term.send("x");
+        await term.waitFor(/amber: terminated \(Ctrl-A x\)\s+\[exit 0\]/, 60_000);
+      } finally {
+        term.close();
+      }
+    },
+    90_000,
+  );
 
   it("squashes an incremental world's parent chain into the bundle", () => {
     expect(cli(["bundle", "child.amber", "-o", "child.mjs"]).status).toBe(0);
