@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { buildBundleRuntime } from "./build-bundle-runtime.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -43,6 +44,8 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
   copyFileSync(zstdWasmPath(), join(dirname(outfile), "zstd.wasm"));
   // `amber repl` boots the project's Lisp world by default: ship its ELF beside the bundle.
   copyFileSync(join(here, "../../tools/guests/lisp/out/lisp.elf"), join(dirname(outfile), "lisp.elf"));
+  // `amber bundle` writes the runtime and a loader into every bundle: build them beside the CLI.
+  await buildBundleRuntime(join(dirname(outfile), "bundle-runtime"));
   return outfile;
 }
 

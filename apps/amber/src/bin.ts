@@ -2,6 +2,7 @@ import { initCheckpoint } from "@amber/checkpoint";
 import { initCodecs } from "@amber/compress";
 import { initRegistry } from "@amber/registry";
 import { main } from "./cli.js";
+import { isForkWorker, serveFork } from "./commands/script-fork.js";
 import { errorReport } from "./error-line.js";
 import { nodeEnv } from "./node-env.js";
 
@@ -20,9 +21,13 @@ try {
   await initCodecs();
   await initCheckpoint();
   await initRegistry();
-  process.exitCode = await main(process.argv.slice(2), nodeEnv(), (text) => {
-    process.stdout.write(text);
-  });
+  // A copy made by a script's `fork` runs this program in a worker thread: it serves its session.
+  if (isForkWorker()) await serveFork();
+  else {
+    process.exitCode = await main(process.argv.slice(2), nodeEnv(), (text) => {
+      process.stdout.write(text);
+    });
+  }
 } catch (e) {
   fatal(e);
 }

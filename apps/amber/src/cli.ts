@@ -1,13 +1,16 @@
 import { Command, CommanderError } from "commander";
 import type { CliEnv } from "./cli-env.js";
 import { bisectCommand } from "./commands/bisect.js";
+import { registerBundleCommand } from "./commands/bundle.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
 import { registerImageCommands } from "./commands/image.js";
+import { registerImageByteCommands } from "./commands/image-bytes.js";
 import { replayCommand } from "./commands/record-replay.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { useCache } from "./commands/registry-open.js";
 import { runCommand } from "./commands/run.js";
+import { registerScriptCommand } from "./commands/script.js";
 import { errorReport } from "./error-line.js";
 import { ExitCode } from "./exit-codes.js";
 import { replCommand } from "./repl/repl-command.js";
@@ -63,6 +66,10 @@ export function main(
       "after the run, save the disk's shadowed writes as a diff layer: .qcow2, or an Amber layer (.amberdisk; .amber is for worlds)",
     )
     .option("--serial <backend>", SERIAL_HELP)
+    .option(
+      "--disk-trace <file>",
+      "write one line per guest write to a disk: instruction, disk, offset, length, layer",
+    )
     .option("--save-at <n>", "save the whole machine after exactly N instructions (with --save-to)")
     .option("--save-to <path>", "where --save-at saves the checkpoint (written atomically)")
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")
@@ -170,6 +177,15 @@ do not share a start, 2 for a bad command line.`,
   });
   // Commands that read a world from a registry (resume, repl, inspect, diff) share --cache.
   program.hook("preAction", (_, action) => useCache(action.opts().cache));
+  registerImageByteCommands(program, env, writeOut, (s) => {
+    status = s;
+  });
+  registerBundleCommand(program, env, writeOut, (s) => {
+    status = s;
+  });
+  registerScriptCommand(program, env, (s) => {
+    status = s;
+  });
 
   try {
     program.parse(argv, { from: "user" });

@@ -4,6 +4,17 @@ import { MemoryBudget } from "./memory-budget.js";
 import type { PageSource } from "./page-source.js";
 import { PageStore } from "./page-store.js";
 
+/**
+ * A modification seen by a snoop (`Image.snoop`): where, how long, and which layer took
+ * it — an index into `layers`, or `layers.length` for a shadowed write (kept in memory
+ * above the top layer; what a saved diff layer would hold). No data is copied.
+ */
+export interface ImageWrite {
+  offset: number;
+  length: number;
+  layer: number;
+}
+
 export interface ImageOptions {
   /** Logical size in bytes. Default: the top layer's size. */
   size?: number;
@@ -38,6 +49,7 @@ export class Image {
   private readonly readOnly: boolean;
   private readonly initPage: Uint8Array;
   private closed = false;
+  private readonly snoops = new Set<(write: ImageWrite) => void>();
 
   constructor(layers: readonly Layer[], options: ImageOptions = {}) {
     this.layers = layers;
@@ -181,6 +193,19 @@ export class Image {
       }
       done += n;
     }
+    if (this.snoops.size > 0) {
+      const layer = this.writeThrough ? this.layers.length - 1 : this.layers.length;
+      for (const snoop of this.snoops) snoop({ offset, length: data.length, layer });
+    }
+  }
+
+  /**
+   * Calls `listener` after every write (Simics' snoop hooks): offset, length and the layer
+   * that took it; the data is not copied. Returns a function that removes the listener.
+   */
+  snoop(listener: (write: ImageWrite) => void): () => void {
+    this.snoops.add(listener);
+    return () => this.snoops.delete(listener);
   }
 
   /** Bytes of layers[0..count-1]: what a copy-on-write into layer `count` must start from. */

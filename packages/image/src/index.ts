@@ -4,7 +4,7 @@ export { type BlockFile, MemoryBlockFile } from "./block-file.js";
 export { type CheckReport, checkLayer } from "./check-image.js";
 export { type Detected, detectFormat, probeFormat, RAW_SECTOR } from "./detect-format.js";
 export { ImageError, type ImageErrorCode, isImageError } from "./errors.js";
-export { Image, type ImageOptions } from "./image.js";
+export { Image, type ImageOptions, type ImageWrite } from "./image.js";
 export { type ImageHost, MemoryImageHost } from "./image-host.js";
 export type { ImageFormat, Layer } from "./layer.js";
 export { type MapEntry, mapImage } from "./map-image.js";

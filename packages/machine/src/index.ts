@@ -56,3 +56,15 @@ export { resetRom } from "./reset-rom.js";
 export type { RunOutcome, TrapReport } from "./run-loop.js";
 export type { CheckpointCreator, MachineSave, SaveOptions } from "./saving.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";
+export {
+  type BootOptions,
+  DEFAULT_EXPECT_INSTRUCTIONS,
+  type ExpectMatch,
+  type ExpectOptions,
+  type ForkedSession,
+  type Forker,
+  Session,
+  SessionError,
+  type SessionOptions,
+  type Snapshot,
+} from "./session/session.js";

@@ -71,7 +71,7 @@ export interface ResumeOptions {
  * else the recorded paths, relative to the image's directory. Never rw: the saved pages go
  * over the base as shadowed writes.
  */
-function openSavedDisks(
+export function openSavedDisks(
   reader: CheckpointReader,
   imagePath: string,
   given: readonly string[],

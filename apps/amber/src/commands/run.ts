@@ -22,6 +22,7 @@ import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { DiskTrace } from "./disk-trace.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
@@ -43,6 +44,8 @@ export interface RunOptions {
   /** `--disk FILE[,format=...][,rw]`, repeatable. */
   disk?: string[];
   saveDiskDiff?: string;
+  /** `--disk-trace FILE`: one line per guest write to a disk (see DiskTrace). */
+  diskTrace?: string;
   /** `--save-at N --save-to PATH [--halt-after-save]`: save the whole machine after N steps. */
   saveAt?: string;
   saveTo?: string;
@@ -165,6 +168,7 @@ export function runCommand(
   const disks = openDisks(diskSpecs);
   // Opened first: a missing or damaged parent is reported before the guest runs.
   const parent = options.parent === undefined ? undefined : openImage(options.parent);
+  const trace = options.diskTrace === undefined ? undefined : new DiskTrace(options.diskTrace, disks);
   let port: SerialPort | undefined;
   try {
     if (parent !== undefined) checkSaveTarget(options.saveTo!, parent);
@@ -174,10 +178,19 @@ export function runCommand(
     }
     port = serial === undefined ? undefined : openConsole(env, serial);
     const io = port ?? env.io;
-    return runMachine(env, io, file, args, options, { ramSize, maxSteps, saveAt, diskSpecs, disks, parent });
+    return runMachine(env, io, file, args, options, {
+      ramSize,
+      maxSteps,
+      saveAt,
+      diskSpecs,
+      disks,
+      parent,
+      trace,
+    });
   } finally {
     port?.close();
     parent?.close();
+    trace?.close();
   }
 }
 
@@ -203,6 +216,7 @@ function runMachine(
     diskSpecs: ReturnType<typeof parseDiskSpec>[];
     disks: ReturnType<typeof openDisks>;
     parent: CheckpointReader | undefined;
+    trace: DiskTrace | undefined;
   },
 ): number {
   const { ramSize, maxSteps, saveAt, diskSpecs, disks } = o;
@@ -236,6 +250,7 @@ function runMachine(
     throw e;
   }
   recording?.attach(machine);
+  o.trace?.clock(() => machine.hart.steps);
 
   const started = env.now();
   let outcome: RunOutcome;
