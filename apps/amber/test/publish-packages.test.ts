@@ -206,7 +206,19 @@ describe("publishable packages", () => {
     const m = manifest(installed);
     expect(m.dependencies ?? {}).toEqual({});
     expect(m.bin).toEqual({ amber: "./dist/amber.js" });
-    expect(readdirSync(join(installed, "dist")).sort()).toEqual(["amber.js", "lisp.elf", "zstd.wasm"]);
+    expect(readdirSync(join(installed, "dist")).sort()).toEqual([
+      "amber.js",
+      "bundle-runtime",
+      "lisp.elf",
+      "zstd.wasm",
+    ]);
+    // What `amber bundle` builds a bundle from ships too, so an installed amber can bundle.
+    expect(readdirSync(join(installed, "dist/bundle-runtime")).sort()).toEqual([
+      "loader.cjs",
+      "loader.mjs",
+      "postject.cjs",
+      "runtime.js",
+    ]);
     const amber = join(prefix, "bin/amber");
     const version = spawnSync(amber, ["--version"], { encoding: "utf8" });
     expect(version.stdout.trim()).toBe(m.version);
