@@ -6,6 +6,7 @@ export { disassemble, formatInstruction, registerName } from "./disassembler.js"
 export { Hart, type HartOptions } from "./hart.js";
 export { type Extension, type Format, INSTRUCTIONS, type InstructionSpec } from "./instructions.js";
 export { Access, Mmu } from "./mmu.js";
+export { type MemoryAccess, OP_TABLE, type OpInfo, opInfo } from "./op-table.js";
 export { extractOperands, type Operands } from "./operands.js";
 export { Op } from "./ops.js";
 export { PMP_ENTRIES, Pmp, PmpAccess } from "./pmp.js";

@@ -1,4 +1,4 @@
-import { type Decoded, decodeInto, INSTRUCTIONS, Op } from "@amber/isa";
+import { type Decoded, decodeInto, INSTRUCTIONS, opInfo } from "@amber/isa";
 import type { Machine } from "../machine.js";
 import type { RunOutcome } from "../run-loop.js";
 import { DebugMemory } from "./debug-memory.js";
@@ -193,23 +193,22 @@ export class Debugger {
     const bits = this.memory.instructionAt(pc);
     if (Number.isNaN(bits) || !decodeInto(bits, this.scratch)) return undefined;
     const d = this.scratch;
-    const op = d.spec.op;
+    // What the instruction about to run accesses, from the ISA's one table of op facts.
+    const info = opInfo(d.spec.op);
     let access = NO_ACCESS;
     let size = 4;
     let offset = d.imm;
-    if (op >= Op.LB && op <= Op.LHU) {
-      access = READS;
-      size = op === Op.LB || op === Op.LBU ? 1 : op === Op.LW ? 4 : 2;
-    } else if (op >= Op.SB && op <= Op.SW) {
-      access = WRITES;
-      size = op === Op.SB ? 1 : op === Op.SH ? 2 : 4;
-    } else if (op === Op.LR_W) {
+    if (info.access !== undefined) {
+      // Loads write rd, stores do not.
+      access = info.writesRd ? READS : WRITES;
+      size = info.access.size;
+    } else if (info.name === "lr.w") {
       access = READS;
       offset = 0;
-    } else if (op === Op.SC_W) {
+    } else if (info.name === "sc.w") {
       access = WRITES;
       offset = 0;
-    } else if (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) {
+    } else if (info.name.startsWith("amo")) {
       access = READS | WRITES;
       offset = 0;
     }
