@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import type { CliEnv } from "./cli-env.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
+import { registerCompactCommand } from "./commands/compact.js";
 import { registerImageCommands } from "./commands/image.js";
 import { runCommand } from "./commands/run.js";
 import { ExitCode } from "./exit-codes.js";
@@ -115,6 +116,9 @@ program cannot be loaded, 2 for a bad command line.`,
     status = s;
   });
   registerImageCommands(program, env, writeOut, (s) => {
+    status = s;
+  });
+  registerCompactCommand(program, writeOut, (s) => {
     status = s;
   });
 

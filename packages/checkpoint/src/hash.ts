@@ -26,11 +26,32 @@ function blake(): IHasher {
   return hasher;
 }
 
+/**
+ * A faster BLAKE3 a host may supply (Node: a native addon, see "@amber/checkpoint/node"):
+ * the same function, so images and digests are the same whichever computes them.
+ */
+export interface Blake3Backend {
+  hash(bytes: Uint8Array): Uint8Array;
+  create(): { update(bytes: Uint8Array): void; digest(): Uint8Array };
+}
+
+let backend: Blake3Backend | undefined;
+
+/** Uses `b` for every BLAKE3 from now on (undefined: back to the WASM one). */
+export function useBlake3Backend(b: Blake3Backend | undefined): void {
+  backend = b;
+}
+
 /** Incremental BLAKE3-256; several may be in progress at once (each keeps its own state). */
 export class Blake3 {
   private state: Uint8Array | undefined;
+  private readonly fast = backend?.create();
 
   update(bytes: Uint8Array): void {
+    if (this.fast !== undefined) {
+      this.fast.update(bytes);
+      return;
+    }
     // hash-wasm has one hasher instance; interleaved hashes save and load its state.
     const h = blake();
     if (this.state === undefined) h.init();
@@ -40,6 +61,7 @@ export class Blake3 {
   }
 
   digest(): Uint8Array {
+    if (this.fast !== undefined) return this.fast.digest();
     const h = blake();
     if (this.state === undefined) h.init();
     else h.load(this.state);
@@ -48,6 +70,7 @@ export class Blake3 {
 }
 
 export function blake3(bytes: Uint8Array): Uint8Array {
+  if (backend !== undefined) return backend.hash(bytes);
   const h = blake();
   h.init();
   h.update(bytes);
