@@ -28,26 +28,36 @@ function blake(): IHasher {
 
 /**
  * A faster BLAKE3 a host may supply (Node: a native addon, see "@amber/checkpoint/node"):
- * the same function, so images and digests are the same whichever computes them.
+ * the same function, so images and digests are the same whichever computes them. It is used
+ * for inputs of at least `minBytes` (a whole save's pages), the WASM one for small ones (a
+ * digest record, a section), so opening an image never loads it.
  */
 export interface Blake3Backend {
-  hash(bytes: Uint8Array): Uint8Array;
-  create(): { update(bytes: Uint8Array): void; digest(): Uint8Array };
+  minBytes: number;
+  /** Undefined when it cannot run after all (its addon failed to load): WASM then. */
+  hash(bytes: Uint8Array): Uint8Array | undefined;
+  create(): { update(bytes: Uint8Array): void; digest(): Uint8Array } | undefined;
 }
 
 let backend: Blake3Backend | undefined;
 
-/** Uses `b` for every BLAKE3 from now on (undefined: back to the WASM one). */
+/** Uses `b` for BLAKE3 of large inputs from now on (undefined: the WASM one for all). */
 export function useBlake3Backend(b: Blake3Backend | undefined): void {
   backend = b;
 }
 
-/** Incremental BLAKE3-256; several may be in progress at once (each keeps its own state). */
+/**
+ * Incremental BLAKE3-256; several may be in progress at once (each keeps its own state).
+ * The backend is chosen by the first update's size (a segment's blocks are 128 KiB).
+ */
 export class Blake3 {
   private state: Uint8Array | undefined;
-  private readonly fast = backend?.create();
+  private fast: { update(bytes: Uint8Array): void; digest(): Uint8Array } | undefined;
 
   update(bytes: Uint8Array): void {
+    if (this.fast === undefined && this.state === undefined && backend !== undefined) {
+      if (bytes.length >= backend.minBytes) this.fast = backend.create();
+    }
     if (this.fast !== undefined) {
       this.fast.update(bytes);
       return;
@@ -70,7 +80,8 @@ export class Blake3 {
 }
 
 export function blake3(bytes: Uint8Array): Uint8Array {
-  if (backend !== undefined) return backend.hash(bytes);
+  const fast = backend !== undefined && bytes.length >= backend.minBytes ? backend.hash(bytes) : undefined;
+  if (fast !== undefined) return fast;
   const h = blake();
   h.init();
   h.update(bytes);

@@ -14,19 +14,37 @@ function asBuffer(bytes: Uint8Array): Buffer {
 /**
  * BLAKE3 through the native addon: measured ≈ 7× the WASM one on 32 MiB here (it is the
  * cost of hashing a full save). Optional: where the addon does not load (another platform,
- * a bundle without it) the WASM BLAKE3 stays; both compute the same function.
+ * a bundle without it) the WASM BLAKE3 stays; both compute the same function. Loaded on
+ * first use (a resume that hashes only small records never loads it).
  */
 export function nativeBlake3(): Blake3Backend | undefined {
-  let mod: BlakeHash;
+  let mod: BlakeHash | undefined;
+  let failed = false;
+  const load = (): BlakeHash | undefined => {
+    if (mod === undefined && !failed) {
+      try {
+        mod = createRequire(import.meta.url)("@napi-rs/blake-hash") as BlakeHash;
+      } catch {
+        failed = true; // no binary for this platform: the WASM BLAKE3 does it all
+      }
+    }
+    return mod;
+  };
   try {
-    mod = createRequire(import.meta.url)("@napi-rs/blake-hash") as BlakeHash;
+    createRequire(import.meta.url).resolve("@napi-rs/blake-hash");
   } catch {
     return undefined;
   }
   return {
-    hash: (bytes) => new Uint8Array(mod.blake3(asBuffer(bytes))),
+    minBytes: NATIVE_FROM,
+    hash: (bytes) => {
+      const m = load();
+      return m === undefined ? undefined : new Uint8Array(m.blake3(asBuffer(bytes)));
+    },
     create: () => {
-      const h = new mod.Blake3Hasher();
+      const m = load();
+      if (m === undefined) return undefined;
+      const h = new m.Blake3Hasher();
       return {
         update: (bytes) => {
           h.update(asBuffer(bytes));
@@ -37,7 +55,10 @@ export function nativeBlake3(): Blake3Backend | undefined {
   };
 }
 
-/** Installs the native BLAKE3 if it loads; returns whether it did. */
+/** Below this many bytes the WASM BLAKE3 (already loaded) is used. */
+const NATIVE_FROM = 64 * 1024;
+
+/** Installs the native BLAKE3 if its addon is installed; returns whether it is. */
 export function useNativeBlake3(): boolean {
   const b = nativeBlake3();
   if (b !== undefined) useBlake3Backend(b);
