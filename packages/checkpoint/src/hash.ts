@@ -13,7 +13,14 @@ let loading: Promise<void> | undefined;
 
 /** Loads the WASM modules (zstd, xxhash, BLAKE3) once; everything else is synchronous. */
 export function initCheckpoint(): Promise<void> {
-  loading ??= Promise.all([initCodecs(), createBLAKE3(256)]).then(([, h]) => {
+  // A backend that takes every input (minBytes 0: Node's native one) spares the WASM BLAKE3;
+  // call again after removing it (useBlake3Backend(undefined)) to load the WASM one.
+  const wasm = backend?.minBytes === 0 ? undefined : initWasmBlake3();
+  return Promise.all([initCodecs(), wasm]).then(() => {});
+}
+
+function initWasmBlake3(): Promise<void> {
+  loading ??= createBLAKE3(256).then((h) => {
     hasher = h;
   });
   return loading;
@@ -29,19 +36,19 @@ function blake(): IHasher {
 /**
  * A faster BLAKE3 a host may supply (Node: a native addon, see "@amber/checkpoint/node"):
  * the same function, so images and digests are the same whichever computes them. It is used
- * for inputs of at least `minBytes` (a whole save's pages), the WASM one for small ones (a
- * digest record, a section), so opening an image never loads it.
+ * for inputs of at least `minBytes`, the WASM one for smaller ones; with `minBytes` 0 for
+ * all, and `initCheckpoint` does not load the WASM one.
  */
 export interface Blake3Backend {
   minBytes: number;
-  /** Undefined when it cannot run after all (its addon failed to load): WASM then. */
+  /** Undefined when it cannot run after all: WASM then (only where minBytes > 0). */
   hash(bytes: Uint8Array): Uint8Array | undefined;
   create(): { update(bytes: Uint8Array): void; digest(): Uint8Array } | undefined;
 }
 
 let backend: Blake3Backend | undefined;
 
-/** Uses `b` for BLAKE3 of large inputs from now on (undefined: the WASM one for all). */
+/** Uses `b` for BLAKE3 from now on (undefined: the WASM one for all, after `initCheckpoint()`). */
 export function useBlake3Backend(b: Blake3Backend | undefined): void {
   backend = b;
 }

@@ -12,39 +12,24 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 /**
- * BLAKE3 through the native addon: measured ≈ 7× the WASM one on 32 MiB here (it is the
- * cost of hashing a full save). Optional: where the addon does not load (another platform,
- * a bundle without it) the WASM BLAKE3 stays; both compute the same function. Loaded on
- * first use (a resume that hashes only small records never loads it).
+ * BLAKE3 through the native addon, for every input: measured ≈ 7× the WASM one on 32 MiB
+ * here (the cost of hashing a full save), and loading it costs less than instantiating the
+ * WASM one, which `initCheckpoint` then skips. Optional: where the addon does not load
+ * (another platform, a bundle without it) this is undefined and the WASM BLAKE3 stays; both
+ * compute the same function.
  */
 export function nativeBlake3(): Blake3Backend | undefined {
-  let mod: BlakeHash | undefined;
-  let failed = false;
-  const load = (): BlakeHash | undefined => {
-    if (mod === undefined && !failed) {
-      try {
-        mod = createRequire(import.meta.url)("@napi-rs/blake-hash") as BlakeHash;
-      } catch {
-        failed = true; // no binary for this platform: the WASM BLAKE3 does it all
-      }
-    }
-    return mod;
-  };
+  let mod: BlakeHash;
   try {
-    createRequire(import.meta.url).resolve("@napi-rs/blake-hash");
+    mod = createRequire(import.meta.url)("@napi-rs/blake-hash") as BlakeHash;
   } catch {
     return undefined;
   }
   return {
-    minBytes: NATIVE_FROM,
-    hash: (bytes) => {
-      const m = load();
-      return m === undefined ? undefined : new Uint8Array(m.blake3(asBuffer(bytes)));
-    },
+    minBytes: 0,
+    hash: (bytes) => new Uint8Array(mod.blake3(asBuffer(bytes))),
     create: () => {
-      const m = load();
-      if (m === undefined) return undefined;
-      const h = new m.Blake3Hasher();
+      const h = new mod.Blake3Hasher();
       return {
         update: (bytes) => {
           h.update(asBuffer(bytes));
@@ -55,10 +40,7 @@ export function nativeBlake3(): Blake3Backend | undefined {
   };
 }
 
-/** Below this many bytes the WASM BLAKE3 (already loaded) is used. */
-const NATIVE_FROM = 64 * 1024;
-
-/** Installs the native BLAKE3 if its addon is installed; returns whether it is. */
+/** Installs the native BLAKE3 if its addon loads; returns whether it did. */
 export function useNativeBlake3(): boolean {
   const b = nativeBlake3();
   if (b !== undefined) useBlake3Backend(b);
