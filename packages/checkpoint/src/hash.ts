@@ -79,6 +79,8 @@ export class Blake3 {
 
   digest(): Uint8Array {
     if (this.fast !== undefined) return this.fast.digest();
+    // Nothing hashed (a segment with no pages): the one-shot hash of nothing, by either backend.
+    if (this.state === undefined) return blake3(new Uint8Array(0));
     const h = blake();
     if (this.state === undefined) h.init();
     else h.load(this.state);

@@ -124,6 +124,16 @@ describe("fast codecs and compact", { timeout: 120_000 }, () => {
     expect(new Uint8Array(readFileSync(bad))).toEqual(bytes);
   });
 
+  test("a segment with no stored pages saves, verifies and compacts (an empty content hash)", () => {
+    const empty = new SparseRam(16 * PAGE);
+    const f = newFile("empty.ambc");
+    const w = writeCheckpoint(f, baseInput(empty, { codec: "none" }));
+    const rd = CheckpointReader.open(memFile(f.contents().slice(), "empty.ambc"));
+    rd.verify();
+    expect(rd.segment("ram").storedRanges().length).toBe(0);
+    expect(compactCheckpoint(rd, newFile()).digest).toBe(w.digest);
+  });
+
   test("the native BLAKE3 (where it loads) gives the same digests as the WASM one", async () => {
     const native = nativeBlake3();
     if (native === undefined) return; // this platform has no addon: WASM only, nothing to compare
