@@ -25,6 +25,9 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     format: "esm",
     target: "node20",
     conditions: ["@amber/source"],
+    // ES module entries first: they tree-shake (hash-wasm's UMD main carries every
+    // algorithm's WASM, 250 KB the CLI parsed at every start).
+    mainFields: ["module", "main"],
     // No source map: it would point at the workspace's sources, which the package does not ship.
     sourcemap: false,
     banner: {

@@ -4,6 +4,7 @@ import { bisectCommand } from "./commands/bisect.js";
 import { registerBundleCommand } from "./commands/bundle.js";
 import { registerCheckpointCommands } from "./commands/checkpoint.js";
 import { registerCheckpointToolCommands } from "./commands/checkpoint-tools.js";
+import { registerCompactCommand } from "./commands/compact.js";
 import { registerImageCommands } from "./commands/image.js";
 import { registerImageByteCommands } from "./commands/image-bytes.js";
 import { replayCommand } from "./commands/record-replay.js";
@@ -184,6 +185,9 @@ do not share a start, 2 for a bad command line.`,
     status = s;
   });
   registerScriptCommand(program, env, (s) => {
+    status = s;
+  });
+  registerCompactCommand(program, writeOut, (s) => {
     status = s;
   });
 

@@ -12,6 +12,7 @@ import {
   type HeaderFields,
   headerLengthFor,
   KNOWN_AUTOCLEAR,
+  SEGMENT_FLAG_CONTENT_HASH,
   type SectionEntry,
   type SegmentEntry,
 } from "./layout.js";
@@ -172,9 +173,11 @@ export function writeSingleFile(reader: CheckpointReader, file: BlockFile): stri
       const step = 1 << 20;
       for (let at = 0; at < source.size; at += step)
         sink.write(source.read(at, Math.min(step, source.size - at)).slice());
+      // A content hash is the content's, whatever bytes store it: carried over as it is.
       sink.end(
         { base: e.base, size: e.size, pageShift: e.pageShift, initByte: e.initByte, flags: e.flags },
         ranges,
+        (e.flags & SEGMENT_FLAG_CONTENT_HASH) !== 0 ? e.dataHash : undefined,
       );
     }
     const { digest } = asm.finish({ ...h, autoclearFeatures: h.autoclearFeatures & KNOWN_AUTOCLEAR });

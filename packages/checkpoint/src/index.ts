@@ -1,5 +1,6 @@
 export type { BlockFile } from "@amber/image";
 export { MemoryBlockFile } from "@amber/image";
+export { type CompactOptions, type CompactResult, compactCheckpoint } from "./compact.js";
 export {
   DIRECTORY_FORMAT,
   type DirectorySink,
@@ -22,7 +23,7 @@ export {
   Typed,
   typed,
 } from "./fields.js";
-export { blake3, initCheckpoint } from "./hash.js";
+export { type Blake3Backend, blake3, initCheckpoint, useBlake3Backend } from "./hash.js";
 export { inputOfReader } from "./input-of-reader.js";
 export {
   COMPAT_SQUASHED,

@@ -20,7 +20,13 @@ export const KNOWN_COMPAT = COMPAT_SQUASHED;
 export const KNOWN_AUTOCLEAR = 0;
 
 export const SEGMENT_FLAG_DELTA = 1 << 0;
-export const KNOWN_SEGMENT_FLAGS = SEGMENT_FLAG_DELTA;
+/**
+ * The segment's data hash is BLAKE3 of its page data's decoded content (every block's page
+ * records, before the codec) rather than of the stored bytes, and the digest record holds 0
+ * for its data length: recompressing the page data keeps the hash and the digest.
+ */
+export const SEGMENT_FLAG_CONTENT_HASH = 1 << 1;
+export const KNOWN_SEGMENT_FLAGS = SEGMENT_FLAG_DELTA | SEGMENT_FLAG_CONTENT_HASH;
 
 export const SECTION_ENTRY_FIXED = 56;
 export const SEGMENT_ENTRY_FIXED = 120;
@@ -136,7 +142,10 @@ export function digestRecord(
   for (const g of segments) {
     str(g.name);
     w.u64(g.base).u64(g.size).u8(g.pageShift).u8(g.initByte).u32(g.flags);
-    w.u32(g.rangeCount).u32(g.storedPages).u64(g.dataLength);
+    // A content-hashed segment's stored length depends on the codec; its hash covers the content.
+    w.u32(g.rangeCount)
+      .u32(g.storedPages)
+      .u64(g.flags & SEGMENT_FLAG_CONTENT_HASH ? 0 : g.dataLength);
     w.bytes(g.pageMapHash).bytes(g.dataHash);
   }
   return w.finish();

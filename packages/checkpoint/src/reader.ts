@@ -29,6 +29,7 @@ import {
   MAX_HEADER_LENGTH,
   RANGE_ENTRY_SIZE,
   type ReaderLimits,
+  SEGMENT_FLAG_CONTENT_HASH,
   SEGMENT_FLAG_DELTA,
   type SectionEntry,
   type SegmentEntry,
@@ -1006,10 +1007,21 @@ export class SegmentReader {
     const e = this.entry;
     this.storedRanges();
     const { source, file, offset } = guard(this.fileName(), () => this.image.store.segmentData(e));
-    const step = 1 << 20;
     const h = new Blake3Stream();
-    for (let at = 0; at < source.size; at += step)
-      h.update(source.read(at, Math.min(step, source.size - at)));
+    if ((e.flags & SEGMENT_FLAG_CONTENT_HASH) !== 0) {
+      // The hash covers the decoded blocks (each block's checksum is checked on the way).
+      const f = this.reader();
+      try {
+        for (let i = 0; i < f.blockCount; i++) h.update(f.decodedBlock(i));
+      } catch (x) {
+        if (isCompressError(x)) throw fromCompressError(x, file, offset, `page data of segment "${e.name}"`);
+        throw x;
+      }
+    } else {
+      const step = 1 << 20;
+      for (let at = 0; at < source.size; at += step)
+        h.update(source.read(at, Math.min(step, source.size - at)));
+    }
     if (!equalBytes(h.digest(), e.dataHash)) {
       err(
         "CHECKSUM_MISMATCH",

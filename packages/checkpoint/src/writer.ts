@@ -19,6 +19,7 @@ import {
   KNOWN_AUTOCLEAR,
   KNOWN_COMPAT,
   KNOWN_INCOMPAT,
+  SEGMENT_FLAG_CONTENT_HASH,
   SEGMENT_FLAG_DELTA,
   type SectionEntry,
   type SegmentEntry,
@@ -92,8 +93,22 @@ export interface CheckpointInput {
   delta?: boolean;
   /** Extra feature bits: compatible and autoclear bits are stored as given; unknown incompatible bits are refused. */
   features?: { incompatible?: number; compatible?: number; autoclear?: number };
-  /** compress codec for page blocks (default "zstd", level 3). */
+  /**
+   * compress codec for page blocks (default "zstd", level 3). "none" or "lz4" save fastest;
+   * `compactCheckpoint` recompresses such an image to zstd later, keeping its digest.
+   */
   codec?: string;
+  /**
+   * Store a page equal to an earlier one as a reference to it. Default: true, except for
+   * the fast codecs "none" and "lz4", where keeping a copy of every distinct page costs
+   * more than the save itself (compacting keeps the pages as stored).
+   */
+  dedup?: boolean;
+  /**
+   * Hash each segment's stored bytes, as images did before the CONTENT_HASH segment flag
+   * (their digest then changes with the codec). Only for making fixtures of such images.
+   */
+  hashStoredBytes?: boolean;
   level?: number;
   /** Byte order of the checkpoint's own structures. Default little-endian; big-endian exists for tests. */
   byteOrder?: "little" | "big";
@@ -186,10 +201,19 @@ export class ImageAssembler {
     this.sections.push({ name, version, minVersion, offset, length: bytes.length, hash: blake3(bytes) });
   }
 
-  /** Starts a segment's data; returns the sink for its framed bytes. */
-  beginSegment(name: string): {
+  /**
+   * Starts a segment's data; returns the sink for its framed bytes. Its data hash covers
+   * what `content` is given when `hashContent` (the decoded blocks: meta.flags must then
+   * have CONTENT_HASH), else the bytes written; `end` may instead be given the hash (a copy
+   * of a segment whose hash is known).
+   */
+  beginSegment(
+    name: string,
+    hashContent = false,
+  ): {
     write(chunk: Uint8Array): void;
-    end(meta: SegmentMeta, ranges: Uint32Array): void;
+    content(decoded: Uint8Array): void;
+    end(meta: SegmentMeta, ranges: Uint32Array, dataHash?: Uint8Array): void;
   } {
     checkName(name, "segment", this.segmentNames);
     this.align();
@@ -197,10 +221,13 @@ export class ImageAssembler {
     const hash = new Blake3();
     return {
       write: (chunk) => {
-        hash.update(chunk);
+        if (!hashContent) hash.update(chunk);
         this.put(chunk);
       },
-      end: (meta, ranges) => {
+      content: (decoded) => {
+        if (hashContent) hash.update(decoded);
+      },
+      end: (meta, ranges, dataHash) => {
         const dataLength = this.pos - dataOffset;
         this.align();
         const pageMap = encodePageMap(ranges, this.littleEndian);
@@ -220,7 +247,7 @@ export class ImageAssembler {
           dataOffset,
           dataLength,
           pageMapHash: blake3(pageMap),
-          dataHash: hash.digest(),
+          dataHash: dataHash ?? hash.digest(),
         });
       },
     };
@@ -387,12 +414,15 @@ function writeInner(file: BlockFile, input: CheckpointInput): WriteResult {
     const pageCount = Math.ceil(seg.size / pageSize);
     const parentSeg = useDelta ? parent!.findSegment(seg.name) : undefined;
     const deltaOk = parentSeg !== undefined && parentSeg.pageSize === pageSize;
-    const sink = asm.beginSegment(seg.name);
+    const contentHash = input.hashStoredBytes !== true;
+    const sink = asm.beginSegment(seg.name, contentHash);
     const ranges = new RangeBuilder();
     const writer = new FramedWriter({
       pageSize,
       codec: input.codec ?? "zstd",
       level: input.level,
+      dedup: input.dedup ?? !FAST_CODECS.has(input.codec ?? "zstd"),
+      onBlock: contentHash ? (raw) => sink.content(raw) : undefined,
       onChunk: (c) => sink.write(c),
       basePage: deltaOk
         ? (k) => {
@@ -426,7 +456,13 @@ function writeInner(file: BlockFile, input: CheckpointInput): WriteResult {
     stats.deltaPages += writer.stats.deltaPages;
     stats.basePages += writer.stats.basePages;
     sink.end(
-      { base, size: seg.size, pageShift, initByte, flags: deltaOk ? SEGMENT_FLAG_DELTA : 0 },
+      {
+        base,
+        size: seg.size,
+        pageShift,
+        initByte,
+        flags: (deltaOk ? SEGMENT_FLAG_DELTA : 0) | (contentHash ? SEGMENT_FLAG_CONTENT_HASH : 0),
+      },
       ranges.ranges(),
     );
     stats.segments++;
@@ -438,6 +474,9 @@ function writeInner(file: BlockFile, input: CheckpointInput): WriteResult {
   file.sync?.();
   return { digest: toHexDigest(digest), size, stats };
 }
+
+/** Codecs whose saves skip dedup by default (see CheckpointInput.dedup). */
+const FAST_CODECS = new Set(["none", "lz4"]);
 
 export function toHexDigest(d: Uint8Array): string {
   let s = "";

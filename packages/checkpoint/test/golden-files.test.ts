@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { CheckpointReader, initCheckpoint } from "../src/index.js";
+import { CheckpointReader, compactCheckpoint, initCheckpoint, MemoryBlockFile } from "../src/index.js";
 import { makeFixtures } from "./fixtures/make-fixtures.js";
 import { memFile, sameBytes } from "./support/helpers.js";
 
@@ -45,6 +45,19 @@ describe("golden files", () => {
 
   test.each(Object.entries(MUST_FAIL))("%s fails with %s, naming the file", (name, code) => {
     expect(() => load(name)).toThrow(expect.objectContaining({ code, file: name }));
+  });
+
+  test("a content-hashed image stored uncompressed loads, verifies and compacts to zstd with its digest", () => {
+    const name = "content-hash-none.ambc";
+    const r = CheckpointReader.open(memFile(readFileSync(join(DIR, name)), name), { sections: [UART_SPEC] });
+    r.verify();
+    const out = new MemoryBlockFile(new Uint8Array(0), "packed.ambc");
+    expect(compactCheckpoint(r, out).digest).toBe(r.digest);
+    const packed = CheckpointReader.open(out, { sections: [UART_SPEC] });
+    packed.verify();
+    expect(sameBytes(packed.segment("ram").read(0, 16 * 4096), r.segment("ram").read(0, 16 * 4096))).toBe(
+      true,
+    );
   });
 
   test("an image from an older section version loads, with the default for the new field", () => {

@@ -9,8 +9,23 @@ import { pagesEqual, wordsEqual } from "./page-compare.js";
  */
 export class DedupTable {
   private readonly firstSeen = new Map<bigint, { page: number; words: Int32Array; bytes: Uint8Array }>();
+  /** Copies live in arenas of ARENA_BYTES (one allocation per 256 pages, not one per page). */
+  private arena = new Uint8Array(0);
+  private arenaUsed = 0;
 
   constructor(private readonly maxPages: number) {}
+
+  private copyOf(bytes: Uint8Array): Uint8Array {
+    const n = bytes.length;
+    if (this.arenaUsed + n > this.arena.length) {
+      this.arena = new Uint8Array(Math.max(ARENA_BYTES, n));
+      this.arenaUsed = 0;
+    }
+    const copy = this.arena.subarray(this.arenaUsed, this.arenaUsed + n);
+    this.arenaUsed += n;
+    copy.set(bytes);
+    return copy;
+  }
 
   /**
    * The earlier page with identical content, or -1 (and remembers this one if room).
@@ -24,9 +39,13 @@ export class DedupTable {
       return same ? hit.page : -1;
     }
     if (this.firstSeen.size < this.maxPages) {
-      const copy = bytes.slice();
-      this.firstSeen.set(key, { page: pageNumber, words: new Int32Array(copy.buffer), bytes: copy });
+      const copy = this.copyOf(bytes);
+      const words =
+        (copy.length & 3) === 0 ? new Int32Array(copy.buffer, copy.byteOffset, copy.length >>> 2) : undefined;
+      this.firstSeen.set(key, { page: pageNumber, words: words ?? new Int32Array(0), bytes: copy });
     }
     return -1;
   }
 }
+
+const ARENA_BYTES = 1 << 20;

@@ -267,11 +267,25 @@ export class FramedReader {
       return cached;
     }
     const e = this.index[i];
+    const parsed = parseBlock(this.decodedBlock(i), e.firstPage, e.pageCount, this.pageSize, e.offset);
+    this.cache.set(i, parsed);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
+    return parsed;
+  }
+
+  /**
+   * Block i's decoded bytes (its page records), its checksum checked first: what the
+   * writer's `onBlock` saw, whatever codec stores it.
+   */
+  decodedBlock(i: number): Uint8Array {
+    const e = this.index[i];
+    if (e === undefined) {
+      throw new CompressError("OUT_OF_RANGE", `block ${i}`, undefined, `0..${this.index.length - 1}`);
+    }
     const stored = readExactly(this.source, e.offset, e.storedLength, `block ${i}`);
     checkSum(stored, e.checksum, e.offset, `block ${i}`);
-    let raw: Uint8Array;
     try {
-      raw = codecById(e.codecId, e.offset).decode(stored, e.rawLength);
+      return codecById(e.codecId, e.offset).decode(stored, e.rawLength);
     } catch (err) {
       if (err instanceof CompressError && err.code !== "CODEC_ERROR") throw err;
       const detail = err instanceof Error ? err.message : String(err);
@@ -282,10 +296,6 @@ export class FramedReader {
         `${e.rawLength} decoded bytes`,
       );
     }
-    const parsed = parseBlock(raw, e.firstPage, e.pageCount, this.pageSize, e.offset);
-    this.cache.set(i, parsed);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
-    return parsed;
   }
 
   /** How page n is stored, without rebuilding it. */

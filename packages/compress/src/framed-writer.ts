@@ -44,8 +44,17 @@ export interface FramedWriterOptions {
    * none. Giving this makes the file need the same base pages to be read.
    */
   basePage?: (pageNumber: number) => Uint8Array | undefined;
-  /** Receives the file as it is produced; without it, finish() returns the whole file. */
+  /**
+   * Receives the file as it is produced (each chunk only for the duration of the call: copy
+   * it to keep it); without it, finish() returns the whole file.
+   */
   onChunk?: (chunk: Uint8Array) => void;
+  /**
+   * Sees each block's decoded bytes (its page records, before the codec), in order, during
+   * the call only. Their concatenation is the image's content whatever codec stores it:
+   * what a codec-independent hash covers (recodeFramed keeps it).
+   */
+  onBlock?: (decoded: Uint8Array) => void;
 }
 
 export interface FramedWriterStats {
@@ -85,6 +94,8 @@ export class FramedWriter {
   private readonly dedup: DedupTable | undefined;
   private readonly basePage: FramedWriterOptions["basePage"];
   private readonly sink: (chunk: Uint8Array) => void;
+  private readonly streaming: boolean;
+  private readonly onBlock: FramedWriterOptions["onBlock"];
   private readonly collected: Uint8Array[] = [];
   private readonly index: IndexEntry[] = [];
   private readonly block: BlockBuilder;
@@ -112,28 +123,23 @@ export class FramedWriter {
     this.dedup = (options.dedup ?? true) ? new DedupTable(options.dedupMaxPages ?? 65536) : undefined;
     this.basePage = options.basePage;
     this.block = new BlockBuilder(this.blockBytes + pageSize + 16);
-    this.sink = options.onChunk ?? ((chunk) => this.collected.push(chunk));
-    this.emit(this.header(shift));
+    this.streaming = options.onChunk !== undefined;
+    this.sink = options.onChunk ?? ((chunk) => this.collected.push(chunk.slice()));
+    this.onBlock = options.onBlock;
+    this.emit(
+      encodeFramedHeader(
+        shift,
+        this.codec.id,
+        this.level,
+        this.basePage ? INCOMPAT_BASE : 0,
+        this.dedup ? COMPAT_DEDUP : 0,
+      ),
+    );
   }
 
   private emit(chunk: Uint8Array): void {
     this.stats.bytesWritten += chunk.length;
     this.sink(chunk);
-  }
-
-  private header(shift: number): Uint8Array {
-    const h = new Uint8Array(HEADER_SIZE);
-    const view = new DataView(h.buffer);
-    h.set(HEADER_MAGIC, 0);
-    view.setUint16(8, FORMAT_VERSION, true);
-    view.setUint16(10, HEADER_SIZE, true);
-    view.setUint32(12, this.basePage ? INCOMPAT_BASE : 0, true);
-    view.setUint32(16, this.dedup ? COMPAT_DEDUP : 0, true);
-    h[20] = shift;
-    h[21] = this.codec.id;
-    h[22] = Math.max(0, Math.min(255, this.level));
-    u64le(view, 24, xxh64(h.subarray(0, 24)));
-    return h;
   }
 
   /** Adds the next page; `page` must be exactly pageSize bytes and may be reused afterwards. */
@@ -207,12 +213,14 @@ export class FramedWriter {
     const b = this.block;
     if (b.pageCount === 0) return;
     const raw = b.bytes();
+    this.onBlock?.(raw);
     let codec = this.codec;
-    let stored = codec.encode(raw, this.level);
+    // Stored as they are, the block's bytes go to the sink without a copy (it copies).
+    let stored = codec.id === CODEC_IDS.none ? raw : codec.encode(raw, this.level);
     // Incompressible blocks are stored as they are: never bigger than raw plus the index entry.
     if (stored.length >= raw.length && codec.id !== CODEC_IDS.none) {
       codec = codecById(CODEC_IDS.none);
-      stored = raw.slice();
+      stored = raw;
     }
     this.index.push({
       offset: this.stats.bytesWritten,
@@ -234,30 +242,10 @@ export class FramedWriter {
     if (this.finished) throw new CompressError("INVALID_ARGUMENT", "finish() called twice");
     this.flushBlock();
     this.finished = true;
-    const indexOffset = this.stats.bytesWritten;
-    const index = new Uint8Array(this.index.length * INDEX_ENTRY_SIZE);
-    const iv = new DataView(index.buffer);
-    this.index.forEach((e, i) => {
-      const at = i * INDEX_ENTRY_SIZE;
-      u64le(iv, at, BigInt(e.offset));
-      iv.setUint32(at + 8, e.storedLength, true);
-      iv.setUint32(at + 12, e.rawLength, true);
-      iv.setUint32(at + 16, e.firstPage, true);
-      iv.setUint32(at + 20, e.pageCount, true);
-      index[at + 24] = e.codecId;
-      u64le(iv, at + 32, e.checksum);
-    });
-    const footer = new Uint8Array(FOOTER_SIZE);
-    const fv = new DataView(footer.buffer);
-    u64le(fv, 0, BigInt(indexOffset));
-    fv.setUint32(8, this.index.length, true);
-    fv.setUint32(12, this.nextPage, true);
-    u64le(fv, 16, xxh64(index));
-    u64le(fv, 24, xxh64(footer.subarray(0, 24)));
-    footer.set(FOOTER_MAGIC, 32);
+    const { index, footer } = encodeFramedIndex(this.index, this.stats.bytesWritten, this.nextPage);
     this.emit(index);
     this.emit(footer);
-    if (this.collected.length === 0) return new Uint8Array(0);
+    if (this.streaming) return new Uint8Array(0);
     const out = new Uint8Array(this.stats.bytesWritten);
     let at = 0;
     for (const c of this.collected) {
@@ -267,6 +255,57 @@ export class FramedWriter {
     this.collected.length = 0;
     return out;
   }
+}
+
+/** A framed image's 32-byte header (see docs/FORMAT.md). */
+export function encodeFramedHeader(
+  shift: number,
+  codecId: number,
+  level: number,
+  incompat: number,
+  compat: number,
+): Uint8Array {
+  const h = new Uint8Array(HEADER_SIZE);
+  const view = new DataView(h.buffer);
+  h.set(HEADER_MAGIC, 0);
+  view.setUint16(8, FORMAT_VERSION, true);
+  view.setUint16(10, HEADER_SIZE, true);
+  view.setUint32(12, incompat, true);
+  view.setUint32(16, compat, true);
+  h[20] = shift;
+  h[21] = codecId;
+  h[22] = Math.max(0, Math.min(255, level));
+  u64le(view, 24, xxh64(h.subarray(0, 24)));
+  return h;
+}
+
+/** A framed image's index and footer, for blocks ending at `indexOffset` and `pageCount` pages. */
+export function encodeFramedIndex(
+  entries: readonly IndexEntry[],
+  indexOffset: number,
+  pageCount: number,
+): { index: Uint8Array; footer: Uint8Array } {
+  const index = new Uint8Array(entries.length * INDEX_ENTRY_SIZE);
+  const iv = new DataView(index.buffer);
+  entries.forEach((e, i) => {
+    const at = i * INDEX_ENTRY_SIZE;
+    u64le(iv, at, BigInt(e.offset));
+    iv.setUint32(at + 8, e.storedLength, true);
+    iv.setUint32(at + 12, e.rawLength, true);
+    iv.setUint32(at + 16, e.firstPage, true);
+    iv.setUint32(at + 20, e.pageCount, true);
+    index[at + 24] = e.codecId;
+    u64le(iv, at + 32, e.checksum);
+  });
+  const footer = new Uint8Array(FOOTER_SIZE);
+  const fv = new DataView(footer.buffer);
+  u64le(fv, 0, BigInt(indexOffset));
+  fv.setUint32(8, entries.length, true);
+  fv.setUint32(12, pageCount, true);
+  u64le(fv, 16, xxh64(index));
+  u64le(fv, 24, xxh64(footer.subarray(0, 24)));
+  footer.set(FOOTER_MAGIC, 32);
+  return { index, footer };
 }
 
 /** Encodes a whole buffer of pages in one call. */

@@ -14,6 +14,7 @@ export type { ZlibLike } from "./codecs/zlib.js";
 export { CompressError, type CompressErrorCode, isCompressError } from "./errors.js";
 export type { IndexEntry } from "./frame-layout.js";
 export { decodePages, FramedReader, type FramedReaderOptions, type PageKind } from "./framed-reader.js";
+export { type RecodeOptions, recodeFramed } from "./framed-recode.js";
 export {
   encodePages,
   FramedWriter,

@@ -20,6 +20,9 @@ export interface CheckpointCreator {
 
 const DEFAULT_CREATOR: CheckpointCreator = { name: "amber", version: "0.1.0" };
 
+/** The codec of the machine's saves: none, the fastest (see inputWith). */
+export const SAVE_CODEC = "none";
+
 /** How `Machine.beginSave` saves. */
 export interface SaveOptions {
   /**
@@ -461,6 +464,9 @@ export class SavingBoard extends RunningBoard {
     return {
       machine: CHECKPOINT_MACHINE,
       creator,
+      // Save fast, compress later: pages stored as they are (`amber compact` recompresses
+      // the image to zstd later, keeping its digest). Override with `{ ...input, codec }`.
+      codec: SAVE_CODEC,
       instructionCount: BigInt(this.hart.steps),
       sections: stateToSections(state),
       segments: [

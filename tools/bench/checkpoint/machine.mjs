@@ -5,7 +5,9 @@
 //     process (open image + restore machine + first instruction);
 //   - full and diff saves (the machine's save API: dirty epochs, XOR-delta, atomic write);
 //   - save-and-continue: the longest time the guest does not run while an image is written.
-// Usage: node --expose-gc tools/bench/checkpoint/machine.mjs [--runs N]
+//   - resident memory: RSS of a process running a guest that touched T bytes, next to the
+//     bound 1.2 × T + 50 MB.
+// Usage: node --expose-gc tools/bench/checkpoint/machine.mjs [--runs N] [--only save,continue,resume,rss]
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +20,9 @@ import { makePage } from "./page-data.mjs";
 
 const args = process.argv.slice(2);
 const runs = Math.max(3, Number(takeFlag(args, "--runs", "5")) || 5);
+// --only save,continue,resume,rss: run only those parts (default all).
+const only = takeFlag(args, "--only", "save,continue,resume,rss").split(",");
+const want = (part) => only.includes(part);
 const PAGE = 4096;
 const MiB = 1 << 20;
 const RAM = 256 * MiB;
@@ -59,7 +64,7 @@ function time(fn) {
 
 try {
   // 1. Full saves at 256 MiB RAM (everything touched, and a quarter), then diff saves.
-  for (const touched of [224 * MiB, 64 * MiB]) {
+  for (const touched of want("save") ? [224 * MiB, 64 * MiB] : []) {
     globalThis.gc?.();
     const m = bootMachine(touched);
     const file = join(dir, `full-${touched}.ambc`);
@@ -76,20 +81,20 @@ try {
       size = r.size;
     }
     rows.push([
-      `full save, 256 MiB RAM, ${touched / MiB} MiB of it touched (zstd-3, fsync)`,
+      `full save, 256 MiB RAM, ${touched / MiB} MiB of it touched (the machine's default: codec none, fsync)`,
       ms(median(ts)),
       `${(size / MiB).toFixed(1)} MiB`,
       "Firecracker full: 180 ms (raw 256 MB)",
     ]);
     if (touched !== 64 * MiB) {
-      // The same without compression (codec "none": framing, hashes, fsync), as Firecracker stores it.
+      // The same compressed while saving (zstd -3), as saves were before "save fast, compress later".
       const raw = [];
       for (let i = 0; i < runs; i++) {
         raw.push(
           time(() => {
             const s = m.beginSave(creator);
             try {
-              size = ck.node.writeCheckpointFile(file, { ...s.input, codec: "none" }).size;
+              size = ck.node.writeCheckpointFile(file, { ...s.input, codec: "zstd" }).size;
             } finally {
               s.end();
             }
@@ -97,7 +102,7 @@ try {
         );
       }
       rows.push([
-        `full save, 256 MiB RAM, ${touched / MiB} MiB touched, uncompressed (codec none, fsync)`,
+        `full save, 256 MiB RAM, ${touched / MiB} MiB touched, compressed while saving (zstd-3, fsync)`,
         ms(median(raw)),
         `${(size / MiB).toFixed(1)} MiB`,
         "Firecracker full: 180 ms (raw 256 MB)",
@@ -141,7 +146,7 @@ try {
   // 2. Save-and-continue: the guest runs 100 000 steps after every 64 pages written (as
   // `amber run/resume --save-at` and the REPL do); the pause is the longest stretch without
   // guest progress, from the save instant to the image's rename.
-  {
+  if (want("continue")) {
     globalThis.gc?.();
     const m = bootMachine(64 * MiB);
     const pauses = [];
@@ -188,7 +193,7 @@ try {
 
   // 3. Resume: an image of the guest with 64 MiB of data, resumed by the bundled CLI for one
   // instruction; Node's and the CLI's start-up measured in the same run.
-  {
+  if (want("resume")) {
     const cli = join(dir, "amber.js");
     await bundle(cli);
     const m = bootMachine(64 * MiB);
@@ -239,6 +244,64 @@ try {
       ms(median(resume)),
       "",
       `\`node -e 0\`: ${ms(median(node0))}, \`amber --version\`: ${ms(median(version))}`,
+    ]);
+  }
+
+  // 4. Resident memory: a fresh process runs the guest on 256 MiB of RAM after writing T
+  // bytes of data (so the guest touched T bytes), against the bound 1.2 × T + 50 MB.
+  if (want("rss")) {
+    const probe = join(dir, "rss.mjs");
+    writeFileSync(
+      probe,
+      [
+        `import { readFileSync } from "node:fs";`,
+        `const ck = await import(${JSON.stringify(pathToFileURL(join(root, "packages/compress/node_modules/.cache/amber-bench/checkpoint-machine.mjs")).href)});`,
+        `const { makePage } = await import(${JSON.stringify(pathToFileURL(join(root, "tools/bench/checkpoint/page-data.mjs")).href)});`,
+        `await ck.initCheckpoint();`,
+        `const touched = Number(process.argv[2]);`,
+        `const m = new ck.Machine({ ramSize: ${RAM}, io: new ck.CapturedIo() });`,
+        `m.loadElf(readFileSync(${JSON.stringify(GUEST)}), "bench.elf");`,
+        `const page = new Uint8Array(${PAGE});`,
+        `for (let p = 0; p < touched / ${PAGE}; p++) m.ram.writeBytes(${DATA} + p * ${PAGE}, makePage(p, page));`,
+        `m.run(2_000_000);`,
+        `globalThis.gc?.();`,
+        `console.log(JSON.stringify({ rss: process.memoryUsage().rss, allocated: m.ram.allocatedPages * ${PAGE} }));`,
+      ].join("\n"),
+    );
+    for (const touched of [0, 16 * MiB, 64 * MiB, 192 * MiB]) {
+      const rss = [];
+      let allocated = 0;
+      for (let i = 0; i < 3; i++) {
+        const r = JSON.parse(
+          execFileSync(process.execPath, ["--expose-gc", probe, String(touched)], { encoding: "utf8" }),
+        );
+        rss.push(r.rss);
+        allocated = r.allocated;
+      }
+      const t = allocated; // what the guest and the loader touched, in pages held
+      const bound = 1.2 * t + 50e6;
+      const got = median(rss);
+      rows.push([
+        `resident memory, 256 MiB RAM, guest touched ${(t / MiB).toFixed(1)} MiB (${touched / MiB} MiB of data)`,
+        "",
+        `RSS ${(got / MiB).toFixed(0)} MiB`,
+        `bound 1.2 × T + 50 MB = ${(bound / MiB).toFixed(0)} MiB: ${got <= bound ? "within" : "OVER"} (${(got / bound).toFixed(2)} of it)`,
+      ]);
+    }
+    const node0 = [];
+    for (let i = 0; i < 3; i++)
+      node0.push(
+        Number(
+          execFileSync(process.execPath, ["-e", "console.log(process.memoryUsage().rss)"], {
+            encoding: "utf8",
+          }),
+        ),
+      );
+    rows.push([
+      "resident memory of `node -e 0` (anchor)",
+      "",
+      `RSS ${(median(node0) / MiB).toFixed(0)} MiB`,
+      "",
     ]);
   }
 } finally {

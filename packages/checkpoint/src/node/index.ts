@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BlockFile } from "@amber/image";
 import { NodeBlockFile, writeFileAtomic } from "@amber/image/node";
+import { type CompactOptions, type CompactResult, compactCheckpoint } from "../compact.js";
 import {
   type DirectorySink,
   MANIFEST,
@@ -19,6 +20,12 @@ import {
 } from "../reader.js";
 import { type SquashOptions, squash } from "../squash.js";
 import { type CheckpointInput, hostError, type WriteResult, writeCheckpoint } from "../writer.js";
+import { useNativeBlake3 } from "./native-blake3.js";
+
+export { nativeBlake3, useNativeBlake3 } from "./native-blake3.js";
+
+// On Node, BLAKE3 (a full save hashes every stored byte) runs natively where the addon loads.
+useNativeBlake3();
 
 function nodeError(e: unknown, file: string, doing: string): CheckpointError {
   const err = e as NodeJS.ErrnoException;
@@ -206,7 +213,9 @@ class WriteBehind implements BlockFile {
     if (this.used > 0 && (offset !== this.start + this.used || this.used + data.length > WRITE_BEHIND_MAX)) {
       this.flush();
     }
-    if (data.length >= WRITE_BEHIND_MAX) {
+    // A big piece (a block of page data) is one system call as it is: copying it costs more.
+    if (data.length >= WRITE_THROUGH) {
+      this.flush();
       this.put(offset, data);
       return;
     }
@@ -241,6 +250,7 @@ class WriteBehind implements BlockFile {
   }
 }
 const WRITE_BEHIND_MAX = 4 * 1024 * 1024;
+const WRITE_THROUGH = 64 * 1024;
 const SYNC_EVERY = 8 * 1024 * 1024;
 
 /** A read-only view of a file being written (for the read-back check). */
@@ -367,6 +377,46 @@ export function squashCheckpoint(
       dst,
       (f) => {
         result = squash(reader, f, options);
+      },
+      {},
+    );
+    return result!;
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Recompresses the single-file image `src` in place (or into `dst`) with `codec` (default
+ * zstd): "save fast, compress later". The digest stays the same, so children naming it as
+ * their parent still find it. Written to a temporary file, read back and renamed over the
+ * target: a failure leaves the image as it was.
+ */
+export function compactCheckpointFile(
+  src: string,
+  options: NodeOpenOptions & CompactOptions & { dst?: string } = {},
+): CompactResult {
+  const dst = options.dst ?? src;
+  let real: string;
+  try {
+    real = fs.realpathSync(src);
+  } catch (e) {
+    throw nodeError(e, src, "opening");
+  }
+  if (fs.statSync(real).isDirectory()) {
+    throw new CheckpointError(
+      "INVALID_ARGUMENT",
+      "a composed directory: compact works on single-file images (convert it to a file first)",
+      src,
+    );
+  }
+  const reader = openCheckpoint(real, { ...options, withoutParent: true });
+  try {
+    let result: CompactResult | undefined;
+    atomic(
+      dst === src ? real : dst,
+      (f) => {
+        result = compactCheckpoint(reader, f, options);
       },
       {},
     );
