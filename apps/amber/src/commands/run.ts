@@ -3,7 +3,8 @@ import * as path from "node:path";
 import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
 import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
-import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome, type TrapReport } from "@amber/machine";
+import { DEFAULT_RAM_SIZE, Machine, MachineError, type RunOutcome } from "@amber/machine";
+import { describeTrap } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { hex8 } from "../hex.js";
@@ -36,11 +37,6 @@ export interface RunOptions {
    * IMAGE's (compared page by page: a booted machine has no baseline).
    */
   parent?: string;
-}
-
-export function describeTrap(t: TrapReport): string {
-  const bits = Number.isNaN(t.bits) ? "unreadable" : hex8(t.bits);
-  return `guest stopped: unhandled ${t.causeName} (mcause ${t.cause}) at pc ${hex8(t.pc)}: ${bits} ${t.disassembly.replace("\t", " ")} (mtval ${hex8(t.tval)})`;
 }
 
 /** A file the user named (program, kernel, firmware), or a one-line error (exit 125). */

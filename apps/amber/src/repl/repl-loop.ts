@@ -1,10 +1,14 @@
 import * as readline from "node:readline";
+import {
+  completeMonitor,
+  MonitorError,
+  type MonitorHost,
+  parseMonitorLine,
+  type WorldSession,
+} from "@amber/monitor";
 import { progressBar } from "../commands/image-progress.js";
 import { UserError } from "../user-error.js";
 import { LineQueue } from "./line-queue.js";
-import type { MachineDirectory } from "./machine-directory.js";
-import { completeMonitor, type MonitorHost, parseMonitorLine } from "./monitor-commands.js";
-import type { WorldSession } from "./world-session.js";
 
 export interface ReplStreams {
   input: NodeJS.ReadableStream;
@@ -41,7 +45,8 @@ export class ReplLoop {
   constructor(
     readonly session: WorldSession,
     private readonly streams: ReplStreams,
-    private readonly dir: (create: boolean) => MachineDirectory | undefined,
+    /** Saved world names for tab completion (read synchronously: readline's completer is). */
+    private readonly worldNames: () => string[],
   ) {}
 
   /** Guest console output (wired to the session's ConsoleIo). */
@@ -126,7 +131,7 @@ export class ReplLoop {
       terminal,
       historySize: 1000,
       prompt: "",
-      completer: (line: string) => completeMonitor(line, () => this.dir(false)?.worlds() ?? []),
+      completer: (line: string) => completeMonitor(line, this.worldNames),
     });
     this.rl.on("line", (line) => this.lines.push(line));
     this.rl.on("close", () => this.lines.end());
@@ -178,7 +183,6 @@ export class ReplLoop {
       },
       say: (text) => this.say(text),
       confirm: (question) => this.confirm(question),
-      directory: (create) => this.dir(create),
       progress: (label) => progressBar(label, this.streams.terminal),
       quit: (status) => this.end(status),
     };
@@ -205,7 +209,7 @@ export class ReplLoop {
       try {
         await this.handle(line);
       } catch (e) {
-        if (!(e instanceof UserError)) throw e;
+        if (!(e instanceof UserError) && !(e instanceof MonitorError)) throw e;
         this.say(`${e.message}\n`);
       }
       if (this.status !== undefined) return;
