@@ -131,7 +131,12 @@ export class WorldSession {
 
   /** Sends a line of console input to the guest (and wakes it if it was waiting). */
   sendLine(line: string): void {
-    this.io.push(`${line}\n`);
+    this.send(`${line}\n`);
+  }
+
+  /** Sends console input as it is, e.g. keystrokes for a guest whose tty echoes (and wakes it). */
+  send(data: string | Uint8Array): void {
+    this.io.push(data);
     if (this.state === "waiting") this.setState("running");
   }
 
