@@ -161,5 +161,8 @@ $<HTMLFormElement>("monitor-form").onsubmit = (e) => {
   monitorText: (): string => log.textContent ?? "",
 };
 
-const image = new URLSearchParams(location.search).get("image");
+const params = new URLSearchParams(location.search);
+const image = params.get("image");
+const elf = params.get("elf");
 if (image !== null) boot({ kind: "url", url: new URL(image, document.baseURI).href });
+else if (elf !== null) boot({ kind: "elf", url: new URL(elf, document.baseURI).href });

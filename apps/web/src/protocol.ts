@@ -4,6 +4,8 @@
 export type BootRequest =
   | { kind: "lisp" }
   | { kind: "linux" }
+  /** A RISC-V ELF program at a URL, booted bare as `amber run` does. */
+  | { kind: "elf"; url: string }
   /** A world image at a URL, read lazily with HTTP Range requests where the server allows. */
   | { kind: "url"; url: string }
   /** A world image picked from the file system (its bytes). */

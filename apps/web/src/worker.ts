@@ -93,7 +93,7 @@ async function boot(request: BootRequest, guests: string): Promise<void> {
   session?.close();
   session = undefined;
   http = undefined;
-  machineName = request.kind === "lisp" || request.kind === "linux" ? request.kind : "opened";
+  machineName = request.kind === "url" || request.kind === "file" ? "opened" : request.kind;
   const store: WorldStore = new FilesWorldStore(await worldFiles(machineName), CREATOR);
   const io = new ConsoleIo((data) => {
     session?.noteOutput(data);
@@ -106,7 +106,10 @@ async function boot(request: BootRequest, guests: string): Promise<void> {
       post({ type: "idle", prompt: session?.consoleTail ?? "" });
     },
     stopped: (message: string) => say(`${message}\n`),
-    exited: (code: number) => say(`the guest powered off (exit ${code})\n`),
+    exited: (code: number) => {
+      say(`the guest powered off (exit ${code})\n`);
+      status();
+    },
   };
   let what: string;
   let digest: string | undefined;
@@ -124,6 +127,12 @@ async function boot(request: BootRequest, guests: string): Promise<void> {
     machine.loadKernel(kernel, { firmware, names: { kernel: "Image-mmu", firmware: "firmware.elf" } });
     session = new WorldSession(machine, io, events, true, store);
     what = "booting Linux (Image-mmu under firmware.elf)";
+  } else if (request.kind === "elf") {
+    const name = new URL(request.url).pathname.split("/").pop() || "program.elf";
+    const machine = new Machine({ io, cmdline: name });
+    machine.loadElf(await fetchBytes(request.url), name);
+    session = new WorldSession(machine, io, events, true, store);
+    what = `booting ${name}`;
   } else if (request.kind === "url") {
     const { reader, stats } = openUrl(request.url);
     http = stats;
