@@ -12,6 +12,9 @@ let mode: "line" | "raw" = "line";
 /** The line being typed (line mode: the page edits and echoes it, as the CLI's readline does). */
 let line = "";
 const guests = new URL("guests", document.baseURI).href;
+const params = new URLSearchParams(location.search);
+/** `?storage=indexeddb` keeps worlds in IndexedDB even where OPFS exists (the fallback, testable). */
+const storage = params.get("storage") === "indexeddb" ? "indexeddb" : undefined;
 
 function send(m: ToWorker, transfer?: Transferable[]): void {
   worker?.postMessage(m, transfer ?? []);
@@ -83,7 +86,7 @@ function boot(request: BootRequest, transfer?: Transferable[]): void {
   worker = new Worker(new URL("worker.js", import.meta.url), { type: "module", name: "amber-machine" });
   worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
   worker.onerror = (e) => say(`amber: the machine's worker failed: ${e.message}\n`);
-  send({ type: "boot", request, guests }, transfer);
+  send({ type: "boot", request, guests, storage }, transfer);
   terminal.focus();
 }
 
@@ -161,7 +164,6 @@ $<HTMLFormElement>("monitor-form").onsubmit = (e) => {
   monitorText: (): string => log.textContent ?? "",
 };
 
-const params = new URLSearchParams(location.search);
 const image = params.get("image");
 const elf = params.get("elf");
 if (image !== null) boot({ kind: "url", url: new URL(image, document.baseURI).href });

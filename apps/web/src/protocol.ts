@@ -12,7 +12,8 @@ export type BootRequest =
   | { kind: "file"; name: string; bytes: Uint8Array };
 
 export type ToWorker =
-  | { type: "boot"; request: BootRequest; guests: string }
+  /** `storage`: "indexeddb" skips OPFS (`?storage=indexeddb`), else OPFS where the browser has it. */
+  | { type: "boot"; request: BootRequest; guests: string; storage?: "indexeddb" }
   /** Console input for the guest (a line in line mode, keystrokes in raw mode). */
   | { type: "input"; data: string }
   /** A monitor command line (":save first"). */

@@ -51,8 +51,8 @@ function flushOutput(): void {
   post({ type: "output", data }, [data.buffer]);
 }
 
-async function worldFiles(machine: string): Promise<WorldFiles> {
-  const opfs = await OpfsWorldFiles.open(machine);
+async function worldFiles(machine: string, prefer: "indexeddb" | undefined): Promise<WorldFiles> {
+  const opfs = prefer === "indexeddb" ? undefined : await OpfsWorldFiles.open(machine);
   if (opfs !== undefined) {
     storage = "OPFS";
     return opfs;
@@ -88,13 +88,13 @@ function fileName(name: string): string {
   return (stem || "opened").slice(0, 64);
 }
 
-async function boot(request: BootRequest, guests: string): Promise<void> {
+async function boot(request: BootRequest, guests: string, prefer: "indexeddb" | undefined): Promise<void> {
   await Promise.all([initCodecs(), initCheckpoint()]);
   session?.close();
   session = undefined;
   http = undefined;
   machineName = request.kind === "url" || request.kind === "file" ? "opened" : request.kind;
-  const store: WorldStore = new FilesWorldStore(await worldFiles(machineName), CREATOR);
+  const store: WorldStore = new FilesWorldStore(await worldFiles(machineName, prefer), CREATOR);
   const io = new ConsoleIo((data) => {
     session?.noteOutput(data);
     pendingOutput.push(data.slice());
@@ -272,7 +272,7 @@ scope.onmessage = (e) => {
   const m = e.data;
   switch (m.type) {
     case "boot":
-      boot(m.request, m.guests).catch((err: unknown) => {
+      boot(m.request, m.guests, m.storage).catch((err: unknown) => {
         post({ type: "error", message: err instanceof Error ? err.message : String(err) });
       });
       return;

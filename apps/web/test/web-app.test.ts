@@ -99,6 +99,23 @@ describe.runIf(hostTool(CHROMIUM))("the web app in Debian's Chromium", () => {
     expect(Number(restored[1]!.replace(/,/g, ""))).toBeLessThan(Number(digestOf(file).instructions));
   }, 600_000);
 
+  it("with IndexedDB instead of OPFS (the fallback), a world survives a reload the same way", async () => {
+    await page.goto(`${url}?storage=indexeddb`);
+    await page.click("#boot-lisp");
+    await terminalShows(page, "lisp> ");
+    await typeLine(page, "(define (inc x) (+ x 1))");
+    await terminalShows(page, "\ninc\n");
+    await monitor(page, ":save kept");
+    await monitorShows(page, /saved kept \(full\): .* → indexeddb:lisp\/kept\.amber/);
+    await page.reload();
+    await page.click("#boot-lisp");
+    await terminalShows(page, "lisp> ");
+    await monitor(page, ":restore kept");
+    await monitorShows(page, /restored kept at instruction/);
+    await typeLine(page, "(inc 41)");
+    await terminalShows(page, "\n42\n");
+  }, 300_000);
+
   it("a world saved by the CLI opens in the page from a file and from ?image=URL (read lazily), same digest and answer", async () => {
     const cliDir = join(tmp, "cli");
     const saved = await replScript(["--dir", cliDir], "(define (cube x) (* x x x))\n:save cli\n");
