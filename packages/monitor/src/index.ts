@@ -1,7 +1,7 @@
+export { diffImages, formatImageDiff, type ImageDiff } from "./checkpoint-diff.js";
 export { ConsoleIo } from "./console-io.js";
 export { FilesWorldStore, MemoryWorldFiles, WORLD_EXT, type WorldFiles } from "./files-world-store.js";
 export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
-export { diffImages, formatImageDiff, type ImageDiff } from "./image-diff.js";
 export { formatRegisters, hexDump } from "./machine-views.js";
 export {
   completeMonitor,

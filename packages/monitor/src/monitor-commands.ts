@@ -1,6 +1,6 @@
 import type { CheckpointReader } from "@amber/checkpoint";
+import { diffImages, formatImageDiff } from "./checkpoint-diff.js";
 import { formatBytes, hex8, parseCount } from "./format.js";
-import { diffImages, formatImageDiff } from "./image-diff.js";
 import { formatRegisters, hexDump } from "./machine-views.js";
 import { MonitorError } from "./monitor-error.js";
 import type { WorldSession } from "./world-session.js";
