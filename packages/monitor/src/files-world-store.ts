@@ -199,7 +199,12 @@ export class FilesWorldStore implements WorldStore {
   }
 
   save(machine: Machine, name: string, request: StoreSaveRequest): StoredWorld {
-    const parent = request.parent;
+    // A world opened from elsewhere (a URL) is not in these files: an image naming it as
+    // parent could not be opened again, so the first save after it is full.
+    const parent =
+      request.parent !== undefined && request.parent.location === this.locationOf(request.parent.name)
+        ? request.parent
+        : undefined;
     const memory = new MemoryBlockFile(new Uint8Array(0), this.locationOf(name));
     let digest: string;
     let pages: number;
@@ -231,6 +236,7 @@ export class FilesWorldStore implements WorldStore {
     });
     return {
       ref: { name, location: this.locationOf(name) },
+      parent: parent?.name,
       digest,
       pages,
       bytes: bytes.length,

@@ -344,7 +344,7 @@ export class WorldSession {
     return {
       bytes: saved.bytes,
       pages: saved.pages,
-      parent: parent?.name,
+      parent: saved.parent,
       digest: saved.digest,
       steps,
       location: saved.ref.location,

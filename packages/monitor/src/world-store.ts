@@ -40,6 +40,8 @@ export interface StoreSaveRequest {
 /** What a store wrote. */
 export interface StoredWorld {
   ref: WorldRef;
+  /** The world this one is incremental on (the store may save in full a world whose parent it cannot keep track of). */
+  parent: string | undefined;
   digest: string;
   /** RAM pages stored in this image. */
   pages: number;

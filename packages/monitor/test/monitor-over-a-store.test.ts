@@ -119,6 +119,38 @@ describe("the monitor over a world store (no file system)", () => {
     again.session.close();
   });
 
+  it("the first save of a world opened from elsewhere (a URL) is full: its parent is not in the store", async () => {
+    const w = lispWorld();
+    w.session.start();
+    await w.session.settled();
+    await w.type("(define z 7)");
+    await w.monitor(":save there");
+    w.session.close();
+
+    // The same image, as if read from a URL, resumed over an empty store.
+    const elsewhere = lispWorld();
+    const reader = await w.store.open((await w.store.find("there"))!);
+    const ref = { name: "there", location: "https://example.test/there.amber" };
+    let out = "";
+    const io = new ConsoleIo((d) => {
+      out += session.noteOutput(d);
+    });
+    const events = { idle: () => {}, stopped: () => {}, exited: () => {} };
+    const session = WorldSession.resume(reader, ref, io, events, true, elsewhere.store);
+    session.start();
+    await session.settled();
+    const report = session.save("here");
+    await report.persisted;
+    expect(report.parent).toBeUndefined();
+    session.sendLine("(* z 6)");
+    await session.settled();
+    expect(out).toContain("42");
+    session.close();
+    const again = await elsewhere.store.open((await elsewhere.store.find("here"))!);
+    expect(again.header.parentHint).toBe("");
+    again.close();
+  });
+
   it("refuses bad names and unknown worlds with one line", async () => {
     const w = lispWorld();
     await expect(w.monitor(":save ../x")).rejects.toThrow(MonitorError);

@@ -88,6 +88,7 @@ export class NodeWorldStore implements WorldStore {
     });
     return {
       ref: { name, location: shown(target) },
+      parent: parent?.name,
       digest: saved.digest,
       pages: saved.pages,
       bytes: fs.statSync(target).size,
