@@ -25,13 +25,8 @@ export function parseSize(text: string): number {
   return Number.isSafeInteger(value) ? value : Number.NaN;
 }
 
-/** Parses a count such as "1000000", "5e6" or "2_000_000". Returns NaN if invalid. */
-export function parseCount(text: string): number {
-  const cleaned = text.replace(/_/g, "");
-  if (!/^\d+(\.\d+)?(e\d+)?$/i.test(cleaned)) return Number.NaN;
-  const value = Number(cleaned);
-  return Number.isSafeInteger(value) ? value : Number.NaN;
-}
+/** Parses a count such as "1000000", "5e6" or "2_000_000" (NaN if invalid): the monitor's own reading. */
+export { parseCount } from "@amber/monitor";
 
 /** An option's size ("--ram 1G"), or a usage error naming the option and showing `examples`. */
 export function sizeOption(what: string, text: string, examples = "128M, 1G"): number {

@@ -21,7 +21,7 @@ import { guests } from "./guests.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** Library packages in dependency order (each is built after what it imports). */
-const LIBRARIES = ["compress", "isa", "memory", "image", "checkpoint", "machine", "registry"];
+const LIBRARIES = ["compress", "isa", "memory", "image", "checkpoint", "machine", "registry", "monitor"];
 const CLI_DIR = join(ROOT, "apps/amber");
 const hello = guests(({ march, name }) => march === "rv32imac" && name === "hello")[0]!;
 

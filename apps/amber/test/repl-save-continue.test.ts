@@ -6,10 +6,10 @@ import { initCheckpoint } from "@amber/checkpoint";
 import { openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
 import { initCodecs } from "@amber/compress";
 import { Machine, SECTION_SPECS } from "@amber/machine";
+import { CONSOLE_SECTION, ConsoleIo, diffImages, WorldSession } from "@amber/monitor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diffImages } from "../src/commands/checkpoint-diff.js";
-import { ConsoleIo } from "../src/repl/console-io.js";
-import { CONSOLE_SECTION, WorldSession } from "../src/repl/world-session.js";
+import { MachineDirectory } from "../src/repl/machine-directory.js";
+import { NodeWorldStore } from "../src/repl/node-world-store.js";
 import { VERSION } from "../src/version.js";
 
 const LISP = fileURLToPath(new URL("../../../tools/guests/lisp/out/lisp.elf", import.meta.url));
@@ -31,7 +31,14 @@ function boot(): { session: WorldSession; io: ConsoleIo; output: () => string } 
   });
   const machine = new Machine({ io });
   machine.loadElf(readFileSync(LISP), "lisp.elf");
-  session = new WorldSession(machine, io, { idle: () => {}, stopped: () => {}, exited: () => {} }, true);
+  let dir: MachineDirectory | undefined;
+  const root = join(tmp, "machine");
+  const store = new NodeWorldStore((create) => {
+    if (dir === undefined && create) dir = MachineDirectory.create(root, undefined, machine.ram.size);
+    return dir;
+  }, root);
+  const events = { idle: () => {}, stopped: () => {}, exited: () => {} };
+  session = new WorldSession(machine, io, events, true, store);
   return { session, io, output: () => text };
 }
 
@@ -50,8 +57,8 @@ describe("save-and-continue in the REPL", () => {
     // Let the computation get going, then save while it runs.
     await until(() => session.machine.hart.steps > 2_000_000);
     expect(session.state).toBe("running");
-    const file = join(tmp, "mid.amber");
-    const report = session.save(file, "mid", { full: true });
+    const report = session.save("mid", { full: true });
+    const file = report.location;
     const after = session.machine.hart.steps;
     expect(after).toBeGreaterThan(report.steps); // the guest ran on while the image was written
     await session.settled();

@@ -11,6 +11,7 @@ export { codecById, codecByName, registerCodec, registeredCodecs } from "./codec
 export { decodeStream, encodeStream } from "./codec-stream.js";
 export { lz4DecodeBlock, lz4EncodeBlock } from "./codecs/lz4.js";
 export type { ZlibLike } from "./codecs/zlib.js";
+export type { ZstdWasmSource } from "./codecs/zstd.js";
 export { CompressError, type CompressErrorCode, isCompressError } from "./errors.js";
 export type { IndexEntry } from "./frame-layout.js";
 export { decodePages, FramedReader, type FramedReaderOptions, type PageKind } from "./framed-reader.js";
@@ -21,7 +22,7 @@ export {
   type FramedWriterOptions,
   type FramedWriterStats,
 } from "./framed-writer.js";
-export { initCodecs, registerZlibCodecs } from "./init.js";
+export { type InitCodecsOptions, initCodecs, registerZlibCodecs } from "./init.js";
 export { DEFAULT_LIMITS, type DecodeLimits } from "./limits.js";
 export { pagesEqual } from "./page-compare.js";
 export { decodeXorDelta, encodeXorDelta } from "./xor-delta.js";

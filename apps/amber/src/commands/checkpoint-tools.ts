@@ -13,10 +13,10 @@ import {
 } from "@amber/checkpoint/node";
 import { MemoryBlockFile } from "@amber/image";
 import { SECTION_SPECS } from "@amber/machine";
+import { diffImages, formatImageDiff } from "@amber/monitor";
 import type { Command } from "commander";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
-import { diffImages, formatImageDiff } from "./checkpoint-diff.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 
 const CODECS = ["none", "lz4", "zstd"];

@@ -13,6 +13,7 @@ import {
   type RunOutcome,
   type TrapReport,
 } from "@amber/machine";
+import { describeTrap } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { hex8 } from "../hex.js";
@@ -77,11 +78,6 @@ export function ramOption(text: string): number {
     );
   }
   return n;
-}
-
-export function describeTrap(t: TrapReport): string {
-  const bits = Number.isNaN(t.bits) ? "unreadable" : hex8(t.bits);
-  return `guest stopped: unhandled ${t.causeName} (mcause ${t.cause}) at pc ${hex8(t.pc)}: ${bits} ${t.disassembly.replace("\t", " ")} (mtval ${hex8(t.tval)})`;
 }
 
 /** A file the user named (program, kernel, firmware), or a one-line error (exit 125). */

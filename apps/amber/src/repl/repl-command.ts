@@ -1,17 +1,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_RAM_SIZE, Machine, MachineError } from "@amber/machine";
+import { ConsoleIo, MonitorError, WorldSession } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
+import { openImage } from "../commands/checkpoint-open.js";
 import { isRemoteRef } from "../commands/registry-open.js";
 import { readInput } from "../commands/run.js";
 import { ExitCode } from "../exit-codes.js";
 import { sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
-import { ConsoleIo } from "./console-io.js";
 import { DEFAULT_GUEST, defaultGuestPath } from "./default-guest.js";
 import { MachineDirectory, WORLDS_DIR } from "./machine-directory.js";
+import { NodeWorldStore } from "./node-world-store.js";
 import { ReplLoop, type ReplStreams } from "./repl-loop.js";
-import { WorldSession } from "./world-session.js";
 
 export interface ReplOptions {
   ram?: string;
@@ -107,6 +108,14 @@ export function replCommand(
     failed: (e: unknown) => loop?.guestFailed(e),
   };
   let directory = MachineDirectory.isMachine(start.dir) ? MachineDirectory.open(start.dir) : undefined;
+  let ramSize = 0;
+  const dirFor = (create: boolean): MachineDirectory | undefined => {
+    if (directory === undefined && create) {
+      directory = MachineDirectory.create(start.dir, programBytes, ramSize);
+    }
+    return directory;
+  };
+  const store = new NodeWorldStore(dirFor, start.dir);
   if (start.kind === "boot") {
     const ramSize =
       options.ram === undefined ? (directory?.ram ?? DEFAULT_RAM_SIZE) : sizeOption("--ram", options.ram);
@@ -114,23 +123,23 @@ export function replCommand(
     try {
       const machine = new Machine({ ramSize, io, jit, cmdline: path.basename(start.program) });
       machine.loadElf(programBytes, start.program);
-      session = new WorldSession(machine, io, events, jit);
+      session = new WorldSession(machine, io, events, jit, store);
     } catch (e) {
       if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
       throw e;
     }
   } else {
-    session = WorldSession.resume(start.image, start.name, io, events, jit);
+    const ref = { name: start.name, location: start.image };
+    try {
+      session = WorldSession.resume(openImage(start.image), ref, io, events, jit, store);
+    } catch (e) {
+      if (e instanceof MonitorError) throw new UserError(e.message, ExitCode.Failure);
+      throw e;
+    }
     if (directory?.hasWorld(start.name)) directory.setCurrent(start.name);
   }
-  const ramSize = session.machine.ram.size;
-  const dirFor = (create: boolean): MachineDirectory | undefined => {
-    if (directory === undefined && create) {
-      directory = MachineDirectory.create(start.dir, programBytes, ramSize);
-    }
-    return directory;
-  };
-  loop = new ReplLoop(session, streams, dirFor);
+  ramSize = session.machine.ram.size;
+  loop = new ReplLoop(session, streams, () => directory?.worlds() ?? []);
   const what =
     start.kind === "boot"
       ? `booting ${path.basename(start.program)}`

@@ -1,11 +1,15 @@
 import * as readline from "node:readline";
+import {
+  completeMonitor,
+  MonitorError,
+  type MonitorHost,
+  parseMonitorLine,
+  type WorldSession,
+} from "@amber/monitor";
 import { progressBar } from "../commands/image-progress.js";
 import { errorReport, oneLine } from "../error-line.js";
 import { UserError } from "../user-error.js";
 import { LineQueue } from "./line-queue.js";
-import type { MachineDirectory } from "./machine-directory.js";
-import { completeMonitor, type MonitorHost, parseMonitorLine } from "./monitor-commands.js";
-import type { WorldSession } from "./world-session.js";
 
 export interface ReplStreams {
   input: NodeJS.ReadableStream;
@@ -42,7 +46,8 @@ export class ReplLoop {
   constructor(
     readonly session: WorldSession,
     private readonly streams: ReplStreams,
-    private readonly dir: (create: boolean) => MachineDirectory | undefined,
+    /** Saved world names for tab completion (read synchronously: readline's completer is). */
+    private readonly worldNames: () => string[],
   ) {}
 
   /** Guest console output (wired to the session's ConsoleIo). */
@@ -135,7 +140,7 @@ export class ReplLoop {
       terminal,
       historySize: 1000,
       prompt: "",
-      completer: (line: string) => completeMonitor(line, () => this.dir(false)?.worlds() ?? []),
+      completer: (line: string) => completeMonitor(line, this.worldNames),
     });
     this.rl.on("line", (line) => this.lines.push(line));
     this.rl.on("close", () => this.lines.end());
@@ -187,7 +192,6 @@ export class ReplLoop {
       },
       say: (text) => this.say(text),
       confirm: (question) => this.confirm(question),
-      directory: (create) => this.dir(create),
       progress: (label) => progressBar(label, this.streams.terminal),
       quit: (status) => this.end(status),
     };
@@ -216,7 +220,7 @@ export class ReplLoop {
       } catch (e) {
         // A library's error here is not about the line typed but the running world (a
         // damaged page met by :step or :mem), or a bug: one line, and the REPL ends.
-        if (!(e instanceof UserError)) {
+        if (!(e instanceof UserError) && !(e instanceof MonitorError)) {
           this.guestFailed(e);
           return;
         }

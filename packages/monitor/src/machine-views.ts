@@ -1,6 +1,6 @@
 import { csrName, registerName } from "@amber/isa";
 import type { Machine } from "@amber/machine";
-import { hex8 } from "../hex.js";
+import { hex8 } from "./format.js";
 
 /** Eight hex digits without the 0x, as register dumps and `xxd` show them. */
 const digits8 = (n: number): string => hex8(n).slice(2);

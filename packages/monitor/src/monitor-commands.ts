@@ -1,19 +1,14 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { isCheckpointError } from "@amber/checkpoint";
-import { openCheckpoint } from "@amber/checkpoint/node";
-import { SECTION_SPECS } from "@amber/machine";
-import { diffImages, formatImageDiff } from "../commands/checkpoint-diff.js";
-import { ExitCode } from "../exit-codes.js";
-import { hex8 } from "../hex.js";
-import { parseCount } from "../parse-size.js";
-import { UserError } from "../user-error.js";
-import { checkWorldName, type MachineDirectory } from "./machine-directory.js";
+import type { CheckpointReader } from "@amber/checkpoint";
+import { diffImages, formatImageDiff } from "./checkpoint-diff.js";
+import { formatBytes, hex8, parseCount } from "./format.js";
 import { formatRegisters, hexDump } from "./machine-views.js";
+import { MonitorError } from "./monitor-error.js";
 import type { WorldSession } from "./world-session.js";
+import type { DamagedWorld, WorldInfo, WorldRef } from "./world-store.js";
 
-/** What monitor commands act on and talk through. */
+/** What monitor commands act on and talk through (the CLI's terminal, the web page). */
 export interface MonitorHost {
+  /** The live world; its store keeps the saved ones. */
   readonly session: WorldSession;
   /** Data (register dumps, listings): stdout. */
   out(text: string): void;
@@ -21,11 +16,9 @@ export interface MonitorHost {
   say(text: string): void;
   /** Asks a yes/no question; no answer (end of input) is no. */
   confirm(question: string): Promise<boolean>;
-  /** The machine directory, created on first use when `create` is true. */
-  directory(create: boolean): MachineDirectory | undefined;
-  /** A progress bar for long saves (no-op when stderr is not a terminal). */
+  /** A progress bar for long saves (no-op where there is nowhere to draw one). */
   progress(label: string): { update(done: number, total: number): void; stop(): void };
-  /** Ends the REPL with this exit status. */
+  /** Ends the session with this exit status. */
   quit(status: number): void;
 }
 
@@ -38,74 +31,27 @@ export interface MonitorCommand {
   run(host: MonitorHost, args: string[]): void | Promise<void>;
 }
 
-const KIB = 1024;
 /** Saves of at least this many touched pages (32 MiB) show a progress bar. */
 const PROGRESS_PAGES = 8192;
-export function formatBytes(n: number): string {
-  if (n < KIB) return `${n} B`;
-  if (n < KIB * KIB) return `${(n / KIB).toFixed(1)} KiB`;
-  return `${(n / KIB / KIB).toFixed(2)} MiB`;
-}
 
 /** Parses an address or count: 0x-hex, decimal, or `pc`. */
 function parseNumber(host: MonitorHost, text: string, what: string): number {
   if (text === "pc") return host.session.machine.hart.pc >>> 0;
   const n = /^0x[0-9a-f]+$/i.test(text) ? Number.parseInt(text.slice(2), 16) : parseCount(text);
   if (!Number.isFinite(n) || n < 0 || n > 0xffff_ffff) {
-    throw new UserError(
-      `${what}: cannot read "${text}" as a number (0x80000000, 4096 or pc)`,
-      ExitCode.Usage,
-    );
+    throw new MonitorError(`${what}: cannot read "${text}" as a number (0x80000000, 4096 or pc)`, "usage");
   }
   return n;
 }
 
-/** One saved world, as `:saves` lists it. */
-export interface WorldInfo {
-  name: string;
-  created: Date;
-  bytes: number;
-  parent: string | undefined;
-  instructions: bigint;
-  digest: string;
-}
-
-/** Reads every world's header (not its pages) for `:saves`. */
-export function listWorlds(dir: MachineDirectory): (WorldInfo | { name: string; error: string })[] {
-  return dir.worlds().map((name) => {
-    const file = dir.worldPath(name);
-    try {
-      const r = openCheckpoint(file, { sections: SECTION_SPECS, withoutParent: true });
-      try {
-        const hint = r.header.parentHint;
-        return {
-          name,
-          created: new Date(r.header.createdAt),
-          bytes: fs.statSync(file).size,
-          parent: hint === "" ? undefined : path.basename(hint).replace(/\.amber$/, ""),
-          instructions: r.header.instructionCount,
-          digest: r.digest,
-        };
-      } finally {
-        r.close();
-      }
-    } catch (e) {
-      return { name, error: isCheckpointError(e) ? e.message : (e as Error).message };
-    }
-  });
-}
-
-/** A world name of the machine directory, or an image path, to its file. */
-function worldFile(host: MonitorHost, ref: string): { path: string; name: string } {
-  const dir = host.directory(false);
-  if (dir !== undefined && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(ref) && dir.hasWorld(ref)) {
-    return { path: dir.worldPath(ref), name: ref };
-  }
-  if (fs.existsSync(ref) && fs.statSync(ref).isFile()) return { path: ref, name: ref };
-  const known = dir?.worlds() ?? [];
-  throw new UserError(
+/** A world name of the store (or an image the store can find by path or URL), or a one-line error. */
+async function findWorld(host: MonitorHost, ref: string): Promise<WorldRef> {
+  const store = host.session.store;
+  const found = await store.find(ref);
+  if (found !== undefined) return found;
+  const known = await store.names();
+  throw new MonitorError(
     `no world "${ref}"${known.length > 0 ? ` (saved: ${known.join(", ")})` : " (none saved yet: :save NAME)"}`,
-    ExitCode.Failure,
   );
 }
 
@@ -122,24 +68,24 @@ const save: MonitorCommand = {
   name: "save",
   args: "[NAME] [--full]",
   summary: "save the world while it runs (incremental on the world it came from unless --full)",
-  run(host, args) {
+  async run(host, args) {
     const full = args.includes("--full");
     const rest = args.filter((a) => a !== "--full");
-    if (rest.length > 1) throw new UserError("usage: :save [NAME] [--full]", ExitCode.Usage);
-    const dir = host.directory(true)!;
-    const name = rest[0] === undefined ? dir.nextWorldName() : checkWorldName(rest[0]);
+    if (rest.length > 1) throw new MonitorError("usage: :save [NAME] [--full]", "usage");
     const s = host.session;
-    if (s.baseline !== undefined && path.resolve(s.baseline.path) === path.resolve(dir.worldPath(name))) {
-      throw new UserError(
+    const store = s.store;
+    const name = rest[0] === undefined ? await store.nextName() : store.checkName(rest[0]);
+    if (s.baseline !== undefined && s.baseline.location === store.locationOf(name)) {
+      throw new MonitorError(
         `${name} is the world this one came from (the parent of this save): choose another name`,
-        ExitCode.Usage,
+        "usage",
       );
     }
-    const children = listWorlds(dir).filter((w) => "parent" in w && w.parent === name);
+    const children = (await store.list()).filter((w) => "parent" in w && w.parent === name);
     if (children.length > 0) {
-      throw new UserError(
+      throw new MonitorError(
         `${name} is the parent of ${children.map((c) => c.name).join(", ")}: overwriting it would break them; choose another name`,
-        ExitCode.Usage,
+        "usage",
       );
     }
     // Worlds of a few MiB save in a blink: a bar only for the long ones.
@@ -150,18 +96,20 @@ const save: MonitorCommand = {
     const started = performance.now();
     let report: ReturnType<WorldSession["save"]>;
     try {
-      report = s.save(dir.worldPath(name), name, {
+      report = s.save(name, {
         full,
         progress: (d, t) => bar.update(d * 4096, t * 4096),
       });
     } finally {
       bar.stop();
     }
+    // The pause the guest saw ends here; making the image durable may take a little longer.
     const ms = performance.now() - started;
-    dir.setCurrent(name);
+    await report.persisted;
+    await store.setCurrent(name);
     const kind = report.parent === undefined ? "full" : `incremental on ${report.parent}`;
     host.say(
-      `saved ${name} (${kind}): ${formatBytes(report.bytes)}, ${report.pages} page${report.pages === 1 ? "" : "s"}, at instruction ${report.steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms → ${path.relative(process.cwd(), dir.worldPath(name)) || dir.worldPath(name)}\n`,
+      `saved ${name} (${kind}): ${formatBytes(report.bytes)}, ${report.pages} page${report.pages === 1 ? "" : "s"}, at instruction ${report.steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms → ${report.location}\n`,
     );
   },
 };
@@ -170,15 +118,16 @@ const saves: MonitorCommand = {
   name: "saves",
   args: "",
   summary: "list the saved worlds (time, size, parent)",
-  run(host) {
-    const dir = host.directory(false);
-    const worlds = dir === undefined ? [] : listWorlds(dir);
+  async run(host) {
+    const store = host.session.store;
+    const worlds: (WorldInfo | DamagedWorld)[] = await store.list();
+    const current = await store.current();
     if (worlds.length === 0) {
       host.say("no saved worlds yet (:save NAME)\n");
       return;
     }
     const rows = worlds.map((w) => {
-      const mark = dir?.current === w.name ? "*" : " ";
+      const mark = current === w.name ? "*" : " ";
       if ("error" in w) return `${mark} ${w.name.padEnd(16)} DAMAGED: ${w.error}`;
       const when = w.created.toISOString().replace("T", " ").slice(0, 19);
       const parent = w.parent === undefined ? "(full)" : `on ${w.parent}`;
@@ -196,15 +145,17 @@ const restore: MonitorCommand = {
   summary: "replace the running world with a saved one (asks first if work is unsaved)",
   completesWorlds: true,
   async run(host, args) {
-    if (args.length !== 1) throw new UserError("usage: :restore NAME", ExitCode.Usage);
-    const world = worldFile(host, args[0]!);
+    if (args.length !== 1) throw new MonitorError("usage: :restore NAME", "usage");
+    const world = await findWorld(host, args[0]!);
     if (!(await confirmDiscard(host, `restoring ${world.name}`))) {
       host.say("not restored\n");
       return;
     }
     const started = performance.now();
-    host.session.restore(world.path, world.name);
-    host.directory(false)?.setCurrent(world.name);
+    await host.session.restore(world);
+    if ((await host.session.store.find(world.name))?.location === world.location) {
+      await host.session.store.setCurrent(world.name);
+    }
     host.say(
       `restored ${world.name} at instruction ${host.session.machine.hart.steps.toLocaleString("en")} in ${(performance.now() - started).toFixed(1)} ms\n`,
     );
@@ -216,24 +167,26 @@ const diff: MonitorCommand = {
   args: "A [B]",
   summary: "what differs between two saved worlds (B: the world this one came from)",
   completesWorlds: true,
-  run(host, args) {
-    if (args.length < 1 || args.length > 2) throw new UserError("usage: :diff A [B]", ExitCode.Usage);
-    const a = worldFile(host, args[0]!);
-    const bRef = args[1] ?? host.session.baseline?.path;
-    if (bRef === undefined)
-      throw new UserError(":diff A needs B: this world was not saved or restored yet", ExitCode.Usage);
-    const b =
-      args[1] === undefined ? { path: bRef, name: host.session.baseline!.name } : worldFile(host, bRef);
-    const ra = openCheckpoint(a.path, { sections: SECTION_SPECS });
+  async run(host, args) {
+    if (args.length < 1 || args.length > 2) throw new MonitorError("usage: :diff A [B]", "usage");
+    const store = host.session.store;
+    const a = await findWorld(host, args[0]!);
+    const baseline = host.session.baseline;
+    if (args[1] === undefined && baseline === undefined)
+      throw new MonitorError(":diff A needs B: this world was not saved or restored yet", "usage");
+    const b: WorldRef =
+      args[1] === undefined
+        ? { name: baseline!.name, location: baseline!.location }
+        : await findWorld(host, args[1]);
+    const opened: CheckpointReader[] = [];
     try {
-      const rb = openCheckpoint(b.path, { sections: SECTION_SPECS });
-      try {
-        host.out(formatImageDiff(diffImages(ra, rb), a.name, b.name, ra));
-      } finally {
-        rb.close();
-      }
+      const ra = await store.open(a);
+      opened.push(ra);
+      const rb = await store.open(b);
+      opened.push(rb);
+      host.out(formatImageDiff(diffImages(ra, rb), a.name, b.name, ra));
     } finally {
-      ra.close();
+      for (const r of opened) r.close();
     }
   },
 };
@@ -252,13 +205,13 @@ const mem: MonitorCommand = {
   args: "ADDR [LEN]",
   summary: "physical memory as hex and ASCII (LEN default 64)",
   run(host, args) {
-    if (args.length < 1 || args.length > 2) throw new UserError("usage: :mem ADDR [LEN]", ExitCode.Usage);
+    if (args.length < 1 || args.length > 2) throw new MonitorError("usage: :mem ADDR [LEN]", "usage");
     const address = parseNumber(host, args[0]!, "ADDR");
     const length = args[1] === undefined ? 64 : parseNumber(host, args[1], "LEN");
     try {
       host.out(hexDump(host.session.machine, address, Math.min(length, 1 << 20)));
     } catch (e) {
-      if (e instanceof RangeError) throw new UserError(e.message, ExitCode.Usage);
+      if (e instanceof RangeError) throw new MonitorError(e.message, "usage");
       throw e;
     }
   },
@@ -306,8 +259,7 @@ const cont: MonitorCommand = {
   summary: "run on from a pause",
   run(host) {
     const s = host.session;
-    if (s.state === "exited")
-      throw new UserError("the guest has powered off: :restore a world", ExitCode.Failure);
+    if (s.state === "exited") throw new MonitorError("the guest has powered off: :restore a world");
     if (s.state !== "paused") {
       host.say("the guest is not paused\n");
       return;
@@ -371,7 +323,7 @@ const quit: MonitorCommand = {
       host.say("not quitting (:save first, or :quit!)\n");
       return;
     }
-    host.quit(ExitCode.Ok);
+    host.quit(0);
   },
 };
 
@@ -410,13 +362,12 @@ export function parseMonitorLine(line: string): { command: MonitorCommand; args:
   // ":quit!" is ":quit !"
   if (text.endsWith("!") && !text.includes(" ")) text = `${text.slice(0, -1)} !`;
   const [word = "", ...args] = text.split(/\s+/);
-  if (word === "") throw new UserError("a monitor command after ':' (:help lists them)", ExitCode.Usage);
+  if (word === "") throw new MonitorError("a monitor command after ':' (:help lists them)", "usage");
   const exact = MONITOR_COMMANDS.find((c) => c.name === word);
   const matches = exact ? [exact] : MONITOR_COMMANDS.filter((c) => c.name.startsWith(word));
   if (matches.length === 1) return { command: matches[0]!, args };
-  if (matches.length === 0)
-    throw new UserError(`no monitor command :${word} (:help lists them)`, ExitCode.Usage);
-  throw new UserError(`:${word} is ambiguous: ${matches.map((c) => `:${c.name}`).join(" ")}`, ExitCode.Usage);
+  if (matches.length === 0) throw new MonitorError(`no monitor command :${word} (:help lists them)`, "usage");
+  throw new MonitorError(`:${word} is ambiguous: ${matches.map((c) => `:${c.name}`).join(" ")}`, "usage");
 }
 
 /** Tab completion: command names after ':', world names after commands that take one. */

@@ -1,13 +1,15 @@
-import { statSync } from "node:fs";
-import { type CheckpointReader, writeCheckpoint } from "@amber/checkpoint";
-import { MemoryBlockFile } from "@amber/image";
+import {
+  type CheckpointReader,
+  isCheckpointError,
+  MemoryBlockFile,
+  writeCheckpoint,
+} from "@amber/checkpoint";
 import { disassemble } from "@amber/isa";
-import { Machine, type RunOutcome } from "@amber/machine";
-import { checkpointFailure, openImage } from "../commands/checkpoint-open.js";
-import { describeTrap, saveImage } from "../commands/run.js";
-import { hex8 } from "../hex.js";
-import { VERSION } from "../version.js";
+import { Machine, MachineError, type RunOutcome } from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
+import { describeTrap, hex8 } from "./format.js";
+import { MonitorError } from "./monitor-error.js";
+import type { WorldRef, WorldStore } from "./world-store.js";
 
 /** What the guest is doing. */
 export type SessionState =
@@ -38,9 +40,10 @@ export interface SessionEvents {
 
 /** The image a world came from (restored) or was last saved as: the parent of the next incremental save. */
 export interface Baseline {
-  /** World name (or the image's path when it is not in the machine directory). */
+  /** World name (or the image's path when it is not in the store). */
   name: string;
-  path: string;
+  /** Where the image is (see WorldRef.location). */
+  location: string;
   reader: CheckpointReader;
   /** Guest steps at that instant: more means there is unsaved work. */
   steps: number;
@@ -54,9 +57,36 @@ const SLICE_MS = 15;
 /** Pages written between two slices of guest run while a save goes on (a Lisp world is ~50 pages). */
 const SAVE_SLICE_PAGES = 16;
 
+/** Runs `fn` soon, after pending I/O: setImmediate in Node, a MessageChannel in browsers and workers. */
+const scheduleSoon: (fn: () => void) => void = (() => {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (typeof g.setImmediate === "function") return (fn) => void g.setImmediate!(fn);
+  const queue: (() => void)[] = [];
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => queue.shift()?.();
+  return (fn) => {
+    queue.push(fn);
+    channel.port2.postMessage(0);
+  };
+})();
+
+/** A timer that does not keep a Node process alive (browsers have no unref). */
+function timer(fn: () => void, ms: number): void {
+  const t = setTimeout(fn, ms) as unknown as { unref?: () => void };
+  t.unref?.();
+}
+
+/** Maps checkpoint and machine failures to a one-line MonitorError naming `where`. */
+export function worldFailure(e: unknown, where: string): never {
+  if (isCheckpointError(e) || e instanceof MachineError) {
+    throw new MonitorError(e.message.includes(where) ? e.message : `${where}: ${e.message}`);
+  }
+  throw e;
+}
+
 /**
  * One live machine driven from the event loop: the guest runs in slices of about 15 ms
- * scheduled with setImmediate, so the terminal (and the monitor) stay responsive; it
+ * scheduled after pending I/O, so the terminal (and the monitor) stay responsive; it
  * idles without spinning when it waits for console input. Deterministic: guest time
  * follows instructions, input arrives only when the user sends it.
  */
@@ -86,6 +116,8 @@ export class WorldSession {
     readonly io: ConsoleIo,
     private readonly events: SessionEvents,
     private readonly jit: boolean,
+    /** Where `save` writes and `restore` reads worlds. */
+    readonly store: WorldStore,
   ) {
     this.machine = machine;
   }
@@ -105,7 +137,12 @@ export class WorldSession {
 
   /** Sends a line of console input to the guest (and wakes it if it was waiting). */
   sendLine(line: string): void {
-    this.io.push(`${line}\n`);
+    this.send(`${line}\n`);
+  }
+
+  /** Sends console input as it is, e.g. keystrokes for a guest whose tty echoes (and wakes it). */
+  send(data: string | Uint8Array): void {
+    this.io.push(data);
     if (this.state === "waiting") this.setState("running");
   }
 
@@ -121,7 +158,7 @@ export class WorldSession {
         }
       };
       this.settledWaiters.push(finish);
-      if (Number.isFinite(ms)) setTimeout(finish, ms).unref();
+      if (Number.isFinite(ms)) timer(finish, ms);
     });
   }
 
@@ -145,7 +182,7 @@ export class WorldSession {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.pump());
+    scheduleSoon(() => this.pump());
   }
 
   /** Runs one slice of guest code and decides what comes next. */
@@ -271,16 +308,24 @@ export class WorldSession {
   }
 
   /**
-   * Saves the world to `target` while the guest runs on (when it is running): the image
-   * holds exactly the state at this instant. Incremental on the baseline unless `full`.
-   * On success the new image becomes the baseline; on failure nothing changes (the
-   * previous image at `target`, if any, is left intact) and a UserError says why.
+   * Saves the world as `name` in the store while the guest runs on (when it is running):
+   * the image holds exactly the state at this instant. Incremental on the baseline unless
+   * `full`. On success the new image becomes the baseline; on failure nothing changes (an
+   * older world of that name is left intact) and a MonitorError says why. The store may
+   * still be making the image durable: `persisted` settles when it is.
    */
   save(
-    target: string,
     name: string,
     options: { full?: boolean; progress?: (done: number, total: number) => void } = {},
-  ): { bytes: number; pages: number; parent: string | undefined; digest: string; steps: number } {
+  ): {
+    bytes: number;
+    pages: number;
+    parent: string | undefined;
+    digest: string;
+    steps: number;
+    location: string;
+    persisted: Promise<void>;
+  } {
     const machine = this.machine;
     const parent = options.full ? undefined : this.baseline;
     const running = this.state === "running";
@@ -288,9 +333,9 @@ export class WorldSession {
     const steps = machine.hart.steps;
     let read = 0;
     let stopped: RunOutcome | undefined;
-    let saved: { digest: string; pages: number };
+    let saved: ReturnType<WorldStore["save"]>;
     try {
-      saved = saveImage(machine, target, {
+      saved = this.store.save(machine, name, {
         parent,
         every: SAVE_SLICE_PAGES,
         between: () => {
@@ -308,15 +353,16 @@ export class WorldSession {
     } finally {
       if (stopped !== undefined) this.afterRun(stopped);
     }
-    const reader = openImage(target);
-    this.readers.push(reader);
-    this.baseline = { name, path: target, reader, steps };
+    this.readers.push(saved.reader);
+    this.baseline = { name, location: saved.ref.location, reader: saved.reader, steps };
     return {
-      bytes: statSync(target).size,
+      bytes: saved.bytes,
       pages: saved.pages,
-      parent: parent?.name,
+      parent: saved.parent,
       digest: saved.digest,
       steps,
+      location: saved.ref.location,
+      persisted: saved.persisted,
     };
   }
 
@@ -330,7 +376,7 @@ export class WorldSession {
     const parent = this.baseline;
     try {
       const save = this.machine.beginSave(
-        { name: "amber", version: VERSION },
+        { name: "amber", version: "warm-up" },
         { parent: parent?.reader, parentHint: parent === undefined ? undefined : "warm-up" },
       );
       try {
@@ -344,35 +390,42 @@ export class WorldSession {
   }
 
   /**
-   * Replaces the running world with the one saved at `path` (pages read on first touch);
-   * the console tail saved with it comes back as the prompt. The current world is
-   * discarded: the caller asks first.
+   * Replaces the running world with a saved one (pages read on first touch); the console
+   * tail saved with it comes back as the prompt. The current world is discarded: the
+   * caller asks first.
    */
-  restore(path: string, name: string): void {
-    this.adopt(openWorld(path, this.io, this.jit), path, name);
+  async restore(ref: WorldRef): Promise<void> {
+    const reader = await this.store.open(ref);
+    this.adopt(openWorld(reader, ref, this.io, this.jit), ref);
   }
 
-  /** A session on the world saved at `path` (see `restore`). */
+  /** A session on a saved world, opened as `reader` (see `restore`); the session keeps the reader. */
   static resume(
-    path: string,
-    name: string,
+    reader: CheckpointReader,
+    ref: WorldRef,
     io: ConsoleIo,
     events: SessionEvents,
     jit: boolean,
+    store: WorldStore,
   ): WorldSession {
-    const world = openWorld(path, io, jit);
-    const session = new WorldSession(world.machine, io, events, jit);
-    session.adopt(world, path, name);
+    const world = openWorld(reader, ref, io, jit);
+    const session = new WorldSession(world.machine, io, events, jit, store);
+    session.adopt(world, ref);
     return session;
   }
 
-  private adopt(world: ReturnType<typeof openWorld>, path: string, name: string): void {
+  private adopt(world: ReturnType<typeof openWorld>, ref: WorldRef): void {
     for (const r of this.readers) if (r !== world.reader) r.close();
     this.readers = [world.reader];
     this.machine = world.machine;
     this.consoleTail = world.consoleTail;
     this.tailToShow = world.consoleTail !== "";
-    this.baseline = { name, path, reader: world.reader, steps: world.machine.hart.steps };
+    this.baseline = {
+      name: ref.name,
+      location: ref.location,
+      reader: world.reader,
+      steps: world.machine.hart.steps,
+    };
     this.breakpoints.clear();
     this.resumeFrom = undefined;
     this.setState(world.machine.exited === undefined ? "running" : "exited");
@@ -386,13 +439,13 @@ export class WorldSession {
   }
 }
 
-/** Opens a saved world: its machine reads pages from `reader` lazily, so the reader stays open. */
+/** A machine on a saved world: it reads pages from `reader` lazily, so the reader stays open. */
 function openWorld(
-  path: string,
+  reader: CheckpointReader,
+  ref: WorldRef,
   io: ConsoleIo,
   jit: boolean,
 ): { reader: CheckpointReader; machine: Machine; consoleTail: string } {
-  const reader = openImage(path);
   try {
     const machine = Machine.fromCheckpoint(reader, { io, jit });
     let consoleTail = "";
@@ -403,6 +456,6 @@ function openWorld(
     return { reader, machine, consoleTail };
   } catch (e) {
     reader.close();
-    return checkpointFailure(e, path);
+    return worldFailure(e, ref.location);
   }
 }

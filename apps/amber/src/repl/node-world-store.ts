@@ -1,0 +1,124 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isCheckpointError } from "@amber/checkpoint";
+import { openCheckpoint } from "@amber/checkpoint/node";
+import { SECTION_SPECS } from "@amber/machine";
+import type {
+  DamagedWorld,
+  StoredWorld,
+  StoreSaveRequest,
+  WorldInfo,
+  WorldRef,
+  WorldStore,
+} from "@amber/monitor";
+import { openImage } from "../commands/checkpoint-open.js";
+import { saveImage } from "../commands/run.js";
+import { checkWorldName, type MachineDirectory, WORLD_EXT, WORLDS_DIR } from "./machine-directory.js";
+
+/** A path as the REPL shows it: relative to the working directory when that is shorter to read. */
+function shown(file: string): string {
+  const abs = path.resolve(file);
+  return path.relative(process.cwd(), abs) || abs;
+}
+
+/**
+ * The CLI's world store: a machine directory (`worlds/NAME.amber`, `machine.json` naming
+ * the current world), created on the first save. `:restore` and `:diff` also take the
+ * path of any image file.
+ */
+export class NodeWorldStore implements WorldStore {
+  constructor(
+    /** The machine directory, created on first use when `create` is true. */
+    private readonly dir: (create: boolean) => MachineDirectory | undefined,
+    /** Where the directory is (or will be). */
+    private readonly root: string,
+  ) {}
+
+  async names(): Promise<string[]> {
+    return this.dir(false)?.worlds() ?? [];
+  }
+
+  async list(): Promise<(WorldInfo | DamagedWorld)[]> {
+    const dir = this.dir(false);
+    return dir === undefined ? [] : listWorlds(dir);
+  }
+
+  async current(): Promise<string | undefined> {
+    return this.dir(false)?.current;
+  }
+
+  async setCurrent(name: string): Promise<void> {
+    this.dir(false)?.setCurrent(name);
+  }
+
+  async nextName(): Promise<string> {
+    return this.dir(false)?.nextWorldName() ?? "world-1";
+  }
+
+  checkName(name: string): string {
+    return checkWorldName(name);
+  }
+
+  locationOf(name: string): string {
+    return shown(this.dir(false)?.worldPath(name) ?? path.join(this.root, WORLDS_DIR, `${name}${WORLD_EXT}`));
+  }
+
+  async find(ref: string): Promise<WorldRef | undefined> {
+    const dir = this.dir(false);
+    if (dir !== undefined && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(ref) && dir.hasWorld(ref)) {
+      return { name: ref, location: shown(dir.worldPath(ref)) };
+    }
+    if (fs.existsSync(ref) && fs.statSync(ref).isFile()) return { name: ref, location: shown(ref) };
+    return undefined;
+  }
+
+  async open(ref: WorldRef) {
+    return openImage(path.resolve(ref.location));
+  }
+
+  save(machine: Parameters<WorldStore["save"]>[0], name: string, request: StoreSaveRequest): StoredWorld {
+    const target = this.dir(true)!.worldPath(name);
+    const parent = request.parent;
+    const saved = saveImage(machine, target, {
+      parent:
+        parent === undefined ? undefined : { reader: parent.reader, path: path.resolve(parent.location) },
+      every: request.every,
+      between: request.between,
+      sections: request.sections,
+    });
+    return {
+      ref: { name, location: shown(target) },
+      parent: parent?.name,
+      digest: saved.digest,
+      pages: saved.pages,
+      bytes: fs.statSync(target).size,
+      reader: openImage(target),
+      persisted: Promise.resolve(),
+    };
+  }
+}
+
+/** Reads every world's header (not its pages) for `:saves`. */
+export function listWorlds(dir: MachineDirectory): (WorldInfo | DamagedWorld)[] {
+  return dir.worlds().map((name) => {
+    const file = dir.worldPath(name);
+    try {
+      const r = openCheckpoint(file, { sections: SECTION_SPECS, withoutParent: true });
+      try {
+        const hint = r.header.parentHint;
+        return {
+          name,
+          created: new Date(r.header.createdAt),
+          bytes: fs.statSync(file).size,
+          parent: hint === "" ? undefined : path.basename(hint).replace(/\.amber$/, ""),
+          instructions: r.header.instructionCount,
+          digest: r.digest,
+        };
+      } finally {
+        r.close();
+      }
+    } catch (e) {
+      return { name, error: isCheckpointError(e) ? e.message : (e as Error).message };
+    }
+  });
+}

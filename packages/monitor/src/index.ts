@@ -1,0 +1,29 @@
+export { diffImages, formatImageDiff, type ImageDiff } from "./checkpoint-diff.js";
+export { ConsoleIo } from "./console-io.js";
+export { FilesWorldStore, MemoryWorldFiles, WORLD_EXT, type WorldFiles } from "./files-world-store.js";
+export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
+export { formatRegisters, hexDump } from "./machine-views.js";
+export {
+  completeMonitor,
+  MONITOR_COMMANDS,
+  type MonitorCommand,
+  type MonitorHost,
+  parseMonitorLine,
+} from "./monitor-commands.js";
+export { MonitorError } from "./monitor-error.js";
+export {
+  type Baseline,
+  CONSOLE_SECTION,
+  type SessionEvents,
+  type SessionState,
+  WorldSession,
+  worldFailure,
+} from "./world-session.js";
+export type {
+  DamagedWorld,
+  StoredWorld,
+  StoreSaveRequest,
+  WorldInfo,
+  WorldRef,
+  WorldStore,
+} from "./world-store.js";
