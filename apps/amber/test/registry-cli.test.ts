@@ -308,8 +308,8 @@ describe.runIf(HAVE && HAVE_TMUX)("push and pull at a terminal (tmux)", () => {
     const screen = await term.waitFor(/\[exit (\d+)\]/, 120_000);
     const text = term.screen();
     expect(screen[1], text).toBe("0");
-    expect(text).toMatch(/push \[#+\] 100% \| 1\/1 MiB/);
-    expect(text).toMatch(/pull \[#+\] 100% \| 1\/1 MiB/);
+    expect(text).toMatch(/push \[#+\] 100% \| (\d+)\/\1 MiB/);
+    expect(text).toMatch(/pull \[#+\] 100% \| (\d+)\/\1 MiB/);
     expect(text).toMatch(new RegExp(`${reg.host}/tty/linux@sha256:[0-9a-f]{64}`));
     expect(text).toMatch(/pulled .* → pulled\.amber/);
   }, 240_000);

@@ -140,7 +140,12 @@ describe.runIf(hostTool(CHROMIUM))("the web app in Debian's Chromium", () => {
     await terminalShows(page, "lisp> ");
     await typeLine(page, "(cube 4)");
     await terminalShows(page, "\n64\n");
-    expect(await page.textContent("#status")).toMatch(/URL: lazy, \d+ requests/);
+    // The worker reports its status between slices: wait for the report, never a fixed time.
+    await page.waitForFunction(
+      () => /URL: lazy, \d+ requests/.test(document.querySelector("#status")?.textContent ?? ""),
+      undefined,
+      { timeout: 120_000 },
+    );
   }, 600_000);
 
   it("Linux (MMU kernel under the project's firmware) boots to its prompt in the page and runs a command", async () => {

@@ -22,6 +22,7 @@ import {
   parseDiskSpec,
 } from "./image-disks.js";
 import { Recording, recordedFiles } from "./record-replay.js";
+import { isRemoteRef } from "./registry-open.js";
 import {
   checkSaveTarget,
   finishRun,
@@ -353,6 +354,8 @@ function savedDisks(reader: CheckpointReader): CheckpointDisk[] {
  * cycle), the image alone, so its own header is still shown; `parentProblem` says why.
  */
 function openForInspect(path: string): { reader: CheckpointReader; parentProblem?: string } {
+  // A world in a registry: its parents are in the registry too (openImage reads them lazily).
+  if (isRemoteRef(path)) return { reader: openImage(path) };
   try {
     return { reader: openCheckpoint(path, { sections: SECTION_SPECS }) };
   } catch (e) {

@@ -12,8 +12,14 @@ import type {
   WorldStore,
 } from "@amber/monitor";
 import { openImage } from "../commands/checkpoint-open.js";
+import { isRemoteRef } from "../commands/registry-open.js";
 import { saveImage } from "../commands/run.js";
 import { checkWorldName, type MachineDirectory, WORLD_EXT, WORLDS_DIR } from "./machine-directory.js";
+
+/** Where a world is: a registry REF as it is (saves name it as their parent), a file by its absolute path. */
+function located(location: string): string {
+  return isRemoteRef(location) ? location : path.resolve(location);
+}
 
 /** A path as the REPL shows it: relative to the working directory when that is shorter to read. */
 function shown(file: string): string {
@@ -73,15 +79,14 @@ export class NodeWorldStore implements WorldStore {
   }
 
   async open(ref: WorldRef) {
-    return openImage(path.resolve(ref.location));
+    return openImage(located(ref.location));
   }
 
   save(machine: Parameters<WorldStore["save"]>[0], name: string, request: StoreSaveRequest): StoredWorld {
     const target = this.dir(true)!.worldPath(name);
     const parent = request.parent;
     const saved = saveImage(machine, target, {
-      parent:
-        parent === undefined ? undefined : { reader: parent.reader, path: path.resolve(parent.location) },
+      parent: parent === undefined ? undefined : { reader: parent.reader, path: located(parent.location) },
       every: request.every,
       between: request.between,
       sections: request.sections,
