@@ -1,3 +1,4 @@
+import { registerName } from "@amber/isa";
 import type { Machine } from "../machine.js";
 
 /** How two machines' states differ (empty lists: they are the same). */
@@ -11,41 +12,6 @@ export interface StateDiff {
   /** RAM pages whose content differs: their physical addresses, ascending. */
   pages: number[];
 }
-
-const ABI = [
-  "zero",
-  "ra",
-  "sp",
-  "gp",
-  "tp",
-  "t0",
-  "t1",
-  "t2",
-  "s0",
-  "s1",
-  "a0",
-  "a1",
-  "a2",
-  "a3",
-  "a4",
-  "a5",
-  "a6",
-  "a7",
-  "s2",
-  "s3",
-  "s4",
-  "s5",
-  "s6",
-  "s7",
-  "s8",
-  "s9",
-  "s10",
-  "s11",
-  "t3",
-  "t4",
-  "t5",
-  "t6",
-];
 
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (ArrayBuffer.isView(x) ? Array.from(x as Uint8Array) : x));
@@ -69,7 +35,8 @@ export function diffStates(a: Machine, b: Machine): StateDiff {
   const sb = b.captureState();
   const registers: StateDiff["registers"] = [];
   for (let i = 1; i < 32; i++) {
-    if (sa.hart.x[i] !== sb.hart.x[i]) registers.push({ name: ABI[i]!, a: sa.hart.x[i]!, b: sb.hart.x[i]! });
+    if (sa.hart.x[i] !== sb.hart.x[i])
+      registers.push({ name: registerName(i), a: sa.hart.x[i]!, b: sb.hart.x[i]! });
   }
   if (sa.hart.pc !== sb.hart.pc) registers.push({ name: "pc", a: sa.hart.pc, b: sb.hart.pc });
   const csrs: StateDiff["csrs"] = [];

@@ -1,4 +1,4 @@
-import { Csr, type CsrFile, csrName, Privilege } from "@amber/isa";
+import { Csr, type CsrFile, csrName, Privilege, registerName } from "@amber/isa";
 
 /** gdb's number of the first CSR (`RISCV_FIRST_CSR_REGNUM`): CSR n is register 65 + n. */
 export const FIRST_CSR_REGNUM = 65;
@@ -7,40 +7,8 @@ export const PRIV_REGNUM = FIRST_CSR_REGNUM + 4096;
 /** x0..x31 then pc, in `g` packet order. */
 export const GPR_COUNT = 33;
 
-const ABI = [
-  "zero",
-  "ra",
-  "sp",
-  "gp",
-  "tp",
-  "t0",
-  "t1",
-  "t2",
-  "fp",
-  "s1",
-  "a0",
-  "a1",
-  "a2",
-  "a3",
-  "a4",
-  "a5",
-  "a6",
-  "a7",
-  "s2",
-  "s3",
-  "s4",
-  "s5",
-  "s6",
-  "s7",
-  "s8",
-  "s9",
-  "s10",
-  "s11",
-  "t3",
-  "t4",
-  "t5",
-  "t6",
-];
+/** x0..x31 by gdb's names: objdump's ABI names, but x8 is "fp" in gdb's riscv-32bit-cpu feature. */
+const ABI = Array.from({ length: 32 }, (_, i) => (i === 8 ? "fp" : registerName(i)));
 
 /** The CSRs the hart implements (readable in M-mode), ascending. */
 export function implementedCsrs(csr: CsrFile): number[] {
