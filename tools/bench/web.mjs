@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
+import { CHROMIUM, CHROMIUM_ARGS } from "../test-support/chromium.mjs";
 import { importSource, root } from "./bundle-sources.mjs";
 import { median, takeFlag } from "./stats.mjs";
 
@@ -110,17 +111,9 @@ const ranged = await serve({ root: dist, mounts: { "/w": tmp } });
 const whole = await serve({ root: dist, mounts: { "/w": tmp }, ranges: false });
 const profile = mkdtempSync(join(tmpdir(), "amber-bench-chromium-"));
 const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
+  executablePath: CHROMIUM,
   headless: true,
-  args: [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
+  args: CHROMIUM_ARGS,
 });
 const page = await context.newPage();
 page.on("dialog", (d) => void d.accept());

@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../../tools/test-support/chromium.mjs";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
 // @ts-expect-error: build.mjs is plain JavaScript without types
 import { bundle } from "../build.mjs";
@@ -160,7 +161,7 @@ describe("amber bundle", () => {
     );
   }, 120_000);
 
-  it.skipIf(!hostTool("/usr/bin/chromium"))(
+  it.skipIf(!hostTool(CHROMIUM))(
     "loads in a browser as a module and runs the world there",
     async () => {
       cli(["bundle", "lisp.amber", "-o", "web.mjs"]);
@@ -186,7 +187,7 @@ describe("amber bundle", () => {
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
       const { port } = server.address() as { port: number };
       const { chromium } = await import("playwright-core");
-      const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       try {
         const page = await browser.newPage();
         await page.goto(`http://127.0.0.1:${port}/`);

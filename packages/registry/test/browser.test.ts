@@ -4,6 +4,7 @@ import { initCheckpoint } from "@amber/checkpoint";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../../tools/test-support/chromium.mjs";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
 import { initRegistry, parseRef, pushWorlds, RegistryClient, sha256Digest } from "../src/index.js";
 import { TestRegistry } from "./registry-server.js";
@@ -83,7 +84,7 @@ describe.runIf(HAVE)("in a browser (Chromium): the same client on the page's fet
       planChain(child, 64 << 10),
       "child",
     );
-    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage();
       await page.goto(`${origin}/`);

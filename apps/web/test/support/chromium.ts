@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../../../tools/test-support/chromium.mjs";
 
-/** Debian's chromium, as `.ci/run` installs it. */
-export const CHROMIUM = "/usr/bin/chromium";
+export { CHROMIUM };
 
 /**
  * Debian's chromium driven by playwright-core, headless, with a fresh profile (so OPFS and
@@ -17,15 +17,7 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
     headless: true,
     acceptDownloads: true,
     viewport: { width: 1280, height: 860 },
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: CHROMIUM_ARGS,
   });
   return {
     context,
