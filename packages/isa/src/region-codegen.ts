@@ -1,7 +1,7 @@
 import { TLB_MASK } from "./mmu.js";
 import { OpKind, opInfo } from "./op-table.js";
 import { Op } from "./ops.js";
-import { type Block, BlockEnd, type Insn, type Region } from "./region-scan.js";
+import { type Block, BlockEnd, type Insn, type Region, regionLayout } from "./region-scan.js";
 
 /**
  * Turns a scanned region into the source of a JS function (the second half of the
@@ -51,23 +51,7 @@ const lit = (v: number): string => String(v | 0);
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 
 export function generateRegion(region: Region, ramBase: number, ramSize: number): string {
-  const index = new Map<number, number>();
-  region.blocks.forEach((b, i) => {
-    if (!index.has(b.start)) index.set(b.start, i);
-  });
-  const used = new Set<number>();
-  const written = new Set<number>();
-  for (const b of region.blocks) {
-    for (const i of b.insns) {
-      if (i.rs1 !== 0) used.add(i.rs1);
-      if (i.rs2 !== 0) used.add(i.rs2);
-      if (i.rd !== 0 && opInfo(i.op).writesRd) {
-        used.add(i.rd);
-        written.add(i.rd);
-      }
-    }
-  }
-  const regs = [...used].sort((a, b) => a - b);
+  const { blockAt: index, registers: regs, written } = regionLayout(region);
   const out: string[] = [];
   out.push("return function region(pc, left) {");
   const dispatch = region.blocks.length;

@@ -71,6 +71,37 @@ export interface Region {
   readonly translated: boolean;
 }
 
+/**
+ * What both region back ends need to know of a region before emitting it: the block index
+ * of each start pc (the first block starting there), the registers it reads or writes
+ * (kept in locals, ascending) and those it writes (stored back at the exit).
+ */
+export interface RegionLayout {
+  readonly blockAt: Map<number, number>;
+  readonly registers: number[];
+  readonly written: Set<number>;
+}
+
+export function regionLayout(region: Region): RegionLayout {
+  const blockAt = new Map<number, number>();
+  region.blocks.forEach((b, i) => {
+    if (!blockAt.has(b.start)) blockAt.set(b.start, i);
+  });
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const b of region.blocks) {
+    for (const i of b.insns) {
+      if (i.rs1 !== 0) used.add(i.rs1);
+      if (i.rs2 !== 0) used.add(i.rs2);
+      if (i.rd !== 0 && opInfo(i.op).writesRd) {
+        used.add(i.rd);
+        written.add(i.rd);
+      }
+    }
+  }
+  return { blockAt, registers: [...used].sort((a, b) => a - b), written };
+}
+
 export interface ScanLimits {
   maxBlocks: number;
   maxInsns: number;

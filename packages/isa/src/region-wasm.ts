@@ -1,6 +1,6 @@
 import { type MemoryAccess, OpKind, opInfo } from "./op-table.js";
 import { Op } from "./ops.js";
-import { type Block, BlockEnd, type Insn, type Region } from "./region-scan.js";
+import { type Block, BlockEnd, type Insn, type Region, regionLayout } from "./region-scan.js";
 import { Code, encodeModule, I32, VOID, W } from "./wasm-encoder.js";
 
 /**
@@ -178,7 +178,6 @@ const ALIGN_BITS = { 1: 0, 2: 1, 4: 2 } as const;
 class Gen {
   readonly c = new Code();
   readonly local = new Map<number, number>();
-  readonly index = new Map<number, number>();
   /** Labels between the current code and `$top`, beyond the case blocks (open `if`s). */
   nest = 0;
   /** Case blocks still enclosing the code being generated. */
@@ -191,6 +190,8 @@ class Gen {
   constructor(
     readonly region: Region,
     readonly layout: WasmLayout,
+    /** The block index of each start pc. */
+    readonly index: Map<number, number>,
   ) {}
 
   get top(): number {
@@ -230,25 +231,10 @@ class Gen {
 /** The module for `region`, exporting `f(pc, left) -> npc`. */
 export function generateWasmRegion(region: Region, layout: WasmLayout, log?: ExitLog): Uint8Array {
   if (region.translated) throw new Error("region compiler: wasm regions are physical only");
-  const g = new Gen(region, layout);
+  const { blockAt, registers: regs, written } = regionLayout(region);
+  const g = new Gen(region, layout, blockAt);
   const c = g.c;
-  region.blocks.forEach((b, i) => {
-    if (!g.index.has(b.start)) g.index.set(b.start, i);
-  });
-  const used = new Set<number>();
-  const written = new Set<number>();
-  for (const b of region.blocks) {
-    for (const i of b.insns) {
-      if (i.rs1 !== 0) used.add(i.rs1);
-      if (i.rs2 !== 0) used.add(i.rs2);
-      if (i.rd !== 0 && opInfo(i.op).writesRd) {
-        used.add(i.rd);
-        written.add(i.rd);
-      }
-    }
-  }
   budgetChecks(g);
-  const regs = [...used].sort((a, b) => a - b);
   regs.forEach((r, k) => {
     g.local.set(r, FIRST_REG + k);
   });
