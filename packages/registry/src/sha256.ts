@@ -3,16 +3,20 @@ import { RegistryError } from "./errors.js";
 
 let hasher: IHasher | undefined;
 let loading: Promise<void> | undefined;
+let native: ((bytes: Uint8Array) => string) | undefined;
 
-/** Loads SHA-256 (hash-wasm, the same in Node and browsers) once; hashing is synchronous after. */
+/**
+ * Loads SHA-256 (hash-wasm, the same in Node and browsers) once; hashing is synchronous after.
+ * Where the host's own is installed (`useNativeSha256`, as `@amber/registry/node` does), the
+ * WASM one is never used, so it is not loaded: a CLI start does not pay for it.
+ */
 export function initRegistry(): Promise<void> {
+  if (native !== undefined) return Promise.resolve();
   loading ??= createSHA256().then((h) => {
     hasher = h;
   });
   return loading;
 }
-
-let native: ((bytes: Uint8Array) => string) | undefined;
 
 /**
  * Hashes with the host's own SHA-256 (64 hex digits) instead of hash-wasm's: Node's
