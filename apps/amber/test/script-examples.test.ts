@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -82,5 +82,20 @@ describe("amber script", () => {
     const r = script(file);
     expect(r.status).toBe(125);
     expect(r.stderr).toBe("amber: no-such.elf: cannot read: no such file\n");
+    // A directory, or a file Node will not load as a module (a world given by mistake).
+    const dir = join(work, "a-directory");
+    mkdirSync(dir, { recursive: true });
+    const d = script(dir);
+    expect(d.status).toBe(125);
+    expect(d.stderr).toMatch(
+      /^amber: \S+a-directory: is not a file, expected a JavaScript module \(\.mjs\)\n$/,
+    );
+    const world = join(work, "world.amber");
+    writeFileSync(world, "not a script");
+    const w = script(world);
+    expect(w.status).toBe(125);
+    expect(w.stderr).toMatch(
+      /^amber: \S+world\.amber: not a JavaScript module Node can load \(expected \.mjs or \.js\)\n$/,
+    );
   }, 60_000);
 });

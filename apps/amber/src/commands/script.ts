@@ -89,6 +89,9 @@ export function scriptApi(args: string[], workers: Set<Worker>): ScriptApi {
 export async function scriptCommand(env: CliEnv, file: string, args: string[]): Promise<number> {
   const full = path.resolve(file);
   if (!fs.existsSync(full)) throw new UserError(`${file}: cannot read: no such file`, ExitCode.Failure);
+  if (!fs.statSync(full).isFile()) {
+    throw new UserError(`${file}: is not a file, expected a JavaScript module (.mjs)`, ExitCode.Failure);
+  }
   const workers = new Set<Worker>();
   const api = scriptApi(args, workers);
   (globalThis as { amber?: ScriptApi }).amber = api;
@@ -98,6 +101,13 @@ export async function scriptCommand(env: CliEnv, file: string, args: string[]): 
     return ExitCode.Ok;
   } catch (e) {
     if (e instanceof UserError) throw e;
+    // Node refused to load the file as a module at all: a wrong file, not the script's bug.
+    if ((e as { code?: string })?.code === "ERR_UNKNOWN_FILE_EXTENSION") {
+      throw new UserError(
+        `${file}: not a JavaScript module Node can load (expected .mjs or .js)`,
+        ExitCode.Failure,
+      );
+    }
     if (e instanceof SessionError) {
       env.stderr(`amber: ${file}: ${e.message}\n`);
       return 1;
