@@ -2,6 +2,7 @@ export { diffImages, formatImageDiff, type ImageDiff } from "./checkpoint-diff.j
 export { ConsoleIo } from "./console-io.js";
 export { FilesWorldStore, MemoryWorldFiles, WORLD_EXT, type WorldFiles } from "./files-world-store.js";
 export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
+export { CONTROL_ESCAPE, ControlCode, ControlFilter } from "./guest-control.js";
 export { formatRegisters, hexDump } from "./machine-views.js";
 export {
   completeMonitor,
@@ -9,6 +10,7 @@ export {
   type MonitorCommand,
   type MonitorHost,
   parseMonitorLine,
+  saveWorldAs,
 } from "./monitor-commands.js";
 export { MonitorError } from "./monitor-error.js";
 export {

@@ -8,6 +8,7 @@ import { disassemble } from "@amber/isa";
 import { Machine, MachineError, type RunOutcome } from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
 import { describeTrap, hex8 } from "./format.js";
+import { ControlCode, ControlFilter } from "./guest-control.js";
 import { MonitorError } from "./monitor-error.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
 
@@ -36,6 +37,13 @@ export interface SessionEvents {
    * handler the error is thrown on (from the event loop).
    */
   failed?(error: unknown): void;
+  /**
+   * The guest asked to be saved as world `name` (Amber Lisp's `(save-world "name")`),
+   * having compacted itself; it waits until this settles. Save it (`WorldSession.save`
+   * with `guestAwaits: true`) or throw a MonitorError saying why not: the guest gets
+   * the message as an error. Without this handler the request is refused.
+   */
+  saveWorld?(name: string): Promise<void>;
 }
 
 /** The image a world came from (restored) or was last saved as: the parent of the next incremental save. */
@@ -51,6 +59,9 @@ export interface Baseline {
 
 /** Section in which the REPL keeps the console's unfinished last line (the guest's prompt). */
 export const CONSOLE_SECTION = "repl-console";
+
+/** Amber Lisp's prompt: a guest that shows it speaks the console's control channel. */
+const LISP_PROMPT = "lisp> ";
 
 /** Wall time aimed at for one slice of guest run, so the terminal stays responsive. */
 const SLICE_MS = 15;
@@ -110,6 +121,12 @@ export class WorldSession {
   tailToShow = false;
   private readonly decoder = new TextDecoder();
   private readonly settledWaiters: (() => void)[] = [];
+  /** The console's control channel (see guest-control.ts). */
+  private readonly control = new ControlFilter();
+  /** Control messages from the guest not acted on yet. */
+  private readonly guestMessages: string[] = [];
+  /** Answering a guest's request (a save-world): not settled although the guest waits. */
+  private answering = false;
 
   constructor(
     machine: Machine,
@@ -127,9 +144,14 @@ export class WorldSession {
     this.setState("running");
   }
 
-  /** Console output passes here (the session keeps the unfinished last line); returns it as text. */
+  /**
+   * Console output passes here (the session keeps the unfinished last line); returns it as
+   * text to show, without the guest's control messages (guest-control.ts), which the
+   * session acts on.
+   */
   noteOutput(data: Uint8Array): string {
-    const text = this.decoder.decode(data, { stream: true });
+    const { shown: text, messages } = this.control.filter(this.decoder.decode(data, { stream: true }));
+    this.guestMessages.push(...messages);
     const nl = text.lastIndexOf("\n");
     this.consoleTail = (nl < 0 ? this.consoleTail + text : text.slice(nl + 1)).slice(-256);
     return text;
@@ -148,7 +170,7 @@ export class WorldSession {
 
   /** Resolves once the guest is not running (waiting, paused or exited), or after `ms`. */
   settled(ms = Number.POSITIVE_INFINITY): Promise<void> {
-    if (this.state !== "running") return Promise.resolve();
+    if (this.state !== "running" && !this.answering) return Promise.resolve();
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
@@ -176,7 +198,73 @@ export class WorldSession {
   private setState(state: SessionState): void {
     this.state = state;
     if (state === "running") this.schedule();
-    else for (const w of this.settledWaiters.splice(0)) w();
+    else if (!this.answering) for (const w of this.settledWaiters.splice(0)) w();
+  }
+
+  /**
+   * Asks the guest, waiting at its prompt, to compact its heap (Amber Lisp; see
+   * guest-control.ts) and waits for its answer: the figures it reports. A MonitorError
+   * when the guest is not waiting for input, is not at its prompt, or does not answer.
+   */
+  async compactGuest(): Promise<string> {
+    if (this.state !== "waiting") {
+      throw new MonitorError(
+        this.state === "running"
+          ? "--compact: the guest is busy; wait for its prompt (or save without --compact)"
+          : `--compact: the guest is ${this.state}; it compacts only when waiting at its prompt`,
+      );
+    }
+    // Only a guest known to speak the control channel gets the request: at its prompt the
+    // console's last line is Amber Lisp's prompt. Any other guest would read the bytes as input.
+    if (!this.consoleTail.endsWith(LISP_PROMPT)) {
+      throw new MonitorError(
+        `--compact: the guest is not waiting at Amber Lisp's prompt ("${LISP_PROMPT}"); only Amber Lisp can compact before a save`,
+      );
+    }
+    this.guestMessages.length = 0;
+    this.send(ControlCode.compact);
+    await this.settled();
+    const answer = this.guestMessages.shift();
+    if (answer === "busy") {
+      throw new MonitorError(
+        "--compact: the guest is in the middle of reading an expression; finish it first (nothing saved)",
+      );
+    }
+    if (answer === undefined || !answer.startsWith("compacted")) {
+      throw new MonitorError(
+        `--compact: the guest did not answer the compact request (${answer ?? "no answer"}; only Amber Lisp does)`,
+      );
+    }
+    return answer.slice("compacted".length).trim();
+  }
+
+  /**
+   * The guest sent save-world and waits for the answer: saves through the host's handler
+   * and answers. Returns true if there was such a request.
+   */
+  private answerGuest(): boolean {
+    const i = this.guestMessages.findIndex((m) => m.startsWith("save-world "));
+    if (i < 0) return false;
+    const name = this.guestMessages[i]!.slice("save-world ".length);
+    this.guestMessages.splice(0, i + 1);
+    this.answering = true;
+    this.state = "waiting";
+    const handler = this.events.saveWorld;
+    const answered =
+      handler === undefined
+        ? Promise.reject(new MonitorError("this host cannot save worlds"))
+        : handler(name);
+    answered.then(
+      () => this.reply(ControlCode.saved),
+      (e: unknown) => this.reply(ControlCode.refused(e instanceof Error ? e.message : String(e))),
+    );
+    return true;
+  }
+
+  private reply(code: string): void {
+    this.answering = false;
+    this.send(code);
+    if (this.state !== "running") for (const w of this.settledWaiters.splice(0)) w();
   }
 
   private schedule(): void {
@@ -244,6 +332,10 @@ export class WorldSession {
       case "stuck":
         if (this.io.pending > 0) {
           this.schedule();
+          return;
+        }
+        if (this.answering || this.answerGuest()) {
+          this.state = "waiting"; // for save-world's answer, which ends the wait
           return;
         }
         this.setState("waiting");
@@ -316,7 +408,12 @@ export class WorldSession {
    */
   save(
     name: string,
-    options: { full?: boolean; progress?: (done: number, total: number) => void } = {},
+    options: {
+      full?: boolean;
+      progress?: (done: number, total: number) => void;
+      /** The guest waits for save-world's answer: a session resumed from this world answers "resumed". */
+      guestAwaits?: boolean;
+    } = {},
   ): {
     bytes: number;
     pages: number;
@@ -348,7 +445,16 @@ export class WorldSession {
             if (outcome.kind !== "budget") stopped = outcome;
           }
         },
-        sections: [{ name: CONSOLE_SECTION, version: 1, minVersion: 1, fields: { tail: this.consoleTail } }],
+        sections: [
+          {
+            name: CONSOLE_SECTION,
+            version: 1,
+            minVersion: 1,
+            fields: options.guestAwaits
+              ? { tail: this.consoleTail, awaits: "save-world" }
+              : { tail: this.consoleTail },
+          },
+        ],
       });
     } finally {
       if (stopped !== undefined) this.afterRun(stopped);
@@ -428,6 +534,10 @@ export class WorldSession {
     };
     this.breakpoints.clear();
     this.resumeFrom = undefined;
+    this.answering = false;
+    this.guestMessages.length = 0;
+    // Saved by the guest's (save-world ...): it learns that this is the resumed world.
+    if (world.awaitsSaveWorld) this.io.push(ControlCode.resumed);
     this.setState(world.machine.exited === undefined ? "running" : "exited");
   }
 
@@ -445,15 +555,17 @@ function openWorld(
   ref: WorldRef,
   io: ConsoleIo,
   jit: boolean,
-): { reader: CheckpointReader; machine: Machine; consoleTail: string } {
+): { reader: CheckpointReader; machine: Machine; consoleTail: string; awaitsSaveWorld: boolean } {
   try {
     const machine = Machine.fromCheckpoint(reader, { io, jit });
     let consoleTail = "";
+    let awaitsSaveWorld = false;
     if (reader.hasSection(CONSOLE_SECTION)) {
-      const tail = reader.section(CONSOLE_SECTION).fields.tail;
-      if (typeof tail === "string") consoleTail = tail;
+      const fields = reader.section(CONSOLE_SECTION).fields;
+      if (typeof fields.tail === "string") consoleTail = fields.tail;
+      awaitsSaveWorld = fields.awaits === "save-world";
     }
-    return { reader, machine, consoleTail };
+    return { reader, machine, consoleTail, awaitsSaveWorld };
   } catch (e) {
     reader.close();
     return worldFailure(e, ref.location);

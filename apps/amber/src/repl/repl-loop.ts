@@ -4,6 +4,7 @@ import {
   MonitorError,
   type MonitorHost,
   parseMonitorLine,
+  saveWorldAs,
   type WorldSession,
 } from "@amber/monitor";
 import { progressBar } from "../commands/image-progress.js";
@@ -54,7 +55,7 @@ export class ReplLoop {
   guestOutput(data: Uint8Array): void {
     const decoded = this.session.noteOutput(data);
     if (!this.streams.terminal) {
-      this.streams.output.write(data);
+      if (decoded !== "") this.streams.output.write(decoded);
       return;
     }
     const text = this.held + decoded;
@@ -88,6 +89,11 @@ export class ReplLoop {
     if (!s.tailToShow) return;
     s.tailToShow = false;
     if (!this.streams.terminal) this.streams.output.write(s.consoleTail);
+  }
+
+  /** The guest's `(save-world "name")`: saved as `:save name` is (a MonitorError refuses it). */
+  guestSaveWorld(name: string): Promise<void> {
+    return saveWorldAs(this.host(), name, { guestAwaits: true });
   }
 
   guestStopped(message: string): void {
