@@ -26,8 +26,15 @@ export const ControlCode = {
   compact: `${CONTROL_ESCAPE}c`,
   saved: `${CONTROL_ESCAPE}s`,
   resumed: `${CONTROL_ESCAPE}r`,
-  refused: (why: string) => `${CONTROL_ESCAPE}e${why.replace(/[\r\n\x1d]+/g, " ")}\n`,
+  refused: (why: string) => `${CONTROL_ESCAPE}e${oneLine(why)}\n`,
 } as const;
+
+/** `text` without line ends or escapes (a refusal's message is one line to the guest). */
+function oneLine(text: string): string {
+  let out = "";
+  for (const ch of text) out += ch === "\r" || ch === "\n" || ch === CONTROL_ESCAPE ? " " : ch;
+  return out;
+}
 
 /** Splits console output text into what is shown and the control messages it carried. */
 export class ControlFilter {
