@@ -43,7 +43,7 @@ describe(":save --compact", () => {
     expect(r.stdout).toContain("lisp> 100000\n");
     expect(r.stderr).toMatch(/saved big \(full\)/);
     expect(r.stderr).toMatch(
-      /saved small \(full\): .*; the guest compacted in [0-9.]+ ms \(cells=\d+ moved=\d+/,
+      /saved small \(full\): .*; the guest compacted in [0-9.]+ ms, [0-9,]+ instructions \(cells=\d+ moved=\d+/,
     );
     // The control line is the monitor's business: none of it reaches the console.
     expect(r.stdout).not.toContain("\x1d");

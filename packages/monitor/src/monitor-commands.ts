@@ -92,12 +92,11 @@ export async function saveWorldAs(
       "usage",
     );
   }
-  let compacted = "";
-  let compactMs = 0;
+  let compaction = "";
   if (options.compact) {
     const t = performance.now();
-    compacted = await s.compactGuest();
-    compactMs = performance.now() - t;
+    const { figures, steps } = await s.compactGuest();
+    compaction = `; the guest compacted in ${(performance.now() - t).toFixed(1)} ms, ${steps.toLocaleString("en")} instructions (${figures})`;
   }
   // Worlds of a few MiB save in a blink: a bar only for the long ones.
   const bar =
@@ -121,9 +120,6 @@ export async function saveWorldAs(
   await store.setCurrent(name);
   const kind = report.parent === undefined ? "full" : `incremental on ${report.parent}`;
   const how = options.guestAwaits ? " (the guest's save-world)" : "";
-  const compaction = options.compact
-    ? `; the guest compacted in ${compactMs.toFixed(1)} ms (${compacted})`
-    : "";
   host.say(
     `saved ${name}${how} (${kind}): ${formatBytes(report.bytes)}, ${report.pages} page${report.pages === 1 ? "" : "s"}, at instruction ${report.steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms${compaction} → ${report.location}\n`,
   );

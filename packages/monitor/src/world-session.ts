@@ -203,10 +203,11 @@ export class WorldSession {
 
   /**
    * Asks the guest, waiting at its prompt, to compact its heap (Amber Lisp; see
-   * guest-control.ts) and waits for its answer: the figures it reports. A MonitorError
+   * guest-control.ts) and waits for its answer: the figures it reports and the guest
+   * instructions the request took (the compaction's pause in guest time). A MonitorError
    * when the guest is not waiting for input, is not at its prompt, or does not answer.
    */
-  async compactGuest(): Promise<string> {
+  async compactGuest(): Promise<{ figures: string; steps: number }> {
     if (this.state !== "waiting") {
       throw new MonitorError(
         this.state === "running"
@@ -222,8 +223,10 @@ export class WorldSession {
       );
     }
     this.guestMessages.length = 0;
+    const before = this.machine.hart.steps;
     this.send(ControlCode.compact);
     await this.settled();
+    const steps = this.machine.hart.steps - before;
     const answer = this.guestMessages.shift();
     if (answer === "busy") {
       throw new MonitorError(
@@ -235,7 +238,7 @@ export class WorldSession {
         `--compact: the guest did not answer the compact request (${answer ?? "no answer"}; only Amber Lisp does)`,
       );
     }
-    return answer.slice("compacted".length).trim();
+    return { figures: answer.slice("compacted".length).trim(), steps };
   }
 
   /**

@@ -86,10 +86,11 @@ static cell *take_fresh(void)
 	return NULL;
 }
 
-/* Makes cells [old, limit) part of the heap in use: fresh (zero) cells. */
+/* Makes cells [old, limit) part of the heap in use: fresh cells. They are zero already:
+ * RAM is zero at power-on (the heap region is neither loaded nor cleared by crt0), and a
+ * compaction clears every cell it gives back above the limit. */
 static void grow_to(uint32_t limit)
 {
-	zero_words(&cells[cells_used_limit], &cells[limit]);
 	free_count += limit - cells_used_limit;
 	cells_used_limit = limit;
 }
