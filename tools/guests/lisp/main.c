@@ -22,6 +22,9 @@
 extern char __stack[], __stack_size[];
 uintptr_t stack_limit;
 uintptr_t stack_low_water;
+/* The deepest frame check_stack has seen since boot: below it (less a builtin's frames,
+ * STACK_RESERVE at most) the stack has never been written. */
+static uintptr_t stack_deepest;
 
 static jmp_buf top_level;
 static const char *error_message;
@@ -48,20 +51,24 @@ static void __attribute__((noinline)) scrub_stack(void)
 	__asm__ volatile("mv %0, sp" : "=r"(sp));
 	uintptr_t bottom = (uintptr_t)__stack - (uintptr_t)__stack_size;
 	uintptr_t from = stack_low_water - 4096 > bottom ? stack_low_water - 4096 : bottom;
+	if (stack_low_water < stack_deepest)
+		stack_deepest = stack_low_water;
 	/* A leaf without locals in memory: everything below its sp is dead. */
 	for (volatile uint32_t *p = (volatile uint32_t *)(from & ~(uintptr_t)3); (uintptr_t)p < sp; p++)
 		*p = 0;
 	stack_low_water = sp;
 }
 
-/* Clears every word of the stack below this frame (all of it is dead): after a
- * compaction the pages below sp hold nothing a saved world needs. */
+/* Clears every word of the stack below this frame (all of it is dead) as deep as it was
+ * ever used: after a compaction the pages below sp hold nothing a saved world needs. */
 static void __attribute__((noinline)) scrub_stack_below(void)
 {
 	uintptr_t sp;
 	__asm__ volatile("mv %0, sp" : "=r"(sp));
 	uintptr_t bottom = (uintptr_t)__stack - (uintptr_t)__stack_size;
-	for (volatile uint32_t *p = (volatile uint32_t *)bottom; (uintptr_t)p < sp; p++)
+	uintptr_t deepest = stack_low_water < stack_deepest ? stack_low_water : stack_deepest;
+	uintptr_t from = deepest - STACK_RESERVE > bottom ? deepest - STACK_RESERVE : bottom;
+	for (volatile uint32_t *p = (volatile uint32_t *)(from & ~(uintptr_t)3); (uintptr_t)p < sp; p++)
 		if (*p != 0)
 			*p = 0;
 	stack_low_water = sp;
@@ -115,7 +122,7 @@ static void report_error(void)
 int main(void)
 {
 	stack_limit = (uintptr_t)__stack - (uintptr_t)__stack_size + STACK_RESERVE;
-	stack_low_water = (uintptr_t)__stack;
+	stack_low_water = stack_deepest = (uintptr_t)__stack;
 	console_init();
 	heap_init();
 	eval_init();
