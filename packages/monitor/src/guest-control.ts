@@ -41,8 +41,12 @@ export class ControlFilter {
   /** Inside a control line: what came of it so far. */
   private partial: string | undefined;
 
+  /** Whether the last `filter` call met a control line (or was inside one): its text differs. */
+  touched = false;
+
   /** Text to show, and the messages (without ESC, prefix and newline) completed by `text`. */
   filter(text: string): { shown: string; messages: string[] } {
+    this.touched = this.partial !== undefined || text.includes(CONTROL_ESCAPE);
     let shown = "";
     const messages: string[] = [];
     let rest = text;

@@ -157,6 +157,15 @@ export class WorldSession {
     return text;
   }
 
+  /**
+   * `noteOutput` for hosts that show bytes: the same bytes when they carried no control
+   * message (binary output passes untouched), else the UTF-8 of the text to show.
+   */
+  noteOutputBytes(data: Uint8Array): Uint8Array {
+    const text = this.noteOutput(data);
+    return this.control.touched ? new TextEncoder().encode(text) : data;
+  }
+
   /** Sends a line of console input to the guest (and wakes it if it was waiting). */
   sendLine(line: string): void {
     this.send(`${line}\n`);

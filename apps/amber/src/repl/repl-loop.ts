@@ -53,11 +53,12 @@ export class ReplLoop {
 
   /** Guest console output (wired to the session's ConsoleIo). */
   guestOutput(data: Uint8Array): void {
-    const decoded = this.session.noteOutput(data);
     if (!this.streams.terminal) {
-      if (decoded !== "") this.streams.output.write(decoded);
+      const shown = this.session.noteOutputBytes(data);
+      if (shown.length > 0) this.streams.output.write(shown);
       return;
     }
+    const decoded = this.session.noteOutput(data);
     const text = this.held + decoded;
     const nl = text.lastIndexOf("\n");
     if (nl >= 0) this.streams.output.write(text.slice(0, nl + 1));
