@@ -1,7 +1,8 @@
 // Tidy memory before saving: the size of a Lisp world that built and dropped a large
 // structure (a 100,000-element list, most of the 2 MiB cell heap), saved as it is and
 // saved after the guest's compacting collection (`:save --compact`), and the pause the
-// compaction adds (wall ms and guest instructions). Stored pages: `amber inspect --json`.
+// compaction adds (wall ms and guest instructions). Stored pages: `amber inspect --json`;
+// each full world is also put through `zstd -3`, to compare with compression alone.
 // Through the bundled CLI (`amber repl`, as `pnpm start` runs it).
 // Median of N runs (default 5); Node's own start-up (`node -e 0`) is the anchor measured
 // in the same run.
@@ -51,8 +52,10 @@ function session() {
       const file = join(machine, "worlds", `${m[1]}.amber`);
       const info = spawnSync(process.execPath, [cli, "inspect", file, "--json"], { encoding: "utf8" });
       const ram = JSON.parse(info.stdout).segments.find((s) => s.name === "ram");
+      const zstd = spawnSync("zstd", ["-q", "-c", "-3", file]);
       saves[m[1]] = {
         bytes: statSync(file).size,
+        zstdBytes: zstd.status === 0 ? zstd.stdout.length : Number.NaN,
         pages: ram.storedPages,
         saveMs: Number(m[2]),
         compactMs: m[3] === undefined ? undefined : Number(m[3]),
@@ -83,7 +86,12 @@ const result = {
   runs,
   load: (await import("node:os")).loadavg()[0],
   nodeStartMs: median(anchors),
-  big: { bytes: med("big", "bytes"), pages: med("big", "pages"), saveMs: med("big", "saveMs") },
+  big: {
+    bytes: med("big", "bytes"),
+    zstdBytes: med("big", "zstdBytes"),
+    pages: med("big", "pages"),
+    saveMs: med("big", "saveMs"),
+  },
   compactedIncremental: {
     bytes: med("small", "bytes"),
     pages: med("small", "pages"),
@@ -98,6 +106,7 @@ const result = {
   },
 };
 result.ratioFull = result.big.bytes / result.compactedFull.bytes;
+result.ratioZstd = result.big.zstdBytes / result.compactedFull.zstdBytes;
 result.compactPerNodeStart = result.compactedIncremental.compactMs / result.nodeStartMs;
 if (json) console.log(JSON.stringify(result, null, 2));
 else {
@@ -108,6 +117,9 @@ else {
   console.log(`full world, no compaction:      ${kb(result.big.bytes)}, ${result.big.pages} pages`);
   console.log(
     `full world after --compact:     ${kb(result.compactedFull.bytes)}, ${result.compactedFull.pages} pages (${result.ratioFull.toFixed(1)}× smaller)`,
+  );
+  console.log(
+    `both full worlds through zstd -3 (anchor: compression alone): ${kb(result.big.zstdBytes)} vs ${kb(result.compactedFull.zstdBytes)} (${result.ratioZstd.toFixed(1)}×)`,
   );
   console.log(
     `incremental --compact on big:   ${kb(result.compactedIncremental.bytes)}, ${result.compactedIncremental.pages} pages`,
