@@ -101,6 +101,7 @@ const result = {
   },
   compactedFull: {
     bytes: med("small-full", "bytes"),
+    zstdBytes: med("small-full", "zstdBytes"),
     pages: med("small-full", "pages"),
     saveMs: med("small-full", "saveMs"),
   },
