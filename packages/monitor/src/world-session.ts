@@ -152,6 +152,8 @@ export class WorldSession {
   noteOutput(data: Uint8Array): string {
     const { shown: text, messages } = this.control.filter(this.decoder.decode(data, { stream: true }));
     this.guestMessages.push(...messages);
+    // Messages nobody asked for (a user typing the escape) must not pile up.
+    if (this.guestMessages.length > 16) this.guestMessages.splice(0, this.guestMessages.length - 16);
     const nl = text.lastIndexOf("\n");
     this.consoleTail = (nl < 0 ? this.consoleTail + text : text.slice(nl + 1)).slice(-256);
     return text;
