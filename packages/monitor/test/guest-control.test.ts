@@ -32,6 +32,10 @@ describe("the console's control channel", () => {
 
   it("answers save-world on one line: a refusal's message loses its line ends", () => {
     expect(ControlCode.refused("no\nway")).toBe(`${E}eno way\n`);
-    expect([ControlCode.compact, ControlCode.saved, ControlCode.resumed]).toEqual([`${E}c`, `${E}s`, `${E}r`]);
+    expect([ControlCode.compact, ControlCode.saved, ControlCode.resumed]).toEqual([
+      `${E}c`,
+      `${E}s`,
+      `${E}r`,
+    ]);
   });
 });
