@@ -155,7 +155,9 @@ ${dicts}\t\t</array>
   be64(kv, 216, dataLength);
   be64(kv, 224, xml.length);
   const sums = new Uint8Array(tables.length * 4);
-  tables.forEach((t, i) => new DataView(sums.buffer).setUint32(i * 4, t.crc));
+  tables.forEach((t, i) => {
+    new DataView(sums.buffer).setUint32(i * 4, t.crc);
+  });
   be32(kv, 352, 2);
   be32(kv, 356, 32);
   be32(kv, 360, crc32(sums));
