@@ -86,6 +86,31 @@ describe("VHDX from the CLI and on the board", () => {
     expect(size.stderr).toMatch(/^amber: VHDX block size 3145728: a power of two, 1 MiB \.\. 256 MiB\n$/);
   });
 
+  it.skipIf(!hasQemuImg)(
+    "a qemu-made qcow2 over a VHDX reads through the chain; commit writes it into the VHDX",
+    () => {
+      const base = p("chain-base.vhdx");
+      const top = p("chain-top.qcow2");
+      expect(qemuImg("convert", "-f", "raw", "-O", "vhdx", "-o", "block_size=1M", DISK, base).status).toBe(0);
+      expect(qemuImg("create", "-f", "qcow2", "-b", "chain-base.vhdx", "-F", "vhdx", top).status).toBe(0);
+      const io = spawnSync("qemu-io", ["-f", "qcow2", "-c", "write -P 0x5a 1000 3000", top], {
+        encoding: "utf8",
+      });
+      expect(io.status, io.stderr).toBe(0);
+      const info = JSON.parse(runCli(["image", "info", "--json", "--backing-chain", top]).out);
+      expect(info.map((l: { format: string }) => l.format)).toEqual(["qcow2", "vhdx"]);
+      const c = runCli(["image", "commit", top]);
+      expect(c.stderr).toBe("");
+      expect(c.status).toBe(0);
+      expect(qemuImg("check", "-f", "vhdx", base).out).toMatch(/No errors were found/);
+      expect(qemuImg("compare", "-f", "qcow2", "-F", "vhdx", top, base).status).toBe(0);
+      const expected = readFileSync(DISK);
+      expected.fill(0x5a, 1000, 4000);
+      writeFileSync(p("chain-expected.raw"), expected);
+      expect(qemuImg("compare", "-f", "raw", "-F", "vhdx", p("chain-expected.raw"), base).status).toBe(0);
+    },
+  );
+
   it("a damaged VHDX is one line naming the file and the offset, and the exit status for bad images", () => {
     const f = p("damaged.vhdx");
     runCli(["image", "create", "-f", "vhdx", f, "4M"]);
