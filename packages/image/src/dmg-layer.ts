@@ -44,6 +44,8 @@ export class DmgLayer implements Layer {
   private readonly chunks: DmgChunk[];
   private cachedChunk = -1;
   private cachedData: Uint8Array | undefined;
+  /** The chunk the last lookup found: sequential reads hit it or the next one. */
+  private lastFound = 0;
 
   constructor(readonly file: BlockFile) {
     this.name = file.name;
@@ -73,6 +75,13 @@ export class DmgLayer implements Layer {
   /** Index of the chunk holding `sector`, or -1 for a gap. */
   private find(sector: number): number {
     const cs = this.chunks;
+    for (let guess = this.lastFound; guess <= this.lastFound + 1; guess++) {
+      const c = cs[guess];
+      if (c !== undefined && sector >= c.sector && sector < c.sector + c.sectorCount) {
+        this.lastFound = guess;
+        return guess;
+      }
+    }
     let lo = 0;
     let hi = cs.length - 1;
     while (lo <= hi) {
@@ -80,7 +89,10 @@ export class DmgLayer implements Layer {
       const c = cs[mid] as DmgChunk;
       if (sector < c.sector) hi = mid - 1;
       else if (sector >= c.sector + c.sectorCount) lo = mid + 1;
-      else return mid;
+      else {
+        this.lastFound = mid;
+        return mid;
+      }
     }
     return -1;
   }
@@ -130,6 +142,19 @@ export class DmgLayer implements Layer {
   }
 
   read(offset: number, length: number): Uint8Array {
+    // Fast path (every page of a sequential read): one chunk holds it all; no copy.
+    const first = this.find(Math.floor(offset / SECTOR));
+    if (first >= 0) {
+      const c = this.chunks[first] as DmgChunk;
+      const inChunk = offset - c.sector * SECTOR;
+      if (inChunk + length <= c.sectorCount * SECTOR) {
+        if (c.type === CHUNK_ZLIB) return this.decode(first).subarray(inChunk, inChunk + length);
+        if (c.type === CHUNK_RAW) {
+          const got = this.file.read(c.offset + inChunk, length);
+          if (got.length === length) return got;
+        }
+      }
+    }
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
