@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { checkLayer, flatten, openImage, VhdxLayer } from "../src/index.js";
+import { checkLayer, flatten, Image, openImage, VhdxLayer, writeVhdx } from "../src/index.js";
 import { nodeImageHost, writeFileAtomic } from "../src/node/index.js";
 import { diskPattern, hasQemuImg, qemuImg, qemuImgOk, sameBytes, tempDir } from "./support/qemu-img.js";
 
@@ -101,6 +101,71 @@ describe.skipIf(!hasQemuImg)("VHDX interop with qemu-img", () => {
       reopened.close();
     },
   );
+
+  test("past 4 GiB the BAT interleaves sector bitmap entries: Amber and qemu-io agree on where blocks are", () => {
+    // 512-byte sectors: one sector bitmap entry after every 4096 payload entries of 1 MiB blocks.
+    const f = tmp.path("big.vhdx");
+    const GiB = 1024 * MiB;
+    qemuImgOk("create", "-f", "vhdx", "-o", "block_size=1M", f, "6G");
+    qemuIo(f, `write -P 0x33 ${4 * GiB + 3 * MiB} 64k`, `write -P 0x44 ${10 * MiB} 4k`);
+    const image = openImage(nodeImageHost, f, { writable: true });
+    expect(image.size).toBe(6 * GiB);
+    expect(image.read(4 * GiB + 3 * MiB, 65536).every((b) => b === 0x33)).toBe(true);
+    expect(image.read(4 * GiB + 3 * MiB - 4, 4)).toEqual(new Uint8Array(4));
+    expect(image.read(10 * MiB, 4096).every((b) => b === 0x44)).toBe(true);
+    image.write(5 * GiB + MiB, new Uint8Array(8192).fill(0x55));
+    image.write(4 * GiB - 4096, new Uint8Array(4096).fill(0x66)); // the last block before the bitmap entry
+    image.close();
+    const r = qemuImg("check", "-f", "vhdx", f);
+    expect(r.stdout, r.stderr).toMatch(/No errors were found/);
+    // qemu-io's read -P fails unless every byte has the pattern.
+    const verify = (pattern: number, at: number, n: number) => {
+      const out = execFileSync("qemu-io", ["-f", "vhdx", "-c", `read -P ${pattern} ${at} ${n}`, f], {
+        encoding: "utf8",
+      });
+      expect(out, `${at}+${n}`).not.toMatch(/Pattern verification failed/);
+    };
+    verify(0x55, 5 * GiB + MiB, 8192);
+    verify(0x66, 4 * GiB - 4096, 4096);
+    verify(0x33, 4 * GiB + 3 * MiB, 65536);
+    verify(0, 5 * GiB, MiB);
+  });
+
+  test("Amber writes a 6 GiB dynamic file with data past 4 GiB that qemu-img checks and qemu-io reads", () => {
+    const GiB = 1024 * MiB;
+    const f = tmp.path("amber-big.vhdx");
+    const image = new Image([], { size: 6 * GiB });
+    image.write(5 * GiB + 3 * MiB, new Uint8Array(4096).fill(0x71));
+    image.write(4 * GiB - 512, new Uint8Array(512).fill(0x72));
+    writeFileAtomic(f, (out) => writeVhdx(image.dirtySource(), out, { blockSize: MiB }));
+    checkClean(f);
+    for (const [pattern, at, n] of [
+      [0x71, 5 * GiB + 3 * MiB, 4096],
+      [0x72, 4 * GiB - 512, 512],
+      [0, 5 * GiB, 3 * MiB],
+    ] as const)
+      execFileSync("qemu-io", ["-f", "vhdx", "-c", `read -P ${pattern} ${at} ${n}`, f]);
+  });
+
+  test("block_state_zero=off (NOT_PRESENT blocks) and a 2 MiB log: reads and writes agree with qemu-img", () => {
+    const f = tmp.path("notpresent.vhdx");
+    qemuImgOk("create", "-f", "vhdx", "-o", "block_size=2M,block_state_zero=off,log_size=2M", f, "64M");
+    qemuIo(f, "write -P 0x21 0 12k", "write -P 0x22 40M 1M");
+    const image = openImage(nodeImageHost, f, { writable: true });
+    const layer = image.layers[0] as VhdxLayer;
+    expect(layer.blockState(5)).toBe(0); // not present
+    expect(layer.header.logLength).toBe(2 * MiB);
+    const expected = new Uint8Array(64 * MiB);
+    expected.fill(0x21, 0, 12288);
+    expected.fill(0x22, 40 * MiB, 41 * MiB);
+    expect(sameBytes(image.read(0, image.size), expected)).toBe(true);
+    image.write(11 * MiB, new Uint8Array(100).fill(0x23));
+    expected.fill(0x23, 11 * MiB, 11 * MiB + 100);
+    image.close();
+    checkClean(f);
+    writeFileSync(tmp.path("notpresent.raw"), expected);
+    expect(qemuImg("compare", "-f", "raw", "-F", "vhdx", tmp.path("notpresent.raw"), f).status).toBe(0);
+  });
 
   test("writing into qemu-made dynamic and fixed files: blocks allocated, headers updated, qemu-img agrees", () => {
     for (const sub of ["dynamic", "fixed"]) {
