@@ -26,6 +26,7 @@ import {
   type VhdxMetadata,
   ZERO_GUID,
 } from "./vhdx-format.js";
+import { applyReplay, ReplayedFile, readLogReplay } from "./vhdx-log.js";
 
 const STATE_NAMES: Record<number, string> = {
   [PAYLOAD_NOT_PRESENT]: "not present",
@@ -51,8 +52,8 @@ export function isVhdx(head: Uint8Array): boolean {
  * blocks come from the layers below (zeros in a standalone file). Opened writable, a write
  * to a block not in the file appends a 1 MiB-aligned block, fills it, syncs, then writes
  * the BAT entry; the first write regenerates FileWriteGuid and DataWriteGuid in both
- * headers (sequence number + 1, + 2), as the spec asks. Differencing files (HasParent) and
- * files with a log to replay are refused with one line.
+ * headers (sequence number + 1, + 2), as the spec asks. A log to replay is replayed (into
+ * the file when writable, else in memory). Differencing files (HasParent) are refused.
  */
 export class VhdxLayer implements Layer {
   readonly format = "vhdx" as const;
@@ -71,11 +72,14 @@ export class VhdxLayer implements Layer {
   private fileEnd: number;
   private modified = false;
 
-  constructor(
-    readonly file: BlockFile,
-    options: { writable?: boolean } = {},
-  ) {
+  /** The file as read: with a log to replay and a read-only open, a view with the log applied. */
+  readonly file: BlockFile;
+  /** Log entries replayed when the file was opened (0: the log was empty). */
+  readonly replayedLogEntries: number = 0;
+
+  constructor(file: BlockFile, options: { writable?: boolean } = {}) {
     this.name = file.name;
+    this.file = file;
     const head = readExactly(file, 0, 8, "VHDX file type identifier");
     if (!isVhdx(head))
       throw new ImageError(
@@ -85,12 +89,18 @@ export class VhdxLayer implements Layer {
       );
     this.header = readCurrentHeader(file);
     const h = this.header;
-    if (h.logGuid !== ZERO_GUID)
-      throw new ImageError(
-        "UNSUPPORTED_FEATURE",
-        `${file.name}: the VHDX log is not empty (LogGuid ${h.logGuid}): it must be replayed first, which Amber does not do; open the file read-write once with qemu-img (e.g. qemu-img check -r all), which replays it`,
-        HEADER_OFFSETS[h.slot] + 48,
-      );
+    const writable = (options.writable ?? false) && file.writable;
+    if (h.logGuid !== ZERO_GUID) {
+      // A log to replay: into the file when opened writable (then the LogGuid is cleared in
+      // both headers), else in memory, leaving the file as it is (qemu refuses that case).
+      const replay = readLogReplay(file, h, HEADER_OFFSETS[h.slot]);
+      if (replay !== undefined) {
+        this.replayedLogEntries = replay.entries;
+        if (writable) applyReplay(file, replay);
+        else file = this.file = new ReplayedFile(file, replay);
+      }
+      if (writable) this.writeHeaders({ ...h, logGuid: ZERO_GUID });
+    }
     const regions = readRegions(file);
     this.bat = regions.bat;
     const m = readMetadata(file, regions.metadata);
@@ -166,7 +176,7 @@ export class VhdxLayer implements Layer {
     }
     for (const [rs, rl] of reserved) end = Math.max(end, rs + rl);
     this.fileEnd = Math.ceil(end / MiB) * MiB;
-    this.writable = (options.writable ?? false) && file.writable;
+    this.writable = writable;
   }
 
   /** The state of payload block `b` (see PAYLOAD_*), for info and map. */
@@ -247,12 +257,17 @@ export class VhdxLayer implements Layer {
   private markModified(): void {
     if (this.modified) return;
     this.modified = true;
-    const next: VhdxHeader = {
+    this.writeHeaders({
       ...this.header,
       fileWriteGuid: randomGuid(),
       dataWriteGuid: randomGuid(),
-    };
-    for (let i = 1n; i <= 2n; i++) {
+      logGuid: ZERO_GUID,
+    });
+  }
+
+  /** Writes `next` to the non-current slot (sequence + 1), syncs, then to the other (+ 2). */
+  private writeHeaders(next: VhdxHeader): void {
+    for (let i = 0; i < 2; i++) {
       const slot = (this.header.slot + 1) % 2;
       const h = { ...next, slot, sequenceNumber: this.header.sequenceNumber + 1n };
       this.file.write(HEADER_OFFSETS[slot], serializeHeader(h));

@@ -95,15 +95,22 @@ describe("hostile VHDX", () => {
     expect(open(b).header.slot).toBe(0);
   });
 
-  test("a log to replay is refused with one line", () => {
+  test("a LogGuid with no valid log entries is an empty log; a damaged log header is one line", () => {
     const b = sample();
     for (const slot of [0, 1])
       rewriteHeader(b, slot, (h) => {
         h.logGuid = "01234567-89ab-cdef-0123-456789abcdef";
       });
+    const l = open(b);
+    expect(l.replayedLogEntries).toBe(0);
+    expect(l.read(1000, 4).length).toBe(4);
+    for (const slot of [0, 1])
+      rewriteHeader(b, slot, (h) => {
+        h.logOffset = 12345;
+      });
     const e = error(b);
-    expect(e.code).toBe("UNSUPPORTED_FEATURE");
-    expect(e.message).toMatch(/log is not empty .* qemu-img check -r all/);
+    expect(e.code).toBe("CORRUPT");
+    expect(e.message).toMatch(/log at 12345\+1048576: expected 1 MiB-aligned/);
   });
 
   test("a BAT entry beyond the file's end names the entry's offset", () => {

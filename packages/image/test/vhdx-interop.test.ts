@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { checkLayer, flatten, Image, openImage, VhdxLayer, writeVhdx } from "../src/index.js";
 import { nodeImageHost, writeFileAtomic } from "../src/node/index.js";
@@ -165,6 +165,53 @@ describe.skipIf(!hasQemuImg)("VHDX interop with qemu-img", () => {
     checkClean(f);
     writeFileSync(tmp.path("notpresent.raw"), expected);
     expect(qemuImg("compare", "-f", "raw", "-F", "vhdx", tmp.path("notpresent.raw"), f).status).toBe(0);
+  });
+
+  test("a log qemu left to replay (a failed BAT write, via blkdebug) is replayed: in memory read-only, into the file rw", () => {
+    const f = tmp.path("dirty-log.vhdx");
+    qemuImgOk("create", "-f", "vhdx", "-o", "block_size=1M", f, "8M");
+    qemuIo(f, "write -P 0x11 3M 4k");
+    // The write of the BAT sector (2 MiB = sector 4096) fails once, after the log entry
+    // holding it was written and flushed: qemu leaves the log for the next open to replay.
+    writeFileSync(
+      tmp.path("blkdebug.cfg"),
+      '[inject-error]\nevent = "pwritev"\nerrno = "5"\nsector = "4096"\nonce = "on"\n',
+    );
+    const r = spawnSync("qemu-io", [
+      "--image-opts",
+      `driver=vhdx,file.driver=blkdebug,file.config=${tmp.path("blkdebug.cfg")},file.image.filename=${f}`,
+      "-c",
+      "write -P 0xab 0 64k",
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(qemuImg("info", f).stderr).toMatch(/contains a log that needs to be replayed/);
+    // qemu's own replay, on a copy, is the expected content.
+    copyFileSync(f, tmp.path("dirty-log.qemu.vhdx"));
+    qemuImg("check", "-r", "all", tmp.path("dirty-log.qemu.vhdx"));
+    qemuImgOk(
+      "convert",
+      "-f",
+      "vhdx",
+      "-O",
+      "raw",
+      tmp.path("dirty-log.qemu.vhdx"),
+      tmp.path("dirty-log.raw"),
+    );
+    const expected = readFileSync(tmp.path("dirty-log.raw"));
+    expect(expected.subarray(0, 65536).every((b) => b === 0xab)).toBe(true);
+
+    const before = readFileSync(f);
+    const ro = openImage(nodeImageHost, f);
+    expect((ro.layers[0] as VhdxLayer).replayedLogEntries).toBeGreaterThan(0);
+    expect(sameBytes(ro.read(0, ro.size), expected)).toBe(true);
+    ro.close();
+    expect(readFileSync(f).equals(before)).toBe(true);
+
+    const rw = openImage(nodeImageHost, f, { writable: true });
+    rw.close();
+    expect(qemuImg("info", f).status).toBe(0);
+    checkClean(f);
+    expect(qemuImg("compare", "-f", "raw", "-F", "vhdx", tmp.path("dirty-log.raw"), f).status).toBe(0);
   });
 
   test("writing into qemu-made dynamic and fixed files: blocks allocated, headers updated, qemu-img agrees", () => {
