@@ -37,6 +37,8 @@ const STATE_NAMES: Record<number, string> = {
   [PAYLOAD_PARTIALLY_PRESENT]: "partially present",
 };
 
+/** Bytes read ahead inside a block (see `read`). */
+const READ_WINDOW = 256 * 1024;
 /** Bytes copied at a time when a new block is filled from the layers below. */
 const FILL_CHUNK = MiB;
 
@@ -71,6 +73,9 @@ export class VhdxLayer implements Layer {
   private readonly offsetsMiB: Float64Array;
   private fileEnd: number;
   private modified = false;
+  /** Read-ahead: a copy of the file's bytes from `windowAt`. */
+  private window = new Uint8Array(0);
+  private windowAt = -1;
 
   /** The file as read: with a log to replay and a read-only open, a view with the log applied. */
   readonly file: BlockFile;
@@ -201,11 +206,20 @@ export class VhdxLayer implements Layer {
   read(offset: number, length: number): Uint8Array {
     const b = Math.floor(offset / this.grain);
     if (this.states[b] !== PAYLOAD_FULLY_PRESENT) return new Uint8Array(length);
-    const got = this.file.read((this.offsetsMiB[b] as number) * MiB + (offset - b * this.grain), length);
-    if (got.length === length) return got;
-    const padded = new Uint8Array(length);
-    padded.set(got);
-    return padded;
+    const blockAt = (this.offsetsMiB[b] as number) * MiB;
+    const at = blockAt + (offset - b * this.grain);
+    if (at >= this.windowAt && at + length <= this.windowAt + this.window.length)
+      return this.window.subarray(at - this.windowAt, at - this.windowAt + length);
+    // Read ahead up to READ_WINDOW bytes of this block: sequential page reads then cost one
+    // file read per window instead of one per page.
+    const blockEnd = blockAt + Math.min(this.grain, this.size - b * this.grain);
+    const n = Math.max(length, Math.min(READ_WINDOW, blockEnd - at));
+    const got = this.file.read(at, n);
+    const bytes = got.length === n ? got.slice() : new Uint8Array(n);
+    if (got.length !== n) bytes.set(got);
+    this.window = bytes;
+    this.windowAt = at;
+    return bytes.subarray(0, length);
   }
 
   write(offset: number, data: Uint8Array, below: (offset: number, length: number) => Uint8Array): void {
@@ -216,7 +230,12 @@ export class VhdxLayer implements Layer {
       throw new ImageError("INVALID_ARGUMENT", "a VHDX write must stay inside one block");
     this.markModified();
     if (this.states[b] !== PAYLOAD_FULLY_PRESENT) this.allocate(b, below);
-    this.file.write((this.offsetsMiB[b] as number) * MiB + inBlock, data);
+    const at = (this.offsetsMiB[b] as number) * MiB + inBlock;
+    this.file.write(at, data);
+    // Keep the read-ahead window what the file holds.
+    const s = Math.max(at, this.windowAt);
+    const e = Math.min(at + data.length, this.windowAt + this.window.length);
+    if (s < e) this.window.set(data.subarray(s - at, e - at), s - this.windowAt);
   }
 
   /**

@@ -219,11 +219,16 @@ describe("hostile VHDX", () => {
     const layer = new VhdxLayer(file, { writable: true });
     const seq = layer.header.sequenceNumber;
     const image = new Image([layer]);
+    // Read (filling the read-ahead window), write inside it, read again: the write shows.
+    expect([...image.read(1000, 4)]).not.toEqual([5, 6, 7, 8]);
+    image.write(1001, Uint8Array.of(5, 6, 7));
+    expect([...image.read(1000, 5)].slice(1, 4)).toEqual([5, 6, 7]);
     image.write(3 * MiB + 5, Uint8Array.of(7, 8));
     image.close();
     const again = new VhdxLayer(new MemoryBlockFile(file.contents().slice(), "w.vhdx"));
     expect(again.header.sequenceNumber).toBe(seq + 2n);
     expect(again.blockOffset(3)).toBe(file.contents().length - MiB);
     expect([...again.read(3 * MiB + 4, 4)]).toEqual([0, 7, 8, 0]);
+    expect([...again.read(1001, 3)]).toEqual([5, 6, 7]);
   });
 });
