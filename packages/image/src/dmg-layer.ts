@@ -16,6 +16,8 @@ import type { Layer } from "./layer.js";
 import { deflateHost } from "./zlib-host.js";
 
 const SECTOR = 512;
+/** Bytes read ahead inside a raw chunk. */
+const READ_WINDOW = 256 * 1024;
 
 /** Whether the file ends with a DMG (UDIF) trailer. */
 export function isDmg(file: BlockFile): boolean {
@@ -44,6 +46,9 @@ export class DmgLayer implements Layer {
   private readonly chunks: DmgChunk[];
   private cachedChunk = -1;
   private cachedData: Uint8Array | undefined;
+  /** Read-ahead inside raw chunks: a copy of the file's bytes from `windowAt`. */
+  private window = new Uint8Array(0);
+  private windowAt = -1;
   /** The chunk the last lookup found: sequential reads hit it or the next one. */
   private lastFound = 0;
 
@@ -150,8 +155,17 @@ export class DmgLayer implements Layer {
       if (inChunk + length <= c.sectorCount * SECTOR) {
         if (c.type === CHUNK_ZLIB) return this.decode(first).subarray(inChunk, inChunk + length);
         if (c.type === CHUNK_RAW) {
-          const got = this.file.read(c.offset + inChunk, length);
-          if (got.length === length) return got;
+          // Read ahead inside the chunk: one file read per window, not per page.
+          const at = c.offset + inChunk;
+          if (at >= this.windowAt && at + length <= this.windowAt + this.window.length)
+            return this.window.subarray(at - this.windowAt, at - this.windowAt + length);
+          const n = Math.max(length, Math.min(READ_WINDOW, c.offset + c.length - at));
+          const got = this.file.read(at, n);
+          if (got.length === n) {
+            this.window = got.slice();
+            this.windowAt = at;
+            return this.window.subarray(0, length);
+          }
         }
       }
     }
