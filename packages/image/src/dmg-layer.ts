@@ -102,6 +102,18 @@ export class DmgLayer implements Layer {
     return -1;
   }
 
+  /** Index of the first chunk starting after `sector` (chunks.length if none). */
+  private firstAfter(sector: number): number {
+    let lo = 0;
+    let hi = this.chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.chunks[mid] as DmgChunk).sector > sector) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
   has(offset: number): boolean {
     return offset < this.size;
   }
@@ -177,7 +189,7 @@ export class DmgLayer implements Layer {
       const i = this.find(sector);
       if (i < 0) {
         // A gap: zeros up to the next chunk.
-        const nextChunk = this.chunks.find((c) => c.sector > sector);
+        const nextChunk = this.chunks[this.firstAfter(sector)];
         const stop =
           nextChunk === undefined ? offset + length : Math.min(offset + length, nextChunk.sector * SECTOR);
         done += stop - pos;

@@ -73,6 +73,18 @@ describe("DMG (UDIF) reading", () => {
     expect(detectFormat(new MemoryBlockFile(bytes, "disk.img"))).toBe("dmg");
   });
 
+  test("sectors no chunk covers (past the last chunk, up to the trailer's count) read as zeros", () => {
+    const bytes = buildDmg(disk, { kind: "raw", partitions: PARTS });
+    const kv = new DataView(bytes.buffer, bytes.length - 512);
+    kv.setUint32(492 + 4, SECTORS + 100);
+    const layer = new DmgLayer(new MemoryBlockFile(bytes, "long.dmg"));
+    expect(layer.size).toBe((SECTORS + 100) * 512);
+    const tail = layer.read(disk.length - 512, 1024);
+    expect(sameBytes(tail.subarray(0, 512), disk.subarray(disk.length - 512))).toBe(true);
+    expect(tail.subarray(512).every((b) => b === 0)).toBe(true);
+    expect(layer.read(disk.length + 4096, 4096).every((b) => b === 0)).toBe(true);
+  });
+
   test("a DMG is read-only", () => {
     const host = new MemoryImageHost();
     host.add("a.dmg", buildDmg(disk, { kind: "raw" }));
