@@ -11,7 +11,7 @@ import { Privilege } from "./privilege.js";
 import type { RegionCache } from "./region-cache.js";
 import { StopReason } from "./stop-reason.js";
 import { Exception } from "./trap-causes.js";
-import { WASM_HOT, WasmBlockCache } from "./wasm-cache.js";
+import { WASM_HOT, WASM_HOT_TRANSLATED, WasmBlockCache } from "./wasm-cache.js";
 
 // Decoded-instruction cache: direct-mapped by pc, filled from the decode table on a
 // miss. Stores to a page holding cached code invalidate exactly the entries they touch.
@@ -35,10 +35,10 @@ export interface HartOptions extends HartMemoryOptions {
    */
   jitHotness?: number;
   /**
-   * Which back end compiles hot code running with physical addresses: "wasm" (the
-   * default) where RAM lies flat in a `WebAssembly.Memory` (`RamWindow.flat`) and the
-   * host compiles WebAssembly, else "js" (`new Function`). Code under Sv32 translation
-   * always uses the JS back end.
+   * Which back end compiles hot code: "wasm" (the default) where RAM lies flat in a
+   * `WebAssembly.Memory` (`RamWindow.flat`) and the host compiles WebAssembly, else
+   * "js" (`new Function`). The same choice holds for code running with physical
+   * addresses and for code under Sv32 translation.
    */
   compiler?: "wasm" | "js";
 }
@@ -68,7 +68,7 @@ export class Hart extends HartSystem {
    * The block compiler for code running under Sv32 translation (virtual pcs, TLB
    * lookups), made the first time translation is on (most harts never need it).
    */
-  private jitTranslated: BlockCache | undefined;
+  private jitTranslated: RegionCache | undefined;
   private readonly jitHotness: number | undefined;
   /** The one of the two that fits the current mode; undefined while code must be interpreted. */
   private jit: RegionCache | undefined;
@@ -92,13 +92,37 @@ export class Hart extends HartSystem {
     this.jit = this.jitPhysical;
   }
 
-  private translatedCompiler(): BlockCache {
+  /**
+   * The block compiler for code under Sv32 translation: the WebAssembly back end where
+   * it can run (as for physical code), else the JS one.
+   */
+  private translatedCompiler(): RegionCache {
     if (this.jitTranslated === undefined) {
-      const hotness = this.jitHotness ?? JIT_HOT_TRANSLATED;
-      this.jitTranslated = new BlockCache(this.file, (a) => this.markCode(a), hotness, this.mmu);
-      if (this.ram !== undefined) this.jitTranslated.attach(this.ram);
+      const ram = this.ram;
+      if (this.compiler === "wasm" && ram !== undefined) {
+        this.jitTranslated = WasmBlockCache.create(
+          this.file,
+          (a) => this.markCode(a),
+          this.jitHotness ?? WASM_HOT_TRANSLATED,
+          ram,
+          () => {
+            const js = this.translatedJs();
+            if (this.jit === this.jitTranslated) this.jit = js;
+            this.jitTranslated = js;
+          },
+          this.mmu,
+        );
+      }
+      this.jitTranslated ??= this.translatedJs();
     }
     return this.jitTranslated;
+  }
+
+  private translatedJs(): BlockCache {
+    const hotness = this.jitHotness ?? JIT_HOT_TRANSLATED;
+    const js = new BlockCache(this.file, (a) => this.markCode(a), hotness, this.mmu);
+    if (this.ram !== undefined) js.attach(this.ram);
+    return js;
   }
 
   /** Gives the hart direct access to RAM pages; loads/stores elsewhere use the bus. */
@@ -113,7 +137,10 @@ export class Hart extends HartSystem {
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
     this.virtualSlots = new Array(this.codePage.length).fill(undefined);
     this.jitPhysical = this.physicalCompiler(ram);
-    this.jitTranslated?.attach(ram);
+    // The translated compiler is made again for this RAM (the wasm one is made for one memory).
+    const translated = this.jitTranslated;
+    this.jitTranslated = undefined;
+    if (translated !== undefined && this.jit === translated) this.jit = this.translatedCompiler();
     ram.onWatchedWrite = (offset, length) => this.invalidateCode((this.ramBase + offset) | 0, length);
     this.flushDecodeCache();
   }
@@ -175,6 +202,15 @@ export class Hart extends HartSystem {
   get compilerBackend(): "wasm" | "js" | undefined {
     if (this.jitPhysical === undefined) return undefined;
     return this.jitPhysical instanceof WasmBlockCache ? "wasm" : "js";
+  }
+
+  /**
+   * The back end compiling code under Sv32 translation: "wasm", "js", or undefined
+   * while none was needed yet (or with the compiler off).
+   */
+  get translatedBackend(): "wasm" | "js" | undefined {
+    if (this.jitTranslated === undefined) return undefined;
+    return this.jitTranslated instanceof WasmBlockCache ? "wasm" : "js";
   }
 
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
