@@ -364,7 +364,14 @@ export class Hart extends HartSystem {
       const jit = this.jit;
       if (jit !== undefined) {
         const j = (pc >>> 1) & JIT_MASK;
-        if (jit.tag[j] === pc || (pc !== seq && ++jit.hot[j]! >= jit.hotness)) {
+        let compiled = jit.tag[j] === pc;
+        if (!compiled && pc !== seq) {
+          // A block start: count it (more when reached backwards, see `loopWeight`).
+          const heat = jit.hot[j]! + (pc >>> 0 < seq >>> 0 ? jit.loopWeight : 1);
+          jit.hot[j] = heat;
+          compiled = heat >= jit.hotness;
+        }
+        if (compiled) {
           pc = jit.enter(pc, budget - n);
           n += jit.steps;
           if (n >= budget) break;
