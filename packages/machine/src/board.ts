@@ -5,6 +5,7 @@ import { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
 import { Clint } from "./devices/clint.js";
 import { Plic } from "./devices/plic.js";
 import { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
+import type { DiskBaseline } from "./devices/tracked-disk.js";
 import { TrackedDisk } from "./devices/tracked-disk.js";
 import { Uart16550 } from "./devices/uart16550.js";
 import { type DiskBackend, VirtioBlk } from "./devices/virtio-blk.js";
@@ -228,6 +229,11 @@ export class Board {
       this.virtio.push(slot);
       this.bus.addDevice(VIRT.virtio.base + i * VIRT.virtio.size, slot);
     }
+  }
+
+  /** The disks' content now, by slot, kept until each is ended (for a time line going back). */
+  keepDiskBaselines(): (DiskBaseline | undefined)[] {
+    return this.disks.map((d) => d?.keepBaseline());
   }
 
   /** The guest's exit status once it has exited. */

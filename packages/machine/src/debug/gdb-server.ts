@@ -190,8 +190,6 @@ export class GdbServer {
         return this.start("step");
       case "b":
         if (p !== "bc" && p !== "bs") return "";
-        // Disks are not rewound: no reverse execution on a machine with one.
-        if (!this.debug.timeline.canRewind) return "E01";
         return this.start(p === "bc" ? "reverse-continue" : "reverse-step");
       case "v":
         return this.vPacket(p);
