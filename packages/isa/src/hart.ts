@@ -10,6 +10,7 @@ import { Privilege } from "./privilege.js";
 import type { RegionCache } from "./region-cache.js";
 import { StopReason } from "./stop-reason.js";
 import { Exception } from "./trap-causes.js";
+import { TriggerAccess } from "./triggers.js";
 import { WASM_HOT, WasmBlockCache } from "./wasm-cache.js";
 
 /** The semihosting sequence around an `ebreak`: `slli x0,x0,0x1f` before, `srai x0,x0,7` after. */
@@ -129,8 +130,10 @@ export class Hart {
   /** PMP restricts the current mode (S/U with entries that do not allow everything). */
   private pmpFetch = false;
   private pmpData = false;
-  /** Data accesses must go through translation or PMP checks: no direct RAM access. */
+  /** Data accesses must go through translation, PMP or trigger checks: no direct RAM access. */
   private checkedData = false;
+  /** Fetches must go through translation, PMP or trigger checks (the interpreter's slow fetch path). */
+  private checkedFetch = false;
   /**
    * Slots filled under translation are indexed by virtual pc, which a physical store
    * cannot compute: each code page lists them as (slot, tag) pairs, and a store to the
@@ -277,11 +280,21 @@ export class Hart {
     this.translateData = this.mmu.active(Access.Load);
     this.pmpFetch = csr.priv !== Privilege.Machine && !open;
     this.pmpData = this.mmu.dataPrivilege() !== Privilege.Machine && !open;
-    this.checkedData = this.translateData || this.pmpData;
+    // Armed debug triggers send fetches and accesses down the checked paths, and keep
+    // compiled code off: nothing is checked on the fast paths while none is armed.
+    const triggers = csr.triggers;
+    this.checkedData = this.translateData || this.pmpData || triggers.dataArmed;
+    this.checkedFetch = this.translateFetch || this.pmpFetch || triggers.execArmed;
     // Compiled code runs with PMP open only, with fetches and data both physical or
     // both translated (not under MPRV's mix).
     if (this.jitPhysical === undefined) this.jit = undefined;
-    else if (this.pmpFetch || this.pmpData || this.translateFetch !== this.translateData)
+    else if (
+      this.pmpFetch ||
+      this.pmpData ||
+      this.translateFetch !== this.translateData ||
+      triggers.execArmed ||
+      triggers.dataArmed
+    )
       this.jit = undefined;
     else this.jit = this.translateFetch ? this.translatedCompiler() : this.jitPhysical;
     for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
@@ -390,6 +403,7 @@ export class Hart {
 
   /** A load under translation or PMP; a page-crossing access is done byte by byte. */
   private loadChecked(va: number, size: 1 | 2 | 4): number {
+    if (this.dataTriggerHit(va, size, TriggerAccess.Load)) return 0;
     if ((va & 0xfff) + size > 0x1000) {
       let v = 0;
       for (let i = size - 1; i >= 0; i--) {
@@ -411,6 +425,7 @@ export class Hart {
 
   /** A store under translation or PMP; both pages of a crossing store are checked before writing. */
   private storeChecked(va: number, size: 1 | 2 | 4, v: number): boolean {
+    if (this.dataTriggerHit(va, size, TriggerAccess.Store)) return false;
     const within = va & 0xfff;
     if (within + size > 0x1000) {
       const first = this.physicalData(va, 1, Access.Store);
@@ -433,6 +448,17 @@ export class Hart {
       this.storeFrame = pa & ~0xfff;
     }
     return this.writePhysical(pa, size, v, va);
+  }
+
+  /**
+   * Whether an armed load/store trigger fires on this access (a breakpoint exception is
+   * then pending, tval 0, taken before the access as on QEMU).
+   */
+  private dataTriggerHit(va: number, size: number, kind: number): boolean {
+    const t = this.csr.triggers;
+    if (!t.dataArmed || !t.hitsData(va, size, kind, this.csr.priv)) return false;
+    this.fault(Exception.Breakpoint, 0);
+    return true;
   }
 
   /** The 16-bit parcel at `addr` as the hart would fetch it, or NaN. */
@@ -694,7 +720,14 @@ export class Hart {
       }
       const i = (pc >>> 1) & DC_MASK;
       let key = pc;
-      if (this.translateFetch || this.pmpFetch) {
+      if (this.checkedFetch) {
+        // An execute trigger: a breakpoint exception before the instruction (tval 0).
+        const triggers = this.csr.triggers;
+        if (triggers.execArmed && triggers.hitsExec(pc, this.csr.priv)) {
+          pc = this.trap(Exception.Breakpoint, 0, pc);
+          n++;
+          continue;
+        }
         // Most instructions come from the page the previous one came from.
         if (pc >>> 12 === this.fetchPage) key = this.fetchFrame | (pc & 0xfff);
         else {
@@ -1088,6 +1121,8 @@ export class Hart {
     if ((va & 3) !== 0) {
       return this.trap(isLr ? Exception.LoadAddressMisaligned : Exception.StoreAddressMisaligned, va, pc);
     }
+    const kind = isLr ? TriggerAccess.Load : op === Op.SC_W ? TriggerAccess.Store : TriggerAccess.Both;
+    if (this.dataTriggerHit(va, 4, kind)) return this.takeFault(pc);
     // LR reads; SC and AMOs need write permission, and their faults are store/AMO faults.
     const pa = this.checkedData ? this.physicalData(va, 4, isLr ? Access.Load : Access.Store) : va;
     if (pa < 0 && this.faultCause !== NO_FAULT) return this.takeFault(pc);

@@ -150,6 +150,28 @@ describe("gdb remote protocol engine", { timeout: 60_000 }, () => {
     expect(ask("c")).toBe("W00");
   });
 
+  it("hardware breakpoints and watchpoints share the hart's two triggers; watches of up to 8 bytes", () => {
+    const { ask, machine } = client();
+    expect(ask("Z1,800003a6,2")).toBe("OK");
+    expect(ask("Z2,80006000,4")).toBe("OK");
+    // A third hardware one is refused (gdb: "Could not insert hardware breakpoint").
+    expect(ask("Z1,800003b0,2")).toBe("E01");
+    expect(ask("Z3,80006004,4")).toBe("E01");
+    // Software breakpoints are not counted; the same one again is no new trigger.
+    expect(ask("Z0,800003b0,2")).toBe("OK");
+    expect(ask("Z1,800003a6,2")).toBe("OK");
+    expect(ask("z2,80006000,4")).toBe("OK");
+    expect(ask("Z4,80006000,16")).toBe("E01"); // longer than one trigger watches
+    expect(ask("Z4,80006000,8")).toBe("OK");
+    // Removing the software breakpoint at an address keeps a hardware one elsewhere.
+    expect(ask("z0,800003b0,2")).toBe("OK");
+    expect(ask("z4,80006000,8")).toBe("OK");
+    expect(ask("c")).toBe("T05thread:1;");
+    expect(machine.hart.pc >>> 0).toBe(0x800003a6);
+    // The guest's own triggers are untouched: gdb's are the debugger's.
+    expect([...machine.hart.csr.triggers.tdata1]).toEqual([0x2000_0000, 0x2000_0000]);
+  });
+
   it("rewinds a machine with a virtio-blk disk: the disk guest's write is undone and done again, as on QEMU", () => {
     const OUT = new URL("../../../tools/guests/out/", import.meta.url).pathname;
     const original = new Uint8Array(readFileSync(`${OUT}disk.img`));
