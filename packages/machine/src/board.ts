@@ -1,5 +1,5 @@
 import type { SegmentReader } from "@amber/checkpoint";
-import { Hart } from "@amber/isa";
+import { Hart, TDATA1_RESET } from "@amber/isa";
 import { AddressSpace, Ram, type RamBaseline } from "@amber/memory";
 import { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
 import { Clint } from "./devices/clint.js";
@@ -309,6 +309,14 @@ export class Board {
     this.resetPending = false;
     this.hart.x.fill(0);
     this.hart.pc = VIRT.mrom.base;
+    // The debug triggers come back disarmed, as QEMU resets them.
+    const triggers = this.hart.csr.triggers;
+    triggers.load(
+      0,
+      triggers.tdata1.map(() => TDATA1_RESET),
+      triggers.tdata2.map(() => 0),
+    );
+    this.hart.csr.onTranslationChange();
   }
 
   /** What QEMU's SYS_HEAPINFO reports: heap from the image end up to the device tree, stack below it. */
