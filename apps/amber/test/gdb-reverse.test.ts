@@ -197,6 +197,32 @@ describe.skipIf(!hostTool("gdb-multiarch"))("gdb-multiarch debugging a guest ove
     expect(r.status).toBe(0);
   }, 240_000);
 
+  test("hardware breakpoints and watchpoints are as many as the hart's triggers: two", async () => {
+    const r = await gdbSession(
+      ["run", ELF],
+      [
+        "hbreak check_true_",
+        "watch *(unsigned int *)&check_total",
+        "hbreak heap",
+        "echo ==three==\\n",
+        "continue",
+        "echo ==two==\\n",
+        "delete 3",
+        "continue",
+        "p $pc",
+        "echo ==end==\\n",
+        "kill",
+      ],
+      ELF,
+    );
+    // A third is refused when gdb inserts them, and gdb says why; with two, they work.
+    expect(section(r.gdb, "three")).toMatch(/Could not insert hardware breakpoint/);
+    expect(section(r.gdb, "two")).toMatch(
+      /Breakpoint 1, 0x800003b0 in check_true_ \(\)\n\$1 = .*<check_true_\+10>/,
+    );
+    expect(r.status).toBe(0);
+  }, 240_000);
+
   beforeAll(async () => {
     await initCheckpoint();
   });
