@@ -76,6 +76,7 @@ PROGRAMS=(
 	"priv-pmp        | priv-pmp.c        | all               | 0 |"
 	"priv-counters   | priv-counters.c   | all               | 0 |"
 	"priv-mprv-trap  | priv-mprv-trap.c  | all               | 0 |"
+	"triggers        | triggers.c        | all               | 0 |"
 )
 
 # Extra QEMU arguments per program (devices it needs). disk drives virtio-blk in slot 0

@@ -1,7 +1,9 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostTool } from "../../../tools/test-support/host-tool.js";
 // @ts-expect-error: build.mjs is plain JavaScript without types
 import { bundle } from "../build.mjs";
 import { HAVE_TMUX, TmuxTerminal } from "./tmux-terminal.js";
@@ -87,4 +89,56 @@ describe.skipIf(!HAVE_TMUX)("amber repl at a terminal", () => {
     t.line("y");
     await t.waitFor(/\[exit 0\]/);
   });
+
+  it.skipIf(!hostTool("gdb-multiarch"))(
+    ":gdb: gdb-multiarch attaches, steps back across a typed line and detaches; Ctrl-C stops listening",
+    async () => {
+      const t = open("gdb", "repl --dir gdbworld");
+      await t.waitFor(/lisp> $/m);
+      t.line(":gdb 127.0.0.1:0");
+      const port = (await t.waitFor(/gdb server listening on 127\.0\.0\.1:(\d+)/))[1];
+      // Typed while it listens: the guest reads it (and the log keeps it for going back).
+      t.line("(* 6 7)");
+      await t.waitFor(/^42$/m);
+      const gdb = spawnSync(
+        "gdb-multiarch",
+        [
+          "-nx",
+          "-batch",
+          "-ex",
+          "set architecture riscv:rv32",
+          "-ex",
+          `target remote 127.0.0.1:${port}`,
+          "-ex",
+          "p $minstret",
+          "-ex",
+          "reverse-continue",
+          "-ex",
+          "continue",
+          "-ex",
+          "p $minstret",
+          "-ex",
+          "detach",
+        ],
+        { encoding: "utf8" },
+      );
+      const counts = [...gdb.stdout.matchAll(/^\$\d+ = (\d+)$/gm)].map((m) => m[1]);
+      expect(gdb.stdout + gdb.stderr).toMatch(/No more reverse-execution history/);
+      expect(counts).toHaveLength(2);
+      expect(counts[1]).toBe(counts[0]);
+      await t.waitFor(/gdb detached at 0x[0-9a-f]{8}/);
+      // Back in the REPL: the world answers, and its answer was shown once.
+      t.line("(+ 1 1)");
+      await t.waitFor(/^2$/m);
+      expect(t.screen().match(/^42$/gm)).toHaveLength(1);
+      t.line(":gdb 127.0.0.1:0");
+      await t.waitFor(/gdb server listening on 127\.0\.0\.1:\d+\n(?:.*\n)*?[^\n]*$/);
+      t.send("C-c");
+      await t.waitFor(/gdb server closed at 0x[0-9a-f]{8}/);
+      t.line("(+ 2 2)");
+      await t.waitFor(/^4$/m);
+      t.line(":quit!");
+      await t.waitFor(/\[exit 0\]/);
+    },
+  );
 });

@@ -2,6 +2,7 @@ import { Csr } from "./csr-numbers.js";
 import { Pmp } from "./pmp.js";
 import { Privilege } from "./privilege.js";
 import { INTERRUPT_BIT, Interrupt } from "./trap-causes.js";
+import { TINFO, Triggers } from "./triggers.js";
 
 /** mstatus fields the hart implements. */
 export const MSTATUS = {
@@ -103,6 +104,8 @@ export class CsrFile {
   instretOffset = 0;
   hartId = 0;
   readonly pmp = new Pmp();
+  /** The debug triggers (tselect, tdata1-3, tinfo); a change arms or disarms the hart's checks. */
+  readonly triggers = new Triggers();
   /** Current privilege level; trap entry and return change it. */
   priv: Privilege = Privilege.Machine;
   /** Called after satp changes or sfence.vma: address translation must be redone. */
@@ -187,6 +190,16 @@ export class CsrFile {
       case Csr.time:
       case Csr.timeh:
         return this.readUserCounter(num);
+      case Csr.tselect:
+        return this.triggers.select;
+      case Csr.tdata1:
+        return this.triggers.tdata1[this.triggers.select]! | 0;
+      case Csr.tdata2:
+        return this.triggers.tdata2[this.triggers.select]! | 0;
+      case Csr.tdata3:
+        return 0;
+      case Csr.tinfo:
+        return TINFO;
       default:
         if (num >= 0x3a0 && num <= 0x3ef) return this.pmp.read(num);
         return Number.NaN;
@@ -323,6 +336,20 @@ export class CsrFile {
         if (this.priv === Privilege.Supervisor && this.mstatus & MSTATUS.TVM) return false;
         this.satp = v >>> 0;
         this.onTranslationChange();
+        return true;
+      case Csr.tselect:
+        this.triggers.writeSelect(v);
+        return true;
+      case Csr.tdata1:
+        this.triggers.writeTdata1(v);
+        // The hart's checks on fetches and accesses follow what is armed.
+        this.onTranslationChange();
+        return true;
+      case Csr.tdata2:
+        this.triggers.writeTdata2(v);
+        return true;
+      case Csr.tdata3:
+      case Csr.tinfo:
         return true;
       default:
         if (num >= 0x3a0 && num <= 0x3ef) {

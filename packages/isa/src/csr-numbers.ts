@@ -44,6 +44,12 @@ export const Csr = {
   mip: 0x344,
   pmpcfg0: 0x3a0,
   pmpaddr0: 0x3b0,
+  // debug triggers (Sdtrig)
+  tselect: 0x7a0,
+  tdata1: 0x7a1,
+  tdata2: 0x7a2,
+  tdata3: 0x7a3,
+  tinfo: 0x7a4,
   // machine counters
   mcycle: 0xb00,
   minstret: 0xb02,

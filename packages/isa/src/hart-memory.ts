@@ -2,6 +2,7 @@ import type { Bus, RamWindow } from "./bus.js";
 import { CsrFile } from "./csr-file.js";
 import { Access, Mmu, TLB_MASK } from "./mmu.js";
 import { PmpAccess } from "./pmp.js";
+import { TriggerAccess } from "./triggers.js";
 import { Exception } from "./trap-causes.js";
 
 /** `faultCause` when no exception is pending. */
@@ -74,8 +75,10 @@ export abstract class HartMemory {
   /** PMP restricts the current mode (S/U with entries that do not allow everything). */
   protected pmpFetch = false;
   protected pmpData = false;
-  /** Data accesses must go through translation or PMP checks: no direct RAM access. */
+  /** Data accesses must go through translation, PMP or trigger checks: no direct RAM access. */
   protected checkedData = false;
+  /** Fetches must go through translation, PMP or trigger checks (the interpreter's slow fetch path). */
+  protected checkedFetch = false;
   /** The last virtual code page translated and its frame; -1 after any translation change. */
   protected fetchPage = -1;
   protected fetchFrame = 0;
@@ -203,6 +206,7 @@ export abstract class HartMemory {
 
   /** A load under translation or PMP; a page-crossing access is done byte by byte. */
   protected loadChecked(va: number, size: 1 | 2 | 4): number {
+    if (this.dataTriggerHit(va, size, TriggerAccess.Load)) return 0;
     if ((va & 0xfff) + size > 0x1000) {
       let v = 0;
       for (let i = size - 1; i >= 0; i--) {
@@ -224,6 +228,7 @@ export abstract class HartMemory {
 
   /** A store under translation or PMP; both pages of a crossing store are checked before writing. */
   protected storeChecked(va: number, size: 1 | 2 | 4, v: number): boolean {
+    if (this.dataTriggerHit(va, size, TriggerAccess.Store)) return false;
     const within = va & 0xfff;
     if (within + size > 0x1000) {
       const first = this.physicalData(va, 1, Access.Store);
@@ -246,6 +251,17 @@ export abstract class HartMemory {
       this.storeFrame = pa & ~0xfff;
     }
     return this.writePhysical(pa, size, v, va);
+  }
+
+  /**
+   * Whether an armed load/store trigger fires on this access (a breakpoint exception is
+   * then pending, tval 0, taken before the access as on QEMU).
+   */
+  protected dataTriggerHit(va: number, size: number, kind: number): boolean {
+    const t = this.csr.triggers;
+    if (!t.dataArmed || !t.hitsData(va, size, kind, this.csr.priv)) return false;
+    this.fault(Exception.Breakpoint, 0);
+    return true;
   }
 
   /** The 16-bit parcel at `addr` as the hart would fetch it, or NaN. */

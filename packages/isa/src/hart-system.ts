@@ -2,6 +2,7 @@ import { HartMemory, NO_FAULT, SINK } from "./hart-memory.js";
 import { Access } from "./mmu.js";
 import { Op } from "./ops.js";
 import { Exception } from "./trap-causes.js";
+import { TriggerAccess } from "./triggers.js";
 
 /** The semihosting sequence around an `ebreak`: `slli x0,x0,0x1f` before, `srai x0,x0,7` after. */
 const SEMIHOST_PRE = 0x01f01013;
@@ -20,6 +21,8 @@ export abstract class HartSystem extends HartMemory {
     if ((va & 3) !== 0) {
       return this.trap(isLr ? Exception.LoadAddressMisaligned : Exception.StoreAddressMisaligned, va, pc);
     }
+    const kind = isLr ? TriggerAccess.Load : op === Op.SC_W ? TriggerAccess.Store : TriggerAccess.Both;
+    if (this.dataTriggerHit(va, 4, kind)) return this.takeFault(pc);
     // LR reads; SC and AMOs need write permission, and their faults are store/AMO faults.
     const pa = this.checkedData ? this.physicalData(va, 4, isLr ? Access.Load : Access.Store) : va;
     if (pa < 0 && this.faultCause !== NO_FAULT) return this.takeFault(pc);

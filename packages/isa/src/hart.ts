@@ -237,11 +237,21 @@ export class Hart extends HartSystem {
     this.translateData = this.mmu.active(Access.Load);
     this.pmpFetch = csr.priv !== Privilege.Machine && !open;
     this.pmpData = this.mmu.dataPrivilege() !== Privilege.Machine && !open;
-    this.checkedData = this.translateData || this.pmpData;
+    // Armed debug triggers send fetches and accesses down the checked paths, and keep
+    // compiled code off: nothing is checked on the fast paths while none is armed.
+    const triggers = csr.triggers;
+    this.checkedData = this.translateData || this.pmpData || triggers.dataArmed;
+    this.checkedFetch = this.translateFetch || this.pmpFetch || triggers.execArmed;
     // Compiled code runs with PMP open only, with fetches and data both physical or
     // both translated (not under MPRV's mix).
     if (this.jitPhysical === undefined) this.jit = undefined;
-    else if (this.pmpFetch || this.pmpData || this.translateFetch !== this.translateData)
+    else if (
+      this.pmpFetch ||
+      this.pmpData ||
+      this.translateFetch !== this.translateData ||
+      triggers.execArmed ||
+      triggers.dataArmed
+    )
       this.jit = undefined;
     else this.jit = this.translateFetch ? this.translatedCompiler() : this.jitPhysical;
     for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
@@ -379,7 +389,14 @@ export class Hart extends HartSystem {
       }
       const i = (pc >>> 1) & DC_MASK;
       let key = pc;
-      if (this.translateFetch || this.pmpFetch) {
+      if (this.checkedFetch) {
+        // An execute trigger: a breakpoint exception before the instruction (tval 0).
+        const triggers = this.csr.triggers;
+        if (triggers.execArmed && triggers.hitsExec(pc, this.csr.priv)) {
+          pc = this.trap(Exception.Breakpoint, 0, pc);
+          n++;
+          continue;
+        }
         // Most instructions come from the page the previous one came from.
         if (pc >>> 12 === this.fetchPage) key = this.fetchFrame | (pc & 0xfff);
         else {

@@ -13,3 +13,4 @@ export { PMP_ENTRIES, Pmp, PmpAccess } from "./pmp.js";
 export { Privilege } from "./privilege.js";
 export { StopReason } from "./stop-reason.js";
 export { causeName, Exception, INTERRUPT_BIT, Interrupt } from "./trap-causes.js";
+export { TDATA1_RESET, TINFO, TRIGGER_COUNT, TriggerAccess, Triggers } from "./triggers.js";

@@ -1,10 +1,11 @@
 import type { SegmentReader } from "@amber/checkpoint";
-import { Hart } from "@amber/isa";
+import { Hart, TDATA1_RESET } from "@amber/isa";
 import { AddressSpace, Ram, type RamBaseline } from "@amber/memory";
 import { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
 import { Clint } from "./devices/clint.js";
 import { Plic } from "./devices/plic.js";
 import { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
+import type { DiskBaseline } from "./devices/tracked-disk.js";
 import { TrackedDisk } from "./devices/tracked-disk.js";
 import { Uart16550 } from "./devices/uart16550.js";
 import { type DiskBackend, VirtioBlk } from "./devices/virtio-blk.js";
@@ -230,6 +231,11 @@ export class Board {
     }
   }
 
+  /** The disks' content now, by slot, kept until each is ended (for a time line going back). */
+  keepDiskBaselines(): (DiskBaseline | undefined)[] {
+    return this.disks.map((d) => d?.keepBaseline());
+  }
+
   /** The guest's exit status once it has exited. */
   get exited(): number | undefined {
     return this.exitCode;
@@ -303,6 +309,14 @@ export class Board {
     this.resetPending = false;
     this.hart.x.fill(0);
     this.hart.pc = VIRT.mrom.base;
+    // The debug triggers come back disarmed, as QEMU resets them.
+    const triggers = this.hart.csr.triggers;
+    triggers.load(
+      0,
+      triggers.tdata1.map(() => TDATA1_RESET),
+      triggers.tdata2.map(() => 0),
+    );
+    this.hart.csr.onTranslationChange();
   }
 
   /** What QEMU's SYS_HEAPINFO reports: heap from the image end up to the device tree, stack below it. */

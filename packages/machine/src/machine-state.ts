@@ -1,5 +1,5 @@
 import type { CheckpointReader, FieldRecord, FieldValue, SectionInput, SectionSpec } from "@amber/checkpoint";
-import { MSTATUS, type Privilege } from "@amber/isa";
+import { MSTATUS, type Privilege, TDATA1_RESET, TRIGGER_COUNT, Triggers } from "@amber/isa";
 import type { ClintState } from "./devices/clint.js";
 import type { PlicState } from "./devices/plic.js";
 import type { UartState } from "./devices/uart16550.js";
@@ -19,7 +19,8 @@ export const RAM_SEGMENT = "ram";
 export const SECTION_VERSIONS = {
   machine: 1,
   hart0: 1,
-  csr0: 1,
+  /** Version 2 added the debug triggers (tselect, tdata1, tdata2); version 1 images get them at reset. */
+  csr0: 2,
   clint: 1,
   plic: 1,
   uart0: 1,
@@ -39,8 +40,22 @@ export const virtioSectionName = (slot: number): string => `virtio${slot}`;
 /** Name of the segment holding the pages the guest wrote to the disk in virtio slot `slot`. */
 export const diskSegmentName = (slot: number): string => `disk${slot}`;
 
+/** Fields an older version of a section did not have, as they are at reset. */
+const SECTION_DEFAULTS: Partial<Record<SectionName, FieldRecord>> = {
+  csr0: {
+    tselect: 0,
+    tdata1: new Uint32Array(TRIGGER_COUNT).fill(TDATA1_RESET),
+    tdata2: new Uint32Array(TRIGGER_COUNT),
+  },
+};
+
 export const SECTION_SPECS: SectionSpec[] = [
-  ...Object.entries(SECTION_VERSIONS).map(([name, version]) => ({ name, version, minVersion: 1 })),
+  ...Object.entries(SECTION_VERSIONS).map(([name, version]) => ({
+    name,
+    version,
+    minVersion: 1,
+    defaults: SECTION_DEFAULTS[name as SectionName],
+  })),
   ...Array.from({ length: VIRTIO_SLOTS }, (_, i) => ({
     name: virtioSectionName(i),
     version: VIRTIO_SECTION_VERSION,
@@ -128,6 +143,10 @@ export interface CsrState {
   hartId: number;
   pmpcfg: Uint8Array;
   pmpaddr: Uint32Array;
+  /** The debug triggers: tselect, and tdata1/tdata2 of each trigger. */
+  tselect: number;
+  tdata1: Uint32Array;
+  tdata2: Uint32Array;
 }
 
 export const CSR_FIELDS = [
@@ -182,6 +201,9 @@ export function stateToSections(s: MachineState): SectionInput[] {
   for (const k of CSR_FIELDS) csr[k] = s.csr[k];
   csr.pmpcfg = s.csr.pmpcfg.slice();
   csr.pmpaddr = s.csr.pmpaddr.slice();
+  csr.tselect = s.csr.tselect;
+  csr.tdata1 = s.csr.tdata1.slice();
+  csr.tdata2 = s.csr.tdata2.slice();
   return [
     section("machine", {
       ramSize: b.ramSize,
@@ -433,6 +455,13 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
   csr.sepc = evenAddress(c, "sepc");
   csr.pmpcfg = c.array("pmpcfg", Uint8Array, 16);
   csr.pmpaddr = c.array("pmpaddr", Uint32Array, 16);
+  csr.tselect = c.int("tselect", 0, TRIGGER_COUNT - 1);
+  csr.tdata1 = c.array("tdata1", Uint32Array, TRIGGER_COUNT);
+  for (const [i, v] of csr.tdata1.entries()) {
+    if (!Triggers.isLegal(v))
+      c.bad(`tdata1[${i}]`, `is 0x${v.toString(16)}, not a value the trigger can hold`);
+  }
+  csr.tdata2 = c.array("tdata2", Uint32Array, TRIGGER_COUNT);
   const h = get("hart0");
   const x = h.array("x", Int32Array, 32);
   if (x[0] !== 0) h.bad("x[0]", `is ${x[0]}: x0 is always 0`);

@@ -195,6 +195,7 @@ export class Machine extends SavingBoard {
     const csr = hart.csr;
     for (const k of CSR_FIELDS) csr[k] = s.csr[k];
     csr.pmp.load(s.csr.pmpcfg, s.csr.pmpaddr);
+    csr.triggers.load(s.csr.tselect, s.csr.tdata1, s.csr.tdata2);
     csr.priv = s.hart.priv;
     hart.x.set(s.hart.x);
     hart.x[0] = 0;

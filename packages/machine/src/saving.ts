@@ -125,6 +125,9 @@ export class SavingBoard extends RunningBoard {
     for (const k of CSR_FIELDS) csrState[k] = csr[k];
     csrState.pmpcfg = csr.pmp.cfg.slice();
     csrState.pmpaddr = csr.pmp.addr.slice();
+    csrState.tselect = csr.triggers.select;
+    csrState.tdata1 = csr.triggers.tdata1.slice();
+    csrState.tdata2 = csr.triggers.tdata2.slice();
     return {
       board: {
         ramSize: this.ram.size,

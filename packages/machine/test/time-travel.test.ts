@@ -150,27 +150,72 @@ describe("gdb remote protocol engine", { timeout: 60_000 }, () => {
     expect(ask("c")).toBe("W00");
   });
 
-  it("refuses reverse execution on a machine with a disk (disks are not rewound)", () => {
-    const bytes = new Uint8Array(1 << 16);
+  it("hardware breakpoints and watchpoints share the hart's two triggers; watches of up to 8 bytes", () => {
+    const { ask, machine } = client();
+    expect(ask("Z1,800003a6,2")).toBe("OK");
+    expect(ask("Z2,80006000,4")).toBe("OK");
+    // A third hardware one is refused (gdb: "Could not insert hardware breakpoint").
+    expect(ask("Z1,800003b0,2")).toBe("E01");
+    expect(ask("Z3,80006004,4")).toBe("E01");
+    // Software breakpoints are not counted; the same one again is no new trigger.
+    expect(ask("Z0,800003b0,2")).toBe("OK");
+    expect(ask("Z1,800003a6,2")).toBe("OK");
+    expect(ask("z2,80006000,4")).toBe("OK");
+    expect(ask("Z4,80006000,16")).toBe("E01"); // longer than one trigger watches
+    expect(ask("Z4,80006000,8")).toBe("OK");
+    // Removing the software breakpoint at an address keeps a hardware one elsewhere.
+    expect(ask("z0,800003b0,2")).toBe("OK");
+    expect(ask("z4,80006000,8")).toBe("OK");
+    expect(ask("c")).toBe("T05thread:1;");
+    expect(machine.hart.pc >>> 0).toBe(0x800003a6);
+    // The guest's own triggers are untouched: gdb's are the debugger's.
+    expect([...machine.hart.csr.triggers.tdata1]).toEqual([0x2000_0000, 0x2000_0000]);
+  });
+
+  it("rewinds a machine with a virtio-blk disk: the disk guest's write is undone and done again, as on QEMU", () => {
+    const OUT = new URL("../../../tools/guests/out/", import.meta.url).pathname;
+    const original = new Uint8Array(readFileSync(`${OUT}disk.img`));
+    const bytes = original.slice();
     const disk = {
       size: bytes.length,
       read: (o: number, n: number) => bytes.slice(o, o + n),
-      write: () => {},
+      write: (o: number, d: Uint8Array) => bytes.set(d, o),
     };
-    const input = new InputLog(new CapturedIo());
-    const machine = new Machine({ io: input, disks: [{ backend: disk, readOnly: true }] });
-    machine.loadElf(readFileSync(`${GUESTS}hello.elf`), "hello");
-    const timeline = new TimeLine(machine, input);
+    const io = new CapturedIo();
+    const input = new InputLog(io);
+    const machine = new Machine({ io: input, disks: [disk] });
+    machine.loadElf(readFileSync(`${GUESTS}disk.elf`), "disk");
+    const timeline = new TimeLine(machine, input, { interval: 5_000 });
+    const sector5 = () => new TextDecoder().decode(bytes.subarray(5 * 512, 5 * 512 + 25));
+    // Step to the first instruction after which sector 5 holds the guest's write.
+    while (sector5() !== "written by the disk guest") expect(timeline.run(1).kind).toBe("budget");
+    const written = machine.hart.steps;
+    expect(timeline.count).toBeGreaterThan(2);
+    const atWrite = { ...state(machine), virtio: machine.captureState().virtio };
+    expect(timeline.run(Number.POSITIVE_INFINITY).kind).toBe("exited");
+    const end = { ...state(machine), disk: bytes.slice() };
+    // Back before the write: the disk is as it was, bit for bit.
+    timeline.seek(written - 1);
+    expect(bytes).toEqual(original);
+    // Forward again: the same write at the same step, the same machine and device state.
+    timeline.seek(written);
+    expect(sector5()).toBe("written by the disk guest");
+    expect({ ...state(machine), virtio: machine.captureState().virtio }).toEqual(atWrite);
+    // Through gdb: reverse-step (no longer refused), then on to the end, output shown once.
     let sent = "";
     const server = new GdbServer(new Debugger(machine, timeline), (b) => {
       sent += new TextDecoder("latin1").decode(b);
     });
-    server.receive(new TextEncoder().encode("$s#73"));
-    while (server.tick()) {}
-    sent = "";
     server.receive(new TextEncoder().encode("$bs#d5"));
-    expect(sent).toBe("+$E01#a6");
-    expect(timeline.canRewind).toBe(false);
-    expect(() => timeline.seek(0)).toThrow(/disks are not rewound/);
+    while (server.tick()) {}
+    expect(sent).toMatch(/^\+\$T05thread:1;#/);
+    expect(machine.hart.steps).toBe(written - 1);
+    expect(bytes).toEqual(original);
+    sent = "";
+    server.receive(new TextEncoder().encode("$c#63"));
+    while (server.tick()) {}
+    expect(sent).toMatch(/^\+\$W00#/);
+    expect({ ...state(machine), disk: bytes.slice() }).toEqual(end);
+    expect(io.stdoutText).toBe(readFileSync(`${OUT}rv32imac/disk.stdout`, "utf8"));
   });
 });

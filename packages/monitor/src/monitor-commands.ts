@@ -20,6 +20,11 @@ export interface MonitorHost {
   progress(label: string): { update(done: number, total: number): void; stop(): void };
   /** Ends the session with this exit status. */
   quit(status: number): void;
+  /**
+   * Serves gdb's remote protocol for the live world on `address` ([HOST:]PORT) until the
+   * client detaches (`:gdb`); absent where the host cannot listen (a web page).
+   */
+  gdb?(address: string): Promise<void>;
 }
 
 export interface MonitorCommand {
@@ -320,6 +325,19 @@ const brk: MonitorCommand = {
   },
 };
 
+const gdb: MonitorCommand = {
+  name: "gdb",
+  args: "[HOST:]PORT",
+  summary: "let gdb attach (target remote :PORT), with reverse execution; back here when it detaches",
+  async run(host, args) {
+    if (args.length !== 1) throw new MonitorError("usage: :gdb [HOST:]PORT", "usage");
+    if (host.gdb === undefined)
+      throw new MonitorError(":gdb: this monitor cannot listen for gdb (the CLI's can)");
+    if (host.session.state === "exited") throw new MonitorError(":gdb: the guest has powered off");
+    await host.gdb(args[0]!);
+  },
+};
+
 const stats: MonitorCommand = {
   name: "stats",
   args: "",
@@ -378,6 +396,7 @@ export const MONITOR_COMMANDS: MonitorCommand[] = [
   step,
   cont,
   brk,
+  gdb,
   stats,
   help,
   quit,

@@ -127,6 +127,11 @@ export class WorldSession {
   private readonly guestMessages: string[] = [];
   /** Answering a guest's request (a save-world): not settled although the guest waits. */
   private answering = false;
+  /**
+   * A debugger holds the machine (`:gdb`): it may take it back in time, so the console
+   * input it consumed stays logged (see `ConsoleIo.log`) and the session does not run it.
+   */
+  debugging = false;
 
   constructor(
     machine: Machine,
@@ -137,6 +142,7 @@ export class WorldSession {
     readonly store: WorldStore,
   ) {
     this.machine = machine;
+    io.log.steps = () => this.machine.hart.liveSteps;
   }
 
   /** Starts running the guest. */
@@ -175,6 +181,7 @@ export class WorldSession {
 
   /** Sends console input as it is, e.g. keystrokes for a guest whose tty echoes (and wakes it). */
   send(data: string | Uint8Array): void {
+    if (!this.debugging) this.io.trimLog();
     this.io.push(data);
     if (this.state === "waiting") this.setState("running");
   }
@@ -197,6 +204,33 @@ export class WorldSession {
 
   pause(): void {
     if (this.state === "running" || this.state === "waiting") this.setState("paused");
+  }
+
+  /**
+   * Hands the machine to a debugger (`:gdb`): the session stops running it and keeps the
+   * console input it consumes logged until `undebug`. Returns whether the guest was running.
+   */
+  debug(): boolean {
+    const was = this.state === "running" || this.state === "waiting";
+    this.pause();
+    this.debugging = true;
+    return was;
+  }
+
+  /**
+   * Takes the machine back from a debugger: runs on when `run` (the guest was running
+   * before, and the debugger let it go), or reports its power-off if it ended under it.
+   */
+  undebug(run: boolean): void {
+    this.debugging = false;
+    const code = this.machine.exited;
+    if (code !== undefined) {
+      this.setState("exited");
+      this.events.exited(code);
+      return;
+    }
+    this.resumeFrom = this.machine.hart.pc >>> 0;
+    if (run) this.setState("running");
   }
 
   /** Runs on from a pause (a breakpoint at the current pc does not stop it again). */
@@ -538,6 +572,7 @@ export class WorldSession {
     for (const r of this.readers) if (r !== world.reader) r.close();
     this.readers = [world.reader];
     this.machine = world.machine;
+    this.io.trimLog(true);
     this.consoleTail = world.consoleTail;
     this.tailToShow = world.consoleTail !== "";
     this.baseline = {

@@ -35,14 +35,6 @@ function openRun(env: CliEnv, file: string): Run & { start: string } {
   const { machine, close } = replayMachine(env, log, input);
   // Snapshots every 2^20 steps: each probe re-executes at most that much.
   const timeline = new TimeLine(machine, input, { interval: 1 << 20 });
-  if (!timeline.canRewind) {
-    timeline.dispose();
-    close();
-    throw new UserError(
-      `${file}: the run has a disk, and disks are not rewound: cannot bisect it`,
-      ExitCode.Failure,
-    );
-  }
   return {
     machine,
     timeline,

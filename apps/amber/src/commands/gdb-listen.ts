@@ -13,11 +13,11 @@ import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
 
 /** `[HOST:]PORT` of `--gdb`: where the gdb server listens (default host 127.0.0.1). */
-export function parseGdbAddress(spec: string): { host: string; port: number } {
+export function parseGdbAddress(spec: string, what = "--gdb"): { host: string; port: number } {
   const m = /^(?:(.*):)?(\d+)$/.exec(spec);
   const port = m === null ? Number.NaN : Number(m[2]);
   if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UserError(`--gdb: cannot read "${spec}" as [HOST:]PORT (a port 0-65535)`, ExitCode.Usage);
+    throw new UserError(`${what}: cannot read "${spec}" as [HOST:]PORT (a port 0-65535)`, ExitCode.Usage);
   }
   return { host: m[1] === undefined || m[1] === "" ? "127.0.0.1" : m[1], port };
 }
@@ -39,6 +39,36 @@ export function serveGdb(
   address: { host: string; port: number },
   options: { wait: boolean; maxSteps: number; onListening?: (port: number) => void },
 ): Promise<RunOutcome | { kind: "killed" }> {
+  // Without endOnDetach and control, a serving ends only by a kill or by the run's end.
+  return listenGdb(env, machine, input, address, options) as Promise<RunOutcome | { kind: "killed" }>;
+}
+
+/** How a `listenGdb` serving ended: the run's end, a kill, a detach (`endOnDetach`), or `stop()`. */
+export type GdbServing = RunOutcome | { kind: "killed" } | { kind: "detached" } | { kind: "stopped" };
+
+/** `serveGdb` with the REPL's options (`:gdb`): see there. */
+export function listenGdb(
+  env: Pick<CliEnv, "stderr">,
+  machine: Machine,
+  input: InputLog,
+  address: { host: string; port: number },
+  options: {
+    wait: boolean;
+    maxSteps: number;
+    onListening?: (port: number) => void;
+    /** The REPL's `:gdb`: a detach ends the serving (the machine goes back to the REPL). */
+    endOnDetach?: boolean;
+    /**
+     * The REPL's `:gdb`: a guest waiting for input with no client attached idles (until
+     * `wake`) instead of ending the run.
+     */
+    idleWhenStuck?: boolean;
+    /** Gets the handles to wake an idle guest (input came) and to stop serving. */
+    control?: (handles: { wake(): void; stop(): void }) => void;
+    /** How errors name the option (default `--gdb`). */
+    what?: string;
+  },
+): Promise<GdbServing> {
   const timeline = new TimeLine(machine, input);
   const debug = new Debugger(machine, timeline);
   return new Promise((resolve, reject) => {
@@ -47,7 +77,7 @@ export function serveGdb(
     let scheduled = false;
     let finished = false;
 
-    const finish = (outcome: RunOutcome | { kind: "killed" }): void => {
+    const finish = (outcome: GdbServing): void => {
       if (finished) return;
       finished = true;
       timeline.dispose();
@@ -66,6 +96,7 @@ export function serveGdb(
       if (!freeRunning) return;
       const left = options.maxSteps - machine.hart.steps;
       const outcome = timeline.run(Math.min(FREE_SLICE, left));
+      if (outcome.kind === "stuck" && options.idleWhenStuck) return;
       if (outcome.kind !== "budget" || left <= FREE_SLICE) {
         finish(outcome);
         return;
@@ -94,6 +125,10 @@ export function serveGdb(
           }
           client = undefined;
           socket.end();
+          if (options.endOnDetach) {
+            finish({ kind: "detached" });
+            return;
+          }
           freeRunning = true;
           schedule();
         },
@@ -120,7 +155,7 @@ export function serveGdb(
     listener.on("error", (e) => {
       reject(
         new UserError(
-          `--gdb ${address.host}:${address.port}: cannot listen: ${(e as Error).message}`,
+          `${options.what ?? "--gdb"} ${address.host}:${address.port}: cannot listen: ${(e as Error).message}`,
           ExitCode.Failure,
         ),
       );
@@ -129,6 +164,7 @@ export function serveGdb(
       const port = (listener.address() as net.AddressInfo).port;
       env.stderr(`amber: gdb server listening on ${address.host}:${port}\n`);
       options.onListening?.(port);
+      options.control?.({ wake: schedule, stop: () => finish({ kind: "stopped" }) });
       schedule();
     });
   });

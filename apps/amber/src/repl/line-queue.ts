@@ -7,8 +7,14 @@ export class LineQueue {
   private readonly lines: string[] = [];
   private ended = false;
   private waiter: ((line: string | undefined) => void) | undefined;
+  /**
+   * While set, lines pushed are offered to it first: true takes the line (it is not
+   * queued). The REPL's `:gdb` sends console lines typed meanwhile to the guest at once.
+   */
+  intercept: ((line: string) => boolean) | undefined;
 
   push(line: string): void {
+    if (this.intercept?.(line) === true) return;
     if (this.waiter !== undefined) {
       const w = this.waiter;
       this.waiter = undefined;

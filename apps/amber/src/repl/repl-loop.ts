@@ -7,6 +7,7 @@ import {
   saveWorldAs,
   type WorldSession,
 } from "@amber/monitor";
+import { listenGdb, parseGdbAddress } from "../commands/gdb-listen.js";
 import { progressBar } from "../commands/image-progress.js";
 import { errorReport, oneLine } from "../error-line.js";
 import { UserError } from "../user-error.js";
@@ -43,6 +44,8 @@ export class ReplLoop {
   private status: number | undefined;
   private hintedQuit = false;
   private warmedUp = false;
+  /** While `:gdb` serves: stops it (Ctrl-C). */
+  private gdbControl: { wake(): void; stop(): void } | undefined;
 
   constructor(
     readonly session: WorldSession,
@@ -156,6 +159,11 @@ export class ReplLoop {
 
   private interrupt(): void {
     const s = this.session;
+    if (this.gdbControl !== undefined) {
+      this.gdbControl.stop();
+      this.streams.output.write("^C\n");
+      return;
+    }
     if (s.state === "running") {
       s.pause();
       this.say(`paused at ${s.where()} (:continue to run on)\n`);
@@ -201,7 +209,65 @@ export class ReplLoop {
       confirm: (question) => this.confirm(question),
       progress: (label) => progressBar(label, this.streams.terminal),
       quit: (status) => this.end(status),
+      gdb: (address) => this.serveGdb(address),
     };
+  }
+
+  /**
+   * `:gdb [HOST:]PORT`: serves gdb's remote protocol for the live world until the client
+   * detaches (or Ctrl-C). The guest runs on until a client attaches, which stops it; a
+   * time line keeps its recent past, so gdb can step and continue backwards. Console
+   * lines typed meanwhile go to the guest at once (logged, so going back in time replays
+   * them); monitor commands wait until gdb is gone. Then the REPL goes on where gdb left
+   * the guest: running, if it was running before.
+   */
+  private async serveGdb(spec: string): Promise<void> {
+    const address = parseGdbAddress(spec, ":gdb");
+    const s = this.session;
+    const io = s.io;
+    let wasRunning = s.debug();
+    let wake = (): void => {};
+    this.lines.intercept = (line) => {
+      if (line.startsWith(":")) {
+        this.say("gdb is attached: the monitor command runs once it detaches\n");
+        return false;
+      }
+      io.push(`${line}\n`);
+      wake();
+      return true;
+    };
+    try {
+      const outcome = await listenGdb(
+        { stderr: (text) => this.say(text.replace(/^amber: /, "")) },
+        s.machine,
+        io.log,
+        address,
+        {
+          wait: false,
+          maxSteps: Number.POSITIVE_INFINITY,
+          endOnDetach: true,
+          idleWhenStuck: true,
+          what: ":gdb",
+          control: (c) => {
+            wake = c.wake;
+            this.gdbControl = c;
+          },
+        },
+      );
+      if (outcome.kind === "detached") this.say(`gdb detached at ${s.where()}\n`);
+      else if (outcome.kind === "stopped") this.say(`gdb server closed at ${s.where()}\n`);
+      else if (outcome.kind === "killed") {
+        wasRunning = false;
+        this.say(`gdb killed the run: the guest is paused at ${s.where()} (:continue runs it)\n`);
+      } else if (outcome.kind === "unhandled-trap") {
+        wasRunning = false;
+        this.say(`the guest stopped under gdb: ${s.where()}\n`);
+      }
+    } finally {
+      this.lines.intercept = undefined;
+      this.gdbControl = undefined;
+      s.undebug(wasRunning);
+    }
   }
 
   private async confirm(question: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { Privilege } from "@amber/isa";
+import { Privilege, TRIGGER_COUNT } from "@amber/isa";
 import type { Debugger, Resume, StopEvent, WatchKind } from "./debugger.js";
 import { RspFraming } from "./rsp-framing.js";
 import {
@@ -20,6 +20,9 @@ const SUPPORTED = [
   "ReverseContinue+",
   "vContSupported+",
 ].join(";");
+
+/** The longest range one trigger watches (an mcontrol6 of "any" size: 8 bytes). */
+const MAX_WATCH_LENGTH = 8;
 
 const WATCH_KINDS: Record<string, WatchKind> = { "2": "write", "3": "read", "4": "access" };
 const WATCH_PREFIX: Record<WatchKind, string> = { write: "watch", read: "rwatch", access: "awatch" };
@@ -69,6 +72,9 @@ export class GdbServer {
   private readonly xml: string;
   private operation: Generator<void, StopEvent> | undefined;
   private lastStop = "T05thread:1;";
+  /** Software (Z0) and hardware (Z1) breakpoints; the debugger stops at either. */
+  private readonly software = new Set<number>();
+  private readonly hardware = new Set<number>();
   /** Set when the client killed or detached. */
   ended: GdbEnd | undefined;
 
@@ -190,8 +196,6 @@ export class GdbServer {
         return this.start("step");
       case "b":
         if (p !== "bc" && p !== "bs") return "";
-        // Disks are not rewound: no reverse execution on a machine with one.
-        if (!this.debug.timeline.canRewind) return "E01";
         return this.start(p === "bc" ? "reverse-continue" : "reverse-step");
       case "v":
         return this.vPacket(p);
@@ -266,14 +270,25 @@ export class GdbServer {
     const length = Number.parseInt(k ?? "", 16);
     if (!Number.isFinite(address) || !Number.isFinite(length)) return "E01";
     const d = this.debug;
+    // Hardware breakpoints and watchpoints share the hart's trigger count (two, as QEMU's
+    // virt CPU has) and a watch covers at most what one trigger can: a third, or a longer
+    // range, is refused and gdb says so. They are the debugger's own, never the guest's
+    // triggers (as QEMU's gdbstub keeps its own), so the guest's tdata registers stay its.
+    const hardwareUsed = this.hardware.size + d.watchpoints.length;
     if (type === "0" || type === "1") {
-      if (insert) d.breakpoints.add(address);
-      else d.breakpoints.delete(address);
+      const set = type === "0" ? this.software : this.hardware;
+      if (insert && type === "1" && !set.has(address) && hardwareUsed >= TRIGGER_COUNT) return "E01";
+      if (insert) set.add(address);
+      else set.delete(address);
+      d.breakpoints.clear();
+      for (const a of this.software) d.breakpoints.add(a);
+      for (const a of this.hardware) d.breakpoints.add(a);
       return "OK";
     }
     const kind = WATCH_KINDS[type ?? ""];
     if (kind === undefined) return "";
     const i = d.watchpoints.findIndex((w) => w.kind === kind && w.address === address && w.length === length);
+    if (insert && i < 0 && (hardwareUsed >= TRIGGER_COUNT || length > MAX_WATCH_LENGTH)) return "E01";
     if (insert && i < 0) d.watchpoints.push({ kind, address, length: Math.max(1, length) });
     if (!insert && i >= 0) d.watchpoints.splice(i, 1);
     return "OK";

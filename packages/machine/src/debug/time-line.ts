@@ -1,4 +1,5 @@
 import type { RamBaseline } from "@amber/memory";
+import type { DiskBaseline } from "../devices/tracked-disk.js";
 import type { Machine } from "../machine.js";
 import { MachineError } from "../machine-error.js";
 import type { MachineState } from "../machine-state.js";
@@ -10,6 +11,8 @@ interface Snapshot {
   steps: number;
   state: MachineState;
   ram: RamBaseline;
+  /** Each disk (by virtio slot) as the pages written since, their bytes at the instant. */
+  disks: (DiskBaseline | undefined)[];
   /** Input events consumed at the instant. */
   cursor: number;
 }
@@ -31,6 +34,9 @@ export interface TimeLineOptions {
  * nearest one, so going back N steps costs about the snapshot interval, not N. Input comes
  * through an `InputLog`, so the re-executed steps get the input the first run got, and
  * output of steps already run once (before the `frontier`) is muted.
+ *
+ * Disks are rewound too: each snapshot journals the disk pages written after it (their
+ * bytes before the first write, `TrackedDisk.keepBaseline`), and a restore writes them back.
  *
  * When the snapshots' copies exceed the budget, the snapshot whose removal leaves the
  * smallest gap goes (never the first or the last), so history thins out evenly.
@@ -64,9 +70,9 @@ export class TimeLine {
     return this.snapshots[0]!.steps;
   }
 
-  /** Bytes of page copies held by the snapshots (pages shared between snapshots counted in each). */
+  /** Bytes of page copies held by the snapshots, RAM and disks (pages shared between snapshots counted in each). */
   get keptBytes(): number {
-    return this.snapshots.reduce((n, s) => n + s.ram.keptBytes, 0);
+    return this.snapshots.reduce((n, s) => n + s.ram.keptBytes + diskBytes(s), 0);
   }
 
   /** The steps of the snapshots, ascending. */
@@ -95,15 +101,23 @@ export class TimeLine {
     if (steps >= last.steps + this.interval) this.snapshot();
   }
 
-  /** Runs up to `maxSteps` with no checks, taking snapshots on the way. */
+  /**
+   * Runs up to `maxSteps` with no checks, taking snapshots on the way. Below the frontier
+   * a guest idle in `wfi` is run on, as it was the first time (however often its host
+   * resumed it then: each resume is steps that ran, and the input it got is logged).
+   */
   run(maxSteps: number): RunOutcome {
     const hart = this.machine.hart;
     const stopAt = hart.steps + maxSteps;
     for (;;) {
       const left = stopAt - hart.steps;
       if (left <= 0) return { kind: "budget" };
+      const before = hart.steps;
       const outcome = this.machine.run(Math.min(left, this.stepsAhead()));
       this.advanced();
+      // A guest waiting for input (wfi) below the frontier was resumed the first time
+      // (input came, or its host ran it again): history says it went on, so it does.
+      if (outcome.kind === "stuck" && hart.steps < this.frontier && hart.steps > before) continue;
       if (outcome.kind !== "budget") return outcome;
     }
   }
@@ -148,7 +162,7 @@ export class TimeLine {
 
   /** Drops every snapshot, ending their page copies. */
   dispose(): void {
-    for (const s of this.snapshots) s.ram.end();
+    for (const s of this.snapshots) end(s);
     this.snapshots.length = 0;
   }
 
@@ -159,6 +173,7 @@ export class TimeLine {
       steps: m.hart.steps,
       state: m.captureState(),
       ram: m.ram.keepBaseline(this.budget),
+      disks: m.keepDiskBaselines(),
       cursor: this.input.cursor,
     });
     this.taken++;
@@ -172,27 +187,16 @@ export class TimeLine {
       for (let i = 2; i < s.length - 1; i++) {
         if (s[i + 1]!.steps - s[i - 1]!.steps < s[best + 1]!.steps - s[best - 1]!.steps) best = i;
       }
-      s[best]!.ram.end();
+      end(s[best]!);
       s.splice(best, 1);
     }
-  }
-
-  /** Whether the machine can be put back in time: disks are not rewound, so not with one attached. */
-  get canRewind(): boolean {
-    return this.snapshots[0]!.state.virtio.every((v) => v === undefined);
   }
 
   /** Puts the machine back at snapshot `i`; later snapshots are dropped (running on takes them again). */
   private restore(i: number): void {
     const m = this.machine;
     const s = this.snapshots[i]!;
-    if (!this.canRewind) {
-      throw new MachineError(
-        "CONFIG_INVALID",
-        "cannot go back in time: the machine has a disk, and disks are not rewound",
-      );
-    }
-    for (const later of this.snapshots.splice(i + 1)) later.ram.end();
+    for (const later of this.snapshots.splice(i + 1)) end(later);
     if (s.ram.missedPages > 0) {
       throw new MachineError(
         "CONFIG_INVALID",
@@ -205,9 +209,25 @@ export class TimeLine {
       if (bytes !== undefined) ram.writeBytes(p * 4096, bytes);
     }
     s.ram.end();
+    // The disks: the pages written since, back as they were (the virtio devices' own
+    // state, queues and indices, comes back with the rest of the state).
+    for (const d of s.disks) d?.restore();
     m.loadState(s.state);
     this.input.cursor = s.cursor;
     // The snapshot again, counting from now (the restore's own writes are not changes).
     s.ram = ram.keepBaseline(this.budget);
+    s.disks = m.keepDiskBaselines();
   }
+}
+
+function diskBytes(s: Snapshot): number {
+  let n = 0;
+  for (const d of s.disks) n += d?.keptBytes ?? 0;
+  return n;
+}
+
+/** Ends a snapshot's page copies (RAM and disks). */
+function end(s: Snapshot): void {
+  s.ram.end();
+  for (const d of s.disks) d?.end();
 }

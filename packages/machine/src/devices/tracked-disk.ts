@@ -27,6 +27,8 @@ export class TrackedDisk implements DiskBackend {
   sinceInstant: Set<number> | undefined;
   private cow: { pending: Set<number>; frozen: Map<number, Uint8Array> } | undefined;
   private fingerprintValue: string | undefined;
+  /** Instants kept for going back in time (see `keepBaseline`). */
+  private baselines: DiskBaseline[] = [];
 
   constructor(
     readonly base: DiskBackend,
@@ -54,6 +56,7 @@ export class TrackedDisk implements DiskBackend {
     const cow = this.cow;
     for (let p = first; p <= last; p++) {
       if (cow?.pending.has(p) === true && !cow.frozen.has(p)) cow.frozen.set(p, this.readPage(p));
+      for (const b of this.baselines) if (!b.pages.has(p)) b.pages.set(p, this.readPage(p));
       this.written.add(p);
       this.sinceBaseline.add(p);
       this.sinceInstant?.add(p);
@@ -63,6 +66,22 @@ export class TrackedDisk implements DiskBackend {
 
   sync(): void {
     this.base.sync?.();
+  }
+
+  /**
+   * Keeps the disk as it is now, for as long as the baseline is not ended: each page's
+   * bytes before its first write since (a journal of undo pages), so that `restore` can
+   * put the disk back at this instant. A time line keeps one per snapshot.
+   */
+  keepBaseline(): DiskBaseline {
+    const b = new DiskBaseline(this);
+    this.baselines.push(b);
+    return b;
+  }
+
+  /** @internal Stops keeping `b` (see `DiskBaseline.end`). */
+  dropBaseline(b: DiskBaseline): void {
+    this.baselines = this.baselines.filter((x) => x !== b);
   }
 
   /** Page `p` as it is now, 4096 bytes (zeros past the end of the disk). */
@@ -124,6 +143,37 @@ export class TrackedDisk implements DiskBackend {
     if (committed && this.sinceInstant !== undefined) this.sinceBaseline = this.sinceInstant;
     this.sinceInstant = undefined;
     this.cow = undefined;
+  }
+}
+
+/**
+ * A disk's content at one instant (`TrackedDisk.keepBaseline`): the pages written since,
+ * as they were before their first write. `restore` writes them back; `end` stops keeping.
+ */
+export class DiskBaseline {
+  /** By page: its bytes at the instant (only pages written since are here). */
+  readonly pages = new Map<number, Uint8Array>();
+
+  constructor(private readonly disk: TrackedDisk) {}
+
+  /** Bytes of page copies kept. */
+  get keptBytes(): number {
+    return this.pages.size * DISK_PAGE;
+  }
+
+  /** Puts the disk back as it was at the instant (the copies are used up: `end` it after). */
+  restore(): void {
+    const disk = this.disk;
+    // The baseline's own writes must not journal into itself or the others being restored.
+    this.end();
+    for (const [p, bytes] of this.pages) {
+      disk.write(p * DISK_PAGE, bytes.subarray(0, Math.min(DISK_PAGE, disk.size - p * DISK_PAGE)));
+    }
+    this.pages.clear();
+  }
+
+  end(): void {
+    this.disk.dropBaseline(this);
   }
 }
 
