@@ -2,8 +2,8 @@ import type { Bus, RamWindow } from "./bus.js";
 import { CsrFile } from "./csr-file.js";
 import { Access, Mmu, TLB_MASK } from "./mmu.js";
 import { PmpAccess } from "./pmp.js";
-import { TriggerAccess } from "./triggers.js";
 import { Exception } from "./trap-causes.js";
+import { TriggerAccess } from "./triggers.js";
 
 /** `faultCause` when no exception is pending. */
 export const NO_FAULT = -1;
