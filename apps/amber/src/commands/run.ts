@@ -17,7 +17,7 @@ import { describeTrap } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { hex8 } from "../hex.js";
-import { formatSize, parseCount, sizeOption } from "../parse-size.js";
+import { formatBytes, parseCount, sizeOption } from "../parse-size.js";
 import { parseSerialSpec, type SerialSpec, serialText } from "../serial/serial-spec.js";
 import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
@@ -73,7 +73,7 @@ export function ramOption(text: string): number {
   const n = sizeOption("--ram", text);
   if (n < 4096 || n > MAX_RAM || n % 4096 !== 0) {
     throw new UserError(
-      `--ram ${text}: ${formatSize(n)} is not a RAM size of the virt board (a multiple of 4 KiB from 4 KiB to ${formatSize(MAX_RAM)})`,
+      `--ram ${text}: ${formatBytes(n)} is not a RAM size of the virt board (a multiple of 4 KiB from 4 KiB to ${formatBytes(MAX_RAM)})`,
       ExitCode.Usage,
     );
   }
@@ -328,7 +328,7 @@ export function saveReport(env: CliEnv, machine: Machine, target: string, increm
       bar?.stop();
       let size = "";
       try {
-        size = `${formatSize(fs.statSync(target).size)}, `;
+        size = `${formatBytes(fs.statSync(target).size)}, `;
       } catch {}
       const ms = (env.now() - started) * 1000;
       env.stderr(
