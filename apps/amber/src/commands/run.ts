@@ -16,6 +16,7 @@ import {
 import { describeTrap } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
+import { readFailure } from "../file-error.js";
 import { hex8 } from "../hex.js";
 import { formatBytes, parseCount, sizeOption } from "../parse-size.js";
 import { parseSerialSpec, type SerialSpec, serialText } from "../serial/serial-spec.js";
@@ -85,8 +86,7 @@ export function readInput(env: CliEnv, file: string): Uint8Array {
   try {
     return env.readFile(file);
   } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new UserError(`${file}: cannot read: ${reason}`, ExitCode.Failure);
+    throw new UserError(readFailure(file, e, "a file"), ExitCode.Failure);
   }
 }
 
