@@ -16,16 +16,9 @@ import {
   type SectionEntry,
   type SegmentEntry,
 } from "./layout.js";
-import {
-  CheckpointReader,
-  type DirectorySource,
-  guard,
-  type OpenOptions,
-  type PageMapPart,
-  type PartStore,
-  readExactly,
-  setOpenDirectory,
-} from "./reader.js";
+import { guard, readExactly } from "./read-errors.js";
+import { CheckpointReader, setOpenDirectory } from "./reader.js";
+import type { DirectorySource, OpenOptions, PageMapPart, PartStore } from "./reader-types.js";
 import { hostError, ImageAssembler } from "./writer.js";
 
 export const MANIFEST = "manifest.json";

@@ -11,13 +11,8 @@ import {
   writeSingleFile,
 } from "../directory.js";
 import { CheckpointError } from "../errors.js";
-import {
-  CheckpointReader,
-  type DirectorySource,
-  type OpenOptions,
-  type ParentLocation,
-  type ParentRef,
-} from "../reader.js";
+import { CheckpointReader } from "../reader.js";
+import type { DirectorySource, OpenOptions, ParentLocation, ParentRef } from "../reader-types.js";
 import { type SquashOptions, squash } from "../squash.js";
 import { type CheckpointInput, hostError, type WriteResult, writeCheckpoint } from "../writer.js";
 import { useNativeBlake3 } from "./native-blake3.js";
