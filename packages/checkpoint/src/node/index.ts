@@ -359,6 +359,44 @@ export function convertCheckpoint(
   }
 }
 
+/**
+ * Replaces the search path of the image at `src` (either layout), keeping everything else,
+ * the digest included, so children naming it still find it. Written as a whole new image
+ * beside it, fsynced, read back and renamed over it: a failure leaves the image as it was.
+ */
+export function relocateCheckpoint(
+  src: string,
+  searchPath: readonly string[],
+  options: NodeOpenOptions = {},
+): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(src);
+  } catch (e) {
+    throw nodeError(e, src, "opening");
+  }
+  const reader = openCheckpoint(real, { ...options, withoutParent: true });
+  try {
+    let digest = "";
+    if (fs.statSync(real).isDirectory()) {
+      writeDirectoryAtomic(real, (dir) => {
+        digest = writeDirectoryLayout(reader, dir, searchPath);
+      });
+    } else {
+      atomic(
+        real,
+        (f) => {
+          digest = writeSingleFile(reader, f, searchPath);
+        },
+        {},
+      );
+    }
+    return digest;
+  } finally {
+    reader.close();
+  }
+}
+
 /** Squashes `src` and its chain into one full single-file image at `dst`. */
 export function squashCheckpoint(
   src: string,
