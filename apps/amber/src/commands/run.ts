@@ -24,6 +24,7 @@ import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { diskReference } from "./disk-references.js";
 import { DiskTrace } from "./disk-trace.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
@@ -524,22 +525,26 @@ export function saveImage(
             request.between?.();
             request.progress?.(written());
           };
+    const searchPath: string[] = [];
     const save = machine.beginSave(
       { name: "amber", version: VERSION },
       {
         parent: parent?.reader,
         parentHint: parent === undefined ? undefined : parentHint(parent, target),
-        // A disk's base is recorded relative to the image, as the parent is.
-        diskSource: (source) => path.relative(path.dirname(path.resolve(target)), path.resolve(source)),
+        // A disk's base is recorded as %n%/file, its directory in the image's search path
+        // (relative to the image, as the parent is): `amber relocate` moves it.
+        diskSource: (source) => diskReference(target, source, searchPath),
         every: request.every ?? SAVE_SLICE_PAGES,
         between,
       },
     );
     written = () => save.pagesWritten();
-    const input =
-      request.sections === undefined
-        ? save.input
-        : { ...save.input, sections: [...save.input.sections, ...request.sections] };
+    const input = {
+      ...save.input,
+      searchPath,
+      sections:
+        request.sections === undefined ? save.input.sections : [...save.input.sections, ...request.sections],
+    };
     try {
       const written = writeCheckpointFile(target, input);
       const pages = save.pagesWritten();
