@@ -10,6 +10,7 @@ import { registerImageByteCommands } from "./commands/image-bytes.js";
 import { replayCommand } from "./commands/record-replay.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { useCache } from "./commands/registry-open.js";
+import { registerRelocateCommand } from "./commands/relocate.js";
 import { runCommand } from "./commands/run.js";
 import { registerScriptCommand } from "./commands/script.js";
 import { errorReport } from "./error-line.js";
@@ -188,6 +189,9 @@ do not share a start, 2 for a bad command line.`,
     status = s;
   });
   registerCompactCommand(program, writeOut, (s) => {
+    status = s;
+  });
+  registerRelocateCommand(program, env, writeOut, (s) => {
     status = s;
   });
 

@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { initCheckpoint } from "../src/index.js";
-import { convertCheckpoint, openCheckpoint, relocateCheckpoint, writeCheckpointFile } from "../src/node/index.js";
+import {
+  convertCheckpoint,
+  openCheckpoint,
+  relocateCheckpoint,
+  writeCheckpointFile,
+} from "../src/node/index.js";
 import { baseInput, pageOf, SparseRam } from "./support/helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "amber-ckpt-search-"));
