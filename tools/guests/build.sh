@@ -70,6 +70,7 @@ PROGRAMS=(
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
 	"bench-paged     | bench-paged.c     | all               | 0 | -DBENCH_ROUNDS=8"
 	"disk            | disk.c            | all               | 0 |"
+	"disk-console    | disk-console.c    | rv32imac          | 0 |"
 	"priv-delegation | priv-delegation.c | all               | 0 |"
 	"priv-paging     | priv-paging.c     | all               | 0 |"
 	"priv-interrupts | priv-interrupts.c | all               | 0 |"
@@ -84,6 +85,12 @@ PROGRAMS=(
 # keeps the guest's writes out of the committed image.
 declare -A QEMU_EXTRA=(
 	[disk]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
+	[disk-console]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
+)
+
+# What a program reads on its console (the UART, QEMU's stdin with -nographic); others read nothing.
+declare -A QEMU_STDIN=(
+	[disk-console]=src/disk-console.stdin
 )
 
 # out/disk.img: 64 KiB, 128 sectors; sector n starts with "Amber disk sector NNN" and is
@@ -158,7 +165,7 @@ run_guest() {
 	timeout "$TIMEOUT" "$QEMU" -M virt -cpu "$QEMU_CPU" -bios none -nographic ${QEMU_EXTRA[$name]:-} \
 		-chardev "file,id=semihost,path=$dir/$name.stdout" \
 		-semihosting-config enable=on,target=native,chardev=semihost \
-		-kernel "$elf" </dev/null >"$tmp/host-stdout" 2>"$tmp/host-stderr"
+		-kernel "$elf" <"${QEMU_STDIN[$name]:-/dev/null}" >"$tmp/host-stdout" 2>"$tmp/host-stderr"
 	status=$?
 	set -e
 	if ((status == 124)); then
@@ -203,7 +210,7 @@ for spec in "${PROGRAMS[@]}"; do
 		continue
 	fi
 	[[ $marches == all ]] && marches="${MARCHES[*]}"
-	[[ $name == disk ]] && make_disk_image
+	[[ $name == disk || $name == disk-console ]] && make_disk_image
 	for march in $marches; do
 		dir=out/$march
 		mkdir -p "$dir"

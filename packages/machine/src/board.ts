@@ -68,6 +68,18 @@ export interface MachineDisk {
   writesThrough?: boolean;
 }
 
+/** A disk in a virtio slot, as `attachedDisks` reports it. */
+export interface AttachedDisk {
+  slot: number;
+  backend: DiskBackend;
+  source: string;
+  format: string;
+  size: number;
+  readOnly: boolean;
+  /** 4 KiB pages the guest wrote since the disk was attached (a restored world's included). */
+  writtenPages: number;
+}
+
 export const DEFAULT_BASELINE_BYTES = 64 << 20;
 
 /** Longest wait for input in one go when the guest has nothing else to do. */
@@ -230,6 +242,29 @@ export class Board {
     }
   }
 
+  /**
+   * The attached disks, for monitors and tools: the slot, the backend the machine reads and
+   * writes (e.g. an `@amber/image` Image, with its layers and snoop hooks), where it came
+   * from, and how many 4 KiB pages the guest has written since it was attached.
+   */
+  attachedDisks(): AttachedDisk[] {
+    return this.disks.flatMap((d, slot) =>
+      d === undefined
+        ? []
+        : [
+            {
+              slot,
+              backend: d.base,
+              source: d.source,
+              format: d.format,
+              size: d.size,
+              readOnly: this.diskReadOnly[slot] === true,
+              writtenPages: d.written.size,
+            },
+          ],
+    );
+  }
+
   /** The guest's exit status once it has exited. */
   get exited(): number | undefined {
     return this.exitCode;
@@ -311,7 +346,12 @@ export class Board {
     return { heapBase: this.imageEnd, heapLimit: top, stackBase: top, stackLimit: this.imageEnd };
   }
 
-  protected flushConsole(): void {
+  /**
+   * Hands the console output gathered so far to the host now (it is otherwise handed over
+   * at the end of a run slice): a monitor printing between guest output (a disk trace) calls
+   * it first, so the two appear in the order they happened.
+   */
+  flushConsole(): void {
     if (this.consoleBuffer.length === 0) return;
     this.io.stdout(Uint8Array.from(this.consoleBuffer));
     this.consoleBuffer = [];

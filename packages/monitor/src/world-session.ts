@@ -5,8 +5,9 @@ import {
   writeCheckpoint,
 } from "@amber/checkpoint";
 import { disassemble } from "@amber/isa";
-import { Machine, MachineError, type RunOutcome } from "@amber/machine";
+import { Machine, type MachineDisk, MachineError, type RunOutcome } from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
+import { DiskWatch } from "./disk-watch.js";
 import { describeTrap, hex8 } from "./format.js";
 import { MonitorError } from "./monitor-error.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
@@ -110,6 +111,10 @@ export class WorldSession {
   tailToShow = false;
   private readonly decoder = new TextDecoder();
   private readonly settledWaiters: (() => void)[] = [];
+  /** The disks' writes, per disk and layer, through their snoop hooks (`:disks`, `:disk-trace`). */
+  diskWatch: DiskWatch;
+  /** Releases the disks of the world running now (those the store opened for a restored world, or the booted machine's). */
+  closeDisks: () => void = () => {};
 
   constructor(
     machine: Machine,
@@ -120,6 +125,7 @@ export class WorldSession {
     readonly store: WorldStore,
   ) {
     this.machine = machine;
+    this.diskWatch = new DiskWatch(machine);
   }
 
   /** Starts running the guest. */
@@ -396,7 +402,7 @@ export class WorldSession {
    */
   async restore(ref: WorldRef): Promise<void> {
     const reader = await this.store.open(ref);
-    this.adopt(openWorld(reader, ref, this.io, this.jit), ref);
+    this.adopt(openWorld(reader, ref, this.io, this.jit, this.store), ref);
   }
 
   /** A session on a saved world, opened as `reader` (see `restore`); the session keeps the reader. */
@@ -408,7 +414,7 @@ export class WorldSession {
     jit: boolean,
     store: WorldStore,
   ): WorldSession {
-    const world = openWorld(reader, ref, io, jit);
+    const world = openWorld(reader, ref, io, jit, store);
     const session = new WorldSession(world.machine, io, events, jit, store);
     session.adopt(world, ref);
     return session;
@@ -417,7 +423,13 @@ export class WorldSession {
   private adopt(world: ReturnType<typeof openWorld>, ref: WorldRef): void {
     for (const r of this.readers) if (r !== world.reader) r.close();
     this.readers = [world.reader];
+    this.closeDisks();
+    this.closeDisks = world.closeDisks;
     this.machine = world.machine;
+    // A new world has new disks: the trace (if on) follows them; the counts start again.
+    const watch = new DiskWatch(world.machine);
+    this.diskWatch.close(watch);
+    this.diskWatch = watch;
     this.consoleTail = world.consoleTail;
     this.tailToShow = world.consoleTail !== "";
     this.baseline = {
@@ -434,6 +446,9 @@ export class WorldSession {
   /** Stops running and closes the images the world reads from. */
   close(): void {
     this.setState("paused");
+    this.diskWatch.close();
+    this.closeDisks();
+    this.closeDisks = () => {};
     for (const r of this.readers) r.close();
     this.readers = [];
   }
@@ -445,16 +460,20 @@ function openWorld(
   ref: WorldRef,
   io: ConsoleIo,
   jit: boolean,
-): { reader: CheckpointReader; machine: Machine; consoleTail: string } {
+  store: WorldStore,
+): { reader: CheckpointReader; machine: Machine; consoleTail: string; closeDisks: () => void } {
+  let disks: { disks: MachineDisk[]; close(): void } | undefined;
   try {
-    const machine = Machine.fromCheckpoint(reader, { io, jit });
+    disks = Machine.checkpointDisks(reader).length === 0 ? undefined : store.openDisks?.(reader, ref);
+    const machine = Machine.fromCheckpoint(reader, { io, jit, disks: disks?.disks });
     let consoleTail = "";
     if (reader.hasSection(CONSOLE_SECTION)) {
       const tail = reader.section(CONSOLE_SECTION).fields.tail;
       if (typeof tail === "string") consoleTail = tail;
     }
-    return { reader, machine, consoleTail };
+    return { reader, machine, consoleTail, closeDisks: () => disks?.close() };
   } catch (e) {
+    disks?.close();
     reader.close();
     return worldFailure(e, ref.location);
   }
