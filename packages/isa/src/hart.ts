@@ -13,8 +13,8 @@ import { Exception } from "./trap-causes.js";
 import { WASM_HOT, WasmBlockCache } from "./wasm-cache.js";
 
 /** The semihosting sequence around an `ebreak`: `slli x0,x0,0x1f` before, `srai x0,x0,7` after. */
-const SEMIHOST_PRE = 0x01f01013;
-const SEMIHOST_POST = 0x40705013;
+export const SEMIHOST_PRE = 0x01f01013;
+export const SEMIHOST_POST = 0x40705013;
 
 // Decoded-instruction cache: direct-mapped by pc, filled from the decode table on a
 // miss. Stores to a page holding cached code invalidate exactly the entries they touch.

@@ -121,7 +121,7 @@ export class Board {
   protected fdtAddress = 0;
   protected initrd: { start: number; end: number } | undefined;
   protected resetPending = false;
-  protected readonly cmdline: string;
+  protected cmdline: string;
   /** By virtio slot, the attached disks with their written-page tracking. */
   protected readonly disks: (TrackedDisk | undefined)[] = [];
   /** The RAM segment this machine was restored from: pages not yet touched are still only there. */
@@ -263,6 +263,26 @@ export class Board {
             },
           ],
     );
+  }
+
+  /** Whether the guest has asked for its command line (semihosting SYS_GET_CMDLINE). */
+  get commandLineRead(): boolean {
+    return this.semihosting.cmdlineRead;
+  }
+
+  /**
+   * Replaces the command line (argv[0] and the arguments, space-separated) that
+   * SYS_GET_CMDLINE gives, e.g. for a saved world resumed with other arguments before the
+   * guest asked for them. Saved with the machine.
+   */
+  setCommandLine(text: string): void {
+    this.cmdline = text;
+    this.semihosting.setCommandLine(text);
+  }
+
+  /** The command line SYS_GET_CMDLINE gives. */
+  get commandLine(): string {
+    return this.cmdline;
   }
 
   /** The guest's exit status once it has exited. */

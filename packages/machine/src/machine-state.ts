@@ -23,7 +23,8 @@ export const SECTION_VERSIONS = {
   clint: 1,
   plic: 1,
   uart0: 1,
-  semihosting: 1,
+  /** 2: `cmdlineRead` (a world of version 1 reads as having read it: arguments go to the console). */
+  semihosting: 2,
 } as const;
 export type SectionName = keyof typeof SECTION_VERSIONS;
 
@@ -39,8 +40,18 @@ export const virtioSectionName = (slot: number): string => `virtio${slot}`;
 /** Name of the segment holding the pages the guest wrote to the disk in virtio slot `slot`. */
 export const diskSegmentName = (slot: number): string => `disk${slot}`;
 
+/** Values of fields added after a section's first version, for images written before them. */
+const SECTION_DEFAULTS: Partial<Record<SectionName, SectionSpec["defaults"]>> = {
+  semihosting: { cmdlineRead: true },
+};
+
 export const SECTION_SPECS: SectionSpec[] = [
-  ...Object.entries(SECTION_VERSIONS).map(([name, version]) => ({ name, version, minVersion: 1 })),
+  ...Object.entries(SECTION_VERSIONS).map(([name, version]) => ({
+    name,
+    version,
+    minVersion: 1,
+    defaults: SECTION_DEFAULTS[name as SectionName],
+  })),
   ...Array.from({ length: VIRTIO_SLOTS }, (_, i) => ({
     name: virtioSectionName(i),
     version: VIRTIO_SECTION_VERSION,
@@ -218,6 +229,7 @@ export function stateToSections(s: MachineState): SectionInput[] {
       handles: s.semihosting.handles.map((h) => ({ ...h })),
       nextHandle: s.semihosting.nextHandle,
       errno: s.semihosting.errno,
+      cmdlineRead: s.semihosting.cmdlineRead,
     }),
     ...s.virtio.flatMap((v, i) =>
       v === undefined
@@ -496,6 +508,7 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
       })),
       nextHandle: sh.int("nextHandle", 0, 0x7fff_ffff),
       errno: sh.word("errno"),
+      cmdlineRead: sh.bool("cmdlineRead"),
     },
     virtio: Array.from({ length: VIRTIO_SLOTS }, (_, i) => {
       const name = virtioSectionName(i);
