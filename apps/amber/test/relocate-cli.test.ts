@@ -121,7 +121,7 @@ describe("amber relocate: disks that moved, fixed by one command", () => {
 
     // The child holds its own references: relocating the parent does not move them.
     expect(runCli(["resume", child]).status).toBe(125);
-    const chained = runCli(["relocate", child, "--chain", "--path", "%1%=" + p("B/disks")]);
+    const chained = runCli(["relocate", child, "--chain", "--path", `%1%=${p("B/disks")}`]);
     expect(chained.status).toBe(0);
     expect(searchPathOf(child)).toEqual([p("B/disks")]);
     expect(searchPathOf(world)).toEqual([p("B/disks")]);
