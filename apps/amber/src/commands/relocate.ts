@@ -264,7 +264,7 @@ function relocateCommand(
       env.stderr(
         changed
           ? `amber: ${p.world}: search path ${p.after.map((d, i) => `%${i + 1}% = ${d}`).join(", ")}${p.checks.length > 0 ? ` (${p.checks.length} disk${p.checks.length === 1 ? "" : "s"} found, the same content)` : ""}\n`
-          : `amber: ${p.world}: unchanged (no directory of its search path matches)\n`,
+          : `amber: ${p.world}: unchanged, its search path already says ${p.after.map((d, i) => `%${i + 1}% = ${d}`).join(", ") || "nothing"}\n`,
       );
     }
   }
