@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initCheckpoint } from "@amber/checkpoint";
@@ -96,6 +96,24 @@ describe("the monitor watches the disks through their snoop hooks: :disks, :disk
       /sector 5: hello\ndisk> insn=\d+ disk=0 offset=4608 length=512 layer=shadow\nwrote sector 9\n/,
     );
     expect(traced(again.stdout)).toEqual([{ offset: 9 * 512, length: 512, layer: "shadow" }]);
+
+    // The disk moves: the REPL says which disk and how to fix it; relocating the machine
+    // directory (every world in it) fixes it.
+    mkdirSync(join(tmp, "moved"));
+    renameSync(disk, join(tmp, "moved", "disk.img"));
+    const lost = await replScript([dir], ":quit!\n");
+    expect(lost.status).toBe(125);
+    expect(lost.stderr).toMatch(
+      /w1\.amber: disk 0 \(%1%\/disk\.img\) not found: looked for .*disk\.img; if it moved, amber relocate /,
+    );
+    const fixed = runCli(["relocate", dir, "--path", `${tmp}=${join(tmp, "moved")}`]);
+    expect(fixed.status).toBe(0);
+    expect(runCli(["relocate", dir, "--list"]).out).toMatch(
+      /disk 0: %1%\/disk\.img → .*moved\/disk\.img: found/,
+    );
+    const back = await replScript([dir], "r 5\nq\n");
+    expect(back.stdout).toContain("sector 5: hello\n");
+    expect(back.status).toBe(0);
   });
 
   it(":disk-trace with no disk, and a bad argument count, are one line each", async () => {

@@ -6,6 +6,7 @@ import { type CheckpointDisk, diskFingerprint, Machine, SECTION_SPECS } from "@a
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
+import { MachineDirectory } from "../repl/machine-directory.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure } from "./checkpoint-open.js";
 import { type ResolvedReference, referenceFound, resolveReference } from "./disk-references.js";
@@ -185,8 +186,18 @@ interface RelocateOptions {
   check?: boolean;
 }
 
-/** The worlds `relocate` rewrites: WORLD, and with --chain the files of its parents. */
+/**
+ * The worlds `relocate` rewrites: WORLD, and with --chain the files of its parents; for a
+ * machine directory (`amber repl`'s), every world in it (parents included).
+ */
 function worldsToRewrite(world: string, chain: boolean): string[] {
+  if (MachineDirectory.isMachine(world)) {
+    const dir = MachineDirectory.open(world);
+    const names = dir.worlds();
+    if (names.length === 0)
+      throw new UserError(`${world}: a machine directory without saved worlds`, ExitCode.Failure);
+    return names.map((n) => dir.worldPath(n));
+  }
   if (!chain) return [world];
   const reader = open(world, true);
   try {
@@ -208,7 +219,13 @@ function relocateCommand(
         "--list shows the search path; give --path without it to change it",
         ExitCode.Usage,
       );
-    return listCommand(writeOut, world, o.json === true);
+    if (!MachineDirectory.isMachine(world)) return listCommand(writeOut, world, o.json === true);
+    // A machine directory: each world, one after the other (JSON: one line each).
+    let status: number = ExitCode.Ok;
+    for (const w of worldsToRewrite(world, false)) {
+      if (listCommand(writeOut, w, o.json === true) !== ExitCode.Ok) status = ExitCode.Failure;
+    }
+    return status;
   }
   if (o.path === undefined || o.path.length === 0)
     throw new UserError("give --path OLD=NEW (repeatable), or --list to see the search path", ExitCode.Usage);
@@ -283,7 +300,10 @@ export function registerRelocateCommand(
     .description(
       "Show or change where a saved world looks for its disks (its search path), without editing it.",
     )
-    .argument("<world>", "a saved world (.amber/.ambc file or a composed directory)")
+    .argument(
+      "<world>",
+      "a saved world (.amber/.ambc file or a composed directory), or a machine directory (all its worlds)",
+    )
     .option(
       "--path <old=new>",
       "a directory of the search path (as stored, %n%, or a directory holding it) and where it is now; repeatable",
@@ -312,7 +332,8 @@ leaves the world as it was.
 
 Incremental worlds: resuming a world reads its disks from that world only (every world
 holds the whole machine state and its own search path), never from its parents; relocate
-rewrites the world named, and --chain its parents too, for resuming them as well.
+rewrites the world named, and --chain its parents too, for resuming them as well. Given an
+\`amber repl\` machine directory, it rewrites every world in it.
 
 Exit status: 0 done (with --list: every disk found), 2 a bad command line or a --path that
 matches no directory, 125 a world that cannot be read or written, or a disk missing or
