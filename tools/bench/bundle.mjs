@@ -69,9 +69,9 @@ async function medianOf(f) {
 
 const size = (f) => statSync(join(work, f)).size;
 
-// The worlds, saved at their prompts (Lisp prints its prompt by instruction 71,400; Linux
+// The worlds, saved at their prompts (Lisp prints its prompt by instruction 98,700; Linux
 // its shell prompt by 33,000,000).
-cli(["run", lisp, "--save-at", "71400", "--save-to", "lisp.amber", "--halt-after-save"]);
+cli(["run", lisp, "--save-at", "98700", "--save-to", "lisp.amber", "--halt-after-save"]);
 cli(["run", ...linuxBoot, "--save-at", "33000000", "--save-to", "linux.amber", "--halt-after-save"]);
 const rows = [];
 for (const w of [

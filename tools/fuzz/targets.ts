@@ -23,7 +23,9 @@ import {
   openImage,
   writeAmberLayer,
   writeQcow2,
+  writeVhdx,
 } from "../../packages/image/src/index.js";
+import { buildDmg } from "../../packages/image/test/support/dmg-builder.js";
 import { mutateCase, prng } from "./mutations.js";
 
 export interface FuzzTarget {
@@ -66,6 +68,26 @@ function amberLayerSeed(): Uint8Array {
   const out = new MemoryBlockFile();
   writeAmberLayer(diskImage().dirtySource(), out, {});
   return out.contents().slice();
+}
+
+function vhdxSeed(): Uint8Array {
+  const out = new MemoryBlockFile();
+  writeVhdx(diskImage().dirtySource(), out, { blockSize: 1 << 20 });
+  return out.contents().slice();
+}
+
+/** A UDZO image (test-support builder, cross-checked with qemu-img and dmg2img) in 3 blkx tables. */
+function dmgSeed(kind: "zlib" | "raw"): Uint8Array {
+  const disk = diskImage().read(0, 256 * 1024);
+  return buildDmg(disk, {
+    kind,
+    chunkSectors: 64,
+    partitions: [
+      { name: "MBR", sectors: 1 },
+      { name: "data", sectors: 400 },
+      { name: "rest", sectors: 111 },
+    ],
+  });
 }
 
 /** Opens by detection, reads everything stored, checks: ImageError or success only. */
@@ -199,6 +221,9 @@ export const TARGETS: readonly FuzzTarget[] = [
   imageTarget("qcow2-zlib", "disk.qcow2", () => qcow2Seed("zlib")),
   imageTarget("qcow2-zstd", "disk.qcow2", () => qcow2Seed("zstd")),
   imageTarget("amber-layer", "disk.amberdisk", amberLayerSeed),
+  imageTarget("vhdx", "disk.vhdx", vhdxSeed),
+  imageTarget("dmg-udzo", "disk.dmg", () => dmgSeed("zlib")),
+  imageTarget("dmg-udro", "disk.dmg", () => dmgSeed("raw")),
   checkpointFileTarget("full"),
   checkpointFileTarget("child"),
   checkpointDirectoryTarget(),

@@ -58,7 +58,7 @@ export function main(
     .option("--no-jit", "interpret every instruction (no compilation to JavaScript); same results, slower")
     .option("--stats", "print one JSON line of statistics on stderr at the end")
     .option(
-      "--disk <file[,format=raw|qcow2|amber][,rw]>",
+      "--disk <file[,format=raw|qcow2|amber|vhdx|dmg][,rw]>",
       "attach a virtio disk (repeatable); writes are shadowed, the file unchanged, unless rw",
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],

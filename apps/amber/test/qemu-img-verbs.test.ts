@@ -180,7 +180,12 @@ describe.skipIf(!hasQemuImg)("qemu-img verbs, against qemu-img", () => {
     const r = runCli(["image", "convert", "-O", "vmdk", p("top.qcow2"), p("x.vmdk")]);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      "amber: -O vmdk: Amber reads and writes raw, qcow2 and amber only; qemu-img converts to and from vmdk\n",
+      "amber: -O vmdk: Amber reads raw, qcow2, amber, vhdx, dmg (and writes all but dmg); qemu-img converts to and from vmdk\n",
+    );
+    const dmg = runCli(["image", "convert", "-O", "dmg", p("top.qcow2"), p("x.dmg")]);
+    expect(dmg.status).toBe(2);
+    expect(dmg.stderr).toBe(
+      "amber: -O dmg: Amber reads dmg but does not write it (raw, qcow2, amber, vhdx)\n",
     );
   });
 });

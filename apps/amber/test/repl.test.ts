@@ -115,7 +115,7 @@ describe("amber repl: the Lisp world", () => {
     expect(r.stderr).toMatch(/1 breakpoint \(the guest runs single-stepped/);
     expect(r.stderr).toMatch(/0 breakpoints/);
     expect(r.stdout).toMatch(/\n4\nlisp> /);
-    expect(r.stdout).toMatch(/:save \[NAME\] \[--full\] +save the world/);
+    expect(r.stdout).toMatch(/:save \[NAME\] \[--full\] \[--compact\] +save the world/);
     expect(r.status).toBe(0);
   });
 

@@ -13,7 +13,7 @@ import { HAVE_TMUX, TmuxTerminal } from "./tmux-terminal.js";
 const LISP = join(import.meta.dirname, "../../../tools/guests/lisp/out/lisp.elf");
 const GUESTS = join(import.meta.dirname, "../../../tools/guests/out/rv32imac");
 /** Instructions after which the Lisp has printed its prompt and polls the UART for input. */
-const LISP_PROMPT_STEPS = "71400";
+const LISP_PROMPT_STEPS = "98700";
 
 let work: string;
 let amber: string;
@@ -48,7 +48,7 @@ beforeAll(async () => {
   ]);
   expect(saved.status).toBe(0);
   const child = cli(
-    ["resume", "lisp.amber", "--save-at", "77000", "--save-to", "child.amber", "--halt-after-save"],
+    ["resume", "lisp.amber", "--save-at", "104300", "--save-to", "child.amber", "--halt-after-save"],
     "(define answer 41)\n",
   );
   expect(child.stderr).toMatch(/^amber: saved child\.amber \(incremental\): [^\n]*\n$/);

@@ -96,8 +96,10 @@ async function boot(request: BootRequest, guests: string, prefer: "indexeddb" | 
   machineName = request.kind === "url" || request.kind === "file" ? "opened" : request.kind;
   const store: WorldStore = new FilesWorldStore(await worldFiles(machineName, prefer), CREATOR);
   const io = new ConsoleIo((data) => {
-    session?.noteOutput(data);
-    pendingOutput.push(data.slice());
+    // The session keeps the guest's control lines (guest-control.ts) off the console.
+    const shown = (session?.noteOutputBytes(data) ?? data).slice();
+    if (shown.length === 0) return;
+    pendingOutput.push(shown);
     if (flushTimer === undefined) flushTimer = setTimeout(flushOutput, 8);
   });
   const events = {

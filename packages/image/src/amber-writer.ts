@@ -26,7 +26,7 @@ export interface AmberWriteOptions {
   onProgress?: (done: number) => void;
 }
 
-const FORMAT_CODES: Record<ImageFormat, number> = { raw: 1, qcow2: 2, amber: 3 };
+const FORMAT_CODES: Record<ImageFormat, number> = { raw: 1, qcow2: 2, amber: 3, vhdx: 4, dmg: 5 };
 
 /**
  * Writes a page source as an Amber layer: header, backing name, the pages as one

@@ -1,5 +1,6 @@
 import { AmberLayer } from "./amber-layer.js";
 import { readExactly } from "./block-file.js";
+import { DmgLayer } from "./dmg-layer.js";
 import { ImageError } from "./errors.js";
 import type { Layer } from "./layer.js";
 import { Qcow2Layer } from "./qcow2-layer.js";
@@ -15,7 +16,8 @@ export interface CheckReport {
 /**
  * Checks one layer's file: for qcow2, that the stored refcounts match what the L1/L2
  * tables reference (as `qemu-img check` does) and that every cluster can be read; for an
- * Amber layer, every block's checksum and decoding. Raw files have nothing to check.
+ * Amber layer, every block's checksum and decoding; for DMG, every chunk's decoding and the
+ * CRC-32s; VHDX is fully checked when opened (CRC-32C, regions, BAT). Raw files have nothing to check.
  */
 export function checkLayer(layer: Layer): CheckReport {
   const report: CheckReport = { corruptions: 0, leaks: 0, messages: [] };
@@ -32,7 +34,18 @@ export function checkLayer(layer: Layer): CheckReport {
     }
   } else if (layer instanceof Qcow2Layer) {
     checkQcow2(layer, report, fail);
+  } else if (layer instanceof DmgLayer) {
+    // Every chunk must decode; then the CRC-32s of each table and of the data fork.
+    try {
+      for (const problem of layer.verify()) {
+        report.corruptions++;
+        report.messages.push(problem);
+      }
+    } catch (e) {
+      fail(e);
+    }
   }
+
   return report;
 }
 

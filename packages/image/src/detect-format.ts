@@ -8,11 +8,12 @@ import { QCOW2_MAGIC } from "./qcow2-header.js";
  * Format detection by content (never by the file's name alone), as qemu-img probes, with
  * one difference: a file is read as raw only when it cannot be anything else.
  *
- * 1. A known magic decides: qcow2 ("QFI\xfb"), an Amber layer ("\x8aAMBIMG\n").
+ * 1. A known magic decides: qcow2 ("QFI\xfb"), an Amber layer ("\x8aAMBIMG\n"), VHDX
+ *    ("vhdxfile" at offset 0), DMG ("koly" in the file's last 512 bytes).
  * 2. Files of other formats are refused with their name: an Amber world (machine checkpoint,
- *    "AMCK"), VMDK, VDI, VHD/VHDX, QED, LUKS, Parallels, Bochs, cloop, DMG.
+ *    "AMCK"), VMDK, VDI, VHD, QED, LUKS, Parallels, Bochs, cloop.
  * 3. A magic that is almost one of ours (3 of qcow2's or the world's 4 bytes, 6 of the Amber
- *    layer's 8) is a damaged header, never raw.
+ *    layer's or VHDX's 8) is a damaged header, never raw.
  * 4. Raw only when none of the above matched, the size is a whole number of 512-byte
  *    sectors, and the name does not carry another format's extension (.qcow2, .amber,
  *    .amberdisk, .vmdk, ...). Anything else needs the format given explicitly (`-f raw`).
@@ -26,6 +27,7 @@ const u32be = (v: number): Uint8Array => Uint8Array.of(v >>> 24, (v >>> 16) & 25
 
 /** Amber's machine checkpoints ("AMCK" in little-endian files, "KCMA" in big-endian ones). */
 const WORLD_MAGICS = [ascii("AMCK"), ascii("KCMA")];
+const VHDX_MAGIC = ascii("vhdxfile");
 
 /** Formats Amber does not read, by the magic qemu-img's probes look for. */
 const FOREIGN: readonly { name: string; at: number; magic: Uint8Array }[] = [
@@ -33,7 +35,6 @@ const FOREIGN: readonly { name: string; at: number; magic: Uint8Array }[] = [
   { name: "VMDK (descriptor)", at: 0, magic: ascii("# Disk DescriptorFile") },
   { name: "VMDK (stream-optimized, COWD)", at: 0, magic: ascii("COWD") },
   { name: "VDI", at: 0x40, magic: Uint8Array.of(0x7f, 0x10, 0xda, 0xbe) },
-  { name: "VHDX", at: 0, magic: ascii("vhdxfile") },
   { name: "VHD (dynamic)", at: 0, magic: ascii("conectix") },
   { name: "QED", at: 0, magic: ascii("QED\0") },
   { name: "LUKS", at: 0, magic: Uint8Array.of(0x4c, 0x55, 0x4b, 0x53, 0xba, 0xbe) },
@@ -87,6 +88,7 @@ export function probeFormat(file: BlockFile): Detected {
   const qcow2 = u32be(QCOW2_MAGIC);
   if (matchesAt(head, 0, qcow2)) return { kind: "image", format: "qcow2" };
   if (matchesAt(head, 0, LAYER_MAGIC)) return { kind: "image", format: "amber" };
+  if (matchesAt(head, 0, VHDX_MAGIC)) return { kind: "image", format: "vhdx" };
   if (WORLD_MAGICS.some((m) => matchesAt(head, 0, m))) return { kind: "world" };
   for (const f of FOREIGN)
     if (matchesAt(head, f.at, f.magic)) return { kind: "foreign", name: f.name, offset: f.at };
@@ -94,10 +96,11 @@ export function probeFormat(file: BlockFile): Detected {
   if (size >= 512 && matchesAt(file.read(size - 512, 8), 0, ascii("conectix")))
     return { kind: "foreign", name: "VHD (fixed)", offset: size - 512 };
   if (size >= 512 && matchesAt(file.read(size - 512, 4), 0, ascii("koly")))
-    return { kind: "foreign", name: "DMG", offset: size - 512 };
+    return { kind: "image", format: "dmg" };
   const near: [string, Uint8Array, number][] = [
     ["qcow2", qcow2, 3],
     ["Amber layer", LAYER_MAGIC, 6],
+    ["VHDX", VHDX_MAGIC, 6],
     ["Amber world", WORLD_MAGICS[0] as Uint8Array, 3],
     ["Amber world", WORLD_MAGICS[1] as Uint8Array, 3],
   ];
@@ -117,7 +120,7 @@ export function probeFormat(file: BlockFile): Detected {
   return { kind: "image", format: "raw" };
 }
 
-/** Detects a file's format (rules above); anything but raw, qcow2 or an Amber layer is an error. */
+/** Detects a file's format (rules above); anything but the formats Amber reads is an error. */
 export function detectFormat(file: BlockFile): ImageFormat {
   const d = probeFormat(file);
   switch (d.kind) {
@@ -132,7 +135,7 @@ export function detectFormat(file: BlockFile): ImageFormat {
     case "foreign":
       throw new ImageError(
         "UNKNOWN_FORMAT",
-        `${file.name}: a ${d.name} image, which Amber does not read (raw, qcow2, Amber layers); convert it with qemu-img convert -O qcow2`,
+        `${file.name}: a ${d.name} image, which Amber does not read (raw, qcow2, Amber layers, VHDX, DMG); convert it with qemu-img convert -O qcow2`,
         d.offset,
       );
     case "damaged":

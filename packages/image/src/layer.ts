@@ -1,5 +1,12 @@
-/** The file formats a layer can be stored in. */
-export type ImageFormat = "raw" | "qcow2" | "amber";
+/** The file formats a layer can be stored in (the one list every format option checks against). */
+export const IMAGE_FORMATS = ["raw", "qcow2", "amber", "vhdx", "dmg"] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+/** Formats Amber writes (DMG is read-only). */
+export const WRITABLE_FORMATS: readonly ImageFormat[] = ["raw", "qcow2", "amber", "vhdx"];
+
+export function isImageFormat(name: string): name is ImageFormat {
+  return (IMAGE_FORMATS as readonly string[]).includes(name);
+}
 
 /**
  * One file of an image's stack. A layer maps parts of the logical byte space; a part it

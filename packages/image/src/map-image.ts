@@ -2,6 +2,7 @@ import type { Image } from "./image.js";
 import type { Layer } from "./layer.js";
 import { Qcow2Layer } from "./qcow2-layer.js";
 import { RawLayer } from "./raw-layer.js";
+import { VhdxLayer } from "./vhdx-layer.js";
 
 /** One run of `qemu-img map --output=json`: where a range of the image's bytes comes from. */
 export interface MapEntry {
@@ -29,6 +30,12 @@ function describe(layer: Layer, at: number): { zero: boolean; data: boolean; off
     return { zero: false, data: true, offset: e.host + (at % layer.grain) };
   }
   if (!layer.has(at)) return undefined;
+  if (layer instanceof VhdxLayer) {
+    const offset = layer.blockOffset(Math.floor(at / layer.grain));
+    return offset === undefined
+      ? { zero: true, data: false }
+      : { zero: false, data: true, offset: offset + (at % layer.grain) };
+  }
   if (layer instanceof RawLayer) return { zero: false, data: true, offset: at };
   return { zero: false, data: true };
 }

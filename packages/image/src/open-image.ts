@@ -1,12 +1,14 @@
 import { AmberLayer } from "./amber-layer.js";
 import type { BlockFile } from "./block-file.js";
 import { detectFormat } from "./detect-format.js";
+import { DmgLayer } from "./dmg-layer.js";
 import { ImageError } from "./errors.js";
 import { Image, type ImageOptions } from "./image.js";
 import type { ImageHost } from "./image-host.js";
 import type { ImageFormat, Layer } from "./layer.js";
 import { Qcow2Layer } from "./qcow2-layer.js";
 import { RawLayer } from "./raw-layer.js";
+import { VhdxLayer } from "./vhdx-layer.js";
 
 /** Deepest backing chain followed: deeper is a loop in disguise or a hostile file. */
 export const MAX_CHAIN_DEPTH = 64;
@@ -26,6 +28,15 @@ export interface OpenOptions extends ImageOptions {
 export function openLayer(file: BlockFile, format: ImageFormat | undefined, writable: boolean): Layer {
   const fmt = format ?? detectFormat(file);
   if (fmt === "qcow2") return new Qcow2Layer(file, { writable });
+  if (fmt === "vhdx") return new VhdxLayer(file, { writable });
+  if (fmt === "dmg") {
+    if (writable)
+      throw new ImageError(
+        "READ_ONLY",
+        `${file.name}: DMG images are read-only in Amber; write a diff layer instead`,
+      );
+    return new DmgLayer(file);
+  }
   if (fmt === "amber") {
     if (writable)
       throw new ImageError(

@@ -1,6 +1,6 @@
 import { type BlockFile, readExactly } from "./block-file.js";
 import { ImageError } from "./errors.js";
-import type { ImageFormat, Layer } from "./layer.js";
+import { type ImageFormat, isImageFormat, type Layer } from "./layer.js";
 import { decompressCluster } from "./qcow2-compression.js";
 import {
   INCOMPAT_CORRUPT,
@@ -104,7 +104,7 @@ export class Qcow2Layer implements Layer {
 
   get backingFormat(): ImageFormat | undefined {
     const f = this.header.backingFormat;
-    return f === "raw" || f === "qcow2" || f === "amber" ? f : undefined;
+    return f !== undefined && isImageFormat(f) ? f : undefined;
   }
 
   private l2(index: number): DataView | undefined {

@@ -7,6 +7,7 @@ import type { PageSource } from "./page-source.js";
 import type { Qcow2Compression } from "./qcow2-compression.js";
 import { writeQcow2 } from "./qcow2-writer.js";
 import { writeRaw } from "./raw-writer.js";
+import { type VhdxSubformat, writeVhdx } from "./vhdx-writer.js";
 
 export interface WriteOptions {
   format: ImageFormat;
@@ -15,6 +16,10 @@ export interface WriteOptions {
   level?: number;
   /** qcow2 cluster size (default 64 KiB). */
   clusterSize?: number;
+  /** VHDX: "dynamic" (default) or "fixed". */
+  subformat?: VhdxSubformat;
+  /** VHDX payload block size (default as qemu-img: 8 MiB for disks up to 1 GiB, more above). */
+  blockSize?: number;
   /** For a diff layer: the file it sits on, as it should be recorded. */
   backingName?: string;
   backingFormat?: ImageFormat;
@@ -22,7 +27,7 @@ export interface WriteOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Writes pages in one of the three formats. */
+/** Writes pages in one of the formats Amber writes (raw, qcow2, amber, vhdx). */
 export function writePages(source: PageSource, out: BlockFile, options: WriteOptions): void {
   const total = source.size;
   const progress =
@@ -58,10 +63,26 @@ export function writePages(source: PageSource, out: BlockFile, options: WriteOpt
           progress === undefined ? undefined : (pages) => progress(Math.min(total, pages * source.pageSize)),
       });
       return;
+    case "vhdx":
+      if (options.backingName !== undefined)
+        throw new ImageError(
+          "INVALID_ARGUMENT",
+          "Amber writes standalone VHDX files only (no differencing VHDX over a backing file)",
+        );
+      if (options.compression !== undefined)
+        throw new ImageError("INVALID_ARGUMENT", "VHDX has no compression");
+      writeVhdx(source, out, {
+        subformat: options.subformat,
+        blockSize: options.blockSize,
+        onProgress: progress,
+      });
+      return;
+    case "dmg":
+      throw new ImageError("INVALID_ARGUMENT", "DMG is read-only in Amber: write raw, qcow2, amber or vhdx");
     default:
       throw new ImageError(
         "INVALID_ARGUMENT",
-        `unknown format "${options.format as string}" (raw, qcow2, amber)`,
+        `unknown format "${options.format as string}" (raw, qcow2, amber, vhdx)`,
       );
   }
 }

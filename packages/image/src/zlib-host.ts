@@ -11,6 +11,8 @@ export interface DeflateHost {
     buf: Uint8Array,
     options?: { maxOutputLength?: number; windowBits?: number; finishFlush?: number },
   ): Uint8Array;
+  /** zlib-wrapped inflate (DMG's UDZO chunks; checks the Adler-32). Optional: without it the wrapper is skipped and raw-inflated. */
+  inflateSync?(buf: Uint8Array, options?: { maxOutputLength?: number }): Uint8Array;
   constants: { Z_SYNC_FLUSH: number };
 }
 
@@ -24,7 +26,7 @@ export function deflateHost(): DeflateHost {
   if (host === undefined) {
     throw new ImageError(
       "UNSUPPORTED_FEATURE",
-      'deflate-compressed qcow2 clusters need a zlib host (import "@amber/image/node" or call setDeflateHost)',
+      'deflate-compressed qcow2 clusters and DMG zlib chunks need a zlib host (import "@amber/image/node" or call setDeflateHost)',
     );
   }
   return host;

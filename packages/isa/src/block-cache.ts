@@ -102,6 +102,7 @@ export class BlockCache implements RegionCache {
   readonly hot = new Uint16Array(JIT_MASK + 1);
   /** Steps taken by the last `enter`. */
   steps = 0;
+  readonly loopWeight = 1;
 
   private readonly fns: RegionFn[] = new Array<RegionFn>(JIT_MASK + 1).fill(nothing);
   private readonly owner: (Compiled | undefined)[] = new Array<Compiled | undefined>(JIT_MASK + 1).fill(

@@ -1,20 +1,17 @@
 import { BlockCache, JIT_HOT, JIT_HOT_TRANSLATED, JIT_MASK } from "./block-cache.js";
 import type { Bus, RamWindow } from "./bus.js";
-import { CsrFile, MSTATUS } from "./csr-file.js";
+import { MSTATUS } from "./csr-file.js";
 import { type Decoded, decodeInto, emptyDecoded } from "./decoder.js";
-import { Access, Mmu, TLB_MASK } from "./mmu.js";
+import { type HartMemoryOptions, NO_FAULT, SINK } from "./hart-memory.js";
+import { HartSystem } from "./hart-system.js";
+import { Access } from "./mmu.js";
 import { mulhu } from "./mul-high.js";
 import { Op } from "./ops.js";
-import { PmpAccess } from "./pmp.js";
 import { Privilege } from "./privilege.js";
 import type { RegionCache } from "./region-cache.js";
 import { StopReason } from "./stop-reason.js";
 import { Exception } from "./trap-causes.js";
-import { WASM_HOT, WasmBlockCache } from "./wasm-cache.js";
-
-/** The semihosting sequence around an `ebreak`: `slli x0,x0,0x1f` before, `srai x0,x0,7` after. */
-export const SEMIHOST_PRE = 0x01f01013;
-export const SEMIHOST_POST = 0x40705013;
+import { WASM_HOT, WASM_HOT_TRANSLATED, WasmBlockCache } from "./wasm-cache.js";
 
 // Decoded-instruction cache: direct-mapped by pc, filled from the decode table on a
 // miss. Stores to a page holding cached code invalidate exactly the entries they touch.
@@ -24,22 +21,9 @@ const DC_MASK = DC_SIZE - 1;
 /** An odd tag never equals a pc (pcs are 2-aligned), so it marks an empty slot. */
 const DC_EMPTY = 1;
 
-const NO_FAULT = -1;
-/** Register-file index that absorbs writes to x0. */
-const SINK = 32;
-const PMP_OF = [PmpAccess.Execute, PmpAccess.Read, PmpAccess.Write] as const;
-const ACCESS_FAULT_OF = [
-  Exception.InstructionAccessFault,
-  Exception.LoadAccessFault,
-  Exception.StoreAccessFault,
-] as const;
-
-export interface HartOptions {
-  hartId?: number;
+export interface HartOptions extends HartMemoryOptions {
   /** Stop at semihosting `ebreak` sequences instead of trapping (default true). */
   semihosting?: boolean;
-  /** Source of the `time` CSR in ticks; without one, reading `time` is illegal. */
-  time?: () => number;
   /**
    * Compile hot code into JS functions (default true). Results are identical either
    * way; false keeps the plain interpreter (the reference), e.g. to cross-check.
@@ -51,10 +35,10 @@ export interface HartOptions {
    */
   jitHotness?: number;
   /**
-   * Which back end compiles hot code running with physical addresses: "wasm" (the
-   * default) where RAM lies flat in a `WebAssembly.Memory` (`RamWindow.flat`) and the
-   * host compiles WebAssembly, else "js" (`new Function`). Code under Sv32 translation
-   * always uses the JS back end.
+   * Which back end compiles hot code: "wasm" (the default) where RAM lies flat in a
+   * `WebAssembly.Memory` (`RamWindow.flat`) and the host compiles WebAssembly, else
+   * "js" (`new Function`). The same choice holds for code running with physical
+   * addresses and for code under Sv32 translation.
    */
   compiler?: "wasm" | "js";
 }
@@ -67,33 +51,8 @@ export interface HartOptions {
  * result. Registers live in an Int32Array; x0 stays zero because decoding sends writes
  * to it to a sink register.
  */
-export class Hart {
-  /**
-   * Registers x0..x31 (a view of the first 32 entries of the register file). The file
-   * has a 33rd entry: decoding turns a destination of x0 into 32, a sink nobody reads,
-   * which is how x0 stays zero without a store after every instruction.
-   */
-  readonly x: Int32Array;
-  private readonly file = new Int32Array(33);
-  pc = 0;
-  readonly csr: CsrFile;
-  /** Steps taken since reset (cycle counter). */
-  steps = 0;
-  /** Steps that took a trap instead of retiring. */
-  traps = 0;
-  /** LR/SC reservation: the reserved address, valid only when `reserved` is set. */
-  reservation = 0;
-  reserved = false;
+export class Hart extends HartSystem {
   semihosting: boolean;
-
-  private readonly bus: Bus;
-  private ramBase = 0;
-  private ramSize = 0;
-  private pages8: ReadonlyArray<Uint8Array | undefined> = [];
-  private pages16: ReadonlyArray<Uint16Array | undefined> = [];
-  private pages32: ReadonlyArray<Int32Array | undefined> = [];
-  private fastWrite: Uint8Array = new Uint8Array(0);
-  private ram: RamWindow | undefined;
   private codePage: Uint8Array = new Uint8Array(0);
 
   private readonly dcTag = new Int32Array(DC_SIZE).fill(DC_EMPTY);
@@ -102,15 +61,6 @@ export class Hart {
   private readonly dcImm = new Int32Array(DC_SIZE);
   private readonly scratch: Decoded = emptyDecoded();
 
-  /** Pending synchronous exception raised by a memory access or decode (-1 = none). */
-  private faultCause = NO_FAULT;
-  private faultTval = 0;
-  private stopRequested = false;
-  /**
-   * Steps taken so far inside the current `run`, stored before anything that may read
-   * the time (CSRs, device accesses); `liveSteps` adds it to `steps`.
-   */
-  private runSteps = 0;
   /** The block compiler for physical pcs and addresses, absent when turned off. */
   private jitPhysical: RegionCache | undefined;
   private readonly compiler: "wasm" | "js";
@@ -118,48 +68,22 @@ export class Hart {
    * The block compiler for code running under Sv32 translation (virtual pcs, TLB
    * lookups), made the first time translation is on (most harts never need it).
    */
-  private jitTranslated: BlockCache | undefined;
+  private jitTranslated: RegionCache | undefined;
   private readonly jitHotness: number | undefined;
   /** The one of the two that fits the current mode; undefined while code must be interpreted. */
   private jit: RegionCache | undefined;
-  /** Sv32 translation; `translateFetch`/`translateData` say whether it applies right now. */
-  readonly mmu: Mmu;
-  private translateFetch = false;
-  private translateData = false;
-  /** PMP restricts the current mode (S/U with entries that do not allow everything). */
-  private pmpFetch = false;
-  private pmpData = false;
-  /** Data accesses must go through translation or PMP checks: no direct RAM access. */
-  private checkedData = false;
   /**
    * Slots filled under translation are indexed by virtual pc, which a physical store
    * cannot compute: each code page lists them as (slot, tag) pairs, and a store to the
    * page drops the page's whole list (the frame is most likely being reused as data).
    */
   private virtualSlots: (number[] | undefined)[] = [];
-  /** The last virtual code page translated and its frame; -1 after any translation change. */
-  private fetchPage = -1;
-  private fetchFrame = 0;
-  /** The same one-entry memory for data: the last page loaded from and stored to. */
-  private loadPage = -1;
-  private loadFrame = 0;
-  private storePage = -1;
-  private storeFrame = 0;
   /** Slots holding instructions that straddle two virtual pages (valid until the next translation change). */
   private straddlers: number[] = [];
 
   constructor(bus: Bus, options: HartOptions = {}) {
-    this.bus = bus;
-    this.x = this.file.subarray(0, 32);
+    super(bus, options);
     this.semihosting = options.semihosting ?? true;
-    const time = options.time;
-    this.csr = new CsrFile({
-      cycles: () => this.steps + this.runSteps,
-      instret: () => this.steps + this.runSteps - this.traps,
-      time: time ?? (() => Number.NaN),
-    });
-    this.csr.hartId = options.hartId ?? 0;
-    this.mmu = new Mmu(bus, this.csr);
     this.csr.onTranslationChange = () => this.translationChanged();
     this.jitHotness = options.jitHotness;
     this.compiler = options.compiler ?? "wasm";
@@ -168,13 +92,37 @@ export class Hart {
     this.jit = this.jitPhysical;
   }
 
-  private translatedCompiler(): BlockCache {
+  /**
+   * The block compiler for code under Sv32 translation: the WebAssembly back end where
+   * it can run (as for physical code), else the JS one.
+   */
+  private translatedCompiler(): RegionCache {
     if (this.jitTranslated === undefined) {
-      const hotness = this.jitHotness ?? JIT_HOT_TRANSLATED;
-      this.jitTranslated = new BlockCache(this.file, (a) => this.markCode(a), hotness, this.mmu);
-      if (this.ram !== undefined) this.jitTranslated.attach(this.ram);
+      const ram = this.ram;
+      if (this.compiler === "wasm" && ram !== undefined) {
+        this.jitTranslated = WasmBlockCache.create(
+          this.file,
+          (a) => this.markCode(a),
+          this.jitHotness ?? WASM_HOT_TRANSLATED,
+          ram,
+          () => {
+            const js = this.translatedJs();
+            if (this.jit === this.jitTranslated) this.jit = js;
+            this.jitTranslated = js;
+          },
+          this.mmu,
+        );
+      }
+      this.jitTranslated ??= this.translatedJs();
     }
     return this.jitTranslated;
+  }
+
+  private translatedJs(): BlockCache {
+    const hotness = this.jitHotness ?? JIT_HOT_TRANSLATED;
+    const js = new BlockCache(this.file, (a) => this.markCode(a), hotness, this.mmu);
+    if (this.ram !== undefined) js.attach(this.ram);
+    return js;
   }
 
   /** Gives the hart direct access to RAM pages; loads/stores elsewhere use the bus. */
@@ -189,7 +137,10 @@ export class Hart {
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
     this.virtualSlots = new Array(this.codePage.length).fill(undefined);
     this.jitPhysical = this.physicalCompiler(ram);
-    this.jitTranslated?.attach(ram);
+    // The translated compiler is made again for this RAM (the wasm one is made for one memory).
+    const translated = this.jitTranslated;
+    this.jitTranslated = undefined;
+    if (translated !== undefined && this.jit === translated) this.jit = this.translatedCompiler();
     ram.onWatchedWrite = (offset, length) => this.invalidateCode((this.ramBase + offset) | 0, length);
     this.flushDecodeCache();
   }
@@ -253,6 +204,15 @@ export class Hart {
     return this.jitPhysical instanceof WasmBlockCache ? "wasm" : "js";
   }
 
+  /**
+   * The back end compiling code under Sv32 translation: "wasm", "js", or undefined
+   * while none was needed yet (or with the compiler off).
+   */
+  get translatedBackend(): "wasm" | "js" | undefined {
+    if (this.jitTranslated === undefined) return undefined;
+    return this.jitTranslated instanceof WasmBlockCache ? "wasm" : "js";
+  }
+
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
   flushDecodeCache(): void {
     this.dcTag.fill(DC_EMPTY);
@@ -286,163 +246,6 @@ export class Hart {
     else this.jit = this.translateFetch ? this.translatedCompiler() : this.jitPhysical;
     for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
     this.straddlers = [];
-  }
-
-  /**
-   * The physical address the instruction at virtual `pc` is fetched from, or -1 with
-   * a fault pending (page fault, or access fault from PMP; mtval = `pc`).
-   */
-  private fetchAddress(pc: number): number {
-    let pa = pc >>> 0;
-    if (this.translateFetch) {
-      pa = this.translate(pc, Access.Fetch);
-      if (pa < 0) {
-        this.fault(this.mmu.faultCause, pc);
-        return -1;
-      }
-    }
-    if (this.pmpFetch && !this.csr.pmp.allows(pa, 2, PmpAccess.Execute, this.csr.priv)) {
-      this.fault(Exception.InstructionAccessFault, pc);
-      return -1;
-    }
-    return pa;
-  }
-
-  /**
-   * `mmu.translate`, keeping the one-entry page memories (fetchPage, loadPage,
-   * storePage) exact copies of TLB entries: a walk may replace the TLB entry one of
-   * them copies (a store walk also fills the load TLB), and then it is forgotten.
-   * So a memory hit is always a TLB hit, and compiled code, which looks at the TLBs
-   * only and leaves the memories alone, makes the same walks the interpreter makes.
-   */
-  private translate(va: number, access: Access): number {
-    const mmu = this.mmu;
-    const walks = mmu.walks;
-    const pa = mmu.translate(va, access);
-    if (mmu.walks !== walks) {
-      if (!this.tlbHolds(Access.Fetch, this.fetchPage, this.fetchFrame)) this.fetchPage = -1;
-      if (!this.tlbHolds(Access.Load, this.loadPage, this.loadFrame)) this.loadPage = -1;
-      if (!this.tlbHolds(Access.Store, this.storePage, this.storeFrame)) this.storePage = -1;
-    }
-    return pa;
-  }
-
-  private tlbHolds(access: Access, vpn: number, frame: number): boolean {
-    const slot = vpn & TLB_MASK;
-    return vpn !== -1 && this.mmu.tags[access]![slot] === vpn && this.mmu.frames[access]![slot] === frame;
-  }
-
-  /** The physical address of a data access, or -1 with a fault pending (mtval = `va`). */
-  private physicalData(va: number, size: number, access: Access): number {
-    let pa = va >>> 0;
-    if (this.translateData) {
-      pa = this.translate(va, access);
-      if (pa < 0) {
-        this.fault(this.mmu.faultCause, va);
-        return -1;
-      }
-    }
-    if (this.pmpData && !this.csr.pmp.allows(pa, size, PMP_OF[access], this.mmu.dataPrivilege())) {
-      this.fault(ACCESS_FAULT_OF[access], va);
-      return -1;
-    }
-    return pa;
-  }
-
-  /** Reads physical memory for an access to virtual `va` (the fault's mtval). */
-  private readPhysical(pa: number, size: 1 | 2 | 4, va: number): number {
-    const off = (pa - this.ramBase) >>> 0;
-    if (off < this.ramSize && (pa & (size - 1)) === 0) {
-      const pn = off >>> 12;
-      if (size === 4) {
-        const page = this.pages32[pn];
-        if (page !== undefined) return page[(off >>> 2) & 1023]!;
-      } else if (size === 2) {
-        const page = this.pages16[pn];
-        if (page !== undefined) return page[(off >>> 1) & 2047]!;
-      } else {
-        const page = this.pages8[pn];
-        if (page !== undefined) return page[off & 4095]!;
-      }
-    }
-    const v = this.bus.load(pa >>> 0, size);
-    if (Number.isNaN(v)) {
-      this.fault(Exception.LoadAccessFault, va);
-      return 0;
-    }
-    return v | 0;
-  }
-
-  /** Writes physical memory for an access to virtual `va`; false on fault or stop request. */
-  private writePhysical(pa: number, size: 1 | 2 | 4, v: number, va: number): boolean {
-    const off = (pa - this.ramBase) >>> 0;
-    if (off < this.ramSize && (pa & (size - 1)) === 0 && this.fastWrite[off >>> 12] === 1) {
-      const pn = off >>> 12;
-      if (size === 4) this.pages32[pn]![(off >>> 2) & 1023] = v;
-      else if (size === 2) this.pages16[pn]![(off >>> 1) & 2047] = v;
-      else this.pages8[pn]![off & 4095] = v;
-      return true;
-    }
-    this.invalidateCode(pa | 0, size);
-    if (!this.bus.store(pa >>> 0, size, v)) return this.fault(Exception.StoreAccessFault, va);
-    return !this.stopRequested;
-  }
-
-  /** A load under translation or PMP; a page-crossing access is done byte by byte. */
-  private loadChecked(va: number, size: 1 | 2 | 4): number {
-    if ((va & 0xfff) + size > 0x1000) {
-      let v = 0;
-      for (let i = size - 1; i >= 0; i--) {
-        const b = this.loadChecked((va + i) | 0, 1);
-        if (this.faultCause !== NO_FAULT) return 0;
-        v = (v << 8) | b;
-      }
-      return v | 0;
-    }
-    if (va >>> 12 === this.loadPage) return this.readPhysical(this.loadFrame | (va & 0xfff), size, va);
-    const pa = this.physicalData(va, size, Access.Load);
-    if (pa < 0) return 0;
-    if (!this.pmpData) {
-      this.loadPage = va >>> 12;
-      this.loadFrame = pa & ~0xfff;
-    }
-    return this.readPhysical(pa, size, va);
-  }
-
-  /** A store under translation or PMP; both pages of a crossing store are checked before writing. */
-  private storeChecked(va: number, size: 1 | 2 | 4, v: number): boolean {
-    const within = va & 0xfff;
-    if (within + size > 0x1000) {
-      const first = this.physicalData(va, 1, Access.Store);
-      if (first < 0) return false;
-      const secondVa = ((va | 0xfff) + 1) | 0;
-      const second = this.physicalData(secondVa, 1, Access.Store);
-      if (second < 0) return false;
-      for (let i = 0; i < size; i++) {
-        const pa = within + i < 0x1000 ? first + i : second + (within + i - 0x1000);
-        if (!this.writePhysical(pa, 1, v >>> (8 * i), (va + i) | 0) && this.faultCause !== NO_FAULT)
-          return false;
-      }
-      return !this.stopRequested;
-    }
-    if (va >>> 12 === this.storePage) return this.writePhysical(this.storeFrame | (va & 0xfff), size, v, va);
-    const pa = this.physicalData(va, size, Access.Store);
-    if (pa < 0) return false;
-    if (!this.pmpData) {
-      this.storePage = va >>> 12;
-      this.storeFrame = pa & ~0xfff;
-    }
-    return this.writePhysical(pa, size, v, va);
-  }
-
-  /** The 16-bit parcel at `addr` as the hart would fetch it, or NaN. */
-  private fetch16(addr: number): number {
-    const off = (addr - this.ramBase) >>> 0;
-    if (off < this.ramSize) {
-      const page = this.pages16[off >>> 12];
-      if (page !== undefined) return page[(off >>> 1) & 2047]!;
-    }
-    return this.bus.fetch(addr >>> 0);
   }
 
   private markCode(addr: number): void {
@@ -501,133 +304,8 @@ export class Hart {
     list.push(slot, this.dcTag[slot]!);
   }
 
-  private fault(cause: number, tval: number): false {
-    this.faultCause = cause;
-    this.faultTval = tval;
-    return false;
-  }
-
-  /** Takes the pending exception raised at `pc`; returns the handler's address. */
-  private takeFault(pc: number): number {
-    const cause = this.faultCause;
-    this.faultCause = NO_FAULT;
-    return this.trap(cause, this.faultTval, pc);
-  }
-
-  private trap(cause: number, tval: number, pc: number): number {
-    this.traps++;
-    this.reserved = false;
-    return this.csr.enterTrap(cause, tval, pc);
-  }
-
-  /** The pc to continue at: `next`, or an interrupt handler if one is now pending and enabled. */
-  private afterControlChange(next: number): number {
-    const cause = this.csr.pendingInterrupt();
-    if (cause === 0) return next;
-    this.reserved = false;
-    return this.csr.enterTrap(cause, 0, next);
-  }
-
-  // ---- data memory access: RAM fast paths, everything else through the bus ----
-
-  private ld8(a: number): number {
-    if (this.checkedData) return this.loadChecked(a, 1);
-    const off = (a - this.ramBase) >>> 0;
-    if (off < this.ramSize) {
-      const page = this.pages8[off >>> 12];
-      if (page !== undefined) return page[off & 4095]!;
-    }
-    return this.loadSlow(a, 1);
-  }
-
-  private ld16(a: number): number {
-    if (this.checkedData) return this.loadChecked(a, 2);
-    const off = (a - this.ramBase) >>> 0;
-    if (off < this.ramSize && (a & 1) === 0) {
-      const page = this.pages16[off >>> 12];
-      if (page !== undefined) return page[(off >>> 1) & 2047]!;
-    }
-    return this.loadSlow(a, 2);
-  }
-
-  private ld32(a: number): number {
-    if (this.checkedData) return this.loadChecked(a, 4);
-    const off = (a - this.ramBase) >>> 0;
-    if (off < this.ramSize && (a & 3) === 0) {
-      const page = this.pages32[off >>> 12];
-      if (page !== undefined) return page[(off >>> 2) & 1023]!;
-    }
-    return this.loadSlow(a, 4);
-  }
-
-  private loadSlow(a: number, size: 1 | 2 | 4): number {
-    const v = this.bus.load(a >>> 0, size);
-    if (Number.isNaN(v)) {
-      this.fault(Exception.LoadAccessFault, this.faultingByte(a, size));
-      return 0;
-    }
-    return v | 0;
-  }
-
-  /**
-   * mtval of an access fault: the access address, or for a misaligned access that
-   * starts in memory and runs past its end, the first byte outside (as QEMU reports).
-   */
-  private faultingByte(a: number, size: number): number {
-    if (size === 1 || Number.isNaN(this.bus.fetch((a & ~1) >>> 0))) return a;
-    for (let i = 1; i < size; i++) if (Number.isNaN(this.bus.fetch(((a + i) & ~1) >>> 0))) return (a + i) | 0;
-    return a;
-  }
-
-  /** Stores return false when the step must end differently: a fault or a stop request. */
-  private st8(a: number, v: number): boolean {
-    if (this.checkedData) return this.storeChecked(a, 1, v);
-    const off = (a - this.ramBase) >>> 0;
-    if (off < this.ramSize) {
-      const pn = off >>> 12;
-      if (this.fastWrite[pn] === 1) {
-        this.pages8[pn]![off & 4095] = v;
-        return true;
-      }
-    }
-    return this.storeSlow(a, 1, v);
-  }
-
-  private st16(a: number, v: number): boolean {
-    if (this.checkedData) return this.storeChecked(a, 2, v);
-    const off = (a - this.ramBase) >>> 0;
-    if (off < this.ramSize && (a & 1) === 0) {
-      const pn = off >>> 12;
-      if (this.fastWrite[pn] === 1) {
-        this.pages16[pn]![(off >>> 1) & 2047] = v;
-        return true;
-      }
-    }
-    return this.storeSlow(a, 2, v);
-  }
-
-  private st32(a: number, v: number): boolean {
-    if (this.checkedData) return this.storeChecked(a, 4, v);
-    const off = (a - this.ramBase) >>> 0;
-    if (off < this.ramSize && (a & 3) === 0) {
-      const pn = off >>> 12;
-      if (this.fastWrite[pn] === 1) {
-        this.pages32[pn]![(off >>> 2) & 1023] = v;
-        return true;
-      }
-    }
-    return this.storeSlow(a, 4, v);
-  }
-
-  private storeSlow(a: number, size: 1 | 2 | 4, v: number): boolean {
-    this.invalidateCode(a, size);
-    if (!this.bus.store(a >>> 0, size, v))
-      return this.fault(Exception.StoreAccessFault, this.faultingByte(a, size));
-    return !this.stopRequested;
-  }
-
   /** Drops cached decodes of any instruction that overlaps the bytes [a, a+size). */
-  private invalidateCode(a: number, size: number): void {
+  protected invalidateCode(a: number, size: number): void {
     const off = (a - this.ramBase) >>> 0;
     if (off >= this.ramSize) return;
     const lastPage = (off + size - 1) >>> 12;
@@ -686,7 +364,14 @@ export class Hart {
       const jit = this.jit;
       if (jit !== undefined) {
         const j = (pc >>> 1) & JIT_MASK;
-        if (jit.tag[j] === pc || (pc !== seq && ++jit.hot[j]! >= jit.hotness)) {
+        let compiled = jit.tag[j] === pc;
+        if (!compiled && pc !== seq) {
+          // A block start: count it (more when reached backwards, see `loopWeight`).
+          const heat = jit.hot[j]! + (pc >>> 0 < seq >>> 0 ? jit.loopWeight : 1);
+          jit.hot[j] = heat;
+          compiled = heat >= jit.hotness;
+        }
+        if (compiled) {
           pc = jit.enter(pc, budget - n);
           n += jit.steps;
           if (n >= budget) break;
@@ -1078,127 +763,5 @@ export class Hart {
     this.steps += n;
     this.runSteps = 0;
     return reason;
-  }
-
-  /** The A extension, off the hot path; returns the next pc (a handler after a fault). */
-  private atomic(op: Op, rd: number, rs1: number, rs2: number, pc: number, next: number): number {
-    const x = this.file;
-    const va = x[rs1]!;
-    const isLr = op === Op.LR_W;
-    if ((va & 3) !== 0) {
-      return this.trap(isLr ? Exception.LoadAddressMisaligned : Exception.StoreAddressMisaligned, va, pc);
-    }
-    // LR reads; SC and AMOs need write permission, and their faults are store/AMO faults.
-    const pa = this.checkedData ? this.physicalData(va, 4, isLr ? Access.Load : Access.Store) : va;
-    if (pa < 0 && this.faultCause !== NO_FAULT) return this.takeFault(pc);
-    switch (op) {
-      case Op.LR_W: {
-        const v = this.readPhysical(pa, 4, va);
-        if (this.faultCause !== NO_FAULT) return this.takeFault(pc);
-        x[rd] = v;
-        this.reservation = pa | 0;
-        this.reserved = true;
-        break;
-      }
-      case Op.SC_W:
-        if (this.reserved && this.reservation === (pa | 0)) {
-          this.reserved = false;
-          if (!this.writePhysical(pa, 4, x[rs2]!, va) && this.faultCause !== NO_FAULT)
-            return this.takeFault(pc);
-          x[rd] = 0;
-        } else {
-          this.reserved = false;
-          x[rd] = 1;
-        }
-        break;
-      default: {
-        const old = this.readPhysical(pa, 4, va);
-        if (this.faultCause !== NO_FAULT) {
-          this.faultCause = Exception.StoreAccessFault;
-          return this.takeFault(pc);
-        }
-        const src = x[rs2]!;
-        let v: number;
-        switch (op) {
-          case Op.AMOSWAP_W:
-            v = src;
-            break;
-          case Op.AMOADD_W:
-            v = (old + src) | 0;
-            break;
-          case Op.AMOXOR_W:
-            v = old ^ src;
-            break;
-          case Op.AMOAND_W:
-            v = old & src;
-            break;
-          case Op.AMOOR_W:
-            v = old | src;
-            break;
-          case Op.AMOMIN_W:
-            v = old < src ? old : src;
-            break;
-          case Op.AMOMAX_W:
-            v = old > src ? old : src;
-            break;
-          case Op.AMOMINU_W:
-            v = old >>> 0 < src >>> 0 ? old : src;
-            break;
-          default:
-            v = old >>> 0 > src >>> 0 ? old : src;
-            break;
-        }
-        if (!this.writePhysical(pa, 4, v, va) && this.faultCause !== NO_FAULT) return this.takeFault(pc);
-        x[rd] = old;
-        break;
-      }
-    }
-    return next;
-  }
-
-  /** Executes a Zicsr instruction; returns the next pc (a trap handler when illegal). */
-  private csrInstruction(op: Op, rd: number, rs1: number, num: number, pc: number, next: number): number {
-    const x = this.file;
-    const isImmediate = op === Op.CSRRWI || op === Op.CSRRSI || op === Op.CSRRCI;
-    const operand = isImmediate ? rs1 : x[rs1]!;
-    const isWrite = op === Op.CSRRW || op === Op.CSRRWI;
-    const writes = isWrite || rs1 !== 0;
-    const reads = !isWrite || rd !== SINK;
-    const raw = this.rawCsrInstruction(op, rd, rs1, num);
-    let old = 0;
-    if (reads) {
-      old = this.csr.read(num);
-      if (Number.isNaN(old)) return this.trap(Exception.IllegalInstruction, raw, pc);
-    } else if (((num >>> 8) & 3) > this.csr.priv) {
-      return this.trap(Exception.IllegalInstruction, raw, pc);
-    }
-    if (writes) {
-      let value: number;
-      if (isWrite) value = operand;
-      else if (op === Op.CSRRS || op === Op.CSRRSI) value = old | operand;
-      else value = old & ~operand;
-      if (!this.csr.write(num, value)) return this.trap(Exception.IllegalInstruction, raw, pc);
-    }
-    x[rd] = old;
-    return writes ? this.afterControlChange(next) : next;
-  }
-
-  /** Re-encodes a CSR instruction for mtval (the decode cache keeps operands, not bits). */
-  private rawCsrInstruction(op: Op, rd: number, rs1: number, num: number): number {
-    const funct3 = op - Op.CSRRW + (op >= Op.CSRRWI ? 2 : 1);
-    return ((num << 20) | (rs1 << 15) | (funct3 << 12) | ((rd & 31) << 7) | 0x73) >>> 0;
-  }
-
-  private isSemihostingCall(pc: number): boolean {
-    const before = this.peek32((pc - 4) | 0);
-    const after = this.peek32((pc + 4) | 0);
-    return before === SEMIHOST_PRE && after === SEMIHOST_POST;
-  }
-
-  /** Reads a code word without side effects or faults (NaN when not fetchable). */
-  private peek32(addr: number): number {
-    const lo = this.fetch16(addr);
-    const hi = this.fetch16((addr + 2) | 0);
-    return (lo | (hi << 16)) >>> 0;
   }
 }

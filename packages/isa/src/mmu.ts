@@ -24,6 +24,10 @@ const TLB_SIZE = 1 << TLB_BITS;
 /** Slot of a virtual page number in each TLB: `vpn & TLB_MASK` (compiled code uses it too). */
 export const TLB_MASK = TLB_SIZE - 1;
 const TLB_EMPTY = -1;
+/** Bytes of one access kind's TLB as `placeTlbs` lays it out: tags, then frames. */
+export const TLB_KIND_BYTES = 8 * TLB_SIZE;
+/** Bytes of all three TLBs as `placeTlbs` lays them out. */
+export const TLB_BYTES = 3 * TLB_KIND_BYTES;
 
 const PAGE_FAULT = [
   Exception.InstructionPageFault,
@@ -52,10 +56,11 @@ export class Mmu {
    * (-1 when empty) and the physical frame address it maps to (as int32). Compiled code
    * reads these directly: a hit means the access is allowed with no further check and
    * touches nothing (no walk, no A/D update), so it may skip the translation call.
-   * The arrays are filled in place and never replaced.
+   * The arrays are filled in place; `placeTlbs` alone replaces them (before compiled code
+   * that holds them exists).
    */
-  readonly tags: readonly Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE).fill(TLB_EMPTY));
-  readonly frames: readonly Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE));
+  readonly tags: Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE).fill(TLB_EMPTY));
+  readonly frames: Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE));
   /** Set after a failed translation: the exception cause; tval is the virtual address. */
   faultCause = 0;
   /** Page walks so far (each may have replaced TLB entries); callers compare it before and after. */
@@ -73,6 +78,23 @@ export class Mmu {
    * it takes 12 MiB.
    */
   mirrors: readonly Int32Array[] | undefined;
+
+  /**
+   * Moves the TLBs into `buffer` at byte `offset` (contents kept), where compiled
+   * WebAssembly reads them: for access kind a, tags at offset + a * TLB_KIND_BYTES and
+   * frames TLB_SIZE * 4 bytes after them (`TLB_BYTES` in all). Nothing changes for the
+   * TLBs' users: the MMU fills and flushes them there from then on.
+   */
+  placeTlbs(buffer: ArrayBuffer, offset: number): void {
+    for (let a = 0; a < 3; a++) {
+      const tags = new Int32Array(buffer, offset + a * TLB_KIND_BYTES, TLB_SIZE);
+      const frames = new Int32Array(buffer, offset + a * TLB_KIND_BYTES + 4 * TLB_SIZE, TLB_SIZE);
+      tags.set(this.tags[a]!);
+      frames.set(this.frames[a]!);
+      this.tags[a] = tags;
+      this.frames[a] = frames;
+    }
+  }
 
   /** Makes `mirrors` (once) and keeps it in step with the TLBs from then on. */
   mirrorTlbs(): readonly Int32Array[] {

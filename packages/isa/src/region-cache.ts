@@ -11,6 +11,11 @@ export interface RegionCache {
   readonly hot: Uint16Array;
   /** Executions after which a pc is compiled. */
   readonly hotness: number;
+  /**
+   * How much an interpreted execution reached backwards (a loop head, most likely) counts
+   * towards `hotness`; 1 where every block start counts alike.
+   */
+  readonly loopWeight: number;
   /** Steps taken by the last `enter`. */
   readonly steps: number;
   /** Regions compiled since the last flush. */

@@ -1,3 +1,4 @@
+import { Access, TLB_KIND_BYTES, TLB_MASK } from "./mmu.js";
 import { type MemoryAccess, OpKind, opInfo } from "./op-table.js";
 import { Op } from "./ops.js";
 import { type Block, BlockEnd, type Insn, type Region, regionLayout } from "./region-scan.js";
@@ -22,8 +23,21 @@ import { Code, encodeModule, I32, VOID, W } from "./wasm-encoder.js";
  * (br_table $b))) case code ...) dispatch code))`. A jump to a block of the region sets
  * `$b` and branches to `$top`; a block laid out right after falls through.
  *
- * Physical pcs and addresses only: regions under Sv32 translation stay with the JS
- * back end.
+ * Under Sv32 translation (a region scanned with `translated` set) pcs and data
+ * addresses are virtual, and the code reads the MMU's TLBs, which the MMU keeps in the
+ * flat memory for it (`Mmu.placeTlbs`), never walking page tables itself (as the JS back
+ * end does, see region-codegen.ts):
+ *  - a load or store hits when its page's slot in the load or store TLB holds the page
+ *    (the MMU fills them only with accesses allowed in the current context, store
+ *    entries only once D is set); the frame there plus the page offset, less the RAM
+ *    base, is the RAM offset, whose fastRead/fastWrite flag is then checked as for a
+ *    physical access. Anything else leaves before the access, so the interpreter walks
+ *    (setting A/D) or faults exactly as it would have. A hit changes nothing the
+ *    interpreter would not have changed;
+ *  - a block entered from the dispatch (region entry, indirect jumps) or from a block on
+ *    another virtual page first checks that the fetch TLB still maps its page to the
+ *    frame it was compiled from; if not the region leaves before it (need = 2 at the
+ *    dispatch, so that the caller can tell a region whose code page maps elsewhere now).
  */
 
 /** Where a region finds what it needs in the flat memory (byte offsets). */
@@ -40,6 +54,8 @@ export interface WasmLayout {
   /** Steps taken by the last region call (int32), then its need flag. */
   stepsOffset: number;
   needOffset: number;
+  /** Under translation: where the MMU keeps its TLBs (`Mmu.placeTlbs`' layout). */
+  tlbOffset?: number;
 }
 
 /**
@@ -57,6 +73,10 @@ export interface ExitLog {
 
 /** The need flag of a region asking to be compiled again with its exit targets. */
 export const NEED_LEARN = 3;
+/** The need flag of a translated region whose entry's code page maps to another frame now. */
+export const NEED_REMAPPED = 2;
+/** Entries per TLB (`Mmu.placeTlbs`' layout: tags, then frames, per access kind). */
+const TLB_ENTRIES = TLB_MASK + 1;
 
 /** Locals: the parameters, then the region's working values, then one per register it uses. */
 const PC = 0;
@@ -67,7 +87,9 @@ const REM = 3;
 const NPC = 4;
 const NEED = 5;
 const O = 6;
-const FIRST_REG = 7;
+/** A translated access's virtual address. */
+const T = 7;
+const FIRST_REG = 8;
 
 /**
  * How each conditional branch compares rs1 with rs2 (the operands are on the stack).
@@ -215,14 +237,44 @@ class Gen {
     c.i32(pc).set(NPC).i32(1).set(NEED).br(this.out);
   }
 
-  /** Transfers control to `pc`: falls through to the next case, jumps to a block, or leaves. */
-  goTo(pc: number, nextIndex: number): void {
+  /**
+   * Leaves with `need` unless the fetch TLB maps the virtual page of `block` to the frame
+   * it was compiled from (translated regions; constant slot, tag and frame).
+   */
+  codePageCheck(block: Block, need: number): void {
+    const c = this.c;
+    const vpn = block.start >>> 12;
+    const slot = 4 * (vpn & TLB_MASK);
+    const tlb = this.layout.tlbOffset!;
+    c.i32(0)
+      .mem(W.I32Load, 2, tlb + slot)
+      .i32(vpn)
+      .op(W.I32Ne);
+    c.i32(0)
+      .mem(W.I32Load, 2, tlb + 4 * TLB_ENTRIES + slot)
+      .i32(block.frame)
+      .op(W.I32Ne)
+      .op(W.I32Or);
+    c.op(W.If).byte(VOID);
+    this.nest++;
+    c.i32(block.start).set(NPC).i32(need).set(NEED).br(this.out);
+    this.nest--;
+    c.op(W.End);
+  }
+
+  /**
+   * Transfers control from `from` to `pc`: falls through to the next case, jumps to a
+   * block (after a code-page check when translated and the page changes), or leaves.
+   */
+  goTo(pc: number, nextIndex: number, from: Block): void {
     const c = this.c;
     const b = this.index.get(pc);
     if (b === undefined) {
       c.i32(pc).set(NPC).br(this.out);
       return;
     }
+    const to = this.region.blocks[b]!;
+    if (this.region.translated && (to.start ^ from.start) >>> 12 !== 0) this.codePageCheck(to, 1);
     if (b === nextIndex) return;
     c.i32(b).set(B).br(this.top);
   }
@@ -230,7 +282,8 @@ class Gen {
 
 /** The module for `region`, exporting `f(pc, left) -> npc`. */
 export function generateWasmRegion(region: Region, layout: WasmLayout, log?: ExitLog): Uint8Array {
-  if (region.translated) throw new Error("region compiler: wasm regions are physical only");
+  if (region.translated && layout.tlbOffset === undefined)
+    throw new Error("region compiler: a translated region needs the TLBs' offset");
   const { blockAt, registers: regs, written } = regionLayout(region);
   const g = new Gen(region, layout, blockAt);
   const c = g.c;
@@ -262,6 +315,7 @@ export function generateWasmRegion(region: Region, layout: WasmLayout, log?: Exi
   for (const [pc, i] of g.index) {
     c.get(NPC).i32(pc).op(W.I32Eq).op(W.If).byte(VOID);
     g.nest++;
+    if (region.translated) g.codePageCheck(region.blocks[i]!, NEED_REMAPPED);
     c.get(REM).i32(g.reach[i]!).op(W.I32LtS).op(W.If).byte(VOID);
     g.nest++;
     c.i32(1).set(NEED).br(g.out);
@@ -289,8 +343,11 @@ export function generateWasmRegion(region: Region, layout: WasmLayout, log?: Exi
   }
   // A region that took no step hands over to the interpreter, so execution always advances.
   // Steps taken: left - rem, into REM.
+  // (need = 2, a code page mapped elsewhere, is kept: the caller counts those.)
   c.get(LEFT).get(REM).op(W.I32Sub).op(W.LocalTee).u32(REM);
-  c.op(W.I32Eqz).op(W.If).byte(VOID).i32(1).set(NEED).op(W.End);
+  c.op(W.I32Eqz);
+  if (region.translated) c.get(NEED).op(W.I32Eqz).op(W.I32And);
+  c.op(W.If).byte(VOID).i32(1).set(NEED).op(W.End);
   c.i32(0).get(REM).mem(W.I32Store, 2, layout.stepsOffset);
   c.i32(0).get(NEED).mem(W.I32Store, 2, layout.needOffset);
   c.get(NPC);
@@ -385,16 +442,16 @@ function emitBlock(g: Gen, block: Block, i: number): void {
       } else {
         c.op(W.If).byte(VOID);
         g.nest++;
-        g.goTo(block.target, -1);
+        g.goTo(block.target, -1, block);
         g.nest--;
         c.op(W.End);
       }
-      g.goTo(block.fallThrough, nextIndex);
+      g.goTo(block.fallThrough, nextIndex, block);
       break;
     }
     case BlockEnd.Jump:
       if (last.rd !== 0) c.i32(block.fallThrough).set(g.local.get(last.rd)!);
-      g.goTo(block.target, nextIndex);
+      g.goTo(block.target, nextIndex, block);
       break;
     case BlockEnd.Indirect:
       // Target first: rd may be rs1.
@@ -404,7 +461,7 @@ function emitBlock(g: Gen, block: Block, i: number): void {
       c.i32(g.region.blocks.length).set(B).br(g.top);
       break;
     case BlockEnd.Next:
-      g.goTo(block.fallThrough, nextIndex);
+      g.goTo(block.fallThrough, nextIndex, block);
       break;
     case BlockEnd.Interpret:
       c.i32(block.fallThrough).set(NPC).i32(1).set(NEED).br(g.out);
@@ -445,19 +502,11 @@ function emitAccess(g: Gen, i: Insn, access: MemoryAccess, store: boolean, uncou
   const { layout } = g;
   const { size } = access;
   const bits = ALIGN_BITS[size];
-  g.reg(i.rs1)(c);
-  c.i32(i.imm - layout.ramBase)
-    .op(W.I32Add)
-    .op(W.LocalTee)
-    .u32(O);
-  c.i32(12).op(W.I32ShrU);
-  c.mem(W.I32Load8U, 0, store ? layout.fastWriteOffset : layout.fastReadOffset);
-  c.op(W.I32Eqz);
-  if (bits !== 0)
-    c.get(O)
-      .i32(size - 1)
-      .op(W.I32And)
-      .op(W.I32Or);
+  if (g.region.translated) {
+    emitTranslatedCheck(g, i, size, store);
+  } else {
+    emitPhysicalCheck(g, i, size, store);
+  }
   c.op(W.If).byte(VOID);
   g.nest++;
   g.exit(i.pc, uncount);
@@ -471,4 +520,66 @@ function emitAccess(g: Gen, i: Insn, access: MemoryAccess, store: boolean, uncou
     c.get(O).mem(LOAD_OP[size][access.signed ? 1 : 0]!, bits, layout.ramOffset);
     c.set(g.local.get(i.rd)!);
   }
+}
+
+/**
+ * Pushes "leave" (non-zero) for a translated access and leaves its RAM offset in O:
+ * t = rs1 + imm; the TLB slot of t's page must hold the page, the frame there plus t's
+ * page offset less the RAM base is O, whose page flag must be set; t must be aligned.
+ * Every load is in bounds whatever the TLB holds (a slot is within the TLB, and the flag
+ * of any 32-bit offset can be read), so the tests are combined without branches.
+ */
+function emitTranslatedCheck(g: Gen, i: Insn, size: 1 | 2 | 4, store: boolean): void {
+  const c = g.c;
+  const { layout } = g;
+  const tlb = layout.tlbOffset! + TLB_KIND_BYTES * (store ? Access.Store : Access.Load);
+  g.reg(i.rs1)(c);
+  c.i32(i.imm).op(W.I32Add).op(W.LocalTee).u32(T);
+  // Slot byte offset: ((t >>> 12) & mask) * 4, kept in O until O is the RAM offset.
+  c.i32(10)
+    .op(W.I32ShrU)
+    .i32(4 * TLB_MASK)
+    .op(W.I32And)
+    .op(W.LocalTee)
+    .u32(O);
+  c.mem(W.I32Load, 2, tlb).get(T).i32(12).op(W.I32ShrU).op(W.I32Ne);
+  c.get(O).mem(W.I32Load, 2, tlb + 4 * TLB_ENTRIES);
+  c.get(T)
+    .i32(0xfff)
+    .op(W.I32And)
+    .op(W.I32Add)
+    .i32(-layout.ramBase | 0)
+    .op(W.I32Add)
+    .op(W.LocalTee)
+    .u32(O);
+  c.i32(12).op(W.I32ShrU);
+  c.mem(W.I32Load8U, 0, store ? layout.fastWriteOffset : layout.fastReadOffset);
+  c.op(W.I32Eqz).op(W.I32Or);
+  if (size > 1)
+    c.get(T)
+      .i32(size - 1)
+      .op(W.I32And)
+      .op(W.I32Or);
+}
+
+/**
+ * Pushes "leave" (non-zero) for a physical access and leaves its RAM offset in O: the
+ * flag of O's page must be set (0 for pages beyond RAM) and O aligned.
+ */
+function emitPhysicalCheck(g: Gen, i: Insn, size: 1 | 2 | 4, store: boolean): void {
+  const c = g.c;
+  const { layout } = g;
+  g.reg(i.rs1)(c);
+  c.i32(i.imm - layout.ramBase)
+    .op(W.I32Add)
+    .op(W.LocalTee)
+    .u32(O);
+  c.i32(12).op(W.I32ShrU);
+  c.mem(W.I32Load8U, 0, store ? layout.fastWriteOffset : layout.fastReadOffset);
+  c.op(W.I32Eqz);
+  if (size > 1)
+    c.get(O)
+      .i32(size - 1)
+      .op(W.I32And)
+      .op(W.I32Or);
 }

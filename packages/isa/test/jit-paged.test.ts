@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { asm } from "./support/assemble.js";
-import { cycle, runBoth, twin } from "./support/compiled-twin.js";
+import { BACKENDS, cycle, runBoth, twin } from "./support/compiled-twin.js";
 import { BOARD_RAM_BASE as BASE, DEVICE, type LazyBoard } from "./support/lazy-board.js";
 
 // The block compiler under Sv32 translation must be as invisible as without it: every
@@ -171,7 +171,7 @@ function supervisorCode(b: LazyBoard, p: Program, user: boolean): void {
   b.program(words, CODE);
 }
 
-describe("block compiler under Sv32: hand-written programs", () => {
+describe.each(BACKENDS)("block compiler (%s back end) under Sv32: hand-written programs", (backend) => {
   // Data pages (virtual): D0 read-only, D1 read-write without A/D (the walker sets
   // them), D2 unmapped, D3 read-write; F is a function on its own code page.
   const D0 = VBASE + 0x10_000;
@@ -219,176 +219,192 @@ describe("block compiler under Sv32: hand-written programs", () => {
         .branch("bne", 20, 22, "loop")
         .label("spin")
         .jal(0, "spin");
-      const t = twin(RAM, (b) => {
-        tables(b, user);
-        machineCode(b, user);
-        supervisorCode(b, p, user);
-        for (let k = 0; k < 4 * 1024; k++) b.store(DATA + 4 * k, 4, Math.imul(k, 0x9e3779b1));
-        map(b, A, D0, DATA, PTE_V | PTE_R | PTE_A | u);
-        map(b, A, D1, DATA + 0x1000, PTE_V | PTE_R | PTE_W | u);
-        map(b, A, D3, DATA + 0x3000, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D | u);
-        const f = new Program(F)
-          .op("mul", { rd: 23, rs1: 10, rs2: 10 })
-          .op("add", { rd: 24, rs1: 24, rs2: 23 })
-          .op("jalr", { rd: 0, rs1: 1, imm: 0 });
-        map(b, A, F, CODE + 0x8000, RWXAD | u);
-        b.program(f.words(), CODE + 0x8000);
-      });
+      const t = twin(
+        RAM,
+        (b) => {
+          tables(b, user);
+          machineCode(b, user);
+          supervisorCode(b, p, user);
+          for (let k = 0; k < 4 * 1024; k++) b.store(DATA + 4 * k, 4, Math.imul(k, 0x9e3779b1));
+          map(b, A, D0, DATA, PTE_V | PTE_R | PTE_A | u);
+          map(b, A, D1, DATA + 0x1000, PTE_V | PTE_R | PTE_W | u);
+          map(b, A, D3, DATA + 0x3000, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D | u);
+          const f = new Program(F)
+            .op("mul", { rd: 23, rs1: 10, rs2: 10 })
+            .op("add", { rd: 24, rs1: 24, rs2: 23 })
+            .op("jalr", { rd: 0, rs1: 1, imm: 0 });
+          map(b, A, F, CODE + 0x8000, RWXAD | u);
+          b.program(f.words(), CODE + 0x8000);
+        },
+        backend,
+      );
       runBoth(t, cycle([1, 3, 7, 50, 97, 1000, 13, 2], 12_000), user ? "U loop" : "S loop");
       expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+      expect(t.jit.hart.translatedBackend).toBe(backend);
       expect(t.jit.hart.x[20]).toBe(HOT_LOOPS);
       expect(t.jit.hart.traps).toBeGreaterThan(HOT_LOOPS * 5);
     });
   }
 });
 
-describe("block compiler under Sv32: mappings that change under running code", () => {
-  const F = VBASE + 0x8000;
-  const F1 = CODE + 0x8000;
-  const F2 = CODE + 0x9000;
-  const DA = VBASE + 0x20_000;
-  const DB = DA + 0x100_000; // the same TLB slot as DA (256 pages apart)
-  const G = VBASE + 0xa000; // reached by a direct jal: a block of the caller's region
-  const GA = CODE + 0xa000;
-  const GB = CODE + 0xb000;
-  const G1 = DATA + 0x8000;
-  const G2 = DATA + 0x9000;
-  const G3 = DATA + 0xa000;
-  const RWAD = PTE_V | PTE_R | PTE_W | PTE_A | PTE_D;
+describe.each(BACKENDS)(
+  "block compiler (%s back end) under Sv32: mappings that change under running code",
+  (backend) => {
+    const F = VBASE + 0x8000;
+    const F1 = CODE + 0x8000;
+    const F2 = CODE + 0x9000;
+    const DA = VBASE + 0x20_000;
+    const DB = DA + 0x100_000; // the same TLB slot as DA (256 pages apart)
+    const G = VBASE + 0xa000; // reached by a direct jal: a block of the caller's region
+    const GA = CODE + 0xa000;
+    const GB = CODE + 0xb000;
+    const G1 = DATA + 0x8000;
+    const G2 = DATA + 0x9000;
+    const G3 = DATA + 0xa000;
+    const RWAD = PTE_V | PTE_R | PTE_W | PTE_A | PTE_D;
 
-  /** f at F1 adds 1 to x5, f at F2 adds 100; G1 and G2 hold different words. */
-  function frames(b: LazyBoard): void {
-    b.program(new Program(F1).op("addi", { rd: 5, rs1: 5, imm: 1 }).op("jalr", { rs1: 1 }).words(), F1);
-    b.program(new Program(F2).op("addi", { rd: 5, rs1: 5, imm: 100 }).op("jalr", { rs1: 1 }).words(), F2);
-    b.program(new Program(GA).op("addi", { rd: 7, rs1: 7, imm: 1 }).op("jalr", { rs1: 1 }).words(), GA);
-    b.program(new Program(GB).op("addi", { rd: 7, rs1: 7, imm: 1000 }).op("jalr", { rs1: 1 }).words(), GB);
-    for (let k = 0; k < 16; k++) {
-      b.store(G1 + 4 * k, 4, 0x1111 * (k + 1));
-      b.store(G2 + 4 * k, 4, 0x2222 * (k + 1));
+    /** f at F1 adds 1 to x5, f at F2 adds 100; G1 and G2 hold different words. */
+    function frames(b: LazyBoard): void {
+      b.program(new Program(F1).op("addi", { rd: 5, rs1: 5, imm: 1 }).op("jalr", { rs1: 1 }).words(), F1);
+      b.program(new Program(F2).op("addi", { rd: 5, rs1: 5, imm: 100 }).op("jalr", { rs1: 1 }).words(), F2);
+      b.program(new Program(GA).op("addi", { rd: 7, rs1: 7, imm: 1 }).op("jalr", { rs1: 1 }).words(), GA);
+      b.program(new Program(GB).op("addi", { rd: 7, rs1: 7, imm: 1000 }).op("jalr", { rs1: 1 }).words(), GB);
+      for (let k = 0; k < 16; k++) {
+        b.store(G1 + 4 * k, 4, 0x1111 * (k + 1));
+        b.store(G2 + 4 * k, 4, 0x2222 * (k + 1));
+      }
     }
-  }
 
-  it("remapping code and data pages, with and without sfence.vma, and clearing A bits (as Linux does) match the interpreter", () => {
-    const p = new Program(VBASE)
-      .li(22, HOT_LOOPS * 2)
-      .li(9, F)
-      .li(2, DA)
-      .li(3, DB)
-      .li(11, A.pteOf(F))
-      .li(12, pte(F2, RWXAD))
-      .li(13, pte(F1, RWXAD))
-      .li(14, A.pteOf(DA))
-      .li(15, pte(G2, RWAD))
-      .li(16, pte(G1, RWAD))
-      .li(17, pte(G1, PTE_V | PTE_R | PTE_W)) // no A, no D
-      .li(23, A.pteOf(G))
-      .li(25, pte(GB, RWXAD))
-      .li(26, pte(GA, RWXAD))
-      .label("loop")
-      .op("jalr", { rd: 1, rs1: 9, imm: 0 }) // call f
-      .jal(1, "callG")
-      .op("lw", { rd: 10, rs1: 2, imm: 0 })
-      .op("add", { rd: 24, rs1: 24, rs2: 10 })
-      .op("sw", { rs1: 2, rs2: 20, imm: 4 })
-      .op("andi", { rd: 18, rs1: 20, imm: 7 })
-      .branch("bne", 18, 0, "keepF")
-      .op("sw", { rs1: 11, rs2: 12, imm: 0 }) // F maps to the other frame (no sfence.vma)
-      .op("xor", { rd: 12, rs1: 12, rs2: 13 })
-      .op("xor", { rd: 13, rs1: 12, rs2: 13 })
-      .op("xor", { rd: 12, rs1: 12, rs2: 13 })
-      .op("sw", { rs1: 23, rs2: 25, imm: 0 }) // and G (no sfence.vma either)
-      .op("xor", { rd: 25, rs1: 25, rs2: 26 })
-      .op("xor", { rd: 26, rs1: 25, rs2: 26 })
-      .op("xor", { rd: 25, rs1: 25, rs2: 26 })
-      .label("keepF")
-      .op("andi", { rd: 18, rs1: 20, imm: 5 })
-      .branch("bne", 18, 0, "keepDA")
-      .op("sw", { rs1: 14, rs2: 15, imm: 0 }) // DA maps to the other frame (no sfence.vma)
-      .op("xor", { rd: 15, rs1: 15, rs2: 16 })
-      .op("xor", { rd: 16, rs1: 15, rs2: 16 })
-      .op("xor", { rd: 15, rs1: 15, rs2: 16 })
-      .label("keepDA")
-      .op("sw", { rs1: 3, rs2: 20, imm: 0 }) // a store walk for DB replaces DA in the load TLB
-      .op("lw", { rd: 19, rs1: 2, imm: 8 })
-      .op("add", { rd: 24, rs1: 24, rs2: 19 })
-      .op("andi", { rd: 18, rs1: 20, imm: 3 })
-      .branch("bne", 18, 0, "keepA")
-      .op("lw", { rd: 18, rs1: 14, imm: 0 })
-      .op("andi", { rd: 18, rs1: 18, imm: ~(PTE_A | PTE_D) })
-      .op("sw", { rs1: 14, rs2: 18, imm: 0 }) // clear A and D of DA's PTE, no sfence.vma
-      .label("keepA")
-      .op("andi", { rd: 18, rs1: 20, imm: 15 })
-      .branch("bne", 18, 0, "noFence")
-      .raw(SFENCE_VMA)
-      .label("noFence")
-      .op("addi", { rd: 20, rs1: 20, imm: 1 })
-      .branch("bne", 20, 22, "loop")
-      .label("spin")
-      .jal(0, "spin");
-    p.label("callG").op("jal", { rd: 0, imm: G - p.here }); // to G's page, directly
-    const t = twin(RAM, (b) => {
-      tables(b, false);
-      machineCode(b, false);
-      supervisorCode(b, p, false);
-      frames(b);
-      map(b, A, F, F1, RWXAD);
-      map(b, A, G, GA, RWXAD);
-      map(b, A, DA, G1, PTE_V | PTE_R | PTE_W);
-      map(b, A, DB, G3, RWAD);
+    it("remapping code and data pages, with and without sfence.vma, and clearing A bits (as Linux does) match the interpreter", () => {
+      const p = new Program(VBASE)
+        .li(22, HOT_LOOPS * 2)
+        .li(9, F)
+        .li(2, DA)
+        .li(3, DB)
+        .li(11, A.pteOf(F))
+        .li(12, pte(F2, RWXAD))
+        .li(13, pte(F1, RWXAD))
+        .li(14, A.pteOf(DA))
+        .li(15, pte(G2, RWAD))
+        .li(16, pte(G1, RWAD))
+        .li(17, pte(G1, PTE_V | PTE_R | PTE_W)) // no A, no D
+        .li(23, A.pteOf(G))
+        .li(25, pte(GB, RWXAD))
+        .li(26, pte(GA, RWXAD))
+        .label("loop")
+        .op("jalr", { rd: 1, rs1: 9, imm: 0 }) // call f
+        .jal(1, "callG")
+        .op("lw", { rd: 10, rs1: 2, imm: 0 })
+        .op("add", { rd: 24, rs1: 24, rs2: 10 })
+        .op("sw", { rs1: 2, rs2: 20, imm: 4 })
+        .op("andi", { rd: 18, rs1: 20, imm: 7 })
+        .branch("bne", 18, 0, "keepF")
+        .op("sw", { rs1: 11, rs2: 12, imm: 0 }) // F maps to the other frame (no sfence.vma)
+        .op("xor", { rd: 12, rs1: 12, rs2: 13 })
+        .op("xor", { rd: 13, rs1: 12, rs2: 13 })
+        .op("xor", { rd: 12, rs1: 12, rs2: 13 })
+        .op("sw", { rs1: 23, rs2: 25, imm: 0 }) // and G (no sfence.vma either)
+        .op("xor", { rd: 25, rs1: 25, rs2: 26 })
+        .op("xor", { rd: 26, rs1: 25, rs2: 26 })
+        .op("xor", { rd: 25, rs1: 25, rs2: 26 })
+        .label("keepF")
+        .op("andi", { rd: 18, rs1: 20, imm: 5 })
+        .branch("bne", 18, 0, "keepDA")
+        .op("sw", { rs1: 14, rs2: 15, imm: 0 }) // DA maps to the other frame (no sfence.vma)
+        .op("xor", { rd: 15, rs1: 15, rs2: 16 })
+        .op("xor", { rd: 16, rs1: 15, rs2: 16 })
+        .op("xor", { rd: 15, rs1: 15, rs2: 16 })
+        .label("keepDA")
+        .op("sw", { rs1: 3, rs2: 20, imm: 0 }) // a store walk for DB replaces DA in the load TLB
+        .op("lw", { rd: 19, rs1: 2, imm: 8 })
+        .op("add", { rd: 24, rs1: 24, rs2: 19 })
+        .op("andi", { rd: 18, rs1: 20, imm: 3 })
+        .branch("bne", 18, 0, "keepA")
+        .op("lw", { rd: 18, rs1: 14, imm: 0 })
+        .op("andi", { rd: 18, rs1: 18, imm: ~(PTE_A | PTE_D) })
+        .op("sw", { rs1: 14, rs2: 18, imm: 0 }) // clear A and D of DA's PTE, no sfence.vma
+        .label("keepA")
+        .op("andi", { rd: 18, rs1: 20, imm: 15 })
+        .branch("bne", 18, 0, "noFence")
+        .raw(SFENCE_VMA)
+        .label("noFence")
+        .op("addi", { rd: 20, rs1: 20, imm: 1 })
+        .branch("bne", 20, 22, "loop")
+        .label("spin")
+        .jal(0, "spin");
+      p.label("callG").op("jal", { rd: 0, imm: G - p.here }); // to G's page, directly
+      const t = twin(
+        RAM,
+        (b) => {
+          tables(b, false);
+          machineCode(b, false);
+          supervisorCode(b, p, false);
+          frames(b);
+          map(b, A, F, F1, RWXAD);
+          map(b, A, G, GA, RWXAD);
+          map(b, A, DA, G1, PTE_V | PTE_R | PTE_W);
+          map(b, A, DB, G3, RWAD);
+        },
+        backend,
+      );
+      runBoth(t, cycle([1, 5, 64, 333, 2, 1000, 17], 16_000), "remap");
+      expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+      expect(t.jit.hart.x[20]).toBe(HOT_LOOPS * 2);
+      // Both versions of f ran.
+      expect(t.jit.hart.x[5]! % 100).toBeGreaterThan(0);
+      expect(t.jit.hart.x[5]!).toBeGreaterThan(100);
+      expect(t.jit.hart.x[7]! % 1000).toBeGreaterThan(0);
+      expect(t.jit.hart.x[7]!).toBeGreaterThan(1000);
     });
-    runBoth(t, cycle([1, 5, 64, 333, 2, 1000, 17], 16_000), "remap");
-    expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
-    expect(t.jit.hart.x[20]).toBe(HOT_LOOPS * 2);
-    // Both versions of f ran.
-    expect(t.jit.hart.x[5]! % 100).toBeGreaterThan(0);
-    expect(t.jit.hart.x[5]!).toBeGreaterThan(100);
-    expect(t.jit.hart.x[7]! % 1000).toBeGreaterThan(0);
-    expect(t.jit.hart.x[7]!).toBeGreaterThan(1000);
-  });
 
-  it("the same virtual code in two address spaces (satp switches) runs each space's code", () => {
-    const p = new Program(VBASE)
-      .li(22, HOT_LOOPS * 2)
-      .li(9, F)
-      .li(2, DA)
-      .li(11, A.satp)
-      .li(12, B.satp)
-      .label("loop")
-      .csrw(SATP, 11)
-      .raw(SFENCE_VMA)
-      .op("jalr", { rd: 1, rs1: 9, imm: 0 })
-      .op("jalr", { rd: 1, rs1: 9, imm: 0 })
-      .op("jalr", { rd: 1, rs1: 9, imm: 0 })
-      .op("lw", { rd: 10, rs1: 2, imm: 4 })
-      .op("add", { rd: 24, rs1: 24, rs2: 10 })
-      .csrw(SATP, 12)
-      .raw(SFENCE_VMA)
-      .op("jalr", { rd: 1, rs1: 9, imm: 0 })
-      .op("jalr", { rd: 1, rs1: 9, imm: 0 })
-      .op("jalr", { rd: 1, rs1: 9, imm: 0 })
-      .op("lw", { rd: 10, rs1: 2, imm: 4 })
-      .op("add", { rd: 24, rs1: 24, rs2: 10 })
-      .op("sw", { rs1: 2, rs2: 24, imm: 8 })
-      .op("addi", { rd: 20, rs1: 20, imm: 1 })
-      .branch("bne", 20, 22, "loop")
-      .label("spin")
-      .jal(0, "spin");
-    const t = twin(RAM, (b) => {
-      tables(b, false);
-      machineCode(b, false);
-      supervisorCode(b, p, false);
-      frames(b);
-      map(b, A, F, F1, RWXAD);
-      map(b, B, F, F2, RWXAD);
-      map(b, A, DA, G1, RWAD);
-      map(b, B, DA, G2, RWAD);
+    it("the same virtual code in two address spaces (satp switches) runs each space's code", () => {
+      const p = new Program(VBASE)
+        .li(22, HOT_LOOPS * 2)
+        .li(9, F)
+        .li(2, DA)
+        .li(11, A.satp)
+        .li(12, B.satp)
+        .label("loop")
+        .csrw(SATP, 11)
+        .raw(SFENCE_VMA)
+        .op("jalr", { rd: 1, rs1: 9, imm: 0 })
+        .op("jalr", { rd: 1, rs1: 9, imm: 0 })
+        .op("jalr", { rd: 1, rs1: 9, imm: 0 })
+        .op("lw", { rd: 10, rs1: 2, imm: 4 })
+        .op("add", { rd: 24, rs1: 24, rs2: 10 })
+        .csrw(SATP, 12)
+        .raw(SFENCE_VMA)
+        .op("jalr", { rd: 1, rs1: 9, imm: 0 })
+        .op("jalr", { rd: 1, rs1: 9, imm: 0 })
+        .op("jalr", { rd: 1, rs1: 9, imm: 0 })
+        .op("lw", { rd: 10, rs1: 2, imm: 4 })
+        .op("add", { rd: 24, rs1: 24, rs2: 10 })
+        .op("sw", { rs1: 2, rs2: 24, imm: 8 })
+        .op("addi", { rd: 20, rs1: 20, imm: 1 })
+        .branch("bne", 20, 22, "loop")
+        .label("spin")
+        .jal(0, "spin");
+      const t = twin(
+        RAM,
+        (b) => {
+          tables(b, false);
+          machineCode(b, false);
+          supervisorCode(b, p, false);
+          frames(b);
+          map(b, A, F, F1, RWXAD);
+          map(b, B, F, F2, RWXAD);
+          map(b, A, DA, G1, RWAD);
+          map(b, B, DA, G2, RWAD);
+        },
+        backend,
+      );
+      runBoth(t, cycle([7, 1, 500, 3, 2000], 12_000), "two spaces");
+      expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+      expect(t.jit.hart.x[20]).toBe(HOT_LOOPS * 2);
+      expect(t.jit.hart.x[5]).toBe(HOT_LOOPS * 2 * 3 * 101);
     });
-    runBoth(t, cycle([7, 1, 500, 3, 2000], 12_000), "two spaces");
-    expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
-    expect(t.jit.hart.x[20]).toBe(HOT_LOOPS * 2);
-    expect(t.jit.hart.x[5]).toBe(HOT_LOOPS * 2 * 3 * 101);
-  });
-});
+  },
+);
 
 // Random straight-line code in a hot S-mode loop under paging: loads and stores near
 // page boundaries (read-only, unmapped, without A/D, the device, the code of a function
@@ -417,7 +433,7 @@ const insnArb = fc.oneof(
     .map(([n, a, b, i]) => asm(n, { rs1: a, rs2: b, imm: a === 29 ? 0 : a === 26 ? Math.abs(i) + 8 : i })),
 );
 
-describe("block compiler under Sv32: random straight-line code", () => {
+describe.each(BACKENDS)("block compiler (%s back end) under Sv32: random straight-line code", (backend) => {
   it("matches the interpreter step for step", () => {
     const D0 = VBASE + 0x10_000;
     const D1 = D0 + 0x1000;
@@ -442,22 +458,26 @@ describe("block compiler under Sv32: random straight-line code", () => {
             .branch("bne", 30, 0, "loop")
             .label("spin")
             .jal(0, "spin");
-          const t = twin(RAM, (b) => {
-            for (let r = 2; r <= 25; r++) b.hart.x[r] = regs[r - 2]!;
-            tables(b, false);
-            machineCode(b, false);
-            supervisorCode(b, p, false);
-            for (let k = 0; k < 4 * 1024; k++) b.store(DATA + 4 * k, 4, Math.imul(k, 0x9e3779b1));
-            map(b, A, D0, DATA, PTE_V | PTE_R | PTE_A);
-            map(b, A, D1, DATA + 0x1000, PTE_V | PTE_R | PTE_W);
-            map(b, A, D3, DATA + 0x3000, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);
-            map(b, A, F, CODE + 0x8000, RWXAD);
-            const f = new Program(F)
-              .op("addi", { rd: 25, rs1: 25, imm: 1 })
-              .op("jalr", { rd: 0, rs1: 1, imm: 0 })
-              .raw(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-            b.program(f.words(), CODE + 0x8000);
-          });
+          const t = twin(
+            RAM,
+            (b) => {
+              for (let r = 2; r <= 25; r++) b.hart.x[r] = regs[r - 2]!;
+              tables(b, false);
+              machineCode(b, false);
+              supervisorCode(b, p, false);
+              for (let k = 0; k < 4 * 1024; k++) b.store(DATA + 4 * k, 4, Math.imul(k, 0x9e3779b1));
+              map(b, A, D0, DATA, PTE_V | PTE_R | PTE_A);
+              map(b, A, D1, DATA + 0x1000, PTE_V | PTE_R | PTE_W);
+              map(b, A, D3, DATA + 0x3000, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);
+              map(b, A, F, CODE + 0x8000, RWXAD);
+              const f = new Program(F)
+                .op("addi", { rd: 25, rs1: 25, imm: 1 })
+                .op("jalr", { rd: 0, rs1: 1, imm: 0 })
+                .raw(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+              b.program(f.words(), CODE + 0x8000);
+            },
+            backend,
+          );
           runBoth(t, [...slices, HOT_LOOPS * (body.length + 24)], "random paged");
         },
       ),

@@ -1,5 +1,5 @@
 /** Bytes reserved after RAM's flags for the hart (registers, compiled-code dispatch tables). */
-export const FLAT_HOST_BYTES = 1 << 20;
+export const FLAT_HOST_BYTES = 2 << 20;
 /** One flag byte for each of the 2^20 pages a 32-bit offset can name. */
 const FLAG_BYTES = 1 << 20;
 const WASM_PAGE = 65536;

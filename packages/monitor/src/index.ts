@@ -3,6 +3,7 @@ export { ConsoleIo } from "./console-io.js";
 export { DiskWatch, diskTraceLine, type SnoopedWrite, type TraceSink } from "./disk-watch.js";
 export { FilesWorldStore, MemoryWorldFiles, WORLD_EXT, type WorldFiles } from "./files-world-store.js";
 export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
+export { CONTROL_ESCAPE, ControlCode, ControlFilter } from "./guest-control.js";
 export { formatRegisters, hexDump } from "./machine-views.js";
 export {
   completeMonitor,
@@ -10,6 +11,7 @@ export {
   type MonitorCommand,
   type MonitorHost,
   parseMonitorLine,
+  saveWorldAs,
 } from "./monitor-commands.js";
 export { MonitorError } from "./monitor-error.js";
 export {

@@ -69,53 +69,80 @@ async function confirmDiscard(host: MonitorHost, doing: string): Promise<boolean
   );
 }
 
+/**
+ * Saves the live world as `name` (incremental on its baseline unless `full`) and says so:
+ * what `:save` does, and what a guest's `(save-world "name")` asks for (`guestAwaits`).
+ * With `compact`, the guest (Amber Lisp, waiting at its prompt) first compacts its heap and
+ * clears its free space, so the world stores only live data. A MonitorError when the name
+ * cannot be used or the guest cannot compact now; nothing is saved then.
+ */
+export async function saveWorldAs(
+  host: MonitorHost,
+  requested: string | undefined,
+  options: { full?: boolean; compact?: boolean; guestAwaits?: boolean } = {},
+): Promise<void> {
+  const s = host.session;
+  const store = s.store;
+  const name = requested === undefined ? await store.nextName() : store.checkName(requested);
+  if (s.baseline !== undefined && s.baseline.location === store.locationOf(name)) {
+    throw new MonitorError(
+      `${name} is the world this one came from (the parent of this save): choose another name`,
+      "usage",
+    );
+  }
+  const children = (await store.list()).filter((w) => "parent" in w && w.parent === name);
+  if (children.length > 0) {
+    throw new MonitorError(
+      `${name} is the parent of ${children.map((c) => c.name).join(", ")}: overwriting it would break them; choose another name`,
+      "usage",
+    );
+  }
+  let compaction = "";
+  if (options.compact) {
+    const t = performance.now();
+    const { figures, steps } = await s.compactGuest();
+    compaction = `; the guest compacted in ${(performance.now() - t).toFixed(1)} ms, ${steps.toLocaleString("en")} instructions (${figures})`;
+  }
+  // Worlds of a few MiB save in a blink: a bar only for the long ones.
+  const bar =
+    s.machine.ram.allocatedPages >= PROGRESS_PAGES
+      ? host.progress(`saving ${name}`)
+      : { update: () => {}, stop: () => {} };
+  const started = performance.now();
+  let report: ReturnType<WorldSession["save"]>;
+  try {
+    report = s.save(name, {
+      full: options.full,
+      guestAwaits: options.guestAwaits,
+      progress: (d, t) => bar.update(d * 4096, t * 4096),
+    });
+  } finally {
+    bar.stop();
+  }
+  // The pause the guest saw ends here; making the image durable may take a little longer.
+  const ms = performance.now() - started;
+  await report.persisted;
+  await store.setCurrent(name);
+  const kind = report.parent === undefined ? "full" : `incremental on ${report.parent}`;
+  const how = options.guestAwaits ? " (the guest's save-world)" : "";
+  host.say(
+    `saved ${name}${how} (${kind}): ${formatBytes(report.bytes)}, ${report.pages} page${report.pages === 1 ? "" : "s"}, at instruction ${report.steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms${compaction} → ${report.location}\n`,
+  );
+}
+
 const save: MonitorCommand = {
   name: "save",
-  args: "[NAME] [--full]",
-  summary: "save the world while it runs (incremental on the world it came from unless --full)",
+  args: "[NAME] [--full] [--compact]",
+  summary:
+    "save the world while it runs (incremental on the world it came from unless --full; --compact: the guest tidies its heap first)",
   async run(host, args) {
     const full = args.includes("--full");
-    const rest = args.filter((a) => a !== "--full");
-    if (rest.length > 1) throw new MonitorError("usage: :save [NAME] [--full]", "usage");
-    const s = host.session;
-    const store = s.store;
-    const name = rest[0] === undefined ? await store.nextName() : store.checkName(rest[0]);
-    if (s.baseline !== undefined && s.baseline.location === store.locationOf(name)) {
-      throw new MonitorError(
-        `${name} is the world this one came from (the parent of this save): choose another name`,
-        "usage",
-      );
+    const compact = args.includes("--compact");
+    const rest = args.filter((a) => a !== "--full" && a !== "--compact");
+    if (rest.length > 1 || rest.some((a) => a.startsWith("--"))) {
+      throw new MonitorError("usage: :save [NAME] [--full] [--compact]", "usage");
     }
-    const children = (await store.list()).filter((w) => "parent" in w && w.parent === name);
-    if (children.length > 0) {
-      throw new MonitorError(
-        `${name} is the parent of ${children.map((c) => c.name).join(", ")}: overwriting it would break them; choose another name`,
-        "usage",
-      );
-    }
-    // Worlds of a few MiB save in a blink: a bar only for the long ones.
-    const bar =
-      s.machine.ram.allocatedPages >= PROGRESS_PAGES
-        ? host.progress(`saving ${name}`)
-        : { update: () => {}, stop: () => {} };
-    const started = performance.now();
-    let report: ReturnType<WorldSession["save"]>;
-    try {
-      report = s.save(name, {
-        full,
-        progress: (d, t) => bar.update(d * 4096, t * 4096),
-      });
-    } finally {
-      bar.stop();
-    }
-    // The pause the guest saw ends here; making the image durable may take a little longer.
-    const ms = performance.now() - started;
-    await report.persisted;
-    await store.setCurrent(name);
-    const kind = report.parent === undefined ? "full" : `incremental on ${report.parent}`;
-    host.say(
-      `saved ${name} (${kind}): ${formatBytes(report.bytes)}, ${report.pages} page${report.pages === 1 ? "" : "s"}, at instruction ${report.steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms → ${report.location}\n`,
-    );
+    await saveWorldAs(host, rest[0], { full, compact });
   },
 };
 

@@ -9,6 +9,7 @@ import { Machine, type MachineDisk, MachineError, type RunOutcome } from "@amber
 import type { ConsoleIo } from "./console-io.js";
 import { DiskWatch } from "./disk-watch.js";
 import { describeTrap, hex8 } from "./format.js";
+import { ControlCode, ControlFilter } from "./guest-control.js";
 import { MonitorError } from "./monitor-error.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
 
@@ -37,6 +38,13 @@ export interface SessionEvents {
    * handler the error is thrown on (from the event loop).
    */
   failed?(error: unknown): void;
+  /**
+   * The guest asked to be saved as world `name` (Amber Lisp's `(save-world "name")`),
+   * having compacted itself; it waits until this settles. Save it (`WorldSession.save`
+   * with `guestAwaits: true`) or throw a MonitorError saying why not: the guest gets
+   * the message as an error. Without this handler the request is refused.
+   */
+  saveWorld?(name: string): Promise<void>;
 }
 
 /** The image a world came from (restored) or was last saved as: the parent of the next incremental save. */
@@ -52,6 +60,9 @@ export interface Baseline {
 
 /** Section in which the REPL keeps the console's unfinished last line (the guest's prompt). */
 export const CONSOLE_SECTION = "repl-console";
+
+/** Amber Lisp's prompt: a guest that shows it speaks the console's control channel. */
+const LISP_PROMPT = "lisp> ";
 
 /** Wall time aimed at for one slice of guest run, so the terminal stays responsive. */
 const SLICE_MS = 15;
@@ -115,6 +126,12 @@ export class WorldSession {
   diskWatch: DiskWatch;
   /** Releases the disks of the world running now (those the store opened for a restored world, or the booted machine's). */
   closeDisks: () => void = () => {};
+  /** The console's control channel (see guest-control.ts). */
+  private readonly control = new ControlFilter();
+  /** Control messages from the guest not acted on yet. */
+  private readonly guestMessages: string[] = [];
+  /** Answering a guest's request (a save-world): not settled although the guest waits. */
+  private answering = false;
 
   constructor(
     machine: Machine,
@@ -133,12 +150,28 @@ export class WorldSession {
     this.setState("running");
   }
 
-  /** Console output passes here (the session keeps the unfinished last line); returns it as text. */
+  /**
+   * Console output passes here (the session keeps the unfinished last line); returns it as
+   * text to show, without the guest's control messages (guest-control.ts), which the
+   * session acts on.
+   */
   noteOutput(data: Uint8Array): string {
-    const text = this.decoder.decode(data, { stream: true });
+    const { shown: text, messages } = this.control.filter(this.decoder.decode(data, { stream: true }));
+    this.guestMessages.push(...messages);
+    // Messages nobody asked for (a user typing the escape) must not pile up.
+    if (this.guestMessages.length > 16) this.guestMessages.splice(0, this.guestMessages.length - 16);
     const nl = text.lastIndexOf("\n");
     this.consoleTail = (nl < 0 ? this.consoleTail + text : text.slice(nl + 1)).slice(-256);
     return text;
+  }
+
+  /**
+   * `noteOutput` for hosts that show bytes: the same bytes when they carried no control
+   * message (binary output passes untouched), else the UTF-8 of the text to show.
+   */
+  noteOutputBytes(data: Uint8Array): Uint8Array {
+    const text = this.noteOutput(data);
+    return this.control.touched ? new TextEncoder().encode(text) : data;
   }
 
   /** Sends a line of console input to the guest (and wakes it if it was waiting). */
@@ -154,7 +187,7 @@ export class WorldSession {
 
   /** Resolves once the guest is not running (waiting, paused or exited), or after `ms`. */
   settled(ms = Number.POSITIVE_INFINITY): Promise<void> {
-    if (this.state !== "running") return Promise.resolve();
+    if (this.state !== "running" && !this.answering) return Promise.resolve();
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
@@ -182,7 +215,76 @@ export class WorldSession {
   private setState(state: SessionState): void {
     this.state = state;
     if (state === "running") this.schedule();
-    else for (const w of this.settledWaiters.splice(0)) w();
+    else if (!this.answering) for (const w of this.settledWaiters.splice(0)) w();
+  }
+
+  /**
+   * Asks the guest, waiting at its prompt, to compact its heap (Amber Lisp; see
+   * guest-control.ts) and waits for its answer: the figures it reports and the guest
+   * instructions the request took (the compaction's pause in guest time). A MonitorError
+   * when the guest is not waiting for input, is not at its prompt, or does not answer.
+   */
+  async compactGuest(): Promise<{ figures: string; steps: number }> {
+    if (this.state !== "waiting") {
+      throw new MonitorError(
+        this.state === "running"
+          ? "--compact: the guest is busy; wait for its prompt (or save without --compact)"
+          : `--compact: the guest is ${this.state}; it compacts only when waiting at its prompt`,
+      );
+    }
+    // Only a guest known to speak the control channel gets the request: at its prompt the
+    // console's last line is Amber Lisp's prompt. Any other guest would read the bytes as input.
+    if (!this.consoleTail.endsWith(LISP_PROMPT)) {
+      throw new MonitorError(
+        `--compact: the guest is not waiting at Amber Lisp's prompt ("${LISP_PROMPT}"); only Amber Lisp can compact before a save`,
+      );
+    }
+    this.guestMessages.length = 0;
+    const before = this.machine.hart.steps;
+    this.send(ControlCode.compact);
+    await this.settled();
+    const steps = this.machine.hart.steps - before;
+    const answer = this.guestMessages.shift();
+    if (answer === "busy") {
+      throw new MonitorError(
+        "--compact: the guest is in the middle of reading an expression; finish it first (nothing saved)",
+      );
+    }
+    if (answer === undefined || !answer.startsWith("compacted")) {
+      throw new MonitorError(
+        `--compact: the guest did not answer the compact request (${answer ?? "no answer"}; only Amber Lisp does)`,
+      );
+    }
+    return { figures: answer.slice("compacted".length).trim(), steps };
+  }
+
+  /**
+   * The guest sent save-world and waits for the answer: saves through the host's handler
+   * and answers. Returns true if there was such a request.
+   */
+  private answerGuest(): boolean {
+    const i = this.guestMessages.findIndex((m) => m.startsWith("save-world "));
+    if (i < 0) return false;
+    const name = this.guestMessages[i]!.slice("save-world ".length);
+    this.guestMessages.splice(0, i + 1);
+    this.answering = true;
+    this.state = "waiting";
+    const handler = this.events.saveWorld;
+    const answered =
+      handler === undefined
+        ? Promise.reject(new MonitorError("this host cannot save worlds"))
+        : handler(name);
+    answered.then(
+      () => this.reply(ControlCode.saved),
+      (e: unknown) => this.reply(ControlCode.refused(e instanceof Error ? e.message : String(e))),
+    );
+    return true;
+  }
+
+  private reply(code: string): void {
+    this.answering = false;
+    this.send(code);
+    if (this.state !== "running") for (const w of this.settledWaiters.splice(0)) w();
   }
 
   private schedule(): void {
@@ -250,6 +352,10 @@ export class WorldSession {
       case "stuck":
         if (this.io.pending > 0) {
           this.schedule();
+          return;
+        }
+        if (this.answering || this.answerGuest()) {
+          this.state = "waiting"; // for save-world's answer, which ends the wait
           return;
         }
         this.setState("waiting");
@@ -322,7 +428,12 @@ export class WorldSession {
    */
   save(
     name: string,
-    options: { full?: boolean; progress?: (done: number, total: number) => void } = {},
+    options: {
+      full?: boolean;
+      progress?: (done: number, total: number) => void;
+      /** The guest waits for save-world's answer: a session resumed from this world answers "resumed". */
+      guestAwaits?: boolean;
+    } = {},
   ): {
     bytes: number;
     pages: number;
@@ -354,7 +465,16 @@ export class WorldSession {
             if (outcome.kind !== "budget") stopped = outcome;
           }
         },
-        sections: [{ name: CONSOLE_SECTION, version: 1, minVersion: 1, fields: { tail: this.consoleTail } }],
+        sections: [
+          {
+            name: CONSOLE_SECTION,
+            version: 1,
+            minVersion: 1,
+            fields: options.guestAwaits
+              ? { tail: this.consoleTail, awaits: "save-world" }
+              : { tail: this.consoleTail },
+          },
+        ],
       });
     } finally {
       if (stopped !== undefined) this.afterRun(stopped);
@@ -440,6 +560,10 @@ export class WorldSession {
     };
     this.breakpoints.clear();
     this.resumeFrom = undefined;
+    this.answering = false;
+    this.guestMessages.length = 0;
+    // Saved by the guest's (save-world ...): it learns that this is the resumed world.
+    if (world.awaitsSaveWorld) this.io.push(ControlCode.resumed);
     this.setState(world.machine.exited === undefined ? "running" : "exited");
   }
 
@@ -461,17 +585,25 @@ function openWorld(
   io: ConsoleIo,
   jit: boolean,
   store: WorldStore,
-): { reader: CheckpointReader; machine: Machine; consoleTail: string; closeDisks: () => void } {
+): {
+  reader: CheckpointReader;
+  machine: Machine;
+  consoleTail: string;
+  awaitsSaveWorld: boolean;
+  closeDisks: () => void;
+} {
   let disks: { disks: MachineDisk[]; close(): void } | undefined;
   try {
     disks = Machine.checkpointDisks(reader).length === 0 ? undefined : store.openDisks?.(reader, ref);
     const machine = Machine.fromCheckpoint(reader, { io, jit, disks: disks?.disks });
     let consoleTail = "";
+    let awaitsSaveWorld = false;
     if (reader.hasSection(CONSOLE_SECTION)) {
-      const tail = reader.section(CONSOLE_SECTION).fields.tail;
-      if (typeof tail === "string") consoleTail = tail;
+      const fields = reader.section(CONSOLE_SECTION).fields;
+      if (typeof fields.tail === "string") consoleTail = fields.tail;
+      awaitsSaveWorld = fields.awaits === "save-world";
     }
-    return { reader, machine, consoleTail, closeDisks: () => disks?.close() };
+    return { reader, machine, consoleTail, awaitsSaveWorld, closeDisks: () => disks?.close() };
   } catch (e) {
     disks?.close();
     reader.close();

@@ -392,6 +392,49 @@ static obj b_room(obj *argv, uint32_t argc)
 	return UNSPEC;
 }
 
+/* (compact): a collection that also moves the live cells together and clears all free
+ * space (heap.c); the cells in use afterwards. */
+static obj b_compact(obj *argv, uint32_t argc)
+{
+	struct compact_report r;
+	compact_and_scrub(&r);
+	return make_fixnum((int32_t)r.live);
+}
+
+/*
+ * (save-world "name"): compacts, then asks the host to save the machine as a world of
+ * that name, and waits for its answer. #f: saved, this session goes on; #t: this is a
+ * session resumed from that world. A host that refuses answers why (an error).
+ */
+static obj b_save_world(obj *argv, uint32_t argc)
+{
+	obj name = string_arg(argv[0], "save-world");
+	uint32_t len = string_length(name);
+	if (len == 0 || len > 64)
+		lisp_error("save-world: the name must be 1 to 64 bytes", name);
+	for (uint32_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)string_bytes(name)[i];
+		if (ch <= ' ' || ch == 0x7f)
+			lisp_error("save-world: the name must not contain blanks or control characters", name);
+	}
+	snprintf(message, sizeof message, "save-world %s", string_bytes(name));
+	struct compact_report r;
+	compact_and_scrub(&r);
+	console_control(message);
+	switch (console_await_reply()) {
+	case 's':
+		return FALSE;
+	case 'r':
+		return TRUE;
+	case 'e':
+		memcpy(message, "save-world: ", 12);
+		console_reply_line(message + 12, sizeof message - 12);
+		lisp_error(message, NO_IRRITANT);
+	default:
+		lisp_error("save-world: the host did not answer (it must support Amber's save-world)", NO_IRRITANT);
+	}
+}
+
 const struct builtin builtins[] = {
 	[BUILTIN_APPLY] = {"apply", NULL, 2, ANY},
 	{"car", b_car, 1, 1},
@@ -437,6 +480,8 @@ const struct builtin builtins[] = {
 	{"error", b_error, 1, 2},
 	{"gc", b_gc, 0, 0},
 	{"room", b_room, 0, 0},
+	{"compact", b_compact, 0, 0},
+	{"save-world", b_save_world, 1, 1},
 };
 
 const uint32_t builtin_count = sizeof builtins / sizeof builtins[0];

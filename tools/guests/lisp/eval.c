@@ -38,6 +38,8 @@ void eval_init(void)
 {
 	sym_quote = intern_c("quote");
 	sym_else = intern_c("else");
+	gc_add_root(&sym_quote);
+	gc_add_root(&sym_else);
 	define_special("quote", SF_QUOTE);
 	define_special("if", SF_IF);
 	define_special("define", SF_DEFINE);

@@ -53,15 +53,46 @@ struct string_body {
 
 static uint32_t body_size(uint32_t length) { return (sizeof(struct string_body) + length + 1 + 3) & ~3u; }
 
-/* Puts cells [from, to) on the free list, lowest address first. */
-static void add_free_cells(uint32_t from, uint32_t to)
+/*
+ * Fresh cells: [cells_fresh, cells_used_limit) holds only all-zero cells (free, handed
+ * out from the bottom up once the free list is empty) and, after a compaction, the odd
+ * live cell that could not move (pinned). Keeping them zero rather than threading them
+ * on the free list is what lets a compacted heap leave its free space all zero.
+ */
+static uint32_t cells_fresh;
+static uint8_t *pool_high; /* the highest pool_top so far: the pool is zero above it */
+static obj *gc_roots[4];   /* C globals holding objects (compaction updates them) */
+static uint32_t gc_root_count;
+
+void gc_add_root(obj *p) { gc_roots[gc_root_count++] = p; }
+
+/* Clears [from, to), writing only words that are not zero already (so an untouched
+ * page stays untouched). */
+static void zero_words(void *from, void *to)
 {
-	for (uint32_t i = to; i-- > from;) {
-		cells[i].tag = T_FREE;
-		cells[i].a = free_list;
-		free_list = OBJ(&cells[i]);
+	for (uint32_t *p = from; p < (uint32_t *)to; p++)
+		if (*p != 0)
+			*p = 0;
+}
+
+/* The next fresh cell, or NULL when there is none left below the limit. */
+static cell *take_fresh(void)
+{
+	while (cells_fresh < cells_used_limit) {
+		cell *c = &cells[cells_fresh++];
+		if (c->tag == 0)
+			return c;
 	}
-	free_count += to - from;
+	return NULL;
+}
+
+/* Makes cells [old, limit) part of the heap in use: fresh cells. They are zero already:
+ * RAM is zero at power-on (the heap region is neither loaded nor cleared by crt0), and a
+ * compaction clears every cell it gives back above the limit. */
+static void grow_to(uint32_t limit)
+{
+	free_count += limit - cells_used_limit;
+	cells_used_limit = limit;
 }
 
 void heap_init(void)
@@ -69,7 +100,7 @@ void heap_init(void)
 	uintptr_t start = ((uintptr_t)__heap_start + 15) & ~(uintptr_t)15;
 	cells = (cell *)start;
 	pool = (uint8_t *)(start + CELLS_MAX * sizeof(cell));
-	pool_top = pool;
+	pool_top = pool_high = pool;
 	pool_end = pool + STRING_POOL;
 	arg_stack = (obj *)pool_end;
 	if ((uintptr_t)(arg_stack + ARG_STACK_SIZE) > (uintptr_t)__heap_end) {
@@ -78,8 +109,9 @@ void heap_init(void)
 	}
 	free_list = NIL;
 	free_count = 0;
-	cells_used_limit = CELLS_INITIAL;
-	add_free_cells(0, cells_used_limit);
+	cells_used_limit = 0;
+	cells_fresh = 0;
+	grow_to(CELLS_INITIAL);
 }
 
 /* ---- marking ---- */
@@ -87,6 +119,7 @@ void heap_init(void)
 static obj mark_stack[MARK_STACK];
 static uint32_t mark_top;
 static bool mark_overflow;
+static bool pinning; /* set while compacting: cells found from the C stack cannot move */
 
 static void mark(obj x)
 {
@@ -138,8 +171,11 @@ static void mark_conservative(uint32_t w)
 	if (w < lo || w >= hi)
 		return;
 	cell *c = (cell *)(w & ~(uintptr_t)15);
-	if ((c->tag & 0xff) != T_FREE)
+	if ((c->tag & 0xff) != T_FREE) {
+		if (pinning)
+			c->tag |= PIN_BIT;
 		mark(OBJ(c));
+	}
 }
 
 /* Scans the C stack from the current sp to its top, registers included. */
@@ -203,7 +239,18 @@ static void sweep(void)
 {
 	free_list = NIL;
 	free_count = 0;
-	for (uint32_t i = cells_used_limit; i-- > 0;) {
+	/* Fresh cells stay zero; a pinned cell left there that died becomes zero too. */
+	for (uint32_t i = cells_fresh; i < cells_used_limit; i++) {
+		cell *c = &cells[i];
+		if (c->tag & MARK_BIT) {
+			c->tag &= ~MARK_BIT;
+			continue;
+		}
+		if (c->tag != 0)
+			*c = (cell){0, 0, 0, 0};
+		free_count++;
+	}
+	for (uint32_t i = cells_fresh; i-- > 0;) {
 		cell *c = &cells[i];
 		if (c->tag & MARK_BIT) {
 			c->tag &= ~MARK_BIT;
@@ -226,18 +273,28 @@ void gc(void)
 	 * again almost at once. */
 	if (free_count < cells_used_limit / 2 && cells_used_limit < CELLS_MAX) {
 		uint32_t old = cells_used_limit;
-		cells_used_limit = old * 2 < CELLS_MAX ? old * 2 : CELLS_MAX;
-		add_free_cells(old, cells_used_limit);
+		grow_to(old * 2 < CELLS_MAX ? old * 2 : CELLS_MAX);
 	}
 }
 
-/* alloc_cell (lisp.h) found the free list empty: collect, then take the first free cell. */
+/* alloc_cell (lisp.h) found the free list empty: a fresh cell, or collect and retry. */
 obj alloc_cell_slow(unsigned type, obj a, obj b, obj c)
 {
-	gc();
-	if (free_list == NIL)
-		lisp_error("out of memory (heap full)", NO_IRRITANT);
-	return alloc_cell(type, a, b, c);
+	cell *p = take_fresh();
+	if (p == NULL) {
+		gc();
+		if (free_list != NIL)
+			return alloc_cell(type, a, b, c);
+		p = take_fresh();
+		if (p == NULL)
+			lisp_error("out of memory (heap full)", NO_IRRITANT);
+	}
+	free_count--;
+	p->tag = type;
+	p->a = a;
+	p->b = b;
+	p->c = c;
+	return OBJ(p);
 }
 
 obj cons(obj a, obj b) { return alloc_cell(T_PAIR, a, b, NIL); }
@@ -258,6 +315,8 @@ obj make_string_uninit(uint32_t len)
 	}
 	struct string_body *b = (struct string_body *)pool_top;
 	pool_top += size;
+	if (pool_top > pool_high)
+		pool_high = pool_top;
 	b->owner = s;
 	b->length = len;
 	b->bytes[len] = '\0';
@@ -320,4 +379,140 @@ void room(struct room *r)
 	r->string_bytes = (uint32_t)(pool_top - pool);
 	r->string_max = STRING_POOL;
 	r->collections = collections;
+}
+
+/* ---- compaction ---- */
+
+/*
+ * compact(): a full collection that also moves the live cells to the bottom of the heap
+ * and clears everything freed, so the heap's unused part is zero bytes (a saved world
+ * stores zero pages as nothing). Two fingers: the lowest free cell takes the highest
+ * movable live cell, which leaves a forwarding address behind; then every pointer is
+ * updated. Cells all have the same size, so the result is dense up to the meeting point.
+ *
+ * Cells that a word on the C stack points into are pinned: such a word may be a
+ * pointer held by C code (compact runs inside a builtin, deep in eval), so it cannot
+ * be changed and its cell stays where it is. At the prompt there are almost none.
+ */
+#define FORWARD (T_FREE | FORWARD_BIT)
+
+static obj forward(obj x)
+{
+	if (is_ptr(x) && CELL(x)->tag == FORWARD)
+		return CELL(x)->a;
+	return x;
+}
+
+static void forward_children(cell *c)
+{
+	switch (c->tag & 0xff) {
+	case T_PAIR:
+		c->a = forward(c->a);
+		c->b = forward(c->b);
+		break;
+	case T_SYMBOL:
+	case T_CLOSURE:
+	case T_BINDING:
+		c->a = forward(c->a);
+		c->b = forward(c->b);
+		c->c = forward(c->c);
+		break;
+	case T_FRAME:
+		c->a = forward(c->a);
+		c->c = forward(c->c);
+		break;
+	default:
+		break;
+	}
+}
+
+static bool movable(const cell *c) { return (c->tag & (MARK_BIT | PIN_BIT)) == MARK_BIT; }
+
+void compact(struct compact_report *r)
+{
+	room(&r->before);
+	r->limit_before = cells_used_limit;
+	pinning = true;
+	mark_all();
+	pinning = false;
+	compact_strings(); /* reads owners at their old places: before any cell moves */
+
+	uint32_t lo = 0, hi = cells_used_limit, moved = 0;
+	for (;;) {
+		while (lo < hi && (cells[lo].tag & MARK_BIT))
+			lo++;
+		while (hi > lo && !movable(&cells[hi - 1]))
+			hi--;
+		if (hi <= lo)
+			break;
+		cell *from = &cells[hi - 1], *to = &cells[lo];
+		*to = *from;
+		if ((to->tag & 0xff) == T_STRING)
+			((struct string_body *)(uintptr_t)(to->a - sizeof(struct string_body)))->owner = OBJ(to);
+		from->tag = FORWARD;
+		from->a = OBJ(to);
+		lo++;
+		hi--;
+		moved++;
+	}
+	uint32_t dense = lo; /* [0, dense) is all live */
+
+	/* Update every pointer: the live cells (dense ones and pinned ones above), the roots. */
+	uint32_t live = dense, top = dense, pinned = 0;
+	for (uint32_t i = 0; i < cells_used_limit; i++) {
+		cell *c = &cells[i];
+		if (!(c->tag & MARK_BIT))
+			continue;
+		forward_children(c);
+		if (c->tag & PIN_BIT)
+			pinned++;
+		if (i >= dense) {
+			live++;
+			top = i + 1;
+		}
+	}
+	symbol_list = forward(symbol_list);
+	for (uint32_t i = 0; i < arg_top; i++)
+		arg_stack[i] = forward(arg_stack[i]);
+	for (uint32_t i = 0; i < gc_root_count; i++)
+		*gc_roots[i] = forward(*gc_roots[i]);
+
+	/* Unmark; everything that is not live above the dense part becomes zero. */
+	for (uint32_t i = 0; i < dense; i++)
+		cells[i].tag &= ~(MARK_BIT | PIN_BIT);
+	for (uint32_t i = dense; i < cells_used_limit; i++) {
+		cell *c = &cells[i];
+		if (c->tag & MARK_BIT)
+			c->tag &= ~(MARK_BIT | PIN_BIT);
+		else if (c->tag != 0 || c->a != 0 || c->b != 0 || c->c != 0)
+			*c = (cell){0, 0, 0, 0};
+	}
+
+	/* The part in use: the smallest doubling of CELLS_INITIAL that holds the live cells
+	 * with at least half of it free (what gc would grow to), and the pinned ones. */
+	uint32_t limit = CELLS_INITIAL;
+	while (limit < CELLS_MAX && (limit < top || live > limit / 2))
+		limit *= 2;
+	if (limit < cells_used_limit) {
+		cells_used_limit = limit;
+	} else if (limit > cells_used_limit) {
+		grow_to(limit);
+	}
+	cells_fresh = dense;
+	free_list = NIL;
+	free_count = cells_used_limit - live;
+
+	/* The other arenas: string bodies above the top, the argument stack above its top,
+	 * the mark stack. (The C stack below sp: see scrub_stack_below in main.c.) */
+	zero_words(pool_top, pool_high);
+	pool_high = pool_top;
+	zero_words(arg_stack + arg_top, arg_stack + ARG_STACK_SIZE);
+	zero_words(mark_stack, mark_stack + MARK_STACK);
+	collections++;
+
+	room(&r->after);
+	r->moved = moved;
+	r->live = live;
+	r->top = top;
+	r->pinned = pinned;
 }

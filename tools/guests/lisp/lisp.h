@@ -54,6 +54,8 @@ typedef struct cell {
 } cell;
 
 #define MARK_BIT 0x100u
+#define PIN_BIT 0x200u     /* while compacting: pointed to from the C stack, cannot move */
+#define FORWARD_BIT 0x400u /* while compacting: moved, a is the new address */
 #define CELL(x) ((cell *)(uintptr_t)(x))
 #define OBJ(p) ((obj)(uintptr_t)(p))
 
@@ -80,6 +82,13 @@ void console_fresh_line(void); /* a newline unless the cursor is at the start of
 #define PROMPT "lisp> "
 void console_prompt(void);
 void power_off(int code) __attribute__((noreturn));
+/* The control channel with the host (docs: README "Host requests"): HOST_ESCAPE, then
+ * one code byte from the host; HOST_ESCAPE "amber " message "\n" from the guest. */
+#define HOST_ESCAPE 0x1d
+void console_control(const char *message); /* does not disturb console_fresh_line */
+int console_await_reply(void);             /* the code byte after the next HOST_ESCAPE */
+size_t console_reply_line(char *buf, size_t max); /* the rest of a reply, up to \n */
+void host_request(int code, bool at_prompt);       /* main.c */
 
 /* ---- heap.c: cells, strings, symbols, garbage collector ---- */
 void heap_init(void);
@@ -114,6 +123,14 @@ struct room {
 	uint32_t collections;
 };
 void room(struct room *r);
+struct compact_report {
+	struct room before, after;
+	uint32_t limit_before; /* cells in use before (free or live) */
+	uint32_t live, moved, pinned;
+	uint32_t top; /* cells [top, limit) are zero */
+};
+void compact(struct compact_report *r); /* see heap.c; the caller then scrubs the C stack */
+void gc_add_root(obj *p);                /* a C global holding an object */
 
 /* The argument stack: evaluated arguments of calls in progress; a GC root. */
 #define ARG_STACK_SIZE 16384
@@ -133,6 +150,7 @@ void lisp_error(const char *message, obj irritant) __attribute__((noreturn));
 extern uintptr_t stack_limit;
 extern uintptr_t stack_low_water; /* the deepest frame check_stack has seen */
 void stack_overflow(void) __attribute__((noreturn));
+void compact_and_scrub(struct compact_report *r); /* compact(), then zero the C stack below */
 static inline void check_stack(void)
 {
 	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);

@@ -7,6 +7,7 @@
  * even a stack overflow has room to report itself.
  */
 #include <setjmp.h>
+#include <stdio.h>
 
 #include "lisp.h"
 
@@ -21,6 +22,9 @@
 extern char __stack[], __stack_size[];
 uintptr_t stack_limit;
 uintptr_t stack_low_water;
+/* The deepest frame check_stack has seen since boot: below it (less a builtin's frames,
+ * STACK_RESERVE at most) the stack has never been written. */
+static uintptr_t stack_deepest;
 
 static jmp_buf top_level;
 static const char *error_message;
@@ -47,10 +51,55 @@ static void __attribute__((noinline)) scrub_stack(void)
 	__asm__ volatile("mv %0, sp" : "=r"(sp));
 	uintptr_t bottom = (uintptr_t)__stack - (uintptr_t)__stack_size;
 	uintptr_t from = stack_low_water - 4096 > bottom ? stack_low_water - 4096 : bottom;
+	if (stack_low_water < stack_deepest)
+		stack_deepest = stack_low_water;
 	/* A leaf without locals in memory: everything below its sp is dead. */
 	for (volatile uint32_t *p = (volatile uint32_t *)(from & ~(uintptr_t)3); (uintptr_t)p < sp; p++)
 		*p = 0;
 	stack_low_water = sp;
+}
+
+/* Clears every word of the stack below this frame (all of it is dead) as deep as it was
+ * ever used: after a compaction the pages below sp hold nothing a saved world needs. */
+static void __attribute__((noinline)) scrub_stack_below(void)
+{
+	uintptr_t sp;
+	__asm__ volatile("mv %0, sp" : "=r"(sp));
+	uintptr_t bottom = (uintptr_t)__stack - (uintptr_t)__stack_size;
+	uintptr_t deepest = stack_low_water < stack_deepest ? stack_low_water : stack_deepest;
+	uintptr_t from = deepest - STACK_RESERVE > bottom ? deepest - STACK_RESERVE : bottom;
+	for (volatile uint32_t *p = (volatile uint32_t *)(from & ~(uintptr_t)3); (uintptr_t)p < sp; p++)
+		if (*p != 0)
+			*p = 0;
+	stack_low_water = sp;
+}
+
+void compact_and_scrub(struct compact_report *r)
+{
+	compact(r);
+	scrub_stack_below();
+}
+
+/* The console's control request from the host (see console_control in uart.c): `code`
+ * came after the escape byte. Only at the prompt (between data) can Lisp compact. */
+void host_request(int code, bool at_prompt)
+{
+	if (code != 'c') {
+		console_control("unknown-request");
+		return;
+	}
+	if (!at_prompt) {
+		console_control("busy");
+		return;
+	}
+	struct compact_report r;
+	compact_and_scrub(&r);
+	char line[160];
+	snprintf(line, sizeof line, "compacted cells=%lu moved=%lu pinned=%lu limit=%lu->%lu strings=%lu",
+		 (unsigned long)r.live, (unsigned long)r.moved, (unsigned long)r.pinned,
+		 (unsigned long)r.limit_before, (unsigned long)r.after.cells_total,
+		 (unsigned long)r.after.string_bytes);
+	console_control(line);
 }
 
 static void report_error(void)
@@ -73,7 +122,7 @@ static void report_error(void)
 int main(void)
 {
 	stack_limit = (uintptr_t)__stack - (uintptr_t)__stack_size + STACK_RESERVE;
-	stack_low_water = (uintptr_t)__stack;
+	stack_low_water = stack_deepest = (uintptr_t)__stack;
 	console_init();
 	heap_init();
 	eval_init();

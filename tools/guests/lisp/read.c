@@ -23,7 +23,7 @@
 bool reading; /* an error while set leaves the rest of the line unread: main discards it */
 static int pushed_back = -1;
 
-static int next_char(void)
+static int next_char_raw(void)
 {
 	if (pushed_back >= 0) {
 		int c = pushed_back;
@@ -31,6 +31,17 @@ static int next_char(void)
 		return c;
 	}
 	return console_getc();
+}
+
+/* Inside a datum (or a comment, or a line being dropped): a host request is refused. */
+static int next_char(void)
+{
+	for (;;) {
+		int c = next_char_raw();
+		if (c != HOST_ESCAPE)
+			return c;
+		host_request(console_getc(), false);
+	}
 }
 
 static void unread_char(int c) { pushed_back = c; }
@@ -54,8 +65,10 @@ static void skip_comment(void)
 int skip_to_datum(void)
 {
 	for (;;) {
-		int c = next_char();
-		if (c == '\n')
+		int c = next_char_raw();
+		if (c == HOST_ESCAPE)
+			host_request(console_getc(), true);
+		else if (c == '\n')
 			console_prompt();
 		else if (c == ';')
 			skip_comment();

@@ -62,6 +62,47 @@ static int uart_getc(void)
 }
 
 /*
+ * Bytes read while waiting for the host's reply (console_await_reply) that were not
+ * part of it: the host's earlier input, handed to console_getc afterwards in order.
+ */
+#define STASH_SIZE 8192
+static uint8_t stash[STASH_SIZE];
+static uint32_t stash_head, stash_count;
+
+static int raw_getc(void)
+{
+	if (stash_count > 0) {
+		int c = stash[stash_head];
+		stash_head = (stash_head + 1) % STASH_SIZE;
+		stash_count--;
+		return c;
+	}
+	return uart_getc();
+}
+
+int console_await_reply(void)
+{
+	for (;;) {
+		int c = uart_getc();
+		if (c == HOST_ESCAPE)
+			return uart_getc();
+		if (stash_count == STASH_SIZE)
+			return -1; /* the host sent too much without answering */
+		stash[(stash_head + stash_count++) % STASH_SIZE] = (uint8_t)c;
+	}
+}
+
+size_t console_reply_line(char *buf, size_t max)
+{
+	size_t n = 0;
+	for (int c; (c = uart_getc()) != '\n';)
+		if (n + 1 < max)
+			buf[n++] = (char)c;
+	buf[n] = '\0';
+	return n;
+}
+
+/*
  * Line ends: a terminal sends \r, a file \n, some hosts \r\n. All three become one '\n'.
  * A \n right after a \r is dropped when it comes, never waited for, so a lone \r is
  * acted on at once.
@@ -70,7 +111,7 @@ int console_getc(void)
 {
 	static bool after_cr;
 	for (;;) {
-		int c = uart_getc();
+		int c = raw_getc();
 		if (c == '\n' && after_cr) {
 			after_cr = false;
 			continue;
@@ -105,6 +146,18 @@ void console_prompt(void)
 	console_fresh_line();
 	console_puts(PROMPT);
 	at_line_start = true;
+}
+
+/* A message to the host: the escape byte, "amber ", the message, a newline. The host
+ * shows none of it, so the cursor is where it was. */
+void console_control(const char *message)
+{
+	bool was = at_line_start;
+	console_putc(HOST_ESCAPE);
+	console_puts("amber ");
+	console_puts(message);
+	console_putc('\n');
+	at_line_start = was;
 }
 
 void console_write(const char *s, size_t n)

@@ -266,7 +266,7 @@ export function registerBundleCommand(
       "a native executable (Node's single executable applications): runs without Node installed",
     )
     .option(
-      "--disk <file[,format=raw|qcow2|amber]>",
+      "--disk <file[,format=raw|qcow2|amber|vhdx|dmg]>",
       "the base of the world's next disk (repeatable, in slot order) instead of the path recorded in it",
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],

@@ -1,7 +1,7 @@
 import * as nodePath from "node:path";
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
 import { openCheckpoint } from "@amber/checkpoint/node";
-import type { Image } from "@amber/image";
+import { type Image, isImageFormat } from "@amber/image";
 import { type CheckpointDisk, InputLog, Machine, type RunOutcome, SECTION_SPECS } from "@amber/machine";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
@@ -108,7 +108,7 @@ export function openSavedDisks(
       );
     }
     const file = where.file;
-    const format = d.format === "raw" || d.format === "qcow2" || d.format === "amber" ? d.format : undefined;
+    const format = isImageFormat(d.format) ? d.format : undefined;
     return { file, format, rw: false };
   });
   let images: Image[];
@@ -478,7 +478,7 @@ export function registerCheckpointCommands(
     .option("--halt-after-save", "stop with status 0 once saved instead of running on")
     .option("--full", "save a full image (no parent) instead of an incremental one")
     .option(
-      "--disk <file[,format=raw|qcow2|amber]>",
+      "--disk <file[,format=raw|qcow2|amber|vhdx|dmg]>",
       "the base of the image's next disk (repeatable, in slot order) instead of the path recorded in it",
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],

@@ -1,6 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type Image, type ImageFormat, openImage, saveDiff } from "@amber/image";
+import {
+  IMAGE_FORMATS,
+  type Image,
+  type ImageFormat,
+  isImageFormat,
+  openImage,
+  saveDiff,
+} from "@amber/image";
 import { nodeImageHost, writeFileAtomic } from "@amber/image/node";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
@@ -14,13 +21,11 @@ import { imageUserError } from "./image-disks.js";
  * kit): `amber image read IMG OFFSET LEN` and `amber image write IMG OFFSET < data`.
  */
 
-const FORMATS: readonly string[] = ["raw", "qcow2", "amber"];
-
 function formatOption(name: string | undefined): ImageFormat | undefined {
   if (name === undefined) return undefined;
-  if (!FORMATS.includes(name))
-    throw new UserError(`-f ${name}: unknown format (raw, qcow2, amber)`, ExitCode.Usage);
-  return name as ImageFormat;
+  if (!isImageFormat(name))
+    throw new UserError(`-f ${name}: unknown format (${IMAGE_FORMATS.join(", ")})`, ExitCode.Usage);
+  return name;
 }
 
 /** A byte offset or count: decimal (4096, 1e6), with a binary unit (64K, 1M) or hexadecimal (0x1000). */
@@ -112,7 +117,7 @@ function readAllInput(env: CliEnv): Uint8Array {
 /**
  * `amber image write IMG OFFSET [-o TOP] [--in-place] < data`: writes stdin at OFFSET. By
  * default into a new top layer (a diff file over IMG, which stays unchanged; qcow2 over a
- * qcow2, else Amber); `--in-place` writes into IMG itself (raw and qcow2 only).
+ * qcow2, else Amber); `--in-place` writes into IMG itself (raw, qcow2 and vhdx only).
  */
 export function imageWrite(
   env: CliEnv,
@@ -208,7 +213,7 @@ image (or a file of its chain) cannot be read.`,
       "-o, --output <layer>",
       "the new top layer (default FILE.top.qcow2 over qcow2, else FILE.top.amberdisk)",
     )
-    .option("--in-place", "write into the image itself (raw or qcow2)")
+    .option("--in-place", "write into the image itself (raw, qcow2 or vhdx)")
     .addHelpText(
       "after",
       `

@@ -1,11 +1,20 @@
 import * as path from "node:path";
-import { type Image, type ImageFormat, isImageError, MemoryBudget, openImage, saveDiff } from "@amber/image";
+import {
+  IMAGE_FORMATS,
+  type Image,
+  type ImageFormat,
+  isImageError,
+  isImageFormat,
+  MemoryBudget,
+  openImage,
+  saveDiff,
+} from "@amber/image";
 import { nodeImageHost, tempSpillFile, writeFileAtomic } from "@amber/image/node";
 import type { MachineDisk } from "@amber/machine";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
 
-/** One `--disk FILE[,format=raw|qcow2|amber][,rw]`. */
+/** One `--disk FILE[,format=raw|qcow2|amber|vhdx|dmg][,rw]`. */
 export interface DiskSpec {
   file: string;
   format?: ImageFormat;
@@ -25,8 +34,11 @@ export function parseDiskSpec(spec: string): DiskSpec {
     else if (p === "ro") out.rw = false;
     else if (p.startsWith("format=")) {
       const f = p.slice(7);
-      if (f !== "raw" && f !== "qcow2" && f !== "amber") {
-        throw new UserError(`--disk "${spec}": format ${f} is not one of raw, qcow2, amber`, ExitCode.Usage);
+      if (!isImageFormat(f)) {
+        throw new UserError(
+          `--disk "${spec}": format ${f} is not one of ${IMAGE_FORMATS.join(", ")}`,
+          ExitCode.Usage,
+        );
       }
       out.format = f;
     } else throw new UserError(`--disk "${spec}": unknown option "${p}" (format=..., rw)`, ExitCode.Usage);

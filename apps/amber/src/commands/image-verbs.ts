@@ -286,6 +286,8 @@ export function imageMeasure(
       "measure -O amber: an Amber layer's size depends on how its pages compress; convert to know it",
       ExitCode.Usage,
     );
+  if (o.outputFormat !== "raw" && o.outputFormat !== "qcow2")
+    throw new UserError(`measure -O ${o.outputFormat}: measure knows raw and qcow2`, ExitCode.Usage);
   let image: Image | undefined;
   try {
     let virtual = o.size ?? 0;

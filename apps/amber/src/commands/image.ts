@@ -3,14 +3,19 @@ import * as path from "node:path";
 import {
   AmberLayer,
   checkLayer,
+  DmgLayer,
   flatten,
+  IMAGE_FORMATS,
   Image,
   type ImageFormat,
+  isImageFormat,
   type Layer,
   openImage,
   openLayer,
   Qcow2Layer,
   saveDiff,
+  VhdxLayer,
+  WRITABLE_FORMATS,
   type WriteOptions,
   writePages,
 } from "@amber/image";
@@ -24,22 +29,31 @@ import { imageUserError } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
 import { imageMap, imageMeasure, imageRebase, imageRepair, imageResize, wantsJson } from "./image-verbs.js";
 
-const FORMATS = ["raw", "qcow2", "amber"] as const;
-
 /** Formats qemu-img knows that Amber neither reads nor writes. */
-const FOREIGN = ["vmdk", "vdi", "vhdx", "vpc", "qed", "qcow", "luks", "parallels", "dmg", "bochs", "cloop"];
+const FOREIGN = ["vmdk", "vdi", "vpc", "qed", "qcow", "luks", "parallels", "bochs", "cloop"];
 
 function format(name: string | undefined, flag: string): ImageFormat | undefined {
   if (name === undefined) return undefined;
-  if (!(FORMATS as readonly string[]).includes(name)) {
+  if (!isImageFormat(name)) {
     if (FOREIGN.includes(name))
       throw new UserError(
-        `${flag} ${name}: Amber reads and writes raw, qcow2 and amber only; qemu-img converts to and from ${name}`,
+        `${flag} ${name}: Amber reads ${IMAGE_FORMATS.join(", ")} (and writes all but dmg); qemu-img converts to and from ${name}`,
         ExitCode.Usage,
       );
-    throw new UserError(`${flag} ${name}: unknown format (raw, qcow2, amber)`, ExitCode.Usage);
+    throw new UserError(`${flag} ${name}: unknown format (${IMAGE_FORMATS.join(", ")})`, ExitCode.Usage);
   }
-  return name as ImageFormat;
+  return name;
+}
+
+/** An output format: one Amber writes (DMG is read-only). */
+function outputFormat(name: string, flag: string): ImageFormat {
+  const f = format(name, flag) as ImageFormat;
+  if (!WRITABLE_FORMATS.includes(f))
+    throw new UserError(
+      `${flag} ${name}: Amber reads ${name} but does not write it (${WRITABLE_FORMATS.join(", ")})`,
+      ExitCode.Usage,
+    );
+  return f;
 }
 
 function size(text: string, what: string): number {
@@ -58,14 +72,28 @@ function human(n: number): string {
   return `${Number.isInteger(v) ? v : v.toFixed(2)} ${units[u]}`;
 }
 
-/** `-o compression_type=zstd,cluster_size=64K` as qemu-img takes it. */
-function parseCreateOptions(text: string | undefined): Pick<WriteOptions, "compression" | "clusterSize"> {
-  const out: Pick<WriteOptions, "compression" | "clusterSize"> = {};
+type CreateOptions = Pick<WriteOptions, "compression" | "clusterSize" | "subformat" | "blockSize">;
+
+/**
+ * `-o compression_type=zstd,cluster_size=64K` (qcow2) or `-o subformat=fixed,block_size=8M`
+ * (vhdx), as qemu-img takes them.
+ */
+function parseCreateOptions(text: string | undefined): CreateOptions {
+  const out: CreateOptions = {};
   for (const kv of (text ?? "").split(",").filter((s) => s !== "")) {
     const [k, v = ""] = kv.split("=");
     if (k === "compression_type") out.compression = v;
     else if (k === "cluster_size") out.clusterSize = size(v, "-o cluster_size");
-    else throw new UserError(`-o ${k}: unknown option (compression_type, cluster_size)`, ExitCode.Usage);
+    else if (k === "block_size") out.blockSize = size(v, "-o block_size");
+    else if (k === "subformat") {
+      if (v !== "dynamic" && v !== "fixed")
+        throw new UserError(`-o subformat=${v}: dynamic or fixed (vhdx)`, ExitCode.Usage);
+      out.subformat = v;
+    } else
+      throw new UserError(
+        `-o ${k}: unknown option (qcow2: compression_type, cluster_size; vhdx: subformat, block_size)`,
+        ExitCode.Usage,
+      );
   }
   return out;
 }
@@ -100,6 +128,29 @@ function layerInfo(layer: Layer): Record<string, unknown> {
         "compression-type": h.compressionType === 1 ? "zstd" : "zlib",
         "refcount-bits": 2 ** h.refcountOrder,
         corrupt: (h.incompat & 2n) !== 0n,
+      },
+    };
+  } else if (layer instanceof VhdxLayer) {
+    const m = layer.metadata;
+    info["cluster-size"] = m.blockSize;
+    info["format-specific"] = {
+      type: "vhdx",
+      data: {
+        subformat: layer.subformat,
+        "logical-sector-size": m.logicalSectorSize,
+        "physical-sector-size": m.physicalSectorSize,
+        "header-sequence": Number(layer.header.sequenceNumber),
+      },
+    };
+  } else if (layer instanceof DmgLayer) {
+    const chunks = layer.tables.flatMap((t) => t.chunks);
+    info["format-specific"] = {
+      type: "dmg",
+      data: {
+        "blkx-tables": layer.tables.length,
+        chunks: chunks.length,
+        "zlib-chunks": chunks.filter((c) => c.type === 0x80000005).length,
+        "raw-chunks": chunks.filter((c) => c.type === 1).length,
       },
     };
   } else if (layer instanceof AmberLayer) {
@@ -153,7 +204,7 @@ export function imageCreate(
   sizeText: string | undefined,
   o: { format?: string; backing?: string; backingFormat?: string; options?: string },
 ): number {
-  const fmt = format(o.format ?? "raw", "-f") as ImageFormat;
+  const fmt = outputFormat(o.format ?? "raw", "-f");
   let total = sizeText === undefined ? undefined : size(sizeText, "size");
   let backingFormat = format(o.backingFormat, "-F");
   if (o.backing !== undefined) {
@@ -198,7 +249,7 @@ export function imageConvert(
     backingFormat?: string;
   },
 ): number {
-  const outFmt = format(o.outputFormat ?? "raw", "-O") as ImageFormat;
+  const outFmt = outputFormat(o.outputFormat ?? "raw", "-O");
   if (o.noCreate) return convertInto(input, output, o.format, outFmt);
   if (o.backing !== undefined)
     return convertOver(input, output, o.format, outFmt, o.backing, o.backingFormat, o.options);
@@ -222,7 +273,7 @@ export function imageConvert(
   }
 }
 
-/** `convert -n`: writes the input's content into an existing image (qcow2 or raw) of at least its size. */
+/** `convert -n`: writes the input's content into an existing image (raw, qcow2 or vhdx) of at least its size. */
 function convertInto(input: string, output: string, inFmt: string | undefined, outFmt: ImageFormat): number {
   return withImage(input, format(inFmt, "-f"), (image) => {
     refuseOverwritingInput(output, image);
@@ -231,7 +282,7 @@ function convertInto(input: string, output: string, inFmt: string | undefined, o
       target = openImage(nodeImageHost, output, { format: outFmt, writable: true, noBacking: true });
       if (!target.writeThrough)
         throw new UserError(
-          `${output}: -n cannot write into a ${outFmt} file (raw or qcow2)`,
+          `${output}: -n cannot write into a ${outFmt} file (raw, qcow2 or vhdx)`,
           ExitCode.Usage,
         );
       if (target.size < image.size)
@@ -443,11 +494,14 @@ export function registerImageCommands(
 ): void {
   const image = program
     .command("image")
-    .description("Inspect, create and convert disk images (raw, qcow2, amber), as qemu-img does.")
+    .description(
+      "Inspect, create and convert disk images (raw, qcow2, amber, vhdx; dmg read-only), as qemu-img does.",
+    )
     .addHelpText(
       "after",
       `
-Formats are detected by content: qcow2 and Amber disk layers (.amberdisk) by their magic;
+Formats are detected by content: qcow2, Amber disk layers (.amberdisk) and VHDX by their
+magic, DMG (UDIF: raw and zlib chunks; read-only) by its "koly" trailer;
 raw only for a file with no known or damaged header, a whole number of 512-byte sectors and
 no other format's extension; anything else is an error (-f raw reads any file as raw).
 Worlds (machine checkpoints, .amber) are not disk images: amber inspect/resume read them.`,
@@ -468,10 +522,13 @@ Worlds (machine checkpoints, .amber) are not disk images: amber inspect/resume r
     .command("create")
     .argument("<file>")
     .argument("[size]", "virtual size, e.g. 64M (default: the backing file's)")
-    .option("-f <format>", "raw, qcow2 or amber", "raw")
+    .option("-f <format>", "raw, qcow2, amber or vhdx", "raw")
     .option("-b <backing>", "backing file (relative to the new file's directory)")
     .option("-F <format>", "backing file's format")
-    .option("-o <options>", "cluster_size=N,compression_type=zlib|zstd")
+    .option(
+      "-o <options>",
+      "qcow2: cluster_size=N,compression_type=zlib|zstd; vhdx: subformat=dynamic|fixed,block_size=N",
+    )
     .action((file: string, sz: string | undefined, o) =>
       setStatus(imageCreate(file, sz, { format: o.f, backing: o.b, backingFormat: o.F, options: o.o })),
     );
@@ -480,10 +537,13 @@ Worlds (machine checkpoints, .amber) are not disk images: amber inspect/resume r
     .argument("<input>")
     .argument("<output>")
     .option("-f <format>", "input format (default: detected)")
-    .option("-O <format>", "output format", "raw")
+    .option("-O <format>", "output format: raw, qcow2, amber or vhdx", "raw")
     .option("-c", "compress (qcow2: clusters, zlib unless -o compression_type=zstd; amber: always)")
-    .option("-o <options>", "cluster_size=N,compression_type=zlib|zstd")
-    .option("-n", "do not create the output: write into the existing image (raw or qcow2)")
+    .option(
+      "-o <options>",
+      "qcow2: cluster_size=N,compression_type=zlib|zstd; vhdx: subformat=dynamic|fixed,block_size=N",
+    )
+    .option("-n", "do not create the output: write into the existing image (raw, qcow2 or vhdx)")
     .option("-B <backing>", "write a diff layer over this backing file (only what differs from it)")
     .option("-F <format>", "the backing file's format (with -B)")
     .option("--no-progress", "no progress bar (there is none unless stderr is a terminal)")

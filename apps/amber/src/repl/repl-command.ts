@@ -109,6 +109,7 @@ export function replCommand(
     stopped: (m: string) => loop?.guestStopped(m),
     exited: (code: number) => loop?.guestExited(code),
     failed: (e: unknown) => loop?.guestFailed(e),
+    saveWorld: (name: string) => loop?.guestSaveWorld(name) ?? Promise.resolve(),
   };
   let directory = MachineDirectory.isMachine(start.dir) ? MachineDirectory.open(start.dir) : undefined;
   let ramSize = 0;

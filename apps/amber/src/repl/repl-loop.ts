@@ -5,6 +5,7 @@ import {
   MonitorError,
   type MonitorHost,
   parseMonitorLine,
+  saveWorldAs,
   type WorldSession,
 } from "@amber/monitor";
 import { progressBar } from "../commands/image-progress.js";
@@ -53,11 +54,12 @@ export class ReplLoop {
 
   /** Guest console output (wired to the session's ConsoleIo). */
   guestOutput(data: Uint8Array): void {
-    const decoded = this.session.noteOutput(data);
     if (!this.streams.terminal) {
-      this.streams.output.write(data);
+      const shown = this.session.noteOutputBytes(data);
+      if (shown.length > 0) this.streams.output.write(shown);
       return;
     }
+    const decoded = this.session.noteOutput(data);
     const text = this.held + decoded;
     const nl = text.lastIndexOf("\n");
     if (nl >= 0) this.streams.output.write(text.slice(0, nl + 1));
@@ -89,6 +91,11 @@ export class ReplLoop {
     if (!s.tailToShow) return;
     s.tailToShow = false;
     if (!this.streams.terminal) this.streams.output.write(s.consoleTail);
+  }
+
+  /** The guest's `(save-world "name")`: saved as `:save name` is (a MonitorError refuses it). */
+  guestSaveWorld(name: string): Promise<void> {
+    return saveWorldAs(this.host(), name, { guestAwaits: true });
   }
 
   guestStopped(message: string): void {

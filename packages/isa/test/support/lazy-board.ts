@@ -5,7 +5,7 @@ export const BOARD_RAM_BASE = 0x8000_0000;
 export const DEVICE = 0x1000_0000;
 const PAGE = 4096;
 /** Bytes after the flags for the hart in a flat board (as @amber/memory's FLAT_HOST_BYTES). */
-const HOST_BYTES = 1 << 20;
+const HOST_BYTES = 2 << 20;
 
 /** Flags for every page a 32-bit offset names (zero beyond RAM). */
 const FLAG_BYTES = 1 << 20;
