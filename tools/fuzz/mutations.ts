@@ -4,18 +4,10 @@
  * the CI smoke tests.
  */
 
-/** xorshift32: deterministic, so a failing case is replayed from its seed. */
-export function prng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+/** The project's one PRNG (xorshift32): deterministic, so a failing case is replayed from its seed. */
+import { xorshift32 as prng } from "../test-support/prng.mjs";
+
+export { prng };
 
 /** Values that break assumptions when written over a size, count or offset. */
 const INTERESTING_U32 = [0, 1, 7, 0x1ff, 0x200, 0x1000, 0x7fffffff, 0x80000000, 0xfffffe00, 0xffffffff];

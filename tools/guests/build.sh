@@ -70,6 +70,8 @@ PROGRAMS=(
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
 	"bench-paged     | bench-paged.c     | all               | 0 | -DBENCH_ROUNDS=8"
 	"disk            | disk.c            | all               | 0 |"
+	"disk-console    | disk-console.c    | rv32imac          | 0 |"
+	"args            | args.c            | rv32imac          | 0 | --crt0=semihost"
 	"priv-delegation | priv-delegation.c | all               | 0 |"
 	"priv-paging     | priv-paging.c     | all               | 0 |"
 	"priv-interrupts | priv-interrupts.c | all               | 0 |"
@@ -85,6 +87,17 @@ PROGRAMS=(
 # keeps the guest's writes out of the committed image.
 declare -A QEMU_EXTRA=(
 	[disk]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
+	[disk-console]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
+)
+
+# The command line a program gets through SYS_GET_CMDLINE (QEMU's -semihosting-config arg=, argv[0] first).
+declare -A QEMU_SEMIHOST_ARGS=(
+	[args]=",arg=args,arg=hello,arg=world"
+)
+
+# What a program reads on its console (the UART, QEMU's stdin with -nographic); others read nothing.
+declare -A QEMU_STDIN=(
+	[disk-console]=src/disk-console.stdin
 )
 
 # out/disk.img: 64 KiB, 128 sectors; sector n starts with "Amber disk sector NNN" and is
@@ -158,8 +171,8 @@ run_guest() {
 	# shellcheck disable=SC2086
 	timeout "$TIMEOUT" "$QEMU" -M virt -cpu "$QEMU_CPU" -bios none -nographic ${QEMU_EXTRA[$name]:-} \
 		-chardev "file,id=semihost,path=$dir/$name.stdout" \
-		-semihosting-config enable=on,target=native,chardev=semihost \
-		-kernel "$elf" </dev/null >"$tmp/host-stdout" 2>"$tmp/host-stderr"
+		-semihosting-config "enable=on,target=native,chardev=semihost${QEMU_SEMIHOST_ARGS[$name]:-}" \
+		-kernel "$elf" <"${QEMU_STDIN[$name]:-/dev/null}" >"$tmp/host-stdout" 2>"$tmp/host-stderr"
 	status=$?
 	set -e
 	if ((status == 124)); then
@@ -204,13 +217,18 @@ for spec in "${PROGRAMS[@]}"; do
 		continue
 	fi
 	[[ $marches == all ]] && marches="${MARCHES[*]}"
-	[[ $name == disk ]] && make_disk_image
+	[[ $name == disk || $name == disk-console ]] && make_disk_image
 	for march in $marches; do
 		dir=out/$march
 		mkdir -p "$dir"
 		echo "== $march/$name"
+		# A program's own --crt0= replaces the default one (picolibc takes only one).
+		cflags=()
+		for f in "${CFLAGS[@]}"; do
+			[[ $f == --crt0=* && $flags == *--crt0=* ]] || cflags+=("$f")
+		done
 		# shellcheck disable=SC2086
-		"$CC" -march="$march" "${CFLAGS[@]}" $flags -o "$dir/$name.elf" "src/$src"
+		"$CC" -march="$march" "${cflags[@]}" $flags -o "$dir/$name.elf" "src/$src"
 		run_guest "$dir" "$name" "$expect"
 		disassemble "$dir" "$name"
 	done

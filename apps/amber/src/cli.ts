@@ -10,6 +10,7 @@ import { registerImageByteCommands } from "./commands/image-bytes.js";
 import { replayCommand } from "./commands/record-replay.js";
 import { registerRegistryCommands } from "./commands/registry.js";
 import { useCache } from "./commands/registry-open.js";
+import { registerRelocateCommand } from "./commands/relocate.js";
 import { runCommand } from "./commands/run.js";
 import { registerScriptCommand } from "./commands/script.js";
 import { errorReport } from "./error-line.js";
@@ -109,12 +110,18 @@ line.`,
     .option("--dir <dir>", "machine directory for saved worlds (default ./amber-<program>)")
     .option("--no-jit", "interpret every instruction (no compilation to JavaScript); same results, slower")
     .option("--cache <dir>", "chunk cache for a world resumed from a registry REF")
+    .option(
+      "--disk <file[,format=raw|qcow2|amber][,rw]>",
+      "attach a disk when booting (repeatable, virtio slots in order); a resumed world brings its own",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
     .addHelpText(
       "after",
       `
 Lines not starting with ':' go to the guest. Monitor: :save [NAME] (save-and-continue,
 incremental on the world this one came from), :saves, :restore NAME, :diff A [B], :regs,
-:mem ADDR [LEN], :disas [ADDR] [N], :step [N], :continue, :break ADDR, :stats, :help, :quit.
+:mem ADDR [LEN], :disas [ADDR] [N], :step [N], :continue, :break ADDR, :stats, :disks,
+:disk-trace [on|off|FILE], :help, :quit.
 A machine directory holds machine.json, program.elf and worlds/NAME.amber.
 
 Exit status: 0 after :quit, the guest's own when it powers off, 125 when a world or
@@ -188,6 +195,9 @@ do not share a start, 2 for a bad command line.`,
     status = s;
   });
   registerCompactCommand(program, writeOut, (s) => {
+    status = s;
+  });
+  registerRelocateCommand(program, env, writeOut, (s) => {
     status = s;
   });
 

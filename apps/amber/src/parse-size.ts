@@ -36,15 +36,5 @@ export function sizeOption(what: string, text: string, examples = "128M, 1G"): n
   return n;
 }
 
-/** A byte count as people read it: "1 KiB", "128 MiB", "1.5 GiB", "97.6 TiB" (binary units, as parsed). */
-export function formatSize(bytes: number): string {
-  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = bytes;
-  let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const text = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, "");
-  return `${text} ${units[u]}`;
-}
+/** A byte count as people read it ("1 KiB", "5.9 KiB"): the monitor's one formatter of sizes. */
+export { formatBytes } from "@amber/monitor";

@@ -115,10 +115,14 @@ describe("amber run --disk --save-at / resume", () => {
     expect(text).toMatch(/virtio0 v1/);
     expect(text).toMatch(/disk0 at 0x0, 65536 bytes, 16 pages of 4096, 1 stored/);
     expect(text).toMatch(
-      /virtio0: disk\.img \(raw\), 65536 bytes, 1 written pages in disk0, base amber-fp1:/,
+      /virtio0: %1%\/disk\.img \(raw\), 65536 bytes, 1 written pages in disk0, base amber-fp1:/,
     );
     const json = JSON.parse(runCli(["inspect", "--json", a]).out);
-    expect(json.disks).toEqual([expect.objectContaining({ slot: 0, source: "disk.img", writtenPages: 1 })]);
+    expect(json.disks).toEqual([
+      expect.objectContaining({ slot: 0, source: "%1%/disk.img", writtenPages: 1 }),
+    ]);
+    expect(json.searchPath).toEqual(["."]);
+    expect(text).toMatch(/^search path: %1% = \.$/m);
     expect(runCli(["resume", a, "--save-at", "60000", "--save-to", b, "--halt-after-save"]).status).toBe(0);
     expect(JSON.parse(runCli(["inspect", "--json", b]).out).segments).toContainEqual(
       expect.objectContaining({ name: "disk0", storedPages: 0 }),
@@ -150,8 +154,8 @@ describe("amber run --disk --save-at / resume", () => {
     renameSync(p("d2.img"), p("elsewhere/d2.img"));
     const missing = runCli(["resume", image]);
     expect(missing.status).toBe(125);
-    expect(missing.stderr).toMatch(
-      /disk 0 was saved with .*d2\.img, which cannot be opened .*give its base with --disk FILE/,
+    expect(missing.stderr).toBe(
+      `amber: ${image}: disk 0 (%1%/d2.img) not found: looked for ${p("d2.img")}; if it moved, amber relocate ${image} --path OLD=NEW (or give it with --disk FILE)\n`,
     );
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     expect(runCli(["resume", image, "--disk", p("elsewhere/d2.img")]).status).toBe(0);
@@ -173,7 +177,7 @@ describe("amber run --disk --save-at / resume", () => {
     const first = runCli(["run", "--disk", p("disk.qcow2"), GUEST, "--save-at", "50000", "--save-to", image]);
     expect(first.stdout).toBe(s.stdout);
     expect(JSON.parse(runCli(["inspect", "--json", image]).out).disks).toEqual([
-      expect.objectContaining({ source: "disk.qcow2", format: "qcow2", writtenPages: 1 }),
+      expect.objectContaining({ source: "%1%/disk.qcow2", format: "qcow2", writtenPages: 1 }),
     ]);
     const r = runCli(["resume", "--stats", image, "--save-disk-diff", p("q.amberdisk")]);
     expect(r.status).toBe(0);

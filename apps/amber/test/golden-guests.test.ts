@@ -5,8 +5,17 @@ import { runCli } from "./run-cli.js";
 
 // The CPU-heavy benchmarks take seconds (bench-paged runs interpreted under Sv32); bench-short
 // runs the same code, priv-paging covers paging.
-// disk needs a disk attached (--disk): its end-to-end test is apps/amber/test/image-cli.test.ts.
-const all = guests(({ name }) => name !== "bench" && name !== "bench-paged" && name !== "disk");
+// disk needs a disk attached (--disk): its end-to-end test is apps/amber/test/image-cli.test.ts;
+// disk-console also reads commands on its console: apps/amber/test/repl-disks.test.ts; args
+// prints the arguments QEMU gave it: apps/amber/test/world-bundle.test.ts.
+const all = guests(
+  ({ name }) =>
+    name !== "bench" &&
+    name !== "bench-paged" &&
+    name !== "disk" &&
+    name !== "disk-console" &&
+    name !== "args",
+);
 
 describe("every guest prints what it prints on QEMU and exits the same way", () => {
   it("has guests to run", () => {

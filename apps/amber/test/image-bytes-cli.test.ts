@@ -79,6 +79,26 @@ describe.skipIf(!tools)("amber image read / write", () => {
     );
   });
 
+  it("Amber disk layers chain: a layer over a layer over a raw file reads as one disk", () => {
+    execFileSync("qemu-img", ["create", "-q", "-f", "raw", p("chain.raw"), "64K"]);
+    expect(qemuIo(p("chain.raw"), "write -P 0x61 0 8192").status).toBe(0);
+    expect(runCli(["image", "write", p("chain.raw"), "100", "-o", p("one.amberdisk")], "ONE").status).toBe(0);
+    const two = runCli(["image", "write", p("one.amberdisk"), "102", "-o", p("two.amberdisk")], "TWO!");
+    expect(two.status).toBe(0);
+    expect(runCli(["image", "read", p("two.amberdisk"), "96", "16"]).out).toBe(
+      "00000060  61 61 61 61 4f 4e 54 57  4f 21 61 61 61 61 61 61  |aaaaONTWO!aaaaaa|\n",
+    );
+    // The layers below are unchanged, and the middle one still reads as it did.
+    expect(runCli(["image", "read", p("one.amberdisk"), "100", "4"]).out).toContain("|ONEa|");
+    expect(qemuIo(p("chain.raw"), "read -P 0x61 0 8192").status).toBe(0);
+    // A file of the chain gone: one line naming it.
+    rmSync(p("one.amberdisk"));
+    const broken = runCli(["image", "read", p("two.amberdisk"), "0", "1"]);
+    expect(broken.status).toBe(125);
+    expect(broken.stderr.split("\n")).toHaveLength(2);
+    expect(broken.stderr).toContain("one.amberdisk");
+  });
+
   it("--in-place writes into the image itself", () => {
     copyFileSync(p("base.qcow2"), p("inplace.qcow2"));
     const r = runCli(["image", "write", "--in-place", p("inplace.qcow2"), "4096"], "BBBB");
@@ -104,5 +124,11 @@ describe.skipIf(!tools)("amber image read / write", () => {
     expect(missing.status).toBe(125);
     expect(missing.stderr.split("\n")).toHaveLength(2);
     expect(runCli(["image", "read", p("base.qcow2"), "ten", "1"]).status).toBe(2);
+    const empty = runCli(["image", "write", p("base.qcow2"), "0", "-o", p("empty.qcow2")], "");
+    expect(empty.status).toBe(2);
+    expect(empty.stderr).toBe(
+      `amber: ${p("base.qcow2")}: nothing on stdin to write at 0 (amber image write IMG OFFSET < data); nothing written\n`,
+    );
+    expect(existsSync(p("empty.qcow2"))).toBe(false);
   });
 });

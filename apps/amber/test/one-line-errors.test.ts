@@ -55,6 +55,21 @@ describe("one line for every user error", () => {
     expect(disk.stderr).toBe(`amber: ${dir}: is a directory, expected an image file\n`);
   });
 
+  it("a directory where a replay log is expected (replay, bisect): one line naming it, exit 125", () => {
+    const dir = join(tmp, "not-a-log");
+    mkdirSync(dir);
+    const line = `amber: ${dir}: is a directory, expected a replay log (amber run --record FILE)\n`;
+    const replay = runCli(["replay", dir]);
+    expect(replay.status).toBe(125);
+    expect(replay.stderr).toBe(line);
+    const bisect = runCli(["bisect", dir, dir]);
+    expect(bisect.status).toBe(125);
+    expect(bisect.stderr).toBe(line);
+    const program = runCli(["run", dir]);
+    expect(program.status).toBe(125);
+    expect(program.stderr).toBe(`amber: ${dir}: is a directory, expected a file\n`);
+  });
+
   it("a world passed where a disk image is expected is named as a world", () => {
     const world = join(tmp, "w.amber");
     expect(

@@ -11,6 +11,7 @@ import { bundle } from "../build.mjs";
 import { HAVE_TMUX, TmuxTerminal } from "./tmux-terminal.js";
 
 const LISP = join(import.meta.dirname, "../../../tools/guests/lisp/out/lisp.elf");
+const GUESTS = join(import.meta.dirname, "../../../tools/guests/out/rv32imac");
 /** Instructions after which the Lisp has printed its prompt and polls the UART for input. */
 const LISP_PROMPT_STEPS = "98700";
 
@@ -79,6 +80,43 @@ describe("amber bundle", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(7);
   }, 60_000);
+
+  it("gives a semihosting program saved before it asked for its command line the arguments there, as QEMU's arg= does", () => {
+    // tools/guests/src/args.c prints argc and argv; QEMU ran it with arg=args,arg=hello,arg=world.
+    const oracle = readFileSync(join(GUESTS, "args.stdout"), "utf8");
+    copyFileSync(join(GUESTS, "args.elf"), join(work, "args"));
+    const run = cli(["run", "args", "hello", "world"]);
+    expect(run.stdout).toBe(oracle);
+    // Saved after a few instructions, before crt0's SYS_GET_CMDLINE: the bundle's arguments are its command line.
+    expect(
+      cli(["run", "args", "--save-at", "10", "--save-to", "args.amber", "--halt-after-save"]).status,
+    ).toBe(0);
+    expect(cli(["bundle", "args.amber", "-o", "argv.mjs"]).status).toBe(0);
+    const r = runBundle(join(work, "argv.mjs"), ["hello", "world"], "");
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(oracle);
+    expect(r.status).toBe(0);
+    // Saved at 6,000 of its 9,728 instructions, after crt0 read its command line ("args x")
+    // and before printf flushed: the arguments can only be typed (the program reads no
+    // input), and it prints the rest of what it had.
+    const saveLate = [
+      "run",
+      "args",
+      "x",
+      "--save-at",
+      "6000",
+      "--save-to",
+      "late.amber",
+      "--halt-after-save",
+    ];
+    expect(cli(saveLate).status).toBe(0);
+    expect(cli(["bundle", "late.amber", "-o", "late.mjs"]).status).toBe(0);
+    const late = runBundle(join(work, "late.mjs"), ["hello", "world"], "");
+    expect(late.stdout).not.toContain("hello");
+    expect(late.stdout).not.toBe("");
+    expect('argc 3\nargv[1] "args"\nargv[2] "x"\n'.endsWith(late.stdout)).toBe(true);
+    expect(late.status).toBe(0);
+  }, 90_000);
 
   it.skipIf(!HAVE_TMUX)(
     "runs on a real terminal in raw mode: keys reach the guest, Ctrl-A x quits",

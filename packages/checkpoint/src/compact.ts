@@ -3,7 +3,8 @@ import type { BlockFile } from "@amber/image";
 import { CheckpointError } from "./errors.js";
 import { Blake3, equalBytes, toHex } from "./hash.js";
 import { headerLengthFor, KNOWN_AUTOCLEAR, SEGMENT_FLAG_CONTENT_HASH } from "./layout.js";
-import { type CheckpointReader, fromCompressError } from "./reader.js";
+import { fromCompressError } from "./read-errors.js";
+import type { CheckpointReader } from "./reader.js";
 import { hostError, ImageAssembler } from "./writer.js";
 
 export interface CompactOptions {

@@ -16,16 +16,9 @@ import {
   type SectionEntry,
   type SegmentEntry,
 } from "./layout.js";
-import {
-  CheckpointReader,
-  type DirectorySource,
-  guard,
-  type OpenOptions,
-  type PageMapPart,
-  type PartStore,
-  readExactly,
-  setOpenDirectory,
-} from "./reader.js";
+import { guard, readExactly } from "./read-errors.js";
+import { CheckpointReader, setOpenDirectory } from "./reader.js";
+import type { DirectorySource, OpenOptions, PageMapPart, PartStore } from "./reader-types.js";
 import { hostError, ImageAssembler } from "./writer.js";
 
 export const MANIFEST = "manifest.json";
@@ -86,9 +79,13 @@ function json(v: unknown): Uint8Array {
  * per section and the segments' page data as @amber/compress framed files, exactly the
  * bytes the single file holds. Lossless: the digest stays the same.
  */
-export function writeDirectoryLayout(reader: CheckpointReader, sink: DirectorySink): string {
+export function writeDirectoryLayout(
+  reader: CheckpointReader,
+  sink: DirectorySink,
+  searchPath: readonly string[] = reader.header.searchPath,
+): string {
   try {
-    const h = reader.header;
+    const h = { ...reader.header, searchPath };
     const sections = reader.sectionEntries.map((e) => {
       const file = `sections/${safeFileName(e.name)}.json`;
       const fields = recordToJson(reader.typedFields(e.name));
@@ -147,6 +144,8 @@ export function writeDirectoryLayout(reader: CheckpointReader, sink: DirectorySi
         autoclear: h.autoclearFeatures & KNOWN_AUTOCLEAR,
       },
       parent: reader.isIncremental ? { digest: toHex(h.parentDigest), hint: h.parentHint } : null,
+      // Only when there is one, so a manifest without it reads (and checksums) as before.
+      ...(h.searchPath.length > 0 ? { searchPath: [...h.searchPath] } : {}),
       sections,
       segments,
     };
@@ -158,10 +157,17 @@ export function writeDirectoryLayout(reader: CheckpointReader, sink: DirectorySi
   }
 }
 
-/** Copies any image (either layout) into a single file; lossless: the digest stays the same. */
-export function writeSingleFile(reader: CheckpointReader, file: BlockFile): string {
+/**
+ * Copies any image (either layout) into a single file; lossless: the digest stays the same.
+ * `searchPath` replaces the image's (not part of the digest): how `relocate` rewrites it.
+ */
+export function writeSingleFile(
+  reader: CheckpointReader,
+  file: BlockFile,
+  searchPath: readonly string[] = reader.header.searchPath,
+): string {
   try {
-    const h = reader.header;
+    const h = { ...reader.header, searchPath };
     const asm = new ImageAssembler(file, h.littleEndian, headerLengthFor(h));
     for (const e of reader.sectionEntries)
       asm.addSection(e.name, e.version, e.minVersion, reader.sectionBytes(e.name));
@@ -393,6 +399,16 @@ export function openDirectory(dir: DirectorySource, options: OpenOptions = {}): 
           ? fromHex(field(parent, "digest", isHash, "64 hex digits"))!
           : new Uint8Array(DIGEST_BYTES),
         parentHint: parent ? field(parent, "hint", isStr, "a string") : "",
+        searchPath:
+          m.searchPath === undefined
+            ? []
+            : field(
+                m,
+                "searchPath",
+                (v): v is string[] =>
+                  Array.isArray(v) && v.every((d) => isStr(d) && d !== "" && !d.includes("\0")),
+                "an array of directory names",
+              ),
       };
       if (header.instructionCount >= 1n << 64n) throw new ManifestError('"instructionCount" must fit a u64');
       const digest = fromHex(field(m, "digest", isHash, "64 hex digits"))!;

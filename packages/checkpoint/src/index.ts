@@ -36,16 +36,16 @@ export {
   type SectionEntry,
   type SegmentEntry,
 } from "./layout.js";
-export {
-  CheckpointReader,
-  type DirectorySource,
-  type OpenOptions,
-  type ParentLocation,
-  type ParentRef,
-  type Section,
-  type SectionSpec,
-  SegmentReader,
-} from "./reader.js";
+export { CheckpointReader } from "./reader.js";
+export type {
+  DirectorySource,
+  OpenOptions,
+  ParentLocation,
+  ParentRef,
+  Section,
+  SectionSpec,
+} from "./reader-types.js";
+export { SegmentReader } from "./segment-reader.js";
 export { type SquashOptions, squash } from "./squash.js";
 export {
   type CheckpointInput,

@@ -20,6 +20,7 @@ export function inputOfReader(reader: CheckpointReader, flatten: boolean): Check
     byteOrder: h.littleEndian ? "little" : "big",
     parent: keepParent ? reader.parent : undefined,
     parentHint: keepParent ? h.parentHint : undefined,
+    searchPath: h.searchPath,
     sections: reader.sectionEntries.map((e) => ({
       name: e.name,
       version: e.version,

@@ -73,6 +73,24 @@ export interface HeaderFields {
   parentDigest: Uint8Array;
   /** Where the parent was when this image was written; a hint only, not part of the digest. */
   parentHint: string;
+  /**
+   * The search path: directories (relative to the image, or absolute) that the files the
+   * machine references (disks) are named against, `%1%` being the first. Where, not what:
+   * not part of the digest, so `amber relocate` rewrites it and children still find the image.
+   */
+  searchPath: readonly string[];
+}
+
+/** Separates the search path's directories in the header string (a NUL is in no path). */
+export const SEARCH_PATH_SEPARATOR = "\0";
+
+/** The search path as the header's fifth string. */
+export function encodeSearchPath(dirs: readonly string[]): string {
+  for (const d of dirs) {
+    if (d === "" || d.includes(SEARCH_PATH_SEPARATOR))
+      throw new CheckpointError("INVALID_ARGUMENT", `search path directory "${d}" is empty or holds a NUL`);
+  }
+  return dirs.join(SEARCH_PATH_SEPARATOR);
 }
 
 export interface SectionEntry {
@@ -193,14 +211,20 @@ export function encodeHeader(
   digest: Uint8Array,
 ): Uint8Array {
   const le = h.littleEndian;
-  const strings = [h.machine, h.creatorName, h.creatorVersion, h.parentHint].map(encodeUtf8);
+  const strings = [
+    h.machine,
+    h.creatorName,
+    h.creatorVersion,
+    h.parentHint,
+    encodeSearchPath(h.searchPath),
+  ].map(encodeUtf8);
   const w = new ByteWriter(le);
   w.u32(MAGIC).u16(h.formatVersion).u16(FIXED_HEADER_SIZE).u32(h.headerLength);
   w.u32(h.incompatibleFeatures).u32(h.compatibleFeatures).u32(h.autoclearFeatures);
   w.u64(h.dataSize).u64(h.instructionCount).i64(BigInt(h.createdAt)).u32(h.flags);
   w.u32(sectionCount).u32(segmentCount);
-  for (const s of strings) w.u16(s.length);
-  w.u32(0);
+  for (const s of strings.slice(0, 4)) w.u16(s.length);
+  w.u16(strings[4]!.length).u16(0);
   w.u64(tableOffset).u32(sectionTableLen).u32(segmentTableLen).u64(tablesChecksum);
   w.bytes(digest).bytes(h.parentDigest);
   w.bytes(new Uint8Array(24)).u64(0n);
@@ -213,10 +237,16 @@ export function encodeHeader(
 }
 
 export function headerLengthFor(
-  h: Pick<HeaderFields, "machine" | "creatorName" | "creatorVersion" | "parentHint">,
+  h: Pick<HeaderFields, "machine" | "creatorName" | "creatorVersion" | "parentHint" | "searchPath">,
 ): number {
   let n = 0;
-  for (const s of [h.machine, h.creatorName, h.creatorVersion, h.parentHint]) {
+  for (const s of [
+    h.machine,
+    h.creatorName,
+    h.creatorVersion,
+    h.parentHint,
+    encodeSearchPath(h.searchPath),
+  ]) {
     const len = encodeUtf8(s).length;
     if (len > 4096)
       throw new CheckpointError("INVALID_ARGUMENT", `header string "${s.slice(0, 40)}…" is over 4096 bytes`);
@@ -269,8 +299,9 @@ export function decodeHeader(
     r.u16("creator name length"),
     r.u16("creator version length"),
     r.u16("parent hint length"),
+    r.u16("search path length"),
   ];
-  r.u32("reserved");
+  r.u16("reserved");
   const tableOffset = r.safe64("table offset");
   const sectionTableLength = r.u32("section table length");
   const segmentTableLength = r.u32("segment table length");
@@ -287,9 +318,11 @@ export function decodeHeader(
       60,
     );
   }
-  const [machine, creatorName, creatorVersion, parentHint] = lens.map((l, i) =>
-    r.utf8(l, ["machine id", "creator name", "creator version", "parent hint"][i]!),
-  ) as [string, string, string, string];
+  const [machine, creatorName, creatorVersion, parentHint, searchText] = lens.map((l, i) =>
+    r.utf8(l, ["machine id", "creator name", "creator version", "parent hint", "search path"][i]!),
+  ) as [string, string, string, string, string];
+  const searchPath = searchText === "" ? [] : searchText.split(SEARCH_PATH_SEPARATOR);
+  if (searchPath.includes("")) r.fail("an empty directory in the search path", "non-empty directories", 68);
   return {
     header: {
       formatVersion,
@@ -307,6 +340,7 @@ export function decodeHeader(
       creatorVersion,
       parentDigest,
       parentHint,
+      searchPath,
     },
     loc: {
       fixedLength,

@@ -89,6 +89,8 @@ export interface CheckpointInput {
   parent?: CheckpointReader;
   /** Where the parent lives, relative to this image (a hint for finding it; the digest decides). */
   parentHint?: string;
+  /** The search path (see `HeaderFields.searchPath`); not part of the digest. Default none. */
+  searchPath?: readonly string[];
   /** XOR-delta changed pages against the parent's (default true when there is a parent). */
   delta?: boolean;
   /** Extra feature bits: compatible and autoclear bits are stored as given; unknown incompatible bits are refused. */
@@ -382,6 +384,7 @@ function writeInner(file: BlockFile, input: CheckpointInput): WriteResult {
     creatorVersion: input.creator.version,
     parentDigest: parent ? parent.digestBytes.slice() : new Uint8Array(DIGEST_BYTES),
     parentHint,
+    searchPath: [...(input.searchPath ?? [])],
   };
   checkU32(fields.flags, "flags");
   if (fields.instructionCount < 0n || fields.instructionCount >= 1n << 64n) {

@@ -5,8 +5,8 @@ import { Exception } from "./trap-causes.js";
 import { TriggerAccess } from "./triggers.js";
 
 /** The semihosting sequence around an `ebreak`: `slli x0,x0,0x1f` before, `srai x0,x0,7` after. */
-const SEMIHOST_PRE = 0x01f01013;
-const SEMIHOST_POST = 0x40705013;
+export const SEMIHOST_PRE = 0x01f01013;
+export const SEMIHOST_POST = 0x40705013;
 
 /**
  * The instructions the run loop hands off its hot path: the A extension (LR/SC and

@@ -4,6 +4,7 @@ export { Csr, csrName } from "./csr-numbers.js";
 export { type Decoded, decode, decodeInto, instructionLength } from "./decoder.js";
 export { disassemble, formatInstruction, registerName } from "./disassembler.js";
 export { Hart, type HartOptions } from "./hart.js";
+export { SEMIHOST_POST, SEMIHOST_PRE } from "./hart-system.js";
 export { type Extension, type Format, INSTRUCTIONS, type InstructionSpec } from "./instructions.js";
 export { Access, Mmu } from "./mmu.js";
 export { type MemoryAccess, OP_TABLE, type OpInfo, opInfo } from "./op-table.js";

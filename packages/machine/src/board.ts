@@ -69,6 +69,18 @@ export interface MachineDisk {
   writesThrough?: boolean;
 }
 
+/** A disk in a virtio slot, as `attachedDisks` reports it. */
+export interface AttachedDisk {
+  slot: number;
+  backend: DiskBackend;
+  source: string;
+  format: string;
+  size: number;
+  readOnly: boolean;
+  /** 4 KiB pages the guest wrote since the disk was attached (a restored world's included). */
+  writtenPages: number;
+}
+
 export const DEFAULT_BASELINE_BYTES = 64 << 20;
 
 /** Longest wait for input in one go when the guest has nothing else to do. */
@@ -110,7 +122,7 @@ export class Board {
   protected fdtAddress = 0;
   protected initrd: { start: number; end: number } | undefined;
   protected resetPending = false;
-  protected readonly cmdline: string;
+  protected cmdline: string;
   /** By virtio slot, the attached disks with their written-page tracking. */
   protected readonly disks: (TrackedDisk | undefined)[] = [];
   /** The RAM segment this machine was restored from: pages not yet touched are still only there. */
@@ -236,6 +248,49 @@ export class Board {
     return this.disks.map((d) => d?.keepBaseline());
   }
 
+  /**
+   * The attached disks, for monitors and tools: the slot, the backend the machine reads and
+   * writes (e.g. an `@amber/image` Image, with its layers and snoop hooks), where it came
+   * from, and how many 4 KiB pages the guest has written since it was attached.
+   */
+  attachedDisks(): AttachedDisk[] {
+    return this.disks.flatMap((d, slot) =>
+      d === undefined
+        ? []
+        : [
+            {
+              slot,
+              backend: d.base,
+              source: d.source,
+              format: d.format,
+              size: d.size,
+              readOnly: this.diskReadOnly[slot] === true,
+              writtenPages: d.written.size,
+            },
+          ],
+    );
+  }
+
+  /** Whether the guest has asked for its command line (semihosting SYS_GET_CMDLINE). */
+  get commandLineRead(): boolean {
+    return this.semihosting.cmdlineRead;
+  }
+
+  /**
+   * Replaces the command line (argv[0] and the arguments, space-separated) that
+   * SYS_GET_CMDLINE gives, e.g. for a saved world resumed with other arguments before the
+   * guest asked for them. Saved with the machine.
+   */
+  setCommandLine(text: string): void {
+    this.cmdline = text;
+    this.semihosting.setCommandLine(text);
+  }
+
+  /** The command line SYS_GET_CMDLINE gives. */
+  get commandLine(): string {
+    return this.cmdline;
+  }
+
   /** The guest's exit status once it has exited. */
   get exited(): number | undefined {
     return this.exitCode;
@@ -325,7 +380,12 @@ export class Board {
     return { heapBase: this.imageEnd, heapLimit: top, stackBase: top, stackLimit: this.imageEnd };
   }
 
-  protected flushConsole(): void {
+  /**
+   * Hands the console output gathered so far to the host now (it is otherwise handed over
+   * at the end of a run slice): a monitor printing between guest output (a disk trace) calls
+   * it first, so the two appear in the order they happened.
+   */
+  flushConsole(): void {
     if (this.consoleBuffer.length === 0) return;
     this.io.stdout(Uint8Array.from(this.consoleBuffer));
     this.consoleBuffer = [];

@@ -1,4 +1,4 @@
-export { type MachineDisk, type MachineOptions, TIMEBASE_HZ } from "./board.js";
+export { type AttachedDisk, type MachineDisk, type MachineOptions, TIMEBASE_HZ } from "./board.js";
 export { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
 export { DebugMemory } from "./debug/debug-memory.js";
 export {

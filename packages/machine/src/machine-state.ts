@@ -24,7 +24,8 @@ export const SECTION_VERSIONS = {
   clint: 1,
   plic: 1,
   uart0: 1,
-  semihosting: 1,
+  /** 2: `cmdlineRead` (a world of version 1 reads as having read it: arguments go to the console). */
+  semihosting: 2,
 } as const;
 export type SectionName = keyof typeof SECTION_VERSIONS;
 
@@ -40,13 +41,14 @@ export const virtioSectionName = (slot: number): string => `virtio${slot}`;
 /** Name of the segment holding the pages the guest wrote to the disk in virtio slot `slot`. */
 export const diskSegmentName = (slot: number): string => `disk${slot}`;
 
-/** Fields an older version of a section did not have, as they are at reset. */
+/** Fields an older version of a section did not have, as they are at reset (or as an older writer meant them). */
 const SECTION_DEFAULTS: Partial<Record<SectionName, FieldRecord>> = {
   csr0: {
     tselect: 0,
     tdata1: new Uint32Array(TRIGGER_COUNT).fill(TDATA1_RESET),
     tdata2: new Uint32Array(TRIGGER_COUNT),
   },
+  semihosting: { cmdlineRead: true },
 };
 
 export const SECTION_SPECS: SectionSpec[] = [
@@ -240,6 +242,7 @@ export function stateToSections(s: MachineState): SectionInput[] {
       handles: s.semihosting.handles.map((h) => ({ ...h })),
       nextHandle: s.semihosting.nextHandle,
       errno: s.semihosting.errno,
+      cmdlineRead: s.semihosting.cmdlineRead,
     }),
     ...s.virtio.flatMap((v, i) =>
       v === undefined
@@ -525,6 +528,7 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
       })),
       nextHandle: sh.int("nextHandle", 0, 0x7fff_ffff),
       errno: sh.word("errno"),
+      cmdlineRead: sh.bool("cmdlineRead"),
     },
     virtio: Array.from({ length: VIRTIO_SLOTS }, (_, i) => {
       const name = virtioSectionName(i);

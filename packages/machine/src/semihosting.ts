@@ -46,6 +46,8 @@ export interface SemihostingState {
   handles: { id: number; kind: string; pos: number }[];
   nextHandle: number;
   errno: number;
+  /** The guest has asked for its command line (SYS_GET_CMDLINE): changing it now would go unseen. */
+  cmdlineRead: boolean;
 }
 
 /** Where the heap and stack may go, as SYS_HEAPINFO reports it. */
@@ -75,8 +77,15 @@ export class Semihosting {
   private handles = new Map<number, Handle>();
   private nextHandle = 1;
   private errno = 0;
+  /** Whether the guest has called SYS_GET_CMDLINE. */
+  cmdlineRead = false;
 
   constructor(private readonly host: SemihostingHost) {}
+
+  /** Replaces the command line SYS_GET_CMDLINE gives (argv[0] and the arguments, space-separated). */
+  setCommandLine(text: string): void {
+    this.host.cmdline = text;
+  }
 
   /** The open handles, the next handle number and errno, for a checkpoint. */
   saveState(): SemihostingState {
@@ -85,7 +94,7 @@ export class Semihosting {
       kind: h.kind,
       pos: h.kind === "features" ? h.pos : 0,
     }));
-    return { handles, nextHandle: this.nextHandle, errno: this.errno };
+    return { handles, nextHandle: this.nextHandle, errno: this.errno, cmdlineRead: this.cmdlineRead };
   }
 
   /** Puts back what `saveState` gave. */
@@ -99,6 +108,7 @@ export class Semihosting {
     );
     this.nextHandle = s.nextHandle;
     this.errno = s.errno;
+    this.cmdlineRead = s.cmdlineRead;
   }
 
   private word(addr: number): number {
@@ -219,6 +229,7 @@ export class Semihosting {
       case SemihostOp.ERRNO:
         return this.errno;
       case SemihostOp.GET_CMDLINE: {
+        this.cmdlineRead = true;
         const buffer = this.word(arg);
         const size = this.word(arg + 4);
         const text = new TextEncoder().encode(this.host.cmdline);

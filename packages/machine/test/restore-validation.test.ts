@@ -201,3 +201,22 @@ describe("machine state restored from an image is validated", () => {
     expect(text).not.toMatch(/\n/);
   });
 });
+
+describe("sections written by an older version read with defaults", () => {
+  it("a semihosting section of version 1 (before cmdlineRead) reads as having read its command line", () => {
+    const sections = [...saved.sections].map((s) => {
+      if (s.name !== "semihosting") return s;
+      const fields = structuredClone(s.fields) as FieldRecord;
+      delete fields.cmdlineRead;
+      return { ...s, version: 1, minVersion: 1, fields };
+    });
+    const file = new MemoryBlockFile();
+    writeCheckpoint(file, { ...saved, sections });
+    const old = Machine.fromCheckpoint(CheckpointReader.open(file));
+    expect(old.commandLineRead).toBe(true);
+    // A world saved now keeps what the guest did: the Lisp never asks for its command line.
+    const now = new MemoryBlockFile();
+    writeCheckpoint(now, saved);
+    expect(Machine.fromCheckpoint(CheckpointReader.open(now)).commandLineRead).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { randomUnit } from "../../../tools/test-support/prng.mjs";
 import { CapturedIo, Machine, MachineError } from "../src/index.js";
 import { bootGuest } from "./boot-guest.js";
 import { endState } from "./end-state.js";
@@ -9,17 +10,8 @@ const RAM = 128 << 20;
 
 beforeAll(() => initCheckpoint());
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Numbers in [0, 1) from the project's one PRNG. */
+const rng = randomUnit;
 
 function save(m: Machine): { file: MemoryBlockFile; digest: string } {
   const file = new MemoryBlockFile();

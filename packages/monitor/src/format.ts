@@ -3,13 +3,21 @@ import type { TrapReport } from "@amber/machine";
 /** An address or word as 0x followed by eight hex digits, as the monitor shows them. */
 export const hex8 = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
 
-const KIB = 1024;
+const SIZE_UNITS = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
-/** A byte count for people: B, KiB (one decimal) or MiB (two). */
-export function formatBytes(n: number): string {
-  if (n < KIB) return `${n} B`;
-  if (n < KIB * KIB) return `${(n / KIB).toFixed(1)} KiB`;
-  return `${(n / KIB / KIB).toFixed(2)} MiB`;
+/**
+ * A byte count as people read it: "512 bytes", "1 KiB", "5.9 KiB", "128 MiB", "1.5 GiB"
+ * (binary units, one decimal at most). The one formatter of sizes: the monitor and the CLI both use it.
+ */
+export function formatBytes(bytes: number): string {
+  let v = bytes;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < SIZE_UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const text = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, "");
+  return `${text} ${SIZE_UNITS[u]}`;
 }
 
 /** A count as typed: decimal with optional `_` separators and exponent (1e6); NaN otherwise. */

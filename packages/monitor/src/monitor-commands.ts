@@ -25,6 +25,11 @@ export interface MonitorHost {
    * client detaches (`:gdb`); absent where the host cannot listen (a web page).
    */
   gdb?(address: string): Promise<void>;
+  /**
+   * Opens a file for `:disk-trace FILE` (created or truncated), where the host can write
+   * files; absent where it cannot (`:disk-trace on` then shows the writes in the monitor).
+   */
+  openTraceFile?(name: string): { write(text: string): void; close(): void };
 }
 
 export interface MonitorCommand {
@@ -359,6 +364,60 @@ const stats: MonitorCommand = {
   },
 };
 
+const disks: MonitorCommand = {
+  name: "disks",
+  args: "",
+  summary: "each disk, its layers and the guest's writes to each (counted live)",
+  run(host) {
+    host.out(host.session.diskWatch.describe());
+  },
+};
+
+const diskTrace: MonitorCommand = {
+  name: "disk-trace",
+  args: "[on|off|FILE]",
+  summary: "one line per guest disk write (instruction, disk, offset, length, layer), here or to FILE",
+  run(host, args) {
+    const watch = host.session.diskWatch;
+    if (args.length > 1) throw new MonitorError("usage: :disk-trace [on|off|FILE]", "usage");
+    const what = args[0];
+    if (what === undefined) {
+      const t = watch.tracing;
+      host.say(
+        t === undefined
+          ? "disk trace off (:disk-trace on shows each write here, :disk-trace FILE writes them to FILE)\n"
+          : `disk trace on, to ${t.target}: ${t.lines} write${t.lines === 1 ? "" : "s"} so far\n`,
+      );
+      return;
+    }
+    if (what === "off") {
+      const was = watch.stopTrace();
+      host.say(
+        was === undefined
+          ? "disk trace was off\n"
+          : `disk trace off: ${was.lines} write${was.lines === 1 ? "" : "s"} traced to ${was.target}\n`,
+      );
+      return;
+    }
+    if (host.session.machine.attachedDisks().length === 0)
+      throw new MonitorError(
+        "this machine has no disks to trace (amber repl PROGRAM --disk FILE attaches one)",
+      );
+    if (what === "on") {
+      watch.startTrace({ target: "here", write: (line) => host.out(line) });
+      host.say("disk trace on: one line per guest write (insn, disk, offset, length, layer) here\n");
+      return;
+    }
+    if (host.openTraceFile === undefined)
+      throw new MonitorError(
+        `:disk-trace ${what}: this monitor cannot write files; :disk-trace on shows the writes here`,
+      );
+    const file = host.openTraceFile(what);
+    watch.startTrace({ target: what, write: (line) => file.write(line), close: () => file.close() });
+    host.say(`disk trace on: one line per guest write to ${what}\n`);
+  },
+};
+
 const quit: MonitorCommand = {
   name: "quit",
   args: "[!]",
@@ -398,6 +457,8 @@ export const MONITOR_COMMANDS: MonitorCommand[] = [
   brk,
   gdb,
   stats,
+  disks,
+  diskTrace,
   help,
   quit,
 ];

@@ -5,8 +5,9 @@ import {
   writeCheckpoint,
 } from "@amber/checkpoint";
 import { disassemble } from "@amber/isa";
-import { Machine, MachineError, type RunOutcome } from "@amber/machine";
+import { Machine, type MachineDisk, MachineError, type RunOutcome } from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
+import { DiskWatch } from "./disk-watch.js";
 import { describeTrap, hex8 } from "./format.js";
 import { ControlCode, ControlFilter } from "./guest-control.js";
 import { MonitorError } from "./monitor-error.js";
@@ -121,6 +122,10 @@ export class WorldSession {
   tailToShow = false;
   private readonly decoder = new TextDecoder();
   private readonly settledWaiters: (() => void)[] = [];
+  /** The disks' writes, per disk and layer, through their snoop hooks (`:disks`, `:disk-trace`). */
+  diskWatch: DiskWatch;
+  /** Releases the disks of the world running now (those the store opened for a restored world, or the booted machine's). */
+  closeDisks: () => void = () => {};
   /** The console's control channel (see guest-control.ts). */
   private readonly control = new ControlFilter();
   /** Control messages from the guest not acted on yet. */
@@ -143,6 +148,7 @@ export class WorldSession {
   ) {
     this.machine = machine;
     io.log.steps = () => this.machine.hart.liveSteps;
+    this.diskWatch = new DiskWatch(machine);
   }
 
   /** Starts running the guest. */
@@ -550,7 +556,7 @@ export class WorldSession {
    */
   async restore(ref: WorldRef): Promise<void> {
     const reader = await this.store.open(ref);
-    this.adopt(openWorld(reader, ref, this.io, this.jit), ref);
+    this.adopt(openWorld(reader, ref, this.io, this.jit, this.store), ref);
   }
 
   /** A session on a saved world, opened as `reader` (see `restore`); the session keeps the reader. */
@@ -562,7 +568,7 @@ export class WorldSession {
     jit: boolean,
     store: WorldStore,
   ): WorldSession {
-    const world = openWorld(reader, ref, io, jit);
+    const world = openWorld(reader, ref, io, jit, store);
     const session = new WorldSession(world.machine, io, events, jit, store);
     session.adopt(world, ref);
     return session;
@@ -571,8 +577,14 @@ export class WorldSession {
   private adopt(world: ReturnType<typeof openWorld>, ref: WorldRef): void {
     for (const r of this.readers) if (r !== world.reader) r.close();
     this.readers = [world.reader];
+    this.closeDisks();
+    this.closeDisks = world.closeDisks;
     this.machine = world.machine;
     this.io.trimLog(true);
+    // A new world has new disks: the trace (if on) follows them; the counts start again.
+    const watch = new DiskWatch(world.machine);
+    this.diskWatch.close(watch);
+    this.diskWatch = watch;
     this.consoleTail = world.consoleTail;
     this.tailToShow = world.consoleTail !== "";
     this.baseline = {
@@ -593,6 +605,9 @@ export class WorldSession {
   /** Stops running and closes the images the world reads from. */
   close(): void {
     this.setState("paused");
+    this.diskWatch.close();
+    this.closeDisks();
+    this.closeDisks = () => {};
     for (const r of this.readers) r.close();
     this.readers = [];
   }
@@ -604,9 +619,18 @@ function openWorld(
   ref: WorldRef,
   io: ConsoleIo,
   jit: boolean,
-): { reader: CheckpointReader; machine: Machine; consoleTail: string; awaitsSaveWorld: boolean } {
+  store: WorldStore,
+): {
+  reader: CheckpointReader;
+  machine: Machine;
+  consoleTail: string;
+  awaitsSaveWorld: boolean;
+  closeDisks: () => void;
+} {
+  let disks: { disks: MachineDisk[]; close(): void } | undefined;
   try {
-    const machine = Machine.fromCheckpoint(reader, { io, jit });
+    disks = Machine.checkpointDisks(reader).length === 0 ? undefined : store.openDisks?.(reader, ref);
+    const machine = Machine.fromCheckpoint(reader, { io, jit, disks: disks?.disks });
     let consoleTail = "";
     let awaitsSaveWorld = false;
     if (reader.hasSection(CONSOLE_SECTION)) {
@@ -614,8 +638,9 @@ function openWorld(
       if (typeof fields.tail === "string") consoleTail = fields.tail;
       awaitsSaveWorld = fields.awaits === "save-world";
     }
-    return { reader, machine, consoleTail, awaitsSaveWorld };
+    return { reader, machine, consoleTail, awaitsSaveWorld, closeDisks: () => disks?.close() };
   } catch (e) {
+    disks?.close();
     reader.close();
     return worldFailure(e, ref.location);
   }

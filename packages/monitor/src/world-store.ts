@@ -1,5 +1,5 @@
 import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
-import type { Machine } from "@amber/machine";
+import type { Machine, MachineDisk } from "@amber/machine";
 
 /** A saved world as a store names it. */
 export interface WorldRef {
@@ -80,6 +80,12 @@ export interface WorldStore {
   find(ref: string): Promise<WorldRef | undefined>;
   /** Opens a world for reading, its parent chain too; pages are read on first touch. */
   open(ref: WorldRef): Promise<CheckpointReader>;
+  /**
+   * The bases of the disks a saved world holds, by slot, to restore it with (where the
+   * store can open files: the CLI finds them through the world's search path); `close`
+   * releases them when the world is replaced. Absent: worlds with disks cannot be restored.
+   */
+  openDisks?(reader: CheckpointReader, ref: WorldRef): { disks: MachineDisk[]; close(): void };
   /** Saves the machine as `name`, replacing an older world of that name only once the new one is whole. */
   save(machine: Machine, name: string, request: StoreSaveRequest): StoredWorld;
 }

@@ -23,6 +23,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
+import { xorshift32 } from "../../test-support/prng.mjs";
 import { importSource } from "../bundle-sources.mjs";
 import { median } from "../stats.mjs";
 import { dumpGuestRam, listGuests } from "./dump-guest-ram.mjs";
@@ -53,15 +54,7 @@ const timeIt = (fn) => {
 const mbps = (bytes, ms) => (bytes / 1e6 / (ms / 1000)).toFixed(0);
 
 // ---------- inputs ----------
-function xorshift(seed) {
-  let x = seed | 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
+const xorshift = (seed) => xorshift32(seed | 1);
 function randomBytes(n, seed) {
   const out = new Uint8Array(n);
   const r = xorshift(seed);

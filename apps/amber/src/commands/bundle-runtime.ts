@@ -6,6 +6,7 @@
  */
 import { CheckpointReader, initCheckpoint, MemoryBlockFile } from "@amber/checkpoint";
 import { type Image, MemoryImageHost, openImage } from "@amber/image";
+import { SEMIHOST_POST, SEMIHOST_PRE } from "@amber/isa";
 import { type HostIo, Machine, SECTION_SPECS } from "@amber/machine";
 import { BundleError, openBundle } from "./bundle-container.js";
 import { describeOutcome } from "./bundle-outcome.js";
@@ -21,7 +22,13 @@ export interface BundleStartOptions {
   stdout?: (bytes: Uint8Array) => void;
   /** Semihosting stderr bytes. Default: `stdout`. */
   stderr?: (bytes: Uint8Array) => void;
-  /** Typed into the console, joined by spaces, as one line, before any other input. */
+  /**
+   * The arguments after the bundle's name. A semihosting program (its RAM holds the
+   * semihosting call sequence and it has not set the UART up for input) that has not asked
+   * for its command line yet (saved before its SYS_GET_CMDLINE) gets them there, after the
+   * argv[0] it was run with; any other world gets them typed into the console, joined by
+   * spaces, as one line, before any other input.
+   */
   args?: readonly string[];
   /** Compile hot guest code to JavaScript (default true). */
   jit?: boolean;
@@ -49,6 +56,53 @@ export interface RunningBundle {
   /** Stops running (the promise `exited` then never settles). */
   stop(): void;
   readonly exited: Promise<BundleExit>;
+}
+
+/** Whether the guest has set the UART up to interrupt it on input: its console is the UART. */
+function readsUart(reader: CheckpointReader): boolean {
+  const ier = reader.section("uart0").fields.ier;
+  return typeof ier === "number" && (ier & 1) !== 0;
+}
+
+/**
+ * Whether the world's RAM holds the semihosting call sequence (`slli x0,x0,0x1f; ebreak;
+ * srai x0,x0,7`, at any 2-byte boundary): its program asks the host for things, its command line
+ * among them. Reads every page present in the world.
+ */
+function callsSemihosting(reader: CheckpointReader): boolean {
+  const ram = reader.findSegment("ram");
+  if (ram === undefined) return false;
+  let previous: Uint8Array | undefined;
+  let previousPage = -2;
+  for (const p of ram.presentPages()) {
+    const page = ram.readPage(p);
+    // The sequence may start in the last 8 bytes of the page before.
+    const bytes =
+      previous !== undefined && previousPage === p - 1
+        ? concat(previous.subarray(previous.length - 8), page)
+        : page;
+    const words = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let at = 0; at + 12 <= bytes.length; at += 2) {
+      if (
+        words.getUint32(at, true) === SEMIHOST_PRE &&
+        words.getUint32(at + 4, true) === EBREAK &&
+        words.getUint32(at + 8, true) === SEMIHOST_POST
+      )
+        return true;
+    }
+    previous = page;
+    previousPage = p;
+  }
+  return false;
+}
+
+const EBREAK = 0x00100073;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Yields to the host's event loop (setImmediate in Node, a message port in browsers). */
@@ -169,7 +223,10 @@ export async function startBundle(
     if (typeof tail === "string" && tail !== "") stdout(new TextEncoder().encode(tail));
   }
   if (options.args !== undefined && options.args.length > 0) {
-    input.push(new TextEncoder().encode(`${options.args.join(" ")}\n`));
+    if (!machine.commandLineRead && !readsUart(reader) && callsSemihosting(reader)) {
+      const argv0 = machine.commandLine.split(" ")[0] ?? "";
+      machine.setCommandLine([argv0, ...options.args].join(" "));
+    } else input.push(new TextEncoder().encode(`${options.args.join(" ")}\n`));
   }
 
   let stopped = false;

@@ -12,6 +12,7 @@ import { parseSerialSpec, SERIAL_HELP } from "../serial/serial-spec.js";
 import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { referenceFound, resolveReference } from "./disk-references.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import {
   closeDisks,
@@ -69,8 +70,10 @@ export interface ResumeOptions {
 
 /**
  * Opens the bases of the disks `reader` holds: the `--disk` files given (in slot order),
- * else the recorded paths, relative to the image's directory. Never rw: the saved pages go
- * over the base as shadowed writes.
+ * else the recorded references (`%n%/file` through the image's search path, or a path
+ * relative to the image). Never rw: the saved pages go over the base as shadowed writes.
+ * A base that is not where the world says is one line naming the disk, where it looked
+ * and the `amber relocate` that fixes it (exit 125).
  */
 export function openSavedDisks(
   reader: CheckpointReader,
@@ -96,9 +99,15 @@ export function openSavedDisks(
       }
       return spec;
     }
-    const file = nodePath.isAbsolute(d.source)
-      ? d.source
-      : nodePath.join(nodePath.dirname(imagePath), d.source);
+    const where = resolveReference(imagePath, reader.header.searchPath, d.source);
+    if (!referenceFound(where)) {
+      const looked = where.problem ?? `looked for ${where.file}`;
+      throw new UserError(
+        `${imagePath}: disk ${d.slot} (${d.source}) not found: ${looked}; if it moved, amber relocate ${imagePath} --path OLD=NEW (or give it with --disk FILE)`,
+        ExitCode.Failure,
+      );
+    }
+    const file = where.file;
     const format = isImageFormat(d.format) ? d.format : undefined;
     return { file, format, rw: false };
   });
@@ -320,6 +329,7 @@ function describe(reader: CheckpointReader, path: string): Record<string, unknow
     instructionCount: h.instructionCount.toString(),
     parent: reader.parentDigest ?? null,
     parentHint: h.parentHint || null,
+    searchPath: h.searchPath,
     incremental: reader.isIncremental,
     dataSize: h.dataSize,
     sections: reader.sectionEntries.map((e) => ({
@@ -415,6 +425,9 @@ function inspectReader(
     ...reader.sectionEntries.map(
       (e) => `  ${e.name} v${e.version} (min v${e.minVersion}), ${e.length} bytes`,
     ),
+    ...(reader.header.searchPath.length === 0
+      ? []
+      : [`search path: ${reader.header.searchPath.map((dir, i) => `%${i + 1}% = ${dir}`).join(", ")}`]),
     ...(disks.length === 0
       ? []
       : [

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import type { Image } from "@amber/image";
+import { diskTraceLine } from "@amber/monitor";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
 
@@ -8,7 +9,7 @@ const FLUSH_LINES = 512;
 
 /**
  * `--disk-trace FILE`: one line per guest write to any disk, through the images' snoop
- * hooks (no data copied):
+ * hooks (no data copied), as the monitor's `:disk-trace` writes them (`diskTraceLine`):
  *
  *   insn=1234567 disk=0 offset=4096 length=512 layer=shadow
  *
@@ -35,9 +36,7 @@ export class DiskTrace {
       const shadow = image.layers.length;
       this.stops.push(
         image.snoop((w) => {
-          this.lines.push(
-            `insn=${this.steps()} disk=${slot} offset=${w.offset} length=${w.length} layer=${w.layer === shadow ? "shadow" : w.layer}\n`,
-          );
+          this.lines.push(diskTraceLine(this.steps(), slot, w, shadow));
           if (this.lines.length >= FLUSH_LINES) this.flush();
         }),
       );

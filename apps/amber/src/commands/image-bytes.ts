@@ -130,6 +130,11 @@ export function imageWrite(
     throw new UserError("--in-place writes into the image itself: drop -o", ExitCode.Usage);
   }
   const data = readAllInput(env);
+  if (data.length === 0)
+    throw new UserError(
+      `${file}: nothing on stdin to write at ${offset} (amber image write IMG OFFSET < data); nothing written`,
+      ExitCode.Usage,
+    );
   let image: Image | undefined;
   try {
     image = openImage(nodeImageHost, file, { format: formatOption(o.format), writable: o.inPlace === true });
@@ -187,6 +192,14 @@ export function registerImageByteCommands(
     .argument("<len>", "number of bytes")
     .option("-f <format>", "format of the file (default: detected)")
     .option("--raw", "write the bytes themselves to stdout")
+    .addHelpText(
+      "after",
+      `
+Reads through every layer as the machine does: a qcow2's backing chain, Amber disk layers
+(.amberdisk) over their bases, raw files. Offsets and lengths take 0x… and binary units.
+Exit status: 0, 2 for a range past the end of the image or a bad number, 125 when the
+image (or a file of its chain) cannot be read.`,
+    )
     .action((file: string, offset: string, len: string, o) =>
       setStatus(imageRead(env, writeOut, file, offset, len, { format: o.f, raw: o.raw })),
     );
@@ -204,8 +217,8 @@ export function registerImageByteCommands(
     .addHelpText(
       "after",
       `
-Exit status: 0, 2 for a range past the end of the image or an existing -o file, 125 when
-the image cannot be read or written.`,
+Exit status: 0, 2 for a range past the end of the image, empty stdin or an existing -o
+file, 125 when the image cannot be read or written.`,
     )
     .action((file: string, offset: string, o) =>
       setStatus(imageWrite(env, file, offset, { format: o.f, output: o.output, inPlace: o.inPlace })),

@@ -14,6 +14,7 @@ import {
 } from "@amber/machine";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
+import { readFailure } from "../file-error.js";
 import { sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { openImage } from "./checkpoint-open.js";
@@ -155,7 +156,7 @@ export function openReplayLog(env: CliEnv, file: string): ReplayLog {
   try {
     text = new TextDecoder().decode(env.readFile(file));
   } catch (e) {
-    throw new UserError(`${file}: cannot read: ${(e as Error).message}`, ExitCode.Failure);
+    throw new UserError(readFailure(file, e, "a replay log (amber run --record FILE)"), ExitCode.Failure);
   }
   let log: ReplayLog;
   try {

@@ -22,13 +22,11 @@ import { clientFor, DirectoryBlobCache } from "@amber/registry/node";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
-import { sizeOption } from "../parse-size.js";
+import { formatBytes, sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { progressBar } from "./image-progress.js";
 import { chosenCacheDir, isRemoteRef, registryFailure, useCache } from "./registry-open.js";
-
-const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 function refOf(text: string, insecure: boolean | undefined): Ref {
   try {
@@ -99,7 +97,7 @@ export async function pushCommand(
   if (o.json) writeOut(`${JSON.stringify({ ref: refText, tag, digest, pinned, ...result }, null, 2)}\n`);
   else writeOut(`${pinned}\n`);
   env.stderr(
-    `amber: pushed ${image} to ${refText}: ${result.uploadedBlobs} blobs (${kib(result.uploadedBytes)}) sent, ${result.skippedBlobs} (${kib(result.skippedBytes)}) already there\n`,
+    `amber: pushed ${image} to ${refText}: ${result.uploadedBlobs} blobs (${formatBytes(result.uploadedBytes)}) sent, ${result.skippedBlobs} (${formatBytes(result.skippedBytes)}) already there\n`,
   );
   return ExitCode.Ok;
 }
@@ -201,7 +199,7 @@ export async function pullCommand(
     writeOut(`${JSON.stringify({ ref: refText, files: files.reverse(), fetchedBytes: fetched }, null, 2)}\n`);
   else writeOut(`${out}\n`);
   env.stderr(
-    `amber: pulled ${refText} → ${out} (${pulled.length} world${pulled.length === 1 ? "" : "s"}, ${kib(fetched)} fetched, the rest from the cache)\n`,
+    `amber: pulled ${refText} → ${out} (${pulled.length} world${pulled.length === 1 ? "" : "s"}, ${formatBytes(fetched)} fetched, the rest from the cache)\n`,
   );
   return ExitCode.Ok;
 }

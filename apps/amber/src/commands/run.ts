@@ -16,13 +16,15 @@ import {
 import { describeTrap } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
+import { readFailure } from "../file-error.js";
 import { hex8 } from "../hex.js";
-import { formatSize, parseCount, sizeOption } from "../parse-size.js";
+import { formatBytes, parseCount, sizeOption } from "../parse-size.js";
 import { parseSerialSpec, type SerialSpec, serialText } from "../serial/serial-spec.js";
 import type { SerialPort } from "../serial/socket-serial.js";
 import { UserError } from "../user-error.js";
 import { VERSION } from "../version.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
+import { diskReference } from "./disk-references.js";
 import { DiskTrace } from "./disk-trace.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
 import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
@@ -73,7 +75,7 @@ export function ramOption(text: string): number {
   const n = sizeOption("--ram", text);
   if (n < 4096 || n > MAX_RAM || n % 4096 !== 0) {
     throw new UserError(
-      `--ram ${text}: ${formatSize(n)} is not a RAM size of the virt board (a multiple of 4 KiB from 4 KiB to ${formatSize(MAX_RAM)})`,
+      `--ram ${text}: ${formatBytes(n)} is not a RAM size of the virt board (a multiple of 4 KiB from 4 KiB to ${formatBytes(MAX_RAM)})`,
       ExitCode.Usage,
     );
   }
@@ -85,8 +87,7 @@ export function readInput(env: CliEnv, file: string): Uint8Array {
   try {
     return env.readFile(file);
   } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
-    throw new UserError(`${file}: cannot read: ${reason}`, ExitCode.Failure);
+    throw new UserError(readFailure(file, e, "a file"), ExitCode.Failure);
   }
 }
 
@@ -328,7 +329,7 @@ export function saveReport(env: CliEnv, machine: Machine, target: string, increm
       bar?.stop();
       let size = "";
       try {
-        size = `${formatSize(fs.statSync(target).size)}, `;
+        size = `${formatBytes(fs.statSync(target).size)}, `;
       } catch {}
       const ms = (env.now() - started) * 1000;
       env.stderr(
@@ -524,22 +525,26 @@ export function saveImage(
             request.between?.();
             request.progress?.(written());
           };
+    const searchPath: string[] = [];
     const save = machine.beginSave(
       { name: "amber", version: VERSION },
       {
         parent: parent?.reader,
         parentHint: parent === undefined ? undefined : parentHint(parent, target),
-        // A disk's base is recorded relative to the image, as the parent is.
-        diskSource: (source) => path.relative(path.dirname(path.resolve(target)), path.resolve(source)),
+        // A disk's base is recorded as %n%/file, its directory in the image's search path
+        // (relative to the image, as the parent is): `amber relocate` moves it.
+        diskSource: (source) => diskReference(target, source, searchPath),
         every: request.every ?? SAVE_SLICE_PAGES,
         between,
       },
     );
     written = () => save.pagesWritten();
-    const input =
-      request.sections === undefined
-        ? save.input
-        : { ...save.input, sections: [...save.input.sections, ...request.sections] };
+    const input = {
+      ...save.input,
+      searchPath,
+      sections:
+        request.sections === undefined ? save.input.sections : [...save.input.sections, ...request.sections],
+    };
     try {
       const written = writeCheckpointFile(target, input);
       const pages = save.pagesWritten();

@@ -1,19 +1,23 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isCheckpointError } from "@amber/checkpoint";
+import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
 import { openCheckpoint } from "@amber/checkpoint/node";
-import { SECTION_SPECS } from "@amber/machine";
-import type {
-  DamagedWorld,
-  StoredWorld,
-  StoreSaveRequest,
-  WorldInfo,
-  WorldRef,
-  WorldStore,
+import { type MachineDisk, SECTION_SPECS } from "@amber/machine";
+import {
+  type DamagedWorld,
+  MonitorError,
+  type StoredWorld,
+  type StoreSaveRequest,
+  type WorldInfo,
+  type WorldRef,
+  type WorldStore,
 } from "@amber/monitor";
+import { openSavedDisks } from "../commands/checkpoint.js";
 import { openImage } from "../commands/checkpoint-open.js";
+import { machineDisks } from "../commands/image-disks.js";
 import { isRemoteRef } from "../commands/registry-open.js";
 import { saveImage } from "../commands/run.js";
+import { UserError } from "../user-error.js";
 import { checkWorldName, type MachineDirectory, WORLD_EXT, WORLDS_DIR } from "./machine-directory.js";
 
 /** Where a world is: a registry REF as it is (saves name it as their parent), a file by its absolute path. */
@@ -80,6 +84,28 @@ export class NodeWorldStore implements WorldStore {
 
   async open(ref: WorldRef) {
     return openImage(located(ref.location));
+  }
+
+  /** A world's disks, found through its search path as `amber resume` finds them; a missing one is one line. */
+  openDisks(reader: CheckpointReader, ref: WorldRef): { disks: MachineDisk[]; close(): void } {
+    if (isRemoteRef(ref.location))
+      throw new MonitorError(
+        `${ref.location}: a world from a registry with disks cannot be restored here (pull it, then give its disks' place with amber relocate)`,
+      );
+    let opened: ReturnType<typeof openSavedDisks>;
+    try {
+      opened = openSavedDisks(reader, ref.location, []);
+    } catch (e) {
+      if (e instanceof UserError) throw new MonitorError(e.message);
+      throw e;
+    }
+    const { images, specs } = opened;
+    return {
+      disks: machineDisks(images, specs),
+      close: () => {
+        for (const i of images) i.close();
+      },
+    };
   }
 
   save(machine: Parameters<WorldStore["save"]>[0], name: string, request: StoreSaveRequest): StoredWorld {

@@ -4,6 +4,7 @@ import { DEFAULT_RAM_SIZE, Machine, MachineError } from "@amber/machine";
 import { ConsoleIo, MonitorError, WorldSession } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { openImage } from "../commands/checkpoint-open.js";
+import { machineDisks, openDisks, parseDiskSpec } from "../commands/image-disks.js";
 import { isRemoteRef } from "../commands/registry-open.js";
 import { readInput } from "../commands/run.js";
 import { ExitCode } from "../exit-codes.js";
@@ -18,6 +19,8 @@ export interface ReplOptions {
   ram?: string;
   jit?: boolean;
   dir?: string;
+  /** `--disk FILE[,format=...][,rw]`, repeatable: disks of a booted machine (a resumed world brings its own). */
+  disk?: string[];
 }
 
 /** What `amber repl [TARGET]` starts from. */
@@ -117,15 +120,27 @@ export function replCommand(
     return directory;
   };
   const store = new NodeWorldStore(dirFor, start.dir);
+  const diskSpecs = (options.disk ?? []).map(parseDiskSpec);
+  if (diskSpecs.length > 0 && start.kind !== "boot")
+    throw new UserError(
+      "--disk: a resumed world brings its own disks (found through its search path; amber relocate moves them)",
+      ExitCode.Usage,
+    );
   if (start.kind === "boot") {
     const ramSize =
       options.ram === undefined ? (directory?.ram ?? DEFAULT_RAM_SIZE) : sizeOption("--ram", options.ram);
     programBytes = readInput(env, start.program);
+    const images = openDisks(diskSpecs);
     try {
-      const machine = new Machine({ ramSize, io, jit, cmdline: path.basename(start.program) });
+      const disks = machineDisks(images, diskSpecs);
+      const machine = new Machine({ ramSize, io, jit, cmdline: path.basename(start.program), disks });
       machine.loadElf(programBytes, start.program);
       session = new WorldSession(machine, io, events, jit, store);
+      session.closeDisks = () => {
+        for (const i of images) i.close();
+      };
     } catch (e) {
+      for (const i of images) i.close();
       if (e instanceof MachineError) throw new UserError(e.message, ExitCode.Failure);
       throw e;
     }

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as readline from "node:readline";
 import {
   completeMonitor,
@@ -210,6 +211,7 @@ export class ReplLoop {
       progress: (label) => progressBar(label, this.streams.terminal),
       quit: (status) => this.end(status),
       gdb: (address) => this.serveGdb(address),
+      openTraceFile: (name) => openTraceFile(name),
     };
   }
 
@@ -342,4 +344,41 @@ export class ReplLoop {
     await parseMonitorLine(":quit").command.run(this.host(), []);
     return this.status !== undefined;
   }
+}
+
+/**
+ * A file for `:disk-trace FILE`: lines gathered and written after the current slice of
+ * guest run (or every 512 lines), so a write-heavy guest does not wait on the file and
+ * `tail -f` sees them promptly.
+ */
+function openTraceFile(name: string): { write(text: string): void; close(): void } {
+  let fd: number;
+  try {
+    fd = fs.openSync(name, "w");
+  } catch (e) {
+    throw new MonitorError(`:disk-trace ${name}: cannot write: ${(e as Error).message}`, "usage");
+  }
+  let lines: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (lines.length === 0 || fd < 0) return;
+    fs.writeSync(fd, lines.join(""));
+    lines = [];
+  };
+  return {
+    write(text) {
+      lines.push(text);
+      if (lines.length >= 512) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    close() {
+      flush();
+      fs.closeSync(fd);
+      fd = -1;
+    },
+  };
 }

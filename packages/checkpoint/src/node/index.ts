@@ -11,13 +11,8 @@ import {
   writeSingleFile,
 } from "../directory.js";
 import { CheckpointError } from "../errors.js";
-import {
-  CheckpointReader,
-  type DirectorySource,
-  type OpenOptions,
-  type ParentLocation,
-  type ParentRef,
-} from "../reader.js";
+import { CheckpointReader } from "../reader.js";
+import type { DirectorySource, OpenOptions, ParentLocation, ParentRef } from "../reader-types.js";
 import { type SquashOptions, squash } from "../squash.js";
 import { type CheckpointInput, hostError, type WriteResult, writeCheckpoint } from "../writer.js";
 import { useNativeBlake3 } from "./native-blake3.js";
@@ -358,6 +353,44 @@ export function convertCheckpoint(
       },
       {},
     );
+    return digest;
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Replaces the search path of the image at `src` (either layout), keeping everything else,
+ * the digest included, so children naming it still find it. Written as a whole new image
+ * beside it, fsynced, read back and renamed over it: a failure leaves the image as it was.
+ */
+export function relocateCheckpoint(
+  src: string,
+  searchPath: readonly string[],
+  options: NodeOpenOptions = {},
+): string {
+  let real: string;
+  try {
+    real = fs.realpathSync(src);
+  } catch (e) {
+    throw nodeError(e, src, "opening");
+  }
+  const reader = openCheckpoint(real, { ...options, withoutParent: true });
+  try {
+    let digest = "";
+    if (fs.statSync(real).isDirectory()) {
+      writeDirectoryAtomic(real, (dir) => {
+        digest = writeDirectoryLayout(reader, dir, searchPath);
+      });
+    } else {
+      atomic(
+        real,
+        (f) => {
+          digest = writeSingleFile(reader, f, searchPath);
+        },
+        {},
+      );
+    }
     return digest;
   } finally {
     reader.close();

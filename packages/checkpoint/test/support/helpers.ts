@@ -1,21 +1,14 @@
 import type { BlockFile } from "@amber/image";
 import { MemoryBlockFile } from "@amber/image";
+import { xorshift32 } from "../../../../tools/test-support/prng.mjs";
 import type { CheckpointInput, PageEntry, SectionInput } from "../../src/index.js";
 import { typed } from "../../src/index.js";
 
 export const PAGE = 4096;
 
-/** Deterministic pseudo-random bytes (xorshift32). */
+/** Deterministic 32-bit words (the project's one PRNG, xorshift32); seed 0 starts from 1 as it always did here. */
 export function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  return xorshift32(seed >>> 0 || 1);
 }
 
 export function pageOf(seed: number, size = PAGE): Uint8Array {

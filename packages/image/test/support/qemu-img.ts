@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostTool } from "../../../../tools/test-support/host-tool.js";
+import { pseudoRandomBytes } from "../../../../tools/test-support/prng.mjs";
 
 /** qemu-img is the oracle for qcow2; tests that need it skip when it is not installed (never under CI). */
 export const hasQemuImg = hostTool("qemu-img");
@@ -25,17 +26,9 @@ export function tempDir(): { dir: string; path: (name: string) => string; remove
   };
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
+/** Deterministic pseudo-random bytes (the project's one PRNG, xorshift32), so failures reproduce. */
 export function pseudoRandom(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed | 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return pseudoRandomBytes(length, seed | 1);
 }
 
 /** A disk-like test pattern: text-ish, zero and random clusters mixed. */

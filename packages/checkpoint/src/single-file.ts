@@ -1,0 +1,218 @@
+import type { ByteSource } from "@amber/compress";
+import type { BlockFile } from "@amber/image";
+import { checksum64, toHex } from "./hash.js";
+import {
+  decodeHeader,
+  decodeTables,
+  detectByteOrder,
+  FIXED_HEADER_SIZE,
+  FORMAT_VERSION,
+  HEADER_CHECKSUM_AT,
+  type HeaderFields,
+  isZero,
+  MAX_HEADER_LENGTH,
+  RANGE_ENTRY_SIZE,
+  type ReaderLimits,
+  type SectionEntry,
+  type SegmentEntry,
+} from "./layout.js";
+import { refuseUnknownIncompatible } from "./layout-check.js";
+import { err, readExactly } from "./read-errors.js";
+import type { PageMapPart, PartStore } from "./reader-types.js";
+
+/** The single-file layout: where an image's parts are in its one file. */
+export class FileStore implements PartStore {
+  constructor(readonly file: BlockFile) {}
+  get name(): string {
+    return this.file.name;
+  }
+  sectionBytes(e: SectionEntry): PageMapPart {
+    return {
+      bytes: readExactly(this.file, e.offset, e.length, `section "${e.name}"`),
+      file: this.name,
+      offset: e.offset,
+    };
+  }
+  pageMapBytes(e: SegmentEntry): PageMapPart {
+    const n = e.rangeCount * RANGE_ENTRY_SIZE;
+    return {
+      bytes: readExactly(this.file, e.pageMapOffset, n, `page map of "${e.name}"`),
+      file: this.name,
+      offset: e.pageMapOffset,
+    };
+  }
+  segmentData(e: SegmentEntry): { source: ByteSource; file: string; offset: number } {
+    const f = this.file;
+    const base = e.dataOffset;
+    const source: ByteSource = {
+      size: e.dataLength,
+      read: (offset, length) =>
+        readExactly(
+          f,
+          base + offset,
+          Math.max(0, Math.min(length, e.dataLength - offset)),
+          `data of "${e.name}"`,
+        ),
+    };
+    return { source, file: this.name, offset: base };
+  }
+  close(): void {
+    this.file.close();
+  }
+}
+
+/** Parses and checks header and tables of a single-file image; reads nothing else. */
+export function parseFile(
+  file: BlockFile,
+  limits: ReaderLimits,
+): { header: HeaderFields; sections: SectionEntry[]; segments: SegmentEntry[]; digest: Uint8Array } {
+  const name = file.name;
+  const size = file.size();
+  if (size < 4)
+    err(
+      "TRUNCATED",
+      `${size}-byte file is too short for a checkpoint header`,
+      name,
+      0,
+      `≥ ${FIXED_HEADER_SIZE} bytes`,
+    );
+  const first = readExactly(file, 0, 4, "magic");
+  const le = detectByteOrder(first);
+  if (le === undefined) {
+    if (isZero(first))
+      err("BAD_MAGIC", "no checkpoint header (all zero: a save that never finished?)", name, 0, '"AMCK"');
+    err(
+      "BAD_MAGIC",
+      `not an Amber checkpoint (starts ${toHex(first)})`,
+      name,
+      0,
+      '"AMCK" (41 4d 43 4b, or byte-swapped)',
+    );
+  }
+  if (size < FIXED_HEADER_SIZE)
+    err(
+      "TRUNCATED",
+      `${size}-byte file is shorter than the header`,
+      name,
+      size,
+      `≥ ${FIXED_HEADER_SIZE} bytes`,
+    );
+  const fixed = readExactly(file, 0, FIXED_HEADER_SIZE, "header");
+  const dv = new DataView(fixed.buffer, fixed.byteOffset, fixed.byteLength);
+  const version = dv.getUint16(4, le);
+  if (version !== FORMAT_VERSION) {
+    err(
+      "UNSUPPORTED_VERSION",
+      `format version ${version} is not supported`,
+      name,
+      4,
+      `version ${FORMAT_VERSION}`,
+    );
+  }
+  const fixedLength = dv.getUint16(6, le);
+  const headerLength = dv.getUint32(8, le);
+  if (fixedLength < FIXED_HEADER_SIZE || fixedLength % 8 !== 0) {
+    err("CORRUPT", `fixed header length ${fixedLength}`, name, 6, `a multiple of 8, ≥ ${FIXED_HEADER_SIZE}`);
+  }
+  if (headerLength < fixedLength || headerLength % 8 !== 0 || headerLength > MAX_HEADER_LENGTH) {
+    err(
+      "CORRUPT",
+      `header length ${headerLength}`,
+      name,
+      8,
+      `a multiple of 8 in [${fixedLength}, ${MAX_HEADER_LENGTH}]`,
+    );
+  }
+  // A copy (a Node Buffer's slice() is a view) that the checksum field can be zeroed in.
+  const hbytes = new Uint8Array(readExactly(file, 0, headerLength, "header"));
+  const stored = new DataView(hbytes.buffer).getBigUint64(HEADER_CHECKSUM_AT, le);
+  hbytes.fill(0, HEADER_CHECKSUM_AT, HEADER_CHECKSUM_AT + 8);
+  const actual = checksum64(hbytes);
+  if (stored !== actual) {
+    err(
+      "CHECKSUM_MISMATCH",
+      "header checksum does not match",
+      name,
+      HEADER_CHECKSUM_AT,
+      `xxh64 ${actual.toString(16)}, found ${stored.toString(16)}`,
+    );
+  }
+  const { header, loc } = decodeHeader(hbytes, le, name);
+  refuseUnknownIncompatible(header, name);
+  if (headerLength + header.dataSize > size) {
+    err(
+      "TRUNCATED",
+      `header declares ${headerLength + header.dataSize} bytes but the file has ${size}`,
+      name,
+      size,
+      `${headerLength + header.dataSize} bytes`,
+    );
+  }
+  if (headerLength + header.dataSize < size) {
+    err(
+      "CORRUPT",
+      `${size - headerLength - header.dataSize} bytes after the declared end`,
+      name,
+      headerLength + header.dataSize,
+      `the file to end there`,
+    );
+  }
+  if (loc.sectionCount > limits.maxSections)
+    err("LIMIT_EXCEEDED", `${loc.sectionCount} sections`, name, 52, `≤ ${limits.maxSections}`);
+  if (loc.segmentCount > limits.maxSegments)
+    err("LIMIT_EXCEEDED", `${loc.segmentCount} segments`, name, 56, `≤ ${limits.maxSegments}`);
+  const tablesLen = loc.sectionTableLength + loc.segmentTableLength;
+  if (tablesLen > limits.maxTableBytes)
+    err("LIMIT_EXCEEDED", `tables of ${tablesLen} bytes`, name, 80, `≤ ${limits.maxTableBytes}`);
+  if (loc.tableOffset < headerLength || loc.tableOffset + tablesLen > size) {
+    err(
+      "CORRUPT",
+      `tables at ${loc.tableOffset}+${tablesLen} lie outside the data`,
+      name,
+      72,
+      `within [${headerLength}, ${size}]`,
+    );
+  }
+  const tables = readExactly(file, loc.tableOffset, tablesLen, "tables");
+  const tsum = checksum64(tables);
+  if (tsum !== loc.tablesChecksum) {
+    err(
+      "CHECKSUM_MISMATCH",
+      "tables checksum does not match",
+      name,
+      loc.tableOffset,
+      `xxh64 ${loc.tablesChecksum.toString(16)}, computed ${tsum.toString(16)}`,
+    );
+  }
+  const { sections, segments } = decodeTables(tables, le, name, loc.tableOffset, loc);
+  const inData = (off: number, len: number) => off >= headerLength && off + len <= loc.tableOffset;
+  for (const s of sections) {
+    if (!inData(s.offset, s.length))
+      err(
+        "CORRUPT",
+        `section "${s.name}" at ${s.offset}+${s.length} lies outside the data`,
+        name,
+        loc.tableOffset,
+        `within [${headerLength}, ${loc.tableOffset}]`,
+      );
+  }
+  for (const g of segments) {
+    if (!inData(g.dataOffset, g.dataLength))
+      err(
+        "CORRUPT",
+        `data of segment "${g.name}" at ${g.dataOffset}+${g.dataLength} lies outside the data`,
+        name,
+        loc.tableOffset,
+        `within [${headerLength}, ${loc.tableOffset}]`,
+      );
+    if (!inData(g.pageMapOffset, g.rangeCount * RANGE_ENTRY_SIZE))
+      err(
+        "CORRUPT",
+        `page map of segment "${g.name}" lies outside the data`,
+        name,
+        loc.tableOffset,
+        `within [${headerLength}, ${loc.tableOffset}]`,
+      );
+  }
+  return { header, sections, segments, digest: loc.digest };
+}
