@@ -24,6 +24,13 @@ const DC_MASK = DC_SIZE - 1;
 /** An odd tag never equals a pc (pcs are 2-aligned), so it marks an empty slot. */
 const DC_EMPTY = 1;
 
+/** Decode-cache tags, all empty: zero (never a pc that maps to slots 1..) with slot 0 DC_EMPTY. */
+function emptyDecodeTags(): Int32Array {
+  const tags = new Int32Array(DC_SIZE);
+  tags[0] = DC_EMPTY;
+  return tags;
+}
+
 const NO_FAULT = -1;
 /** Register-file index that absorbs writes to x0. */
 const SINK = 32;
@@ -96,7 +103,13 @@ export class Hart {
   private ram: RamWindow | undefined;
   private codePage: Uint8Array = new Uint8Array(0);
 
-  private readonly dcTag = new Int32Array(DC_SIZE).fill(DC_EMPTY);
+  /**
+   * Made zeroed (untouched memory costs nothing until used): a zero tag can only match pc 0,
+   * which only slot 0 holds, so slot 0 alone starts as DC_EMPTY (see emptyDecodeTags).
+   */
+  private readonly dcTag = emptyDecodeTags();
+  /** Whether any slot was filled since the last flush (a flush of an unused cache costs nothing). */
+  private dcUsed = false;
   /** op | rd << 8 | rs1 << 14 | rs2 << 19 | length << 24, one load per step. */
   private readonly dcWord = new Int32Array(DC_SIZE);
   private readonly dcImm = new Int32Array(DC_SIZE);
@@ -187,7 +200,7 @@ export class Hart {
     this.pages32 = ram.pages32;
     this.fastWrite = ram.fastWrite;
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
-    this.virtualSlots = new Array(this.codePage.length).fill(undefined);
+    this.virtualSlots = []; // grown on first use (rememberVirtualSlot)
     this.jitPhysical = this.physicalCompiler(ram);
     this.jitTranslated?.attach(ram);
     ram.onWatchedWrite = (offset, length) => this.invalidateCode((this.ramBase + offset) | 0, length);
@@ -255,10 +268,11 @@ export class Hart {
 
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
   flushDecodeCache(): void {
-    this.dcTag.fill(DC_EMPTY);
+    if (this.dcUsed) this.dcTag.fill(DC_EMPTY);
+    this.dcUsed = false;
     this.jitPhysical?.flush();
     this.jitTranslated?.flush();
-    this.virtualSlots.fill(undefined);
+    if (this.virtualSlots.length > 0) this.virtualSlots = [];
     this.straddlers = [];
   }
 
@@ -484,6 +498,7 @@ export class Hart {
       if (d.length === 4 && hiAddress >>> 12 !== key >>> 12) this.rememberVirtualSlot(hiAddress, i);
     }
     this.dcTag[i] = key;
+    this.dcUsed = true;
     const rd = d.rd === 0 ? SINK : d.rd;
     this.dcWord[i] = d.spec.op | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19) | (d.length << 24);
     this.dcImm[i] = d.imm;
@@ -492,7 +507,8 @@ export class Hart {
 
   private rememberVirtualSlot(physical: number, slot: number): void {
     const page = ((physical - this.ramBase) >>> 0) >>> 12;
-    if (page >= this.virtualSlots.length) return;
+    if (page >= this.codePage.length) return;
+    while (this.virtualSlots.length <= page) this.virtualSlots.push(undefined);
     let list = this.virtualSlots[page];
     if (list === undefined) {
       list = [];

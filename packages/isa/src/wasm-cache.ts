@@ -52,6 +52,12 @@ const NEED = 140;
 const TOTAL = 144;
 /** Which region asked to learn (need = NEED_LEARN). */
 const WHO = 148;
+/**
+ * 1 once a pc was entered in the tags since they were last emptied. A fresh memory holds 0
+ * and zero tags: those count as empty (see `emptyTags`), so nobody writes 256 KiB of tags
+ * (and commits their pages) before the first region is compiled.
+ */
+const USED = 152;
 const TAGS = 256;
 const FNS = TAGS + 4 * (JIT_MASK + 1);
 /** Per region slot: exits to pcs outside it, and a ring of the last RECENT of those pcs. */
@@ -100,9 +106,10 @@ export class WasmBlockCache implements RegionCache {
   private readonly exits: Int32Array;
   private readonly recent: Int32Array;
   private readonly bySlot: (Compiled | undefined)[] = [];
-  private readonly owner: (Compiled | undefined)[] = new Array<Compiled | undefined>(JIT_MASK + 1).fill(
-    undefined,
-  );
+  /** By slot (made at the first compile). */
+  private owner: (Compiled | undefined)[] = [];
+  /** The USED word (see above). */
+  private readonly used: Int32Array;
   private readonly table: WebAssembly.Table;
   private readonly dispatch: DispatchFn;
   private readonly layout: WasmLayout;
@@ -152,7 +159,8 @@ export class WasmBlockCache implements RegionCache {
     this.areaRegs = this.regs.subarray(0, 32);
     this.tag = new Int32Array(buffer, host + TAGS, JIT_MASK + 1);
     this.fnIndex = new Int32Array(buffer, host + FNS, JIT_MASK + 1);
-    this.tag.fill(EMPTY);
+    this.used = new Int32Array(buffer, host + USED, 1);
+    this.emptyTags();
     this.layout = {
       ramOffset: flat.ramOffset,
       ramBase: ram.base | 0,
@@ -192,8 +200,15 @@ export class WasmBlockCache implements RegionCache {
     this.flush();
   }
 
+  /** Empties the tags: zero where none was ever entered (a zero tag only matches pc 0, in slot 0). */
+  private emptyTags(): void {
+    if (this.used[0] !== 0) this.tag.fill(EMPTY);
+    this.tag[0] = EMPTY;
+    this.used[0] = 0;
+  }
+
   flush(): void {
-    this.tag.fill(EMPTY);
+    this.emptyTags();
     this.owner.fill(undefined);
     this.bySlot.length = 0;
     this.coverage.clear();
@@ -268,6 +283,8 @@ export class WasmBlockCache implements RegionCache {
     this.recent.fill(0, slot * RECENT, (slot + 1) * RECENT);
     const c: Compiled = { slot, entry: pc, roots, generation, entries: region.blocks.map((b) => b.start) };
     this.bySlot[slot] = c;
+    if (this.owner.length === 0) this.owner = new Array<Compiled | undefined>(JIT_MASK + 1).fill(undefined);
+    this.used[0] = 1;
     for (const start of c.entries) {
       const j = (start >>> 1) & JIT_MASK;
       this.tag[j] = start;

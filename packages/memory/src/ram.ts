@@ -74,10 +74,13 @@ export class Ram {
     this.initByte = (options.initByte ?? 0) & 0xff;
     this.initWord = Math.imul(this.initByte, 0x01010101);
     this.pageCount = size / PAGE_SIZE;
-    // Filled arrays (not holey) keep element access on V8's fast path.
-    this.pages8 = new Array(this.pageCount).fill(undefined);
-    this.pages16 = new Array(this.pageCount).fill(undefined);
-    this.pages32 = new Array(this.pageCount).fill(undefined);
+    // The page arrays grow (with undefined, never holey, so element access stays on V8's
+    // fast path) up to the highest page allocated so far: a page beyond their length reads
+    // as undefined, like an unallocated one, and a machine costs what it touches, not its
+    // RAM size (three 64 Ki-entry arrays per 256 MiB took ≈ 5 ms at every start).
+    this.pages8 = [];
+    this.pages16 = [];
+    this.pages32 = [];
     this.flat = options.flat === true ? flatLayout(size) : undefined;
     const buffer = this.flat?.memory.buffer;
     this.fastWrite =
@@ -201,7 +204,11 @@ export class Ram {
   private updateFastRead(): void {
     if (this.fastRead.length === 0) return;
     if (this.pageSource === undefined && this.initByte === 0) this.fastRead.fill(1);
-    else for (let i = 0; i < this.pageCount; i++) this.fastRead[i] = this.pages8[i] === undefined ? 0 : 1;
+    else {
+      this.fastRead.fill(0);
+      const pages = this.pages8;
+      for (let i = 0; i < pages.length; i++) if (pages[i] !== undefined) this.fastRead[i] = 1;
+    }
   }
 
   /** Allocates page `index` with its initial contents (the page source's, else the init byte). */
@@ -225,11 +232,20 @@ export class Ram {
       p.set(from);
     } else if (this.initByte !== 0) p.fill(this.initByte);
     this.allocatedBlank = from === undefined;
+    if (index >= this.pages8.length) this.grow(index + 1);
     this.pages8[index] = p;
     this.pages16[index] = new Uint16Array(buffer, at, PAGE_SIZE / 2);
     this.pages32[index] = new Int32Array(buffer, at, PAGE_SIZE / 4);
     this.allocated++;
     return p;
+  }
+
+  /** Extends the page arrays with undefined to `length` entries (at least doubling, up to the page count). */
+  private grow(length: number): void {
+    const target = Math.min(this.pageCount, Math.max(length, this.pages8.length * 2, 64));
+    for (const a of [this.pages8, this.pages16, this.pages32] as unknown[][]) {
+      for (let i = a.length; i < target; i++) a.push(undefined);
+    }
   }
 
   /** The page for reading: allocated from the page source if it has one, else undefined. */
