@@ -133,6 +133,8 @@ export class Hart {
    */
   private jitTranslated: BlockCache | undefined;
   private readonly jitHotness: number | undefined;
+  /** Whether hot code is compiled at all (options.jit). */
+  private readonly jitOn: boolean;
   /** The one of the two that fits the current mode; undefined while code must be interpreted. */
   private jit: RegionCache | undefined;
   /** Sv32 translation; `translateFetch`/`translateData` say whether it applies right now. */
@@ -176,9 +178,8 @@ export class Hart {
     this.csr.onTranslationChange = () => this.translationChanged();
     this.jitHotness = options.jitHotness;
     this.compiler = options.compiler ?? "wasm";
-    if (options.jit !== false)
-      this.jitPhysical = new BlockCache(this.file, (a) => this.markCode(a), options.jitHotness ?? JIT_HOT);
-    this.jit = this.jitPhysical;
+    // The physical compiler is made with RAM (attachRam): it compiles nothing before.
+    this.jitOn = options.jit !== false;
   }
 
   private translatedCompiler(): BlockCache {
@@ -213,7 +214,7 @@ export class Hart {
    */
   private physicalCompiler(ram: RamWindow): RegionCache | undefined {
     const old = this.jitPhysical;
-    if (old === undefined) return undefined;
+    if (!this.jitOn) return undefined;
     let next: RegionCache | undefined;
     if (this.compiler === "wasm") {
       next = WasmBlockCache.create(

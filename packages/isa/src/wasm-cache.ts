@@ -1,4 +1,4 @@
-import { JIT_MASK } from "./block-cache.js";
+import { emptyTags, JIT_MASK } from "./block-cache.js";
 import type { FlatRam, RamWindow } from "./bus.js";
 import type { RegionCache } from "./region-cache.js";
 import { RegionCoverage } from "./region-coverage.js";
@@ -93,35 +93,40 @@ function usable(flat: FlatRam | undefined): flat is FlatRam {
 }
 
 export class WasmBlockCache implements RegionCache {
-  readonly tag: Int32Array;
+  /** Until the cache is set up (see `create`), a table of its own, which nothing enters. */
+  tag: Int32Array = emptyTags();
   readonly hot = new Uint16Array(JIT_MASK + 1);
   steps = 0;
 
-  private readonly fnIndex: Int32Array;
-  private readonly regs: Int32Array;
+  private fnIndex!: Int32Array;
+  private regs!: Int32Array;
   /** x1..x31 (with x0) of the hart's file and of the state area, for copying in and out. */
   private readonly fileRegs: Int32Array;
-  private readonly areaRegs: Int32Array;
-  private readonly state: Int32Array;
-  private readonly exits: Int32Array;
-  private readonly recent: Int32Array;
+  private areaRegs!: Int32Array;
+  private state!: Int32Array;
+  private exits!: Int32Array;
+  private recent!: Int32Array;
   private readonly bySlot: (Compiled | undefined)[] = [];
   /** By slot (made at the first compile). */
   private owner: (Compiled | undefined)[] = [];
   /** The USED word (see above). */
-  private readonly used: Int32Array;
-  private readonly table: WebAssembly.Table;
-  private readonly dispatch: DispatchFn;
-  private readonly layout: WasmLayout;
+  private used!: Int32Array;
+  private table!: WebAssembly.Table;
+  /** Undefined until the cache is set up. */
+  private dispatch: DispatchFn | undefined;
+  private layout!: WasmLayout;
   private readonly scanner: RegionScanner;
   private readonly coverage: RegionCoverage<Compiled>;
-  private readonly imports: WebAssembly.Imports;
+  private imports!: WebAssembly.Imports;
   private regions = 0;
-  private readonly host: number;
+  private host!: number;
 
   /**
    * A cache for `ram`, or undefined when it is not flat or the host cannot compile
-   * WebAssembly (then the JS back end is used).
+   * WebAssembly (then the JS back end is used). For RAM that can be made flat on request
+   * (`makeFlat`), the cache is set up at its first region: until then it costs nothing
+   * but its counters, and if RAM cannot be made flat then, `onFailure` switches the hart
+   * to the JS back end.
    */
   static create(
     file: Int32Array,
@@ -131,6 +136,8 @@ export class WasmBlockCache implements RegionCache {
     onFailure: () => void,
   ): WasmBlockCache | undefined {
     const flat = ram.flat;
+    if (flat === undefined && ram.makeFlat !== undefined && typeof WebAssembly === "object")
+      return new WasmBlockCache(file, markCode, hotness, ram, undefined, onFailure);
     if (!usable(flat)) return undefined;
     try {
       return new WasmBlockCache(file, markCode, hotness, ram, flat, onFailure);
@@ -144,10 +151,33 @@ export class WasmBlockCache implements RegionCache {
     markCode: (addr: number) => void,
     readonly hotness: number,
     private readonly ram: RamWindow,
-    flat: FlatRam,
+    flat: FlatRam | undefined,
     /** Called once if a region fails to compile (e.g. a host limiting synchronous compiles). */
     private readonly onFailure: () => void,
   ) {
+    this.fileRegs = file.subarray(0, 32);
+    this.scanner = new RegionScanner(ram, LIMITS);
+    this.coverage = new RegionCoverage<Compiled>(markCode, (c) => this.kill(c));
+    if (flat !== undefined) this.setUp(flat);
+  }
+
+  /** Sets up the cache in `flat`'s memory, before its first region; false when it cannot. */
+  private setUpLate(): boolean {
+    const flat = this.ram.makeFlat?.();
+    if (usable(flat)) {
+      try {
+        this.setUp(flat);
+        return true;
+      } catch {
+        // as below: the JS back end instead
+      }
+    }
+    this.onFailure();
+    return false;
+  }
+
+  private setUp(flat: FlatRam): void {
+    const ram = this.ram;
     const buffer = flat.memory.buffer;
     const host = flat.hostOffset;
     this.regs = new Int32Array(buffer, host + REGS, 33);
@@ -155,7 +185,6 @@ export class WasmBlockCache implements RegionCache {
     this.exits = new Int32Array(buffer, host + EXITS, MAX_REGIONS);
     this.recent = new Int32Array(buffer, host + RECENT_PCS, RECENT * MAX_REGIONS);
     this.host = host;
-    this.fileRegs = file.subarray(0, 32);
     this.areaRegs = this.regs.subarray(0, 32);
     this.tag = new Int32Array(buffer, host + TAGS, JIT_MASK + 1);
     this.fnIndex = new Int32Array(buffer, host + FNS, JIT_MASK + 1);
@@ -187,8 +216,6 @@ export class WasmBlockCache implements RegionCache {
       this.imports,
     );
     this.dispatch = dispatcher.exports.run as DispatchFn;
-    this.scanner = new RegionScanner(ram, LIMITS);
-    this.coverage = new RegionCoverage<Compiled>(markCode, (c) => this.kill(c));
   }
 
   get compiledRegions(): number {
@@ -202,6 +229,7 @@ export class WasmBlockCache implements RegionCache {
 
   /** Empties the tags: zero where none was ever entered (a zero tag only matches pc 0, in slot 0). */
   private emptyTags(): void {
+    if ((this.used as Int32Array | undefined) === undefined) return; // not set up: nothing entered
     if (this.used[0] !== 0) this.tag.fill(EMPTY);
     this.tag[0] = EMPTY;
     this.used[0] = 0;
@@ -216,6 +244,11 @@ export class WasmBlockCache implements RegionCache {
   }
 
   enter(pc: number, budget: number): number {
+    if (this.dispatch === undefined && !this.setUpLate()) {
+      this.steps = 0;
+      return pc;
+    }
+    const dispatch = this.dispatch!;
     const left = budget < MAX_LEFT ? budget : MAX_LEFT;
     const tag = this.tag;
     const state = this.state;
@@ -230,7 +263,7 @@ export class WasmBlockCache implements RegionCache {
         if (!this.compile(pc)) break;
       }
       first = false;
-      pc = this.dispatch(pc, left - steps);
+      pc = dispatch(pc, left - steps);
       steps += state[2]!;
       const need = state[1]!;
       if (need === NEED_LEARN) this.learn(state[3]!);
