@@ -22,10 +22,10 @@ export interface RamOptions {
 }
 
 /**
- * Pages lazily flat RAM holds in separate buffers at most (4 MiB): a machine restored from an
+ * Pages lazily flat RAM holds in separate buffers at most (1 MiB): a machine restored from an
  * image touches a few before its code gets hot, one loaded with a program may write more.
  */
-const LAZY_FLAT_PAGES = 1024;
+const LAZY_FLAT_PAGES = 256;
 
 /**
  * Guest RAM: pages allocated on first write, so untouched RAM costs only its page
