@@ -93,21 +93,32 @@ interface Compiled {
 }
 
 const nothing: RegionFn = (pc) => pc;
+
+/**
+ * A dispatch table's tags, all empty without writing the table (untouched memory costs
+ * nothing): zero can only equal pc 0, which only slot 0 holds, so slot 0 alone is EMPTY.
+ */
+export function emptyTags(): Int32Array {
+  const tags = new Int32Array(JIT_MASK + 1);
+  tags[0] = EMPTY;
+  return tags;
+}
 const NO_TLB = new Int32Array(0);
 
 export class BlockCache implements RegionCache {
   /** pc of the region entry in each slot, or EMPTY. The hart reads it to skip a call on a miss. */
-  readonly tag = new Int32Array(JIT_MASK + 1).fill(EMPTY);
+  readonly tag = emptyTags();
   /** Executions of uncompiled pcs per slot. */
   readonly hot = new Uint16Array(JIT_MASK + 1);
   /** Steps taken by the last `enter`. */
   steps = 0;
   readonly loopWeight = 1;
 
-  private readonly fns: RegionFn[] = new Array<RegionFn>(JIT_MASK + 1).fill(nothing);
-  private readonly owner: (Compiled | undefined)[] = new Array<Compiled | undefined>(JIT_MASK + 1).fill(
-    undefined,
-  );
+  /** By slot (made at the first compile: a hart that never compiles does not pay for them). */
+  private fns: RegionFn[] = [];
+  private owner: (Compiled | undefined)[] = [];
+  /** Whether a region was entered in the tables since the last flush. */
+  private used = false;
   /** Out-parameters of a region call: [steps, need-interpreter]. */
   private readonly st = new Int32Array(2);
   private ram: RamWindow | undefined;
@@ -152,9 +163,12 @@ export class BlockCache implements RegionCache {
 
   /** Forgets all compiled code (fence.i, new memory contents, a new RAM window). */
   flush(): void {
-    this.tag.fill(EMPTY);
-    this.fns.fill(nothing);
-    this.owner.fill(undefined);
+    if (this.used) {
+      this.tag.fill(EMPTY);
+      this.fns.fill(nothing);
+      this.owner.fill(undefined);
+      this.used = false;
+    }
     this.coverage.clear();
     this.regions = 0;
   }
@@ -246,6 +260,11 @@ export class BlockCache implements RegionCache {
       exits: 0,
       recent: new Int32Array(RECENT).fill(EMPTY),
     };
+    if (this.fns.length === 0) {
+      this.fns = new Array<RegionFn>(JIT_MASK + 1).fill(nothing);
+      this.owner = new Array<Compiled | undefined>(JIT_MASK + 1).fill(undefined);
+    }
+    this.used = true;
     for (const start of c.entries) {
       const j = (start >>> 1) & JIT_MASK;
       this.tag[j] = start;

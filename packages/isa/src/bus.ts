@@ -41,6 +41,12 @@ export interface RamWindow {
    * into it); the WebAssembly region compiler needs it. See `FlatRam`.
    */
   readonly flat?: FlatRam | undefined;
+  /**
+   * RAM that can be laid out flat on request (when `flat` is still undefined): the
+   * WebAssembly compiler calls it before its first region, so a hart that never compiles
+   * never pays for the memory. Returns the layout, or undefined when it cannot.
+   */
+  makeFlat?(): FlatRam | undefined;
 }
 
 /**

@@ -21,6 +21,13 @@ const DC_MASK = DC_SIZE - 1;
 /** An odd tag never equals a pc (pcs are 2-aligned), so it marks an empty slot. */
 const DC_EMPTY = 1;
 
+/** Decode-cache tags, all empty: zero (never a pc that maps to slots 1..) with slot 0 DC_EMPTY. */
+function emptyDecodeTags(): Int32Array {
+  const tags = new Int32Array(DC_SIZE);
+  tags[0] = DC_EMPTY;
+  return tags;
+}
+
 export interface HartOptions extends HartMemoryOptions {
   /** Stop at semihosting `ebreak` sequences instead of trapping (default true). */
   semihosting?: boolean;
@@ -55,7 +62,13 @@ export class Hart extends HartSystem {
   semihosting: boolean;
   private codePage: Uint8Array = new Uint8Array(0);
 
-  private readonly dcTag = new Int32Array(DC_SIZE).fill(DC_EMPTY);
+  /**
+   * Made zeroed (untouched memory costs nothing until used): a zero tag can only match pc 0,
+   * which only slot 0 holds, so slot 0 alone starts as DC_EMPTY (see emptyDecodeTags).
+   */
+  private readonly dcTag = emptyDecodeTags();
+  /** Whether any slot was filled since the last flush (a flush of an unused cache costs nothing). */
+  private dcUsed = false;
   /** op | rd << 8 | rs1 << 14 | rs2 << 19 | length << 24, one load per step. */
   private readonly dcWord = new Int32Array(DC_SIZE);
   private readonly dcImm = new Int32Array(DC_SIZE);
@@ -70,6 +83,8 @@ export class Hart extends HartSystem {
    */
   private jitTranslated: RegionCache | undefined;
   private readonly jitHotness: number | undefined;
+  /** Whether hot code is compiled at all (options.jit). */
+  private readonly jitOn: boolean;
   /** The one of the two that fits the current mode; undefined while code must be interpreted. */
   private jit: RegionCache | undefined;
   /**
@@ -87,9 +102,8 @@ export class Hart extends HartSystem {
     this.csr.onTranslationChange = () => this.translationChanged();
     this.jitHotness = options.jitHotness;
     this.compiler = options.compiler ?? "wasm";
-    if (options.jit !== false)
-      this.jitPhysical = new BlockCache(this.file, (a) => this.markCode(a), options.jitHotness ?? JIT_HOT);
-    this.jit = this.jitPhysical;
+    // The physical compiler is made with RAM (attachRam): it compiles nothing before.
+    this.jitOn = options.jit !== false;
   }
 
   /**
@@ -135,7 +149,7 @@ export class Hart extends HartSystem {
     this.pages32 = ram.pages32;
     this.fastWrite = ram.fastWrite;
     this.codePage = new Uint8Array(Math.ceil(ram.size / 4096));
-    this.virtualSlots = new Array(this.codePage.length).fill(undefined);
+    this.virtualSlots = []; // grown on first use (rememberVirtualSlot)
     this.jitPhysical = this.physicalCompiler(ram);
     // The translated compiler is made again for this RAM (the wasm one is made for one memory).
     const translated = this.jitTranslated;
@@ -151,7 +165,7 @@ export class Hart extends HartSystem {
    */
   private physicalCompiler(ram: RamWindow): RegionCache | undefined {
     const old = this.jitPhysical;
-    if (old === undefined) return undefined;
+    if (!this.jitOn) return undefined;
     let next: RegionCache | undefined;
     if (this.compiler === "wasm") {
       next = WasmBlockCache.create(
@@ -215,10 +229,11 @@ export class Hart extends HartSystem {
 
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
   flushDecodeCache(): void {
-    this.dcTag.fill(DC_EMPTY);
+    if (this.dcUsed) this.dcTag.fill(DC_EMPTY);
+    this.dcUsed = false;
     this.jitPhysical?.flush();
     this.jitTranslated?.flush();
-    this.virtualSlots.fill(undefined);
+    if (this.virtualSlots.length > 0) this.virtualSlots = [];
     this.straddlers = [];
   }
 
@@ -297,6 +312,7 @@ export class Hart extends HartSystem {
       if (d.length === 4 && hiAddress >>> 12 !== key >>> 12) this.rememberVirtualSlot(hiAddress, i);
     }
     this.dcTag[i] = key;
+    this.dcUsed = true;
     const rd = d.rd === 0 ? SINK : d.rd;
     this.dcWord[i] = d.spec.op | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19) | (d.length << 24);
     this.dcImm[i] = d.imm;
@@ -305,7 +321,8 @@ export class Hart extends HartSystem {
 
   private rememberVirtualSlot(physical: number, slot: number): void {
     const page = ((physical - this.ramBase) >>> 0) >>> 12;
-    if (page >= this.virtualSlots.length) return;
+    if (page >= this.codePage.length) return;
+    while (this.virtualSlots.length <= page) this.virtualSlots.push(undefined);
     let list = this.virtualSlots[page];
     if (list === undefined) {
       list = [];
@@ -412,6 +429,9 @@ export class Hart extends HartSystem {
             this.fetchFrame = key & ~0xfff;
           }
         }
+        // A slot never filled holds tag 0 (see emptyDecodeTags), which a virtual pc
+        // mapped to physical 0 would match: there, always fill (and fault).
+        if (key === 0) tag[i] = DC_EMPTY;
       }
       if (tag[i] !== key && !this.fill(pc, i, key)) {
         if (pc === (this.csr.mtvec & ~3)) {

@@ -1,4 +1,4 @@
-import { JIT_MASK } from "./block-cache.js";
+import { emptyTags, JIT_MASK } from "./block-cache.js";
 import type { FlatRam, RamWindow } from "./bus.js";
 import { type Mmu, TLB_BYTES } from "./mmu.js";
 import type { RegionCache } from "./region-cache.js";
@@ -70,6 +70,12 @@ const NEED = 140;
 const TOTAL = 144;
 /** Which region asked to learn (need = NEED_LEARN). */
 const WHO = 148;
+/**
+ * 1 once a pc was entered in the tags since they were last emptied. A fresh memory holds 0
+ * and zero tags: those count as empty (see `emptyTags`), so nobody writes 256 KiB of tags
+ * (and commits their pages) before the first region is compiled.
+ */
+const USED = 152;
 const TAGS = 256;
 const FNS = TAGS + 4 * (JIT_MASK + 1);
 /** Per region slot: exits to pcs outside it, and a ring of the last RECENT of those pcs. */
@@ -110,38 +116,44 @@ function usable(flat: FlatRam | undefined): flat is FlatRam {
 }
 
 export class WasmBlockCache implements RegionCache {
-  readonly tag: Int32Array;
+  /** Until the cache is set up (see `create`), a table of its own, which nothing enters. */
+  tag: Int32Array = emptyTags();
   readonly hot = new Uint16Array(JIT_MASK + 1);
   steps = 0;
   readonly loopWeight: number;
 
-  private readonly fnIndex: Int32Array;
-  private readonly regs: Int32Array;
+  private fnIndex!: Int32Array;
+  private regs!: Int32Array;
   /** x1..x31 (with x0) of the hart's file and of the state area, for copying in and out. */
   private readonly fileRegs: Int32Array;
-  private readonly areaRegs: Int32Array;
-  private readonly state: Int32Array;
-  private readonly exits: Int32Array;
-  private readonly recent: Int32Array;
+  private areaRegs!: Int32Array;
+  private state!: Int32Array;
+  private exits!: Int32Array;
+  private recent!: Int32Array;
   private readonly bySlot: (Compiled | undefined)[] = [];
-  private readonly owner: (Compiled | undefined)[] = new Array<Compiled | undefined>(JIT_MASK + 1).fill(
-    undefined,
-  );
-  private readonly table: WebAssembly.Table;
-  private readonly dispatch: DispatchFn;
-  private readonly layout: WasmLayout;
+  /** By slot (made at the first compile). */
+  private owner: (Compiled | undefined)[] = [];
+  /** The USED word (see above). */
+  private used!: Int32Array;
+  private table!: WebAssembly.Table;
+  /** Undefined until the cache is set up. */
+  private dispatch: DispatchFn | undefined;
+  private layout!: WasmLayout;
   private readonly scanner: RegionScanner;
   private readonly coverage: RegionCoverage<Compiled>;
-  private readonly imports: WebAssembly.Imports;
+  private imports!: WebAssembly.Imports;
   private regions = 0;
-  private readonly host: number;
+  private host!: number;
   /** Regions of virtual pcs reading the TLBs (the cache was made with an MMU). */
   private readonly translated: boolean;
 
   /**
    * A cache for `ram`, or undefined when it is not flat or the host cannot compile
-   * WebAssembly (then the JS back end is used). With `mmu` it is the translated cache
-   * and moves the MMU's TLBs into the flat memory.
+   * WebAssembly (then the JS back end is used). For RAM that can be made flat on request
+   * (`makeFlat`), the cache is set up at its first region: until then it costs nothing
+   * but its counters, and if RAM cannot be made flat then, `onFailure` switches the hart
+   * to the JS back end. With `mmu` it is the translated cache and moves the MMU's TLBs
+   * into the flat memory when it is set up.
    */
   static create(
     file: Int32Array,
@@ -152,6 +164,8 @@ export class WasmBlockCache implements RegionCache {
     mmu?: Mmu,
   ): WasmBlockCache | undefined {
     const flat = ram.flat;
+    if (flat === undefined && ram.makeFlat !== undefined && typeof WebAssembly === "object")
+      return new WasmBlockCache(file, markCode, hotness, ram, undefined, onFailure, mmu);
     if (!usable(flat)) return undefined;
     try {
       return new WasmBlockCache(file, markCode, hotness, ram, flat, onFailure, mmu);
@@ -165,26 +179,53 @@ export class WasmBlockCache implements RegionCache {
     markCode: (addr: number) => void,
     readonly hotness: number,
     private readonly ram: RamWindow,
-    flat: FlatRam,
+    flat: FlatRam | undefined,
     /** Called once if a region fails to compile (e.g. a host limiting synchronous compiles). */
     private readonly onFailure: () => void,
-    mmu: Mmu | undefined,
+    private readonly mmu: Mmu | undefined,
   ) {
-    const buffer = flat.memory.buffer;
-    const host = flat.hostOffset + (mmu === undefined ? 0 : AREA_STRIDE);
-    const tlbOffset = flat.hostOffset + TLBS;
+    this.fileRegs = file.subarray(0, 32);
     this.translated = mmu !== undefined;
     this.loopWeight = this.translated ? LOOP_WEIGHT_TRANSLATED : 1;
+    this.scanner = new RegionScanner(
+      ram,
+      LIMITS,
+      mmu === undefined ? undefined : (vpn) => mmu.cachedFetchFrame(vpn),
+    );
+    this.coverage = new RegionCoverage<Compiled>(markCode, (c) => this.kill(c));
+    if (flat !== undefined) this.setUp(flat);
+  }
+
+  /** Sets up the cache in `flat`'s memory, before its first region; false when it cannot. */
+  private setUpLate(): boolean {
+    const flat = this.ram.makeFlat?.();
+    if (usable(flat)) {
+      try {
+        this.setUp(flat);
+        return true;
+      } catch {
+        // as below: the JS back end instead
+      }
+    }
+    this.onFailure();
+    return false;
+  }
+
+  private setUp(flat: FlatRam): void {
+    const ram = this.ram;
+    const buffer = flat.memory.buffer;
+    const host = flat.hostOffset + (this.translated ? AREA_STRIDE : 0);
+    const tlbOffset = flat.hostOffset + TLBS;
     this.regs = new Int32Array(buffer, host + REGS, 33);
     this.state = new Int32Array(buffer, host + STEPS, 4);
     this.exits = new Int32Array(buffer, host + EXITS, MAX_REGIONS);
     this.recent = new Int32Array(buffer, host + RECENT_PCS, RECENT * MAX_REGIONS);
     this.host = host;
-    this.fileRegs = file.subarray(0, 32);
     this.areaRegs = this.regs.subarray(0, 32);
     this.tag = new Int32Array(buffer, host + TAGS, JIT_MASK + 1);
     this.fnIndex = new Int32Array(buffer, host + FNS, JIT_MASK + 1);
-    this.tag.fill(EMPTY);
+    this.used = new Int32Array(buffer, host + USED, 1);
+    this.emptyTags();
     this.layout = {
       ramOffset: flat.ramOffset,
       ramBase: ram.base | 0,
@@ -194,7 +235,7 @@ export class WasmBlockCache implements RegionCache {
       regsOffset: host + REGS,
       stepsOffset: host + STEPS,
       needOffset: host + NEED,
-      tlbOffset: mmu === undefined ? undefined : tlbOffset,
+      tlbOffset: this.translated ? tlbOffset : undefined,
     };
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 64 });
     this.imports = { m: { mem: flat.memory, tab: this.table } };
@@ -212,14 +253,8 @@ export class WasmBlockCache implements RegionCache {
       this.imports,
     );
     this.dispatch = dispatcher.exports.run as DispatchFn;
-    this.scanner = new RegionScanner(
-      ram,
-      LIMITS,
-      mmu === undefined ? undefined : (vpn) => mmu.cachedFetchFrame(vpn),
-    );
     // Last: nothing may fail after the TLBs have moved.
-    mmu?.placeTlbs(buffer, tlbOffset);
-    this.coverage = new RegionCoverage<Compiled>(markCode, (c) => this.kill(c));
+    this.mmu?.placeTlbs(buffer, tlbOffset);
   }
 
   get compiledRegions(): number {
@@ -231,8 +266,16 @@ export class WasmBlockCache implements RegionCache {
     this.flush();
   }
 
+  /** Empties the tags: zero where none was ever entered (a zero tag only matches pc 0, in slot 0). */
+  private emptyTags(): void {
+    if ((this.used as Int32Array | undefined) === undefined) return; // not set up: nothing entered
+    if (this.used[0] !== 0) this.tag.fill(EMPTY);
+    this.tag[0] = EMPTY;
+    this.used[0] = 0;
+  }
+
   flush(): void {
-    this.tag.fill(EMPTY);
+    this.emptyTags();
     this.owner.fill(undefined);
     this.bySlot.length = 0;
     this.coverage.clear();
@@ -240,6 +283,11 @@ export class WasmBlockCache implements RegionCache {
   }
 
   enter(pc: number, budget: number): number {
+    if (this.dispatch === undefined && !this.setUpLate()) {
+      this.steps = 0;
+      return pc;
+    }
+    const dispatch = this.dispatch!;
     const left = budget < MAX_LEFT ? budget : MAX_LEFT;
     const tag = this.tag;
     const state = this.state;
@@ -254,7 +302,7 @@ export class WasmBlockCache implements RegionCache {
         if (!this.compile(pc)) break;
       }
       first = false;
-      pc = this.dispatch(pc, left - steps);
+      pc = dispatch(pc, left - steps);
       steps += state[2]!;
       const need = state[1]!;
       if (need === NEED_LEARN) this.learn(state[3]!);
@@ -318,6 +366,8 @@ export class WasmBlockCache implements RegionCache {
     this.recent.fill(0, slot * RECENT, (slot + 1) * RECENT);
     const c: Compiled = { slot, entry: pc, roots, generation, entries: region.blocks.map((b) => b.start) };
     this.bySlot[slot] = c;
+    if (this.owner.length === 0) this.owner = new Array<Compiled | undefined>(JIT_MASK + 1).fill(undefined);
+    this.used[0] = 1;
     for (const start of c.entries) {
       const j = (start >>> 1) & JIT_MASK;
       this.tag[j] = start;

@@ -144,7 +144,8 @@ export class Board {
     this.io = options.io ?? new CapturedIo();
     // Flat RAM (one WebAssembly.Memory) for the hart's WebAssembly back end.
     const flat = options.jit !== false && options.compiler !== "js";
-    this.ram = new Ram({ base: VIRT.ram.base, size: ramSize, flat });
+    // Made flat when the compiler first needs it: a machine costs what it runs.
+    this.ram = new Ram({ base: VIRT.ram.base, size: ramSize, flat: flat ? "lazy" : false });
     this.bus.addRam("ram", this.ram);
     this.bootargs = options.bootargs;
     this.cmdline = options.cmdline ?? "";

@@ -26,6 +26,19 @@ export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "compiler" | "b
   disks?: readonly (DiskBackend | MachineDisk | undefined)[];
 };
 
+/**
+ * The state `checkpointDisks` decoded from a reader, taken (once) by the `fromCheckpoint`
+ * that usually follows it, so a resume decodes and hash-checks the sections once.
+ */
+const decodedStates = new WeakMap<CheckpointReader, MachineState>();
+
+function stateOf(reader: CheckpointReader): MachineState {
+  const state = decodedStates.get(reader);
+  if (state === undefined) return sectionsToState(reader, VIRT.mrom.size);
+  decodedStates.delete(reader);
+  return state;
+}
+
 /** A disk a checkpoint holds (see `Machine.checkpointDisks`). */
 export interface CheckpointDisk extends Omit<DiskRecord, "written"> {
   slot: number;
@@ -47,7 +60,7 @@ export class Machine extends SavingBoard {
    * must stay open while the machine runs.
    */
   static fromCheckpoint(reader: CheckpointReader, options: RestoreOptions = {}): Machine {
-    const state = sectionsToState(reader, VIRT.mrom.size);
+    const state = stateOf(reader);
     const segment = reader.findSegment(RAM_SEGMENT);
     const b = state.board;
     if (
@@ -95,6 +108,7 @@ export class Machine extends SavingBoard {
    */
   static checkpointDisks(reader: CheckpointReader): CheckpointDisk[] {
     const state = sectionsToState(reader, VIRT.mrom.size);
+    decodedStates.set(reader, state); // for the fromCheckpoint that usually follows
     return state.virtio.flatMap((v, slot) => {
       if (v === undefined) return [];
       const { written, ...rest } = v.disk;

@@ -46,3 +46,19 @@ describe.each(["wasm", "js"] as const)(
     );
   },
 );
+
+describe("the WebAssembly back end's memory", () => {
+  it("is made when code first gets hot, not with the machine: RAM moves into it mid-run", () => {
+    const m = new Machine({ io: new CapturedIo() });
+    m.loadElf(readFileSync(`${OUT}bench-short.elf`), "bench-short");
+    m.run(500); // fewer steps than any pc needs to get hot
+    expect(m.ram.flat).toBeUndefined();
+    expect(m.hart.compilerBackend).toBe("wasm");
+    const outcome = m.run(200_000_000);
+    expect(m.ram.flat).toBeDefined();
+    expect(m.hart.compiledRegions).toBeGreaterThan(0);
+    const interpreted = run("bench-short", false);
+    expect(outcome).toEqual(interpreted.outcome);
+    expect(m.hart.steps).toBe(interpreted.m.hart.steps);
+  }, 60_000);
+});

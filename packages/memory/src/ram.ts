@@ -13,9 +13,19 @@ export interface RamOptions {
    * Lay RAM out flat in one `WebAssembly.Memory` (see `flat`) when the host can
    * (default false: one buffer per page). A hart compiling to WebAssembly needs it; it
    * costs a memory reservation (a few milliseconds the first time in a process).
+   * "lazy": one buffer per page until `makeFlat()` is first called (a hart's WebAssembly
+   * compiler calls it when code first gets hot), which moves the pages into the memory,
+   * so a machine that has not run hot code yet pays neither the reservation nor the
+   * garbage collection V8 starts for so much external memory.
    */
-  flat?: boolean;
+  flat?: boolean | "lazy";
 }
+
+/**
+ * Pages lazily flat RAM holds in separate buffers at most (1 MiB): a machine restored from an
+ * image touches a few before its code gets hot, one loaded with a program may write more.
+ */
+const LAZY_FLAT_PAGES = 256;
 
 /**
  * Guest RAM: pages allocated on first write, so untouched RAM costs only its page
@@ -38,9 +48,16 @@ export class Ram {
    * RAM in one `WebAssembly.Memory`, pages being views into it (undefined where the host
    * cannot, or `flat: false`). Lets a hart compile guest code to WebAssembly.
    */
-  readonly flat: FlatLayout | undefined;
+  flat: FlatLayout | undefined;
   /** With `flat`: 1 where a load may read the memory directly (see `updateFastRead`). */
-  private readonly fastRead: Uint8Array;
+  private fastRead: Uint8Array;
+  /** Whether `makeFlat` may still lay RAM out flat (option flat: "lazy"). */
+  private flatLater: boolean;
+  /**
+   * RAM made flat after the fact keeps `fastWrite` (harts hold it) and mirrors its flags here,
+   * in the memory, where compiled WebAssembly reads them.
+   */
+  private flatFastWrite: Uint8Array | undefined;
   private readonly watched: Uint8Array;
   /** Epoch in which each page was last written; 0 = never written. */
   private readonly writtenIn: Uint32Array;
@@ -74,11 +91,15 @@ export class Ram {
     this.initByte = (options.initByte ?? 0) & 0xff;
     this.initWord = Math.imul(this.initByte, 0x01010101);
     this.pageCount = size / PAGE_SIZE;
-    // Filled arrays (not holey) keep element access on V8's fast path.
-    this.pages8 = new Array(this.pageCount).fill(undefined);
-    this.pages16 = new Array(this.pageCount).fill(undefined);
-    this.pages32 = new Array(this.pageCount).fill(undefined);
+    // The page arrays grow (with undefined, never holey, so element access stays on V8's
+    // fast path) up to the highest page allocated so far: a page beyond their length reads
+    // as undefined, like an unallocated one, and a machine costs what it touches, not its
+    // RAM size (three 64 Ki-entry arrays per 256 MiB took ≈ 5 ms at every start).
+    this.pages8 = [];
+    this.pages16 = [];
+    this.pages32 = [];
     this.flat = options.flat === true ? flatLayout(size) : undefined;
+    this.flatLater = options.flat === "lazy";
     const buffer = this.flat?.memory.buffer;
     this.fastWrite =
       buffer === undefined
@@ -107,6 +128,7 @@ export class Ram {
   openEpoch(): number {
     this.epochNumber++;
     this.fastWrite.fill(0);
+    this.flatFastWrite?.fill(0);
     return this.epochNumber;
   }
 
@@ -172,6 +194,38 @@ export class Ram {
   watch(page: number): void {
     this.watched[page] = 1;
     this.fastWrite[page] = 0;
+    if (this.flatFastWrite !== undefined) this.flatFastWrite[page] = 0;
+  }
+
+  /**
+   * Lays RAM out flat now if it was made with flat: "lazy" (once; the pages held so far
+   * move into the memory, the page arrays then hold views into it); returns the layout, or
+   * undefined when RAM is not flat and cannot be (the host refused the memory, or RAM was
+   * made with flat: false). Call it between accesses: views of pages taken before (e.g.
+   * `page(i)`) are the old copies afterwards.
+   */
+  makeFlat(): FlatLayout | undefined {
+    if (this.flat !== undefined || !this.flatLater) return this.flat;
+    this.flatLater = false;
+    const flat = flatLayout(this.size);
+    if (flat === undefined) return undefined;
+    const buffer = flat.memory.buffer;
+    const bytes = new Uint8Array(buffer);
+    for (let i = 0; i < this.pages8.length; i++) {
+      const p = this.pages8[i];
+      if (p === undefined) continue;
+      const at = flat.ramOffset + i * PAGE_SIZE;
+      bytes.set(p, at);
+      this.pages8[i] = new Uint8Array(buffer, at, PAGE_SIZE);
+      this.pages16[i] = new Uint16Array(buffer, at, PAGE_SIZE / 2);
+      this.pages32[i] = new Int32Array(buffer, at, PAGE_SIZE / 4);
+    }
+    this.flatFastWrite = new Uint8Array(buffer, flat.fastWriteOffset, this.pageCount);
+    this.flatFastWrite.set(this.fastWrite);
+    this.fastRead = new Uint8Array(buffer, flat.fastReadOffset, this.pageCount);
+    this.flat = flat;
+    this.updateFastRead();
+    return flat;
   }
 
   /**
@@ -201,11 +255,18 @@ export class Ram {
   private updateFastRead(): void {
     if (this.fastRead.length === 0) return;
     if (this.pageSource === undefined && this.initByte === 0) this.fastRead.fill(1);
-    else for (let i = 0; i < this.pageCount; i++) this.fastRead[i] = this.pages8[i] === undefined ? 0 : 1;
+    else {
+      this.fastRead.fill(0);
+      const pages = this.pages8;
+      for (let i = 0; i < pages.length; i++) if (pages[i] !== undefined) this.fastRead[i] = 1;
+    }
   }
 
   /** Allocates page `index` with its initial contents (the page source's, else the init byte). */
   private allocate(index: number): Uint8Array {
+    // Lazily flat RAM that already holds many pages goes flat now: moving them later would
+    // leave their old buffers to the host's allocator, which keeps freed memory resident.
+    if (this.flatLater && this.allocated >= LAZY_FLAT_PAGES) this.makeFlat();
     const flat = this.flat;
     let buffer: ArrayBufferLike;
     let at = 0;
@@ -225,11 +286,20 @@ export class Ram {
       p.set(from);
     } else if (this.initByte !== 0) p.fill(this.initByte);
     this.allocatedBlank = from === undefined;
+    if (index >= this.pages8.length) this.grow(index + 1);
     this.pages8[index] = p;
     this.pages16[index] = new Uint16Array(buffer, at, PAGE_SIZE / 2);
     this.pages32[index] = new Int32Array(buffer, at, PAGE_SIZE / 4);
     this.allocated++;
     return p;
+  }
+
+  /** Extends the page arrays with undefined to `length` entries (at least doubling, up to the page count). */
+  private grow(length: number): void {
+    const target = Math.min(this.pageCount, Math.max(length, this.pages8.length * 2, 64));
+    for (const a of [this.pages8, this.pages16, this.pages32] as unknown[][]) {
+      for (let i = a.length; i < target; i++) a.push(undefined);
+    }
   }
 
   /** The page for reading: allocated from the page source if it has one, else undefined. */
@@ -250,7 +320,9 @@ export class Ram {
     const copy = this.baselines.length === 0 ? undefined : this.keepForBaselines(index, p, blank);
     this.snapshot?.beforeWrite(index, copy);
     this.writtenIn[index] = this.epochNumber;
-    this.fastWrite[index] = this.watched[index] === 1 ? 0 : 1;
+    const fast = this.watched[index] === 1 ? 0 : 1;
+    this.fastWrite[index] = fast;
+    if (this.flatFastWrite !== undefined) this.flatFastWrite[index] = fast;
     return p;
   }
 

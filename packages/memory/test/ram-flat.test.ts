@@ -81,4 +81,40 @@ describe("flat RAM", () => {
     expect(ram.allocatedPages).toBe(64);
     expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
   });
+
+  it("made lazily, holds separate pages until makeFlat moves them into the memory, keeping every flag", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20, flat: "lazy" });
+    expect(ram.flat).toBeUndefined();
+    ram.write(3 * PAGE_SIZE + 1, 2, 0xbeef); // written in this epoch: fastWrite 1
+    ram.write(7 * PAGE_SIZE, 1, 0x11);
+    ram.watch(7); // a code page: stores must go through the RAM
+    const page = new Uint8Array(PAGE_SIZE).fill(5);
+    ram.setPageSource((i) => (i === 9 ? page : undefined));
+    const fastWrite = ram.fastWrite;
+    const flat = ram.makeFlat();
+    if (flat === undefined) throw new Error("this host has WebAssembly: RAM should become flat");
+    expect(ram.makeFlat()).toBe(flat); // once
+    expect(ram.flat).toBe(flat);
+    const bytes = new Uint8Array(flat.memory.buffer);
+    // The pages moved, and the page arrays now hold views into the memory.
+    expect(ram.read(3 * PAGE_SIZE + 1, 2)).toBe(0xbeef);
+    expect(bytes[flat.ramOffset + 3 * PAGE_SIZE + 2]).toBe(0xbe);
+    expect(ram.page(3)!.buffer).toBe(flat.memory.buffer);
+    // fastWrite stays the array harts hold; its flags are mirrored in the memory from now on.
+    expect(ram.fastWrite).toBe(fastWrite);
+    const flags = () => [3, 7, 9].map((i) => bytes[flat.fastWriteOffset + i]);
+    expect(flags()).toEqual([1, 0, 0]);
+    ram.openEpoch();
+    expect(flags()).toEqual([0, 0, 0]);
+    ram.write(9 * PAGE_SIZE, 1, 6); // from the page source, then written
+    expect(flags()).toEqual([0, 0, 1]);
+    expect([...flags()]).toEqual([3, 7, 9].map((i) => fastWrite[i]));
+    expect(bytes[flat.ramOffset + 9 * PAGE_SIZE + 1]).toBe(5);
+    // Loads may read directly only the pages that hold data (a page source is set).
+    expect([3, 7, 9, 4].map((i) => bytes[flat.fastReadOffset + i])).toEqual([1, 1, 1, 0]);
+  });
+
+  it("made with flat: false never becomes flat", () => {
+    expect(new Ram({ base: BASE, size: PAGE_SIZE }).makeFlat()).toBeUndefined();
+  });
 });

@@ -23,6 +23,7 @@ export {
   worldFailure,
 } from "./world-session.js";
 export type {
+  CompactedWorld,
   DamagedWorld,
   StoredWorld,
   StoreSaveRequest,

@@ -431,6 +431,39 @@ const quit: MonitorCommand = {
   },
 };
 
+const compact: MonitorCommand = {
+  name: "compact",
+  args: "[NAME...]",
+  summary: "recompress saved worlds written with a fast codec to zstd (digests kept; all by default)",
+  completesWorlds: true,
+  async run(host, args) {
+    const store = host.session.store;
+    if (store.compact === undefined) throw new MonitorError("this store cannot recompress its worlds");
+    const names = args.length > 0 ? args : await store.names();
+    if (names.length === 0) {
+      host.say("no saved worlds yet (:save NAME)\n");
+      return;
+    }
+    let saved = 0;
+    let done = 0;
+    for (const name of names) {
+      const ref = await findWorld(host, name);
+      const r = store.compact(ref);
+      if (r === undefined) continue; // already compact
+      done++;
+      saved += r.bytesBefore - r.bytesAfter;
+      host.say(
+        `compacted ${ref.name}: ${formatBytes(r.bytesBefore)} → ${formatBytes(r.bytesAfter)}, digest kept\n`,
+      );
+    }
+    host.say(
+      done === 0
+        ? "nothing to compact: every world is stored compressed\n"
+        : `${done} world${done === 1 ? "" : "s"} compacted, ${formatBytes(Math.max(0, saved))} saved\n`,
+    );
+  },
+};
+
 const help: MonitorCommand = {
   name: "help",
   args: "",
@@ -454,6 +487,7 @@ export const MONITOR_COMMANDS: MonitorCommand[] = [
   disas,
   step,
   cont,
+  compact,
   brk,
   gdb,
   stats,
@@ -470,7 +504,8 @@ export function parseMonitorLine(line: string): { command: MonitorCommand; args:
   if (text.endsWith("!") && !text.includes(" ")) text = `${text.slice(0, -1)} !`;
   const [word = "", ...args] = text.split(/\s+/);
   if (word === "") throw new MonitorError("a monitor command after ':' (:help lists them)", "usage");
-  const exact = MONITOR_COMMANDS.find((c) => c.name === word);
+  // ":c" stays ":continue" (as in gdb) now that ":compact" shares its first letter.
+  const exact = MONITOR_COMMANDS.find((c) => c.name === (word === "c" ? "continue" : word));
   const matches = exact ? [exact] : MONITOR_COMMANDS.filter((c) => c.name.startsWith(word));
   if (matches.length === 1) return { command: matches[0]!, args };
   if (matches.length === 0) throw new MonitorError(`no monitor command :${word} (:help lists them)`, "usage");

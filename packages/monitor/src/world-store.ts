@@ -88,4 +88,18 @@ export interface WorldStore {
   openDisks?(reader: CheckpointReader, ref: WorldRef): { disks: MachineDisk[]; close(): void };
   /** Saves the machine as `name`, replacing an older world of that name only once the new one is whole. */
   save(machine: Machine, name: string, request: StoreSaveRequest): StoredWorld;
+  /**
+   * Recompresses a saved world stored with a fast codec (saves use none) to zstd, in place
+   * and atomically (a reader sees the old file or the new one, never a broken one), the
+   * digest kept so children still find it; undefined when it is stored compressed already.
+   * Optional: a store that cannot leaves `:compact` saying so.
+   */
+  compact?(ref: WorldRef): CompactedWorld | undefined;
+}
+
+/** What `WorldStore.compact` did. */
+export interface CompactedWorld {
+  bytesBefore: number;
+  bytesAfter: number;
+  digest: string;
 }

@@ -1,9 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
-import { openCheckpoint } from "@amber/checkpoint/node";
+import { compactCheckpointFile, openCheckpoint } from "@amber/checkpoint/node";
+import { CODEC_IDS, FramedReader } from "@amber/compress";
 import { type MachineDisk, SECTION_SPECS } from "@amber/machine";
 import {
+  type CompactedWorld,
   type DamagedWorld,
   MonitorError,
   type StoredWorld,
@@ -126,6 +128,27 @@ export class NodeWorldStore implements WorldStore {
       reader: openImage(target),
       persisted: Promise.resolve(),
     };
+  }
+
+  compact(ref: WorldRef): CompactedWorld | undefined {
+    const file = located(ref.location);
+    if (isRemoteRef(file) || !storedFast(file)) return undefined;
+    const bytesBefore = fs.statSync(file).size;
+    const { digest, size } = compactCheckpointFile(file, { sections: SECTION_SPECS });
+    return { bytesBefore, bytesAfter: size, digest };
+  }
+}
+
+/** Whether some segment of the image at `file` is stored with a fast codec (none, lz4): what saves write. */
+function storedFast(file: string): boolean {
+  const r = openCheckpoint(file, { sections: SECTION_SPECS, withoutParent: true });
+  try {
+    return r.segments.some((g) => {
+      const framed = FramedReader.open(r.store.segmentData(g.entry).source);
+      return framed.codecId === CODEC_IDS.none || framed.codecId === CODEC_IDS.lz4;
+    });
+  } finally {
+    r.close();
   }
 }
 
