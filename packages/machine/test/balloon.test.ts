@@ -10,7 +10,7 @@ const read = (name: string) => readFileSync(`${LINUX}${name}`);
 const SLOT = VIRT.virtio.base + BALLOON_SLOT * VIRT.virtio.size;
 const PROMPT = "amber# ";
 /** MiB the guest writes (incompressible) and frees. */
-const WORKLOAD_MIB = 40;
+const WORKLOAD_MIB = 24;
 
 beforeAll(() => initCheckpoint());
 
@@ -66,15 +66,18 @@ describe("virtio memory balloon", () => {
   });
 
   it("Linux reports the memory a workload freed, the host drops it, and the image shrinks; the world resumes", () => {
-    const lines = ["cat /proc/interrupts", `memfill ${WORKLOAD_MIB}`, "sleep 6"];
+    const lines = ["cat /proc/interrupts", `memfill ${WORKLOAD_MIB}`, "sleep 4"];
     const { m, io } = bootAndType(true, lines);
-    // The driver bound: its queues' interrupt (PLIC source 8, the last slot) is registered.
-    expect(io.output).toMatch(/\s8:\s+\d+\s+SiFive PLIC\s+8\s+Edge\s+virtio0/);
+    // The driver bound, as on QEMU with its balloon (the oracle): virtio-mmio registers the
+    // slot's interrupt (PLIC source 8, the last slot) when the driver sets up its queues.
+    const bound = /\d+:\s+\d+\s+SiFive PLIC\s+8\s+Edge\s+virtio0/;
+    expect(readFileSync(`${LINUX}../qemu-balloon.log`, "utf8")).toMatch(bound);
+    expect(io.output).toMatch(bound);
     expect(io.output).toContain(`memfill: wrote and freed ${WORKLOAD_MIB} MiB`);
     const balloon = m.balloon!;
     expect(balloon.reporting).toBe(true);
-    // At least the workload's pages came back (the guest's free lists hold them).
-    expect(balloon.reportedPages).toBeGreaterThan((WORKLOAD_MIB * 256 * 9) / 10);
+    // Most of the workload's pages came back (blocks of 128 KiB and up, ~2 s after the free).
+    expect(balloon.reportedPages).toBeGreaterThan((WORKLOAD_MIB * 256 * 3) / 4);
     const withBalloon = save(m);
 
     const without = bootAndType(false, lines.slice(1));
@@ -92,7 +95,8 @@ describe("virtio memory balloon", () => {
     expect(resumed.captureState()).toEqual(m.captureState());
     expect(resumed.run(2_000_000_000)).toEqual({ kind: "exited", code: 0 });
     expect(resumedIo.stdoutText).toContain("memfill: wrote and freed 8 MiB");
-    expect(resumedIo.stdoutText).toMatch(/echo resumed\r?\nresumed/);
+    // (The lines were typed at once, so the tty echoed them before the shell ran them.)
+    expect(resumedIo.stdoutText).toMatch(/amber# resumed\r?\n/);
   }, 600_000);
 });
 
