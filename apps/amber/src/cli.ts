@@ -64,6 +64,10 @@ export function main(
       [] as string[],
     )
     .option(
+      "--balloon",
+      "add a virtio memory balloon (free page reporting) in the last virtio slot: pages Linux reports free are dropped from saved images",
+    )
+    .option(
       "--save-disk-diff <out>",
       "after the run, save the disk's shadowed writes as a diff layer: .qcow2, or an Amber layer (.amberdisk; .amber is for worlds)",
     )

@@ -8,6 +8,7 @@ import { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
 import type { DiskBaseline } from "./devices/tracked-disk.js";
 import { TrackedDisk } from "./devices/tracked-disk.js";
 import { Uart16550 } from "./devices/uart16550.js";
+import { VirtioBalloon } from "./devices/virtio-balloon.js";
 import { type DiskBackend, VirtioBlk } from "./devices/virtio-blk.js";
 import { GuestClock } from "./guest-clock.js";
 import { CapturedIo, type HostIo } from "./host-io.js";
@@ -40,6 +41,13 @@ export interface MachineOptions {
    * are empty, as on QEMU. See `MachineDisk` for what a machine with disks needs to be saved.
    */
   disks?: readonly (DiskBackend | MachineDisk | undefined)[];
+  /**
+   * A virtio memory balloon with free page reporting in the last virtio slot (`BALLOON_SLOT`:
+   * 0x1000_8000, PLIC source 8, where QEMU puts the first `-device` on virt), which a disk
+   * then cannot use. Pages the guest reports free are dropped (they read as zero), so saved
+   * images omit them. A saved machine keeps it (restore needs no option).
+   */
+  balloon?: boolean;
   /**
    * Most bytes of RAM page copies kept so that an incremental save against the baseline
    * (see `beginSave`) takes the parent's pages from memory instead of decoding them from
@@ -91,6 +99,8 @@ export const TIMEBASE_HZ = 10_000_000;
 export const UART_IRQ = 10;
 /** PLIC source of virtio-mmio slot 0 on QEMU's virt (slot i uses 1+i). */
 export const VIRTIO_IRQ = 1;
+/** The virtio slot of the balloon (`MachineOptions.balloon`): the last, 0x1000_8000. */
+export const BALLOON_SLOT = 7;
 const MIP_MSIP = 3;
 const MIP_MTIP = 7;
 const MIP_MEIP = 11;
@@ -183,7 +193,7 @@ export class Board {
     this.bus.addDevice(VIRT.clint.base, this.clint);
     this.bus.addDevice(VIRT.plic.base, this.plic);
     this.bus.addDevice(VIRT.uart0.base, this.uart);
-    this.attachVirtio(options.disks ?? []);
+    this.attachVirtio(options.disks ?? [], options.balloon === true);
     this.bus.addRom("mrom", VIRT.mrom.base, new Uint8Array(VIRT.mrom.size));
     this.semihosting = new Semihosting({
       bus: this.bus,
@@ -202,15 +212,26 @@ export class Board {
     return mrom.bytes;
   }
 
-  /** The eight virtio-mmio slots (empty ones read as QEMU's: magic, version 2, device id 0). */
-  readonly virtio: VirtioBlk[] = [];
+  /**
+   * The virtio-mmio slots by index: block devices (empty ones read as QEMU's: magic,
+   * version 2, device id 0); undefined at `BALLOON_SLOT` when the balloon is there.
+   */
+  readonly virtio: (VirtioBlk | undefined)[] = [];
+  /** The memory balloon (`MachineOptions.balloon`), if the board has one. */
+  balloon: VirtioBalloon | undefined;
   protected readonly diskReadOnly: boolean[] = [];
 
-  protected attachVirtio(disks: NonNullable<MachineOptions["disks"]>): void {
+  protected attachVirtio(disks: NonNullable<MachineOptions["disks"]>, balloon: boolean): void {
     if (disks.length > VIRT.virtio.count) {
       throw new MachineError(
         "CONFIG_INVALID",
         `${disks.length} disks: the virt board has ${VIRT.virtio.count} virtio slots`,
+      );
+    }
+    if (balloon && disks[BALLOON_SLOT] !== undefined) {
+      throw new MachineError(
+        "CONFIG_INVALID",
+        `a disk in virtio slot ${BALLOON_SLOT}, which the balloon takes: at most ${BALLOON_SLOT} disks with a balloon`,
       );
     }
     // Device DMA goes through Ram.readBytes/writeBytes so that dirty-page tracking sees it.
@@ -225,8 +246,28 @@ export class Board {
         this.ram.writeBytes(offset, data);
         return true;
       },
+      discard: (address: number, length: number) => {
+        const offset = address - this.ram.base;
+        if (!this.ram.contains(offset, length)) return undefined;
+        // The 4 KiB pages wholly inside the range.
+        const first = Math.ceil(offset / 4096);
+        const end = Math.floor((offset + length) / 4096);
+        let dropped = 0;
+        for (let p = first; p < end; p++) if (this.ram.discardPage(p)) dropped++;
+        return dropped;
+      },
     };
     for (let i = 0; i < VIRT.virtio.count; i++) {
+      if (balloon && i === BALLOON_SLOT) {
+        this.disks.push(undefined);
+        this.diskReadOnly.push(false);
+        this.virtio.push(undefined);
+        this.balloon = new VirtioBalloon(`virtio${i}`, dma, (level) =>
+          this.plic.setLevel(VIRTIO_IRQ + i, level),
+        );
+        this.bus.addDevice(VIRT.virtio.base + i * VIRT.virtio.size, this.balloon);
+        continue;
+      }
       const given = disks[i];
       const d: MachineDisk | undefined =
         given === undefined ? undefined : "backend" in given ? given : { backend: given };

@@ -1,4 +1,10 @@
-export { type AttachedDisk, type MachineDisk, type MachineOptions, TIMEBASE_HZ } from "./board.js";
+export {
+  type AttachedDisk,
+  BALLOON_SLOT,
+  type MachineDisk,
+  type MachineOptions,
+  TIMEBASE_HZ,
+} from "./board.js";
 export { DEFAULT_RAM_SIZE, VIRT } from "./board-layout.js";
 export { DebugMemory } from "./debug/debug-memory.js";
 export {
@@ -20,6 +26,13 @@ export { Plic } from "./devices/plic.js";
 export { type FinisherRequest, SifiveTest } from "./devices/sifive-test.js";
 export { DISK_PAGE, diskFingerprint, FINGERPRINT_FULL_LIMIT } from "./devices/tracked-disk.js";
 export { Uart16550 } from "./devices/uart16550.js";
+export {
+  type BalloonMemory,
+  DEVICE_BALLOON,
+  F_BALLOON_REPORTING,
+  VirtioBalloon,
+  type VirtioBalloonState,
+} from "./devices/virtio-balloon.js";
 export { type DiskBackend, type DmaMemory, VirtioBlk, type VirtioBlkState } from "./devices/virtio-blk.js";
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
 export { GuestClock } from "./guest-clock.js";

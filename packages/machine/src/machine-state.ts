@@ -3,6 +3,7 @@ import { MSTATUS, type Privilege, TDATA1_RESET, TRIGGER_COUNT, Triggers } from "
 import type { ClintState } from "./devices/clint.js";
 import type { PlicState } from "./devices/plic.js";
 import type { UartState } from "./devices/uart16550.js";
+import { BALLOON_QUEUES, type VirtioBalloonState } from "./devices/virtio-balloon.js";
 import type { VirtioBlkState } from "./devices/virtio-blk.js";
 import { MachineError } from "./machine-error.js";
 import type { SemihostingState } from "./semihosting.js";
@@ -51,7 +52,15 @@ const SECTION_DEFAULTS: Partial<Record<SectionName, FieldRecord>> = {
   semihosting: { cmdlineRead: true },
 };
 
+/**
+ * Version of the `balloon` section, present when the machine has the memory balloon
+ * (`MachineOptions.balloon`): its transport, queues, target and counters.
+ */
+export const BALLOON_SECTION_VERSION = 1;
+export const BALLOON_SECTION = "balloon";
+
 export const SECTION_SPECS: SectionSpec[] = [
+  { name: BALLOON_SECTION, version: BALLOON_SECTION_VERSION, minVersion: 1 },
   ...Object.entries(SECTION_VERSIONS).map(([name, version]) => ({
     name,
     version,
@@ -185,6 +194,8 @@ export interface MachineState {
   plic: PlicState;
   uart: UartState;
   semihosting: SemihostingState;
+  /** The memory balloon, when the machine has one. */
+  balloon: VirtioBalloonState | undefined;
   /** By virtio slot: the slots with a disk (undefined: empty slot). */
   virtio: (VirtioDiskState | undefined)[];
 }
@@ -244,6 +255,16 @@ export function stateToSections(s: MachineState): SectionInput[] {
       errno: s.semihosting.errno,
       cmdlineRead: s.semihosting.cmdlineRead,
     }),
+    ...(s.balloon === undefined
+      ? []
+      : [
+          {
+            name: BALLOON_SECTION,
+            version: BALLOON_SECTION_VERSION,
+            minVersion: 1,
+            fields: balloonFields(s.balloon),
+          },
+        ]),
     ...s.virtio.flatMap((v, i) =>
       v === undefined
         ? []
@@ -266,6 +287,19 @@ export function stateToSections(s: MachineState): SectionInput[] {
           ],
     ),
   ];
+}
+
+function balloonFields(b: VirtioBalloonState): FieldRecord {
+  return {
+    ...b,
+    driverFeatures: b.driverFeatures.slice(),
+    queueNum: b.queueNum.slice(),
+    queueReady: b.queueReady.slice(),
+    desc: b.desc.slice(),
+    avail: b.avail.slice(),
+    used: b.used.slice(),
+    lastAvail: b.lastAvail.slice(),
+  };
 }
 
 /** Reads fields by name, checking their types: a wrong or missing one is CHECKPOINT_INVALID. */
@@ -364,6 +398,8 @@ const INTERRUPT_BITS = 0xaaa;
 const PLIC_MAX_PRIORITY = 7;
 /** Highest virtio queue size the device offers (QUEUE_SIZE in virtio-blk.ts). */
 const VIRTQUEUE_MAX = 256;
+/** Highest queue size the balloon offers (QUEUE_SIZE in virtio-balloon.ts). */
+const BALLOON_QUEUE_MAX = 128;
 
 /** Bytes up to and including the last non-zero one. */
 function usedLength(bytes: Uint8Array): number {
@@ -418,6 +454,34 @@ function queueSize(v: Fields): number {
   const n = v.int("queueNum", 1, VIRTQUEUE_MAX);
   if ((n & (n - 1)) !== 0) v.bad("queueNum", `is ${n}: not a power of two`);
   return n;
+}
+
+/** The balloon's state from its section, checked as the device could hold it. */
+function balloonState(v: Fields): VirtioBalloonState {
+  const queueNum = v.array("queueNum", Uint32Array, BALLOON_QUEUES);
+  for (const [i, n] of queueNum.entries()) {
+    if (n < 1 || n > BALLOON_QUEUE_MAX || (n & (n - 1)) !== 0)
+      v.bad(`queueNum[${i}]`, `is ${n}: not a power of two in 1..${BALLOON_QUEUE_MAX}`);
+  }
+  return {
+    deviceFeaturesSel: v.int("deviceFeaturesSel", 0, 0xffff_ffff),
+    driverFeaturesSel: v.int("driverFeaturesSel", 0, 0xffff_ffff),
+    driverFeatures: v.array("driverFeatures", Uint32Array, 2),
+    status: v.int("status", 0, 0xff),
+    interruptStatus: v.int("interruptStatus", 0, 3),
+    queueSel: v.int("queueSel", 0, 0xffff_ffff),
+    queueNum,
+    queueReady: v.each("queueReady", v.array("queueReady", Uint8Array, BALLOON_QUEUES), 1),
+    desc: v.array("desc", Uint32Array, BALLOON_QUEUES),
+    avail: v.array("avail", Uint32Array, BALLOON_QUEUES),
+    used: v.array("used", Uint32Array, BALLOON_QUEUES),
+    lastAvail: v.each("lastAvail", v.array("lastAvail", Uint32Array, BALLOON_QUEUES), 0xffff),
+    numPages: v.int("numPages", 0, 0xffff_ffff),
+    actual: v.int("actual", 0, 0xffff_ffff),
+    configGeneration: v.int("configGeneration", 0, 0xffff_ffff),
+    reportedPages: v.count("reportedPages"),
+    inflatedPages: v.count("inflatedPages"),
+  };
 }
 
 /** Reads the state back from a checkpoint's sections (refusing images of another board). */
@@ -530,6 +594,17 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
       errno: sh.word("errno"),
       cmdlineRead: sh.bool("cmdlineRead"),
     },
+    balloon: reader.hasSection(BALLOON_SECTION)
+      ? balloonState(
+          new Fields(
+            `${reader.name}: ${BALLOON_SECTION}`,
+            reader.section(
+              BALLOON_SECTION,
+              SECTION_SPECS.find((s) => s.name === BALLOON_SECTION),
+            ).fields,
+          ),
+        )
+      : undefined,
     virtio: Array.from({ length: VIRTIO_SLOTS }, (_, i) => {
       const name = virtioSectionName(i);
       if (!reader.hasSection(name)) return undefined;

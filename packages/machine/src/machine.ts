@@ -85,6 +85,7 @@ export class Machine extends SavingBoard {
       instructionsPerSecond: b.instructionsPerSecond,
       baselineBytes: options.baselineBytes,
       disks: disks.map((d) => d?.disk),
+      balloon: state.balloon !== undefined,
     });
     machine.ram.setPageSource((i) => (segment.isPresent(i) ? segment.readPage(i) : undefined));
     machine.restoredRam = segment;
@@ -223,6 +224,7 @@ export class Machine extends SavingBoard {
     this.uart.loadState(s.uart);
     this.semihosting.loadState(s.semihosting);
     for (const [i, v] of s.virtio.entries()) if (v !== undefined) this.virtio[i]?.loadState(v.device);
+    if (s.balloon !== undefined) this.balloon?.loadState(s.balloon);
     // Caches are rebuilt from the restored state: decoded code, compiled regions, translation.
     hart.flushDecodeCache();
     csr.onTranslationChange();

@@ -157,11 +157,12 @@ export class SavingBoard extends RunningBoard {
       plic: this.plic.saveState(),
       uart: this.uart.saveState(),
       semihosting: this.semihosting.saveState(),
+      balloon: this.balloon?.saveState(),
       virtio: this.virtio.map((slot, i) => {
         const disk = this.disks[i];
         if (disk === undefined) return undefined;
         return {
-          device: slot.saveState(),
+          device: slot!.saveState(),
           disk: {
             source: disk.source,
             format: disk.format,

@@ -410,6 +410,35 @@ export class Ram {
     }
   }
 
+  /**
+   * Drops page `index`'s content: afterwards it reads as the init pattern, like a page never
+   * written, so a full image omits it (free page reporting, a balloon). A page holding
+   * anything else is rewritten through the write path (snapshot copy, baselines, dirty epoch,
+   * watched-page notice), so incremental saves and save-and-continue see the change; a page
+   * already blank is left alone, not dirtied. A page still only in the page source (lazy
+   * restore) is brought in first. Its host memory is not given back. Returns whether the
+   * page held anything.
+   */
+  discardPage(index: number): boolean {
+    if (!Number.isInteger(index) || index < 0 || index >= this.pageCount) {
+      throw new MemoryError("OUT_OF_RANGE", `page ${index} is outside RAM of ${this.pageCount} pages`);
+    }
+    if (this.readable(index) === undefined) return false;
+    const words = this.pages32[index]!;
+    const fill = this.initWord;
+    let blank = true;
+    for (let i = 0; i < words.length; i++) {
+      if (words[i] !== fill) {
+        blank = false;
+        break;
+      }
+    }
+    if (blank) return false;
+    this.touch(index).fill(this.initByte);
+    if (this.watched[index] === 1) this.onWatchedWrite?.(index * PAGE_SIZE, PAGE_SIZE);
+    return true;
+  }
+
   /** Copies `length` bytes from RAM at `offset`; never-written bytes read as the init pattern. */
   readBytes(offset: number, length: number): Uint8Array {
     if (!this.contains(offset, length)) {

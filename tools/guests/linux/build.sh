@@ -11,7 +11,7 @@
 #   SHA256SUMS
 # The kernel source is unpacked and built under $AMBER_LINUX_WORK (default
 # /tmp/amber-linux), outside the repository; an unpacked tree is reused when the
-# tarball and the patch have not changed.  Installs nothing: it names the Debian
+# tarball and the patches have not changed.  Installs nothing: it names the Debian
 # packages that are missing and stops.
 set -euo pipefail
 
@@ -20,7 +20,8 @@ WORK=${AMBER_LINUX_WORK:-/tmp/amber-linux}
 OUT=${AMBER_LINUX_OUT:-$HERE/out}
 JOBS=${JOBS:-$(nproc)}
 TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
-PATCH=$HERE/config/rv32-nommu-kconfig.patch
+# Patches to the kernel source, applied in this order (see README.md).
+PATCHES=("$HERE/config/rv32-nommu-kconfig.patch" "$HERE/config/page-reporting-order.patch")
 
 VARIANTS=()
 for arg in "$@"; do
@@ -66,15 +67,16 @@ fi
 log() { printf '\n==> %s\n' "$*"; }
 mkdir -p "$WORK" "$OUT"
 
-# ---- 1. unpack linux-source and apply the project's Kconfig patch ----
+# ---- 1. unpack linux-source and apply the project's patches ----
 SRC=$WORK/src
-stamp="$(sha256sum "$TARBALL" | cut -c1-16) $(sha256sum "$PATCH" | cut -c1-16)"
+stamp="$(sha256sum "$TARBALL" | cut -c1-16)"
+for p in "${PATCHES[@]}"; do stamp+=" $(sha256sum "$p" | cut -c1-16)"; done
 if [ "$(cat "$WORK/src.stamp" 2>/dev/null)" != "$stamp" ]; then
 	log "unpacking $TARBALL into $SRC"
 	rm -rf "$SRC" "$WORK/src.stamp" "$WORK"/build-*
 	mkdir -p "$SRC"
 	tar -xf "$TARBALL" -C "$SRC" --strip-components=1
-	patch -d "$SRC" -p1 --no-backup-if-mismatch < "$PATCH"
+	for p in "${PATCHES[@]}"; do patch -d "$SRC" -p1 --no-backup-if-mismatch < "$p"; done
 	echo "$stamp" > "$WORK/src.stamp"
 fi
 KVER=$(make -s -C "$SRC" kernelversion)

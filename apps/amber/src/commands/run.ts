@@ -46,6 +46,8 @@ export interface RunOptions {
   stats?: boolean;
   /** `--disk FILE[,format=...][,rw]`, repeatable. */
   disk?: string[];
+  /** `--balloon`: a virtio memory balloon with free page reporting in the last virtio slot. */
+  balloon?: boolean;
   saveDiskDiff?: string;
   /** `--disk-trace FILE`: one line per guest write to a disk (see DiskTrace). */
   diskTrace?: string;
@@ -361,6 +363,7 @@ function recordedOptions(o: RunOptions): ReplayLog["start"]["options"] {
     append: o.append,
     jit: o.jit,
     hostTime: o.hostTime,
+    balloon: o.balloon,
     disk: (o.disk ?? []).map((d) => {
       const spec = parseDiskSpec(d);
       return `${path.resolve(spec.file)}${spec.format === undefined ? "" : `,format=${spec.format}`}`;
@@ -399,6 +402,7 @@ export function bootMachine(
       jit: options.jit,
       hostTime: o.hostTime ?? (options.hostTime ? env.hostClock : undefined),
       disks: machineDisks(disks, diskSpecs),
+      balloon: options.balloon === true,
     });
     if (file !== undefined) machine.loadElf(readInput(env, file), file);
     else {

@@ -51,7 +51,7 @@ export function diffStates(a: Machine, b: Machine): StateDiff {
   const { x: _xa, pc: _pa, priv: _va, steps: _ta, ...restA } = sa.hart;
   const { x: _xb, pc: _pb, priv: _vb, steps: _tb, ...restB } = sb.hart;
   if (canonical(restA) !== canonical(restB)) parts.push("hart");
-  for (const k of ["board", "clint", "plic", "uart", "semihosting", "virtio"] as const) {
+  for (const k of ["board", "clint", "plic", "uart", "semihosting", "virtio", "balloon"] as const) {
     if (canonical(sa[k]) !== canonical(sb[k])) parts.push(k);
   }
   const pages: number[] = [];

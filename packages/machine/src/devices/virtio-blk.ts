@@ -1,4 +1,38 @@
 import type { MmioDevice } from "@amber/memory";
+import {
+  CONFIG,
+  CONFIG_GENERATION,
+  DESC_F_INDIRECT,
+  DESC_F_NEXT,
+  DESC_F_WRITE,
+  DEVICE_FEATURES,
+  DEVICE_FEATURES_SEL,
+  DEVICE_ID,
+  DRIVER_FEATURES,
+  DRIVER_FEATURES_SEL,
+  F_VERSION_1,
+  INTERRUPT_ACK,
+  INTERRUPT_STATUS,
+  MAGIC,
+  MAGIC_VALUE,
+  QUEUE_DESC_HIGH,
+  QUEUE_DESC_LOW,
+  QUEUE_DEVICE_HIGH,
+  QUEUE_DEVICE_LOW,
+  QUEUE_DRIVER_HIGH,
+  QUEUE_DRIVER_LOW,
+  QUEUE_NOTIFY,
+  QUEUE_NUM,
+  QUEUE_NUM_MAX,
+  QUEUE_READY,
+  QUEUE_SEL,
+  STATUS,
+  STATUS_FEATURES_OK,
+  STATUS_NEEDS_RESET,
+  VENDOR_ID,
+  VENDOR_QEMU,
+  VERSION,
+} from "./virtio-mmio.js";
 
 /**
  * What a virtio block device stores its sectors in. `@amber/image`'s Image fits it as is
@@ -19,51 +53,14 @@ export interface DmaMemory {
   write(address: number, data: Uint8Array): boolean;
 }
 
-// virtio-mmio version 2 registers (virtio 1.2 spec, section 4.2.2).
-const MAGIC = 0x000;
-const VERSION = 0x004;
-const DEVICE_ID = 0x008;
-const VENDOR_ID = 0x00c;
-const DEVICE_FEATURES = 0x010;
-const DEVICE_FEATURES_SEL = 0x014;
-const DRIVER_FEATURES = 0x020;
-const DRIVER_FEATURES_SEL = 0x024;
-const QUEUE_SEL = 0x030;
-const QUEUE_NUM_MAX = 0x034;
-const QUEUE_NUM = 0x038;
-const QUEUE_READY = 0x044;
-const QUEUE_NOTIFY = 0x050;
-const INTERRUPT_STATUS = 0x060;
-const INTERRUPT_ACK = 0x064;
-const STATUS = 0x070;
-const QUEUE_DESC_LOW = 0x080;
-const QUEUE_DESC_HIGH = 0x084;
-const QUEUE_DRIVER_LOW = 0x090;
-const QUEUE_DRIVER_HIGH = 0x094;
-const QUEUE_DEVICE_LOW = 0x0a0;
-const QUEUE_DEVICE_HIGH = 0x0a4;
-const CONFIG_GENERATION = 0x0fc;
-const CONFIG = 0x100;
-
-const MAGIC_VALUE = 0x74726976; // "virt"
-/** QEMU's vendor id ("QEMU"), which QEMU's empty slots report too. */
-const VENDOR_QEMU = 0x554d4551;
 const DEVICE_BLOCK = 2;
 /** QEMU's virtio-blk default queue size. */
 const QUEUE_SIZE = 256;
-
-const STATUS_FEATURES_OK = 8;
-const STATUS_NEEDS_RESET = 64;
 
 // Feature bits offered: the block size, flush, and virtio 1.x itself (legacy-free device).
 const F_BLK_RO = 5;
 const F_BLK_BLK_SIZE = 6;
 const F_BLK_FLUSH = 9;
-const F_VERSION_1 = 32;
-
-const DESC_F_NEXT = 1;
-const DESC_F_WRITE = 2;
-const DESC_F_INDIRECT = 4;
 
 const T_IN = 0;
 const T_OUT = 1;

@@ -9,7 +9,7 @@
  * with the installed UAPI numbers.  No 64-bit division is needed, so no libgcc.
  *
  * Commands: echo ARGS | ls [DIR] | cat FILE... | uptime | uname | count N | boottime |
- *           help | poweroff | reboot
+ *           memfill MIB | sleep SECONDS | help | poweroff | reboot
  */
 #include "std.h"
 #include "arch-riscv.h"
@@ -79,6 +79,16 @@ static int sys_clock_gettime64(int clk, struct __kernel_timespec *ts)
 	return my_syscall2(__NR_clock_gettime64, clk, ts);
 }
 static void sys_sync(void) { my_syscall0(__NR_sync); }
+static long sys_mmap_anon(unsigned long len)
+{
+	/* PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS */
+	return my_syscall6(__NR_mmap2, 0, len, 3, 0x22, -1, 0);
+}
+static int sys_munmap(long addr, unsigned long len) { return my_syscall2(__NR_munmap, addr, len); }
+static int sys_nanosleep(const struct __kernel_timespec *ts)
+{
+	return my_syscall4(__NR_clock_nanosleep_time64, 1 /* CLOCK_MONOTONIC */, 0, ts, 0);
+}
 static int sys_reboot(unsigned int cmd)
 {
 	return my_syscall4(__NR_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, cmd, 0);
@@ -302,27 +312,93 @@ static int cmd_uname(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_count(int argc, char **argv)
+/* argv[1] as a decimal number; -1 (after a message) when it is missing or not one. */
+static long number_arg(int argc, char **argv, const char *usage)
 {
-	unsigned int n = 0;
+	unsigned long n = 0;
 	const char *p = argc > 1 ? argv[1] : "";
 
 	if (!*p) {
-		put("usage: count N\n");
-		return 1;
+		put(usage);
+		return -1;
 	}
 	for (; *p; p++) {
-		if (*p < '0' || *p > '9') {
-			put("count: not a number: ");
+		if (*p < '0' || *p > '9' || n > 100000000) {
+			put(argv[0]);
+			put(": not a number: ");
 			put(argv[1]);
 			put("\n");
-			return 1;
+			return -1;
 		}
 		n = n * 10 + (*p - '0');
 	}
-	for (unsigned int i = 1; i <= n; i++) {
+	return n;
+}
+
+static int cmd_count(int argc, char **argv)
+{
+	long n = number_arg(argc, argv, "usage: count N\n");
+
+	if (n < 0)
+		return 1;
+	for (unsigned int i = 1; i <= (unsigned long)n; i++) {
 		put_u32(i);
 		put("\n");
+	}
+	return 0;
+}
+
+/*
+ * memfill MIB: maps MIB MiB of anonymous memory, writes every word of it (xorshift32, so
+ * the data does not compress), and unmaps it: the pages go back to the kernel's free lists
+ * holding that data (what free page reporting lets a host drop).
+ */
+static int cmd_memfill(int argc, char **argv)
+{
+	long mib = number_arg(argc, argv, "usage: memfill MIB\n");
+
+	if (mib < 0)
+		return 1;
+	if (mib == 0 || mib > 2047) {
+		put("memfill: MIB must be 1..2047\n");
+		return 1;
+	}
+	unsigned long len = (unsigned long)mib << 20;
+	long p = sys_mmap_anon(len);
+	if (p < 0 && p > -4096) {
+		put_err("memfill", "mmap", p);
+		return 1;
+	}
+	unsigned int *w = (unsigned int *)p, x = 2463534242u;
+	for (unsigned long i = 0; i < len / 4; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		w[i] = x;
+	}
+	int r = sys_munmap(p, len);
+	if (r < 0) {
+		put_err("memfill", "munmap", r);
+		return 1;
+	}
+	put("memfill: wrote and freed ");
+	put_u32(mib);
+	put(" MiB\n");
+	return 0;
+}
+
+/* sleep SECONDS: clock_nanosleep on CLOCK_MONOTONIC. */
+static int cmd_sleep(int argc, char **argv)
+{
+	long s = number_arg(argc, argv, "usage: sleep SECONDS\n");
+
+	if (s < 0)
+		return 1;
+	struct __kernel_timespec ts = { .tv_sec = s, .tv_nsec = 0 };
+	int r = sys_nanosleep(&ts);
+	if (r < 0) {
+		put_err("sleep", "clock_nanosleep", r);
+		return 1;
 	}
 	return 0;
 }
@@ -350,6 +426,8 @@ static const struct command {
 	{ "uname", cmd_uname, "uname         kernel name, release, version, machine" },
 	{ "count", cmd_count, "count N       print 1 to N" },
 	{ "boottime", cmd_boottime, "boottime      timer ticks since reset at the first prompt" },
+	{ "memfill", cmd_memfill, "memfill MIB   write MIB MiB of fresh memory, then free it" },
+	{ "sleep", cmd_sleep, "sleep SECONDS wait" },
 	{ "help", cmd_help, "help          this list" },
 	{ "poweroff", cmd_poweroff, "poweroff      power the machine off" },
 	{ "reboot", cmd_poweroff, "reboot        restart the machine" },
