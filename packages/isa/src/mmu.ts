@@ -77,8 +77,12 @@ export class Mmu {
    * sfence.vma of any address in the superpage drops it).
    */
   private readonly big: Uint8Array[] = [0, 1, 2].map(() => new Uint8Array(TLB_SIZE));
-  /** Whether any slot may hold a superpage piece (since the last `flush`). */
-  private anyBig = false;
+  /**
+   * Per 4 MiB region of virtual addresses: 1 when a TLB (live or banked) may hold a
+   * piece of a superpage there, so that sfence.vma of an address elsewhere looks at one
+   * slot per TLB only.
+   */
+  private readonly bigRegions = new Uint8Array(1024);
   /** The translation context whose TLBs are live (`select`), and the put-away banks of others. */
   private context = -1;
   private readonly banks = new Map<number, TlbBank>();
@@ -153,7 +157,7 @@ export class Mmu {
     this.clearLive();
     this.banks.clear();
     this.context = -1;
-    this.anyBig = false;
+    this.bigRegions.fill(0);
   }
 
   /**
@@ -207,6 +211,9 @@ export class Mmu {
   flushPage(va: number): void {
     const vpn = va >>> 12;
     const slot = vpn & TLB_MASK;
+    const region = vpn >>> 10;
+    const anyBig = this.bigRegions[region] !== 0;
+    this.bigRegions[region] = 0; // none is left there below
     const mirrors = this.mirrors;
     for (let a = 0; a < 3; a++) {
       const tags = this.tags[a]!;
@@ -214,9 +221,8 @@ export class Mmu {
         tags[slot] = TLB_EMPTY;
         if (mirrors !== undefined) mirrors[a]![vpn] = 0;
       }
-      if (!this.anyBig) continue;
+      if (!anyBig) continue;
       const big = this.big[a]!;
-      const region = vpn >>> 10;
       for (let s = 0; s < TLB_SIZE; s++) {
         const tag = tags[s]!;
         if (big[s] !== 0 && tag !== TLB_EMPTY && tag >>> 10 === region) {
@@ -230,8 +236,7 @@ export class Mmu {
       for (let a = 0; a < 3; a++) {
         const at = a * TLB_SIZE;
         if (tags[at + slot] === vpn) tags[at + slot] = TLB_EMPTY;
-        if (!this.anyBig) continue;
-        const region = vpn >>> 10;
+        if (!anyBig) continue;
         for (let s = at; s < at + TLB_SIZE; s++) {
           const tag = tags[s]!;
           if (big[s] !== 0 && tag !== TLB_EMPTY && tag >>> 10 === region) tags[s] = TLB_EMPTY;
@@ -252,7 +257,7 @@ export class Mmu {
     tags[slot] = vpn;
     this.frames[access]![slot] = frame | 0;
     this.big[access]![slot] = big ? 1 : 0;
-    if (big) this.anyBig = true;
+    if (big) this.bigRegions[vpn >>> 10] = 1;
   }
 
   /** The privilege data accesses use: MPRV makes M-mode loads and stores act as MPP. */
