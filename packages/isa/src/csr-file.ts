@@ -108,8 +108,12 @@ export class CsrFile {
   readonly triggers = new Triggers();
   /** Current privilege level; trap entry and return change it. */
   priv: Privilege = Privilege.Machine;
-  /** Called after satp changes or sfence.vma: address translation must be redone. */
-  onTranslationChange: () => void = () => {};
+  /**
+   * Called after privilege, MPRV/MPP, SUM or MXR changed (`contextOnly`: the translation
+   * context changed, translations of other contexts stay valid) or after satp or PMP
+   * was written (everything translated so far must be forgotten).
+   */
+  onTranslationChange: (contextOnly?: boolean) => void = () => {};
 
   constructor(private readonly counters: CounterSource) {}
 
@@ -236,7 +240,7 @@ export class CsrFile {
     const changed = priv !== this.priv || ((status ^ this.mstatus) & TRANSLATION_BITS) !== 0;
     this.mstatus = status >>> 0;
     this.priv = priv;
-    if (changed) this.onTranslationChange();
+    if (changed) this.onTranslationChange(true);
   }
 
   write(num: number, value: number): boolean {

@@ -99,7 +99,7 @@ export class Hart extends HartSystem {
   constructor(bus: Bus, options: HartOptions = {}) {
     super(bus, options);
     this.semihosting = options.semihosting ?? true;
-    this.csr.onTranslationChange = () => this.translationChanged();
+    this.csr.onTranslationChange = (contextOnly) => this.translationChanged(contextOnly === true);
     this.jitHotness = options.jitHotness;
     this.compiler = options.compiler ?? "wasm";
     // The physical compiler is made with RAM (attachRam): it compiles nothing before.
@@ -238,18 +238,28 @@ export class Hart extends HartSystem {
   }
 
   /**
-   * Privilege, satp, MPRV/SUM/MXR or PMP changed: forget translations and decide which
-   * checks accesses need from now on. The decode cache survives: its tags are physical.
+   * Privilege or MPRV/SUM/MXR changed (`contextOnly`: the MMU switches to that context's
+   * TLBs), or satp, PMP or sfence.vma without an address (all translations are
+   * forgotten): decide which checks accesses need from now on. The decode cache
+   * survives: its tags are physical.
    */
-  private translationChanged(): void {
-    this.mmu.flush();
+  private translationChanged(contextOnly: boolean): void {
+    const mmu = this.mmu;
+    if (!contextOnly) mmu.flush();
     this.fetchPage = -1;
     this.loadPage = -1;
     this.storePage = -1;
     const csr = this.csr;
     const open = csr.pmp.allowsEverything();
-    this.translateFetch = this.mmu.active(Access.Fetch);
-    this.translateData = this.mmu.active(Access.Load);
+    this.translateFetch = mmu.active(Access.Fetch);
+    this.translateData = mmu.active(Access.Load);
+    if (this.translateFetch || this.translateData) {
+      // The context names what a walk's outcome depends on besides satp and the tables.
+      const fetchPriv = this.translateFetch ? csr.priv : Privilege.Machine;
+      const dataPriv = this.translateData ? mmu.dataPrivilege() : Privilege.Machine;
+      const bits = this.translateData ? (csr.mstatus & (MSTATUS.SUM | MSTATUS.MXR)) >>> 18 : 0;
+      mmu.select(fetchPriv | (dataPriv << 2) | (bits << 4));
+    }
     this.pmpFetch = csr.priv !== Privilege.Machine && !open;
     this.pmpData = this.mmu.dataPrivilege() !== Privilege.Machine && !open;
     // Armed debug triggers send fetches and accesses down the checked paths, and keep
@@ -269,6 +279,19 @@ export class Hart extends HartSystem {
     )
       this.jit = undefined;
     else this.jit = this.translateFetch ? this.translatedCompiler() : this.jitPhysical;
+    for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
+    this.straddlers = [];
+  }
+
+  /**
+   * sfence.vma of one virtual address: its page's translations are forgotten (every
+   * context's), and the one-entry page memories and page-straddling decodes with them.
+   */
+  private pageFenced(va: number): void {
+    this.mmu.flushPage(va);
+    this.fetchPage = -1;
+    this.loadPage = -1;
+    this.storePage = -1;
     for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
     this.straddlers = [];
   }
@@ -746,7 +769,8 @@ export class Hart extends HartSystem {
               (0x12000073 | (rs1 << 15) | (rs2 << 20)) >>> 0,
               pc,
             );
-          } else this.translationChanged();
+          } else if (rs1 !== 0) this.pageFenced(x[rs1]!);
+          else this.translationChanged(false);
           break;
         case Op.MRET:
           if (this.csr.priv !== Privilege.Machine)

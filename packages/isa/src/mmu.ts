@@ -41,14 +41,25 @@ const ACCESS_FAULT = [
 ] as const;
 const PMP_ACCESS = [PmpAccess.Execute, PmpAccess.Read, PmpAccess.Write] as const;
 
+/** One translation context's TLBs while another's are live: `Mmu.tags`' etc. contents, kind after kind. */
+interface TlbBank {
+  tags: Int32Array;
+  frames: Int32Array;
+  big: Uint8Array;
+}
+
 /**
  * Sv32 address translation with a small direct-mapped TLB per access kind.
  *
  * A TLB entry is filled only after a page walk that allowed this access in the
- * current translation context (privilege, SUM, MXR, satp) and after PMP allowed the
- * whole 4 KiB page, so a hit needs no further check. Every change of that context
- * flushes the TLBs (`flush`); stores need the dirty bit, so a store TLB entry exists
- * only once D is set. A and D are set by the walker, as QEMU does.
+ * current translation context (privileges, SUM, MXR) and after PMP allowed the whole
+ * 4 KiB page, so a hit needs no further check. Each context has its own bank of TLBs
+ * (as QEMU keeps one TLB per MMU index): a change of privilege, SUM or MXR puts the
+ * live TLBs away in their bank and brings back the new context's (`select`), so
+ * translations survive traps and returns as on hardware. satp and PMP writes flush
+ * every bank (`flush`), sfence.vma with an address only that page (`flushPage`).
+ * Stores need the dirty bit, so a store TLB entry exists only once D is set; A and D
+ * are set by the walker, as QEMU does, and an entry is cached only once they are.
  */
 export class Mmu {
   /**
@@ -61,6 +72,20 @@ export class Mmu {
    */
   readonly tags: Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE).fill(TLB_EMPTY));
   readonly frames: Int32Array[] = [0, 1, 2].map(() => new Int32Array(TLB_SIZE));
+  /**
+   * Per access kind: 1 where the slot's entry is a 4 KiB piece of a superpage (an
+   * sfence.vma of any address in the superpage drops it).
+   */
+  private readonly big: Uint8Array[] = [0, 1, 2].map(() => new Uint8Array(TLB_SIZE));
+  /**
+   * Per 4 MiB region of virtual addresses: 1 when a TLB (live or banked) may hold a
+   * piece of a superpage there, so that sfence.vma of an address elsewhere looks at one
+   * slot per TLB only.
+   */
+  private readonly bigRegions = new Uint8Array(1024);
+  /** The translation context whose TLBs are live (`select`), and the put-away banks of others. */
+  private context = -1;
+  private readonly banks = new Map<number, TlbBank>();
   /** Set after a failed translation: the exception cause; tval is the virtual address. */
   faultCause = 0;
   /** Page walks so far (each may have replaced TLB entries); callers compare it before and after. */
@@ -111,7 +136,8 @@ export class Mmu {
     return this.mirrors;
   }
 
-  flush(): void {
+  /** Empties the live TLBs (and their mirrors). */
+  private clearLive(): void {
     const mirrors = this.mirrors;
     for (let a = 0; a < 3; a++) {
       const tags = this.tags[a]!;
@@ -126,8 +152,101 @@ export class Mmu {
     }
   }
 
-  /** Enters vpn -> frame in the TLB of `access` (and its mirror). */
-  private fill(access: Access, slot: number, vpn: number, frame: number): void {
+  /** Forgets every translation of every context (satp or PMP changed). */
+  flush(): void {
+    this.clearLive();
+    this.banks.clear();
+    this.context = -1;
+    this.bigRegions.fill(0);
+  }
+
+  /**
+   * Makes `context` (a number naming the privileges, SUM and MXR that translation
+   * depends on) the live one: the live TLBs go to the old context's bank and the new
+   * context's bank, if it has one, comes back. Nothing changes if it is live already.
+   */
+  select(context: number): void {
+    if (context === this.context) return;
+    if (this.context !== -1) {
+      let bank = this.banks.get(this.context);
+      if (bank === undefined) {
+        bank = {
+          tags: new Int32Array(3 * TLB_SIZE),
+          frames: new Int32Array(3 * TLB_SIZE),
+          big: new Uint8Array(3 * TLB_SIZE),
+        };
+        this.banks.set(this.context, bank);
+      }
+      for (let a = 0; a < 3; a++) {
+        bank.tags.set(this.tags[a]!, a * TLB_SIZE);
+        bank.frames.set(this.frames[a]!, a * TLB_SIZE);
+        bank.big.set(this.big[a]!, a * TLB_SIZE);
+      }
+    }
+    this.clearLive();
+    this.context = context;
+    const bank = this.banks.get(context);
+    if (bank === undefined) return;
+    const mirrors = this.mirrors;
+    for (let a = 0; a < 3; a++) {
+      const tags = bank.tags.subarray(a * TLB_SIZE, (a + 1) * TLB_SIZE);
+      const frames = bank.frames.subarray(a * TLB_SIZE, (a + 1) * TLB_SIZE);
+      this.tags[a]!.set(tags);
+      this.frames[a]!.set(frames);
+      this.big[a]!.set(bank.big.subarray(a * TLB_SIZE, (a + 1) * TLB_SIZE));
+      if (mirrors !== undefined) {
+        const mirror = mirrors[a]!;
+        for (let slot = 0; slot < TLB_SIZE; slot++) {
+          const vpn = tags[slot]!;
+          if (vpn !== TLB_EMPTY) mirror[vpn] = (frames[slot]! >>> 12) + 1;
+        }
+      }
+    }
+  }
+
+  /**
+   * sfence.vma of one address: forgets the translations of its page in every context,
+   * and of every page of its superpage where a superpage mapped them.
+   */
+  flushPage(va: number): void {
+    const vpn = va >>> 12;
+    const slot = vpn & TLB_MASK;
+    const region = vpn >>> 10;
+    const anyBig = this.bigRegions[region] !== 0;
+    this.bigRegions[region] = 0; // none is left there below
+    const mirrors = this.mirrors;
+    for (let a = 0; a < 3; a++) {
+      const tags = this.tags[a]!;
+      if (tags[slot] === vpn) {
+        tags[slot] = TLB_EMPTY;
+        if (mirrors !== undefined) mirrors[a]![vpn] = 0;
+      }
+      if (!anyBig) continue;
+      const big = this.big[a]!;
+      for (let s = 0; s < TLB_SIZE; s++) {
+        const tag = tags[s]!;
+        if (big[s] !== 0 && tag !== TLB_EMPTY && tag >>> 10 === region) {
+          tags[s] = TLB_EMPTY;
+          if (mirrors !== undefined) mirrors[a]![tag] = 0;
+        }
+      }
+    }
+    for (const bank of this.banks.values()) {
+      const { tags, big } = bank;
+      for (let a = 0; a < 3; a++) {
+        const at = a * TLB_SIZE;
+        if (tags[at + slot] === vpn) tags[at + slot] = TLB_EMPTY;
+        if (!anyBig) continue;
+        for (let s = at; s < at + TLB_SIZE; s++) {
+          const tag = tags[s]!;
+          if (big[s] !== 0 && tag !== TLB_EMPTY && tag >>> 10 === region) tags[s] = TLB_EMPTY;
+        }
+      }
+    }
+  }
+
+  /** Enters vpn -> frame in the TLB of `access` (and its mirror); `big` for a superpage's piece. */
+  private fill(access: Access, slot: number, vpn: number, frame: number, big: boolean): void {
     const tags = this.tags[access]!;
     const mirror = this.mirrors?.[access];
     if (mirror !== undefined) {
@@ -137,6 +256,8 @@ export class Mmu {
     }
     tags[slot] = vpn;
     this.frames[access]![slot] = frame | 0;
+    this.big[access]![slot] = big ? 1 : 0;
+    if (big) this.bigRegions[vpn >>> 10] = 1;
   }
 
   /** The privilege data accesses use: MPRV makes M-mode loads and stores act as MPP. */
@@ -237,9 +358,10 @@ export class Mmu {
     }
     const vpn = va >>> 12;
     const slot = vpn & TLB_MASK;
-    this.fill(access, slot, vpn, frame);
+    const big = level === 1;
+    this.fill(access, slot, vpn, frame, big);
     // A page that may be written may also be read: fill the load TLB too.
-    if (access === Access.Store && (pte & PTE_R) !== 0) this.fill(Access.Load, slot, vpn, frame);
+    if (access === Access.Store && (pte & PTE_R) !== 0) this.fill(Access.Load, slot, vpn, frame, big);
     return (frame + (va & 0xfff)) >>> 0;
   }
 }

@@ -137,6 +137,50 @@ describe("Sv32 translation", () => {
     expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8003_0000);
   });
 
+  it("keeps each translation context's TLBs apart and across switches, as QEMU's per-privilege TLBs", () => {
+    const { mem, csr, mmu } = setup(V | R | A);
+    const pteAddr = L0 + ((0x0040_0000 >>> 12) & 0x3ff) * 4;
+    mmu.select(1); // S
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8001_0000);
+    mem.setPte(pteAddr, ((0x8002_0000 >>> 12) << 10) | V | R | A);
+    csr.priv = Privilege.User;
+    mmu.select(0); // U: its own TLBs, so this walks and finds a supervisor page
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(-1);
+    expect(mmu.faultCause).toBe(Exception.LoadPageFault);
+    csr.priv = Privilege.Supervisor;
+    mmu.select(1); // back to S: its translation survived (stale until sfence.vma, as on hardware)
+    const walks = mmu.walks;
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8001_0000);
+    expect(mmu.walks).toBe(walks);
+    mmu.flush();
+    mmu.select(1);
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8002_0000);
+  });
+
+  it("sfence.vma of an address forgets its page in every context, and every piece of its superpage", () => {
+    const { mem, mmu } = setup(V | R | A);
+    const pteAddr = L0 + ((0x0040_0000 >>> 12) & 0x3ff) * 4;
+    const superAddr = ROOT + (0x0080_0000 >>> 22) * 4;
+    mmu.select(1); // (pages chosen to sit in different TLB slots)
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8001_0000);
+    expect(mmu.translate(0x0080_1000, Access.Load)).toBe(0x8040_1000);
+    expect(mmu.translate(0x0081_0000, Access.Load)).toBe(0x8041_0000);
+    mmu.select(5); // another context (S with SUM) holds the 4 KiB page too
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8001_0000);
+    mem.setPte(pteAddr, ((0x8002_0000 >>> 12) << 10) | V | R | A);
+    mem.setPte(superAddr, ((0x80c0_0000 >>> 12) << 10) | V | R | W | X | A | D);
+    mmu.flushPage(0x0080_5678); // another page of the superpage
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8001_0000); // not this one
+    mmu.select(1);
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8001_0000);
+    expect(mmu.translate(0x0080_1000, Access.Load)).toBe(0x80c0_1000);
+    expect(mmu.translate(0x0081_0000, Access.Load)).toBe(0x80c1_0000);
+    mmu.flushPage(0x0040_0abc);
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8002_0000);
+    mmu.select(5);
+    expect(mmu.translate(0x0040_0000, Access.Load)).toBe(0x8002_0000);
+  });
+
   it("reports an access fault when a page table lies outside memory", () => {
     const { csr, mmu } = setup(V | R | A);
     csr.write(Csr.satp, (1 << 31) | (0x1000_0000 >>> 12));
@@ -144,7 +188,7 @@ describe("Sv32 translation", () => {
     expect(mmu.faultCause).toBe(Exception.LoadAccessFault);
   });
 
-  it("the TLB mirrors for compiled code hold exactly what the TLBs hold, through fills, evictions and flushes", () => {
+  it("the TLB mirrors for compiled code hold exactly what the TLBs hold, through fills, evictions, flushes and context switches", () => {
     const { mem, mmu } = setup(V | R | W | A | D);
     // Superpage 0x0080_0000.. maps every 4 KiB page: plenty of pages that share TLB slots.
     const mirrors = mmu.mirrorTlbs();
@@ -168,7 +212,9 @@ describe("Sv32 translation", () => {
       const op = random(100);
       const va = op < 3 ? 0x0040_0000 : 0x0080_0000 + random(1024) * 4096;
       if (op < 2) mmu.flush();
-      else if (op < 4)
+      else if (op < 6) mmu.select(random(3));
+      else if (op < 9) mmu.flushPage(op < 7 ? 0x0040_0000 : va);
+      else if (op < 11)
         mem.setPte(
           L0 + ((0x0040_0000 >>> 12) & 0x3ff) * 4,
           ((0x8001_0000 >>> 12) << 10) | V | R | (random(2) ? W | A | D : 0),
