@@ -54,7 +54,12 @@ function measure(fn) {
 
 const rows = [];
 const row = (what, walls, cpus) =>
-  rows.push([what, `${median(walls).toFixed(1)} ms`, cpus ? `${median(cpus).toFixed(1)} ms` : "", walls.length]);
+  rows.push([
+    what,
+    `${median(walls).toFixed(1)} ms`,
+    cpus ? `${median(cpus).toFixed(1)} ms` : "",
+    walls.length,
+  ]);
 
 try {
   // Full saves: each run saves the same machine again (a full image every time, no parent).
@@ -75,7 +80,8 @@ try {
         if (i > 0) s.walls.push(w), s.cpus.push(c); // the first one warms the code up
       }
     }
-    for (const s of states) row(`full save 128 MiB RAM / 32 MiB touched, ${place.name} [${s.v.name}]`, s.walls, s.cpus);
+    for (const s of states)
+      row(`full save 128 MiB RAM / 32 MiB touched, ${place.name} [${s.v.name}]`, s.walls, s.cpus);
   }
 
   // Incremental saves: 1 MiB (256 pages spread over RAM) changed, saved on the previous image.
@@ -110,14 +116,18 @@ try {
         }
       }
       for (const s of states)
-        row(`incremental save, 1 MiB dirty, ${ramBytes / MiB} MiB RAM, ${place.name} [${s.v.name}]`, s.walls, s.cpus);
+        row(
+          `incremental save, 1 MiB dirty, ${ramBytes / MiB} MiB RAM, ${place.name} [${s.v.name}]`,
+          s.walls,
+          s.cpus,
+        );
       globalThis.gc?.();
     }
   }
 
   // Anchors: the same 32 MiB of page bytes through the CLIs (process start included).
   const raw = new Uint8Array(32 * MiB);
-  spread(128 * MiB, 32 * MiB).forEach((p, i) => raw.set(makePage(p), i * PAGE));
+  for (const [i, p] of spread(128 * MiB, 32 * MiB).entries()) raw.set(makePage(p), i * PAGE);
   for (const place of places) {
     const rawPath = join(place.dir, "pages.raw");
     writeFileSync(rawPath, raw);
@@ -136,4 +146,7 @@ try {
 
 const load = execFileSync("cat", ["/proc/loadavg"]).toString().trim();
 console.log(`save speed (medians; load average ${load})`);
-for (const [what, wall, cpu, n] of rows) console.log(`  ${what.padEnd(92)} wall ${wall.padStart(9)}  ${cpu ? `CPU ${cpu.padStart(9)}` : ""}  (n=${n})`);
+for (const [what, wall, cpu, n] of rows)
+  console.log(
+    `  ${what.padEnd(92)} wall ${wall.padStart(9)}  ${cpu ? `CPU ${cpu.padStart(9)}` : ""}  (n=${n})`,
+  );
