@@ -183,14 +183,18 @@ function atomic(target: string, produce: (f: BlockFile) => void, options: Atomic
 /**
  * Gathers consecutive writes into one (an image is written front to back in many small
  * pieces, then its header), so a small incremental save costs a few system calls. `sync`
- * only flushes: the atomic write makes the file durable once, at the end (one fdatasync
- * before the rename, then the directory's fsync); syncing on the way costs more than it saves.
+ * only flushes: the atomic write fdatasyncs the file itself before the rename; a big image is
+ * also synced every SYNC_EVERY bytes on the way, so that last sync (during which a guest
+ * saved while running on cannot run) has little left to write. Measured (save-speed.mjs,
+ * machine.mjs): a stop-the-world save costs the same either way (the disk writes the same
+ * bytes), but without the syncs on the way a save-and-continue's longest pause was 2.5× longer.
  */
 class WriteBehind implements BlockFile {
   readonly writable = true;
   private buffer = new Uint8Array(64 * 1024);
   private start = 0;
   private used = 0;
+  private unsynced = 0;
   constructor(private readonly f: BlockFile) {}
   get name(): string {
     return this.f.name;
@@ -229,6 +233,11 @@ class WriteBehind implements BlockFile {
   }
   private put(offset: number, data: Uint8Array): void {
     this.f.write(offset, data);
+    this.unsynced += data.length;
+    if (this.unsynced >= SYNC_EVERY) {
+      this.unsynced = 0;
+      this.f.sync?.();
+    }
   }
   sync(): void {
     this.flush();
@@ -239,6 +248,7 @@ class WriteBehind implements BlockFile {
 }
 const WRITE_BEHIND_MAX = 4 * 1024 * 1024;
 const WRITE_THROUGH = 64 * 1024;
+const SYNC_EVERY = 8 * 1024 * 1024;
 
 /** A read-only view of a file being written (for the read-back check). */
 class ReadOnly implements BlockFile {
