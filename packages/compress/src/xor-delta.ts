@@ -20,6 +20,31 @@ function putVarint(out: Uint8Array, pos: number, value: number): number {
   return pos;
 }
 
+/** Where the bytes first differ at or after `i` (n when they never do): 4 bytes a step where aligned. */
+function sameUntil(
+  page: Uint8Array,
+  base: Uint8Array,
+  page32: Int32Array | undefined,
+  base32: Int32Array | undefined,
+  i: number,
+  n: number,
+): number {
+  if (page32 !== undefined && base32 !== undefined) {
+    while (i < n && (i & 3) !== 0 && page[i] === base[i]) i++;
+    if ((i & 3) === 0) {
+      let w = i >>> 2;
+      const words = n >>> 2;
+      while (w < words && page32[w] === base32[w]) w++;
+      i = w << 2;
+    }
+  }
+  while (i < n && page[i] === base[i]) i++;
+  return i;
+}
+
+/** Reused between calls (encoding is synchronous): the delta is built here, then copied out. */
+let scratch = new Uint8Array(4096 + 16);
+
 /**
  * Encodes `page` against `base` (same length). Returns undefined when the delta would not be
  * smaller than the page, so the caller stores the page plainly instead.
@@ -28,12 +53,16 @@ export function encodeXorDelta(page: Uint8Array, base: Uint8Array): Uint8Array |
   const n = page.length;
   // A delta at least as long as the page is useless; stop writing before that.
   const limit = n - 1;
-  const out = new Uint8Array(n + 16);
+  if (scratch.length < n + 16) scratch = new Uint8Array(n + 16);
+  const out = scratch;
+  const aligned = (page.byteOffset & 3) === 0 && (base.byteOffset & 3) === 0;
+  const page32 = aligned ? new Int32Array(page.buffer, page.byteOffset, n >>> 2) : undefined;
+  const base32 = aligned ? new Int32Array(base.buffer, base.byteOffset, n >>> 2) : undefined;
   let op = 0;
   let i = 0;
   while (i < n) {
     const unchangedStart = i;
-    while (i < n && page[i] === base[i]) i++;
+    i = sameUntil(page, base, page32, base32, i, n);
     if (i === n) break;
     const changedStart = i;
     while (i < n) {

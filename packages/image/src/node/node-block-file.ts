@@ -122,6 +122,16 @@ export class NodeBlockFile implements BlockFile {
     }
   }
 
+  /** Makes the data durable (fdatasync: the file's size, not its times), as a rename needs. */
+  syncData(): void {
+    if (!this.writable) return;
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch (e) {
+      throw ioError(e, this.name, "syncing");
+    }
+  }
+
   close(): void {
     if (this.fd < 0) return;
     fs.closeSync(this.fd);

@@ -56,7 +56,9 @@ export function writeFileAtomic(target: string, produce: (file: BlockFile) => vo
   }
   try {
     produce(file);
-    file.sync();
+    // One fdatasync of the whole file before the rename publishes it (its data and size
+    // durable first), then the directory's fsync makes the rename itself durable.
+    file.syncData();
     file.close();
     try {
       fs.renameSync(tmp, target);
