@@ -73,6 +73,10 @@ export function main(
     )
     .option("--serial <backend>", SERIAL_HELP)
     .option(
+      "--worlds <dir>",
+      'where a guest\'s (save-world "NAME") saves NAME.amber (default: the current directory)',
+    )
+    .option(
       "--disk-trace <file>",
       "write one line per guest write to a disk: instruction, disk, offset, length, layer",
     )

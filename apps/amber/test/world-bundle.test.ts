@@ -58,6 +58,18 @@ beforeAll(async () => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("amber bundle", () => {
+  it("a world the Lisp saved itself answers #t in its bundle; (save-world ...) in a bundle is refused at once", () => {
+    const saved = cli(["run", LISP], '(define n 6)\n(if (save-world "own") (quote resumed) (exit 0))\n');
+    expect(saved.stderr).toMatch(/^amber: saved own\.amber \(full\)/);
+    expect(saved.status).toBe(0);
+    expect(cli(["bundle", "own.amber", "-o", "own.mjs"]).status).toBe(0);
+    const r = runBundle(join(work, "own.mjs"), [], '(* n 7)\n(save-world "again")\n(exit 2)\n');
+    expect(r.stdout).toBe(
+      "lisp> resumed\nlisp> 42\nlisp> error: save-world: a bundle runs its world and cannot save another (save it with amber repl)\nlisp> ",
+    );
+    expect(r.status).toBe(2);
+  }, 60_000);
+
   it("makes one .mjs file that resumes the world with plain node: console from a pipe, exit status the guest's", () => {
     const made = cli(["bundle", "lisp.amber", "-o", "lisp.mjs", "--json"]);
     expect(made.status).toBe(0);

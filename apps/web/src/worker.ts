@@ -7,6 +7,7 @@ import {
   MonitorError,
   type MonitorHost,
   parseMonitorLine,
+  saveWorldAs,
   type WorldFiles,
   WorldSession,
   type WorldStore,
@@ -111,6 +112,18 @@ async function boot(request: BootRequest, guests: string, prefer: "indexeddb" | 
     exited: (code: number) => {
       say(`the guest powered off (exit ${code})\n`);
       status();
+    },
+    // Lisp's (save-world "NAME"): saved into this browser's store as `:save NAME` does (it
+    // shows in :saves and the status line; :restore NAME or a reload resumes it, answering #t).
+    saveWorld: async (name: string) => {
+      if (session === undefined) throw new MonitorError("no machine");
+      try {
+        await saveWorldAs(host(session), name, { guestAwaits: true });
+        status();
+      } catch (e) {
+        say(`(save-world "${name}") refused: ${(e as Error).message}\n`);
+        throw e;
+      }
     },
   };
   let what: string;

@@ -116,6 +116,30 @@ describe.runIf(hostTool(CHROMIUM))("the web app in Debian's Chromium", () => {
     await terminalShows(page, "\n42\n");
   }, 300_000);
 
+  it("Lisp's (save-world NAME) saves into the page's store; restored after a reload, the same call answers #t", async () => {
+    await page.goto(url);
+    await page.click("#boot-lisp");
+    await terminalShows(page, "lisp> ");
+    await typeLine(page, "(define n 6)");
+    await terminalShows(page, "\nn\n");
+    await typeLine(page, '(if (save-world "snap") (quote resumed) (quote saved))');
+    await monitorShows(
+      page,
+      /saved snap \(the guest's save-world\) \(full\): .* → opfs:\/machines\/lisp\/snap\.amber/,
+    );
+    await terminalShows(page, "\nsaved\nlisp> ");
+    await monitor(page, ":saves");
+    await monitorShows(page, /\* snap /);
+    await page.reload();
+    await page.click("#boot-lisp");
+    await terminalShows(page, "lisp> ");
+    await monitor(page, ":restore snap");
+    await monitorShows(page, /restored snap at instruction/);
+    await terminalShows(page, "resumed\nlisp> ");
+    await typeLine(page, "(* n 7)");
+    await terminalShows(page, "\n42\n");
+  }, 300_000);
+
   it("a world saved by the CLI opens in the page from a file and from ?image=URL (read lazily), same digest and answer", async () => {
     const cliDir = join(tmp, "cli");
     const saved = await replScript(["--dir", cliDir], "(define (cube x) (* x x x))\n:save cli\n");

@@ -62,6 +62,9 @@ export class RunningBoard extends LoadingBoard {
           case StopReason.UnhandledTrap:
             return { kind: "unhandled-trap", trap: this.trapReport() };
           case StopReason.WaitForInterrupt:
+            // What the guest wrote before it waits (a prompt, a request to the host) goes
+            // out before the host is asked for input, so the host can answer it.
+            this.flushConsole();
             if (!this.idle()) return { kind: "stuck", pc: hart.pc };
             break;
           default:

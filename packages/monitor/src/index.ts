@@ -4,6 +4,7 @@ export { DiskWatch, diskTraceLine, type SnoopedWrite, type TraceSink } from "./d
 export { FilesWorldStore, MemoryWorldFiles, WORLD_EXT, type WorldFiles } from "./files-world-store.js";
 export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
 export { CONTROL_ESCAPE, ControlCode, ControlFilter } from "./guest-control.js";
+export { GuestControlIo, type SaveWorldPolicy } from "./guest-control-io.js";
 export { formatRegisters, hexDump } from "./machine-views.js";
 export {
   completeMonitor,

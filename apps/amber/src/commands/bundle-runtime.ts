@@ -8,6 +8,7 @@ import { CheckpointReader, initCheckpoint, MemoryBlockFile } from "@amber/checkp
 import { type Image, MemoryImageHost, openImage } from "@amber/image";
 import { SEMIHOST_POST, SEMIHOST_PRE } from "@amber/isa";
 import { type HostIo, Machine, SECTION_SPECS } from "@amber/machine";
+import { GuestControlIo } from "@amber/monitor";
 import { BundleError, openBundle } from "./bundle-container.js";
 import { describeOutcome } from "./bundle-outcome.js";
 
@@ -185,11 +186,14 @@ export async function startBundle(
   let machine: Machine;
   const input = new InputQueue();
   const stdout = options.stdout ?? (() => {});
-  const io: HostIo = {
+  const hostIo: HostIo = {
     stdout,
     stderr: options.stderr ?? stdout,
     stdin: (max) => input.read(max),
   };
+  // The guest's control channel: a bundle cannot save, so (save-world ...) is refused at
+  // once; a world Lisp saved itself is told it is the resumed one (set once opened).
+  let io: HostIo = hostIo;
   try {
     reader = CheckpointReader.open(file, { sections: SECTION_SPECS });
     if (reader.digest !== m.digest) {
@@ -203,6 +207,12 @@ export async function startBundle(
     });
     const disks: (Image | undefined)[] = [];
     for (const [i, d] of m.disks.entries()) disks[d.slot] = images[i];
+    const fields = reader.hasSection(CONSOLE_SECTION) ? reader.section(CONSOLE_SECTION).fields : {};
+    io = new GuestControlIo(
+      hostIo,
+      () => "a bundle runs its world and cannot save another (save it with amber repl)",
+      fields.awaits === "save-world",
+    );
     machine = Machine.fromCheckpoint(reader, {
       io,
       jit: options.jit,

@@ -14,6 +14,7 @@ import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { referenceFound, resolveReference } from "./disk-references.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
+import { guestControl, runSavingWorlds, savedByGuest } from "./guest-save-world.js";
 import {
   closeDisks,
   type DiskSpec,
@@ -66,6 +67,8 @@ export interface ResumeOptions {
   /** `--gdb [HOST:]PORT [--wait]`: run under gdb (see gdb-listen.ts). */
   gdb?: string;
   wait?: boolean;
+  /** `--worlds DIR`: where the guest's `(save-world "NAME")` saves NAME.amber (default: beside the image). */
+  worlds?: string;
 }
 
 /**
@@ -202,7 +205,12 @@ async function resumeUnderGdb(
   try {
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
     try {
-      const input = new InputLog(env.io);
+      const control = guestControl(
+        env.io,
+        { refuse: "amber resume --gdb does not save worlds" },
+        savedByGuest(reader),
+      );
+      const input = new InputLog(control);
       let machine: Machine;
       try {
         machine = Machine.fromCheckpoint(reader, {
@@ -237,11 +245,19 @@ function resumeMachine(
   images: Image[],
   specs: DiskSpec[],
 ): number {
+  // The guest's (save-world "NAME") is saved beside the image in a plain resume; elsewhere refused at once.
+  const canSave = saveAt === undefined && options.record === undefined;
+  const worlds = options.worlds ?? (isRemoteRef(path) ? "." : nodePath.dirname(path));
+  const io = guestControl(
+    env.io,
+    canSave ? { worlds } : { refuse: "amber resume saves worlds only without --save-at and --record" },
+    savedByGuest(reader),
+  );
   const recording =
     options.record === undefined
       ? undefined
       : new Recording(
-          env,
+          { ...env, io },
           options.record,
           {
             args: [],
@@ -263,7 +279,7 @@ function resumeMachine(
   let machine: Machine;
   try {
     machine = Machine.fromCheckpoint(reader, {
-      io: recording?.input ?? env.io,
+      io: recording?.input ?? io,
       jit: options.jit,
       baselineBytes: saveAt === undefined || options.full ? 0 : undefined,
       disks: machineDisks(images, specs),
@@ -301,7 +317,9 @@ function resumeMachine(
     }
   } else {
     try {
-      outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+      outcome = canSave
+        ? runSavingWorlds(env, machine, io, maxSteps, worlds, { reader, path })
+        : machine.run(Math.max(0, maxSteps - machine.hart.steps));
     } catch (e) {
       recording?.abandon();
       throw e;
@@ -490,6 +508,10 @@ export function registerCheckpointCommands(
     .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
     .option("--wait", "with --gdb: do not resume the guest before gdb attaches")
     .option("--record <log>", "log every input the guest consumes, to replay the run exactly (amber replay)")
+    .option(
+      "--worlds <dir>",
+      'where a guest\'s (save-world "NAME") saves NAME.amber, incremental on this image (default: beside the image)',
+    )
     .addHelpText(
       "after",
       `

@@ -27,6 +27,7 @@ import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { diskReference } from "./disk-references.js";
 import { DiskTrace } from "./disk-trace.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
+import { guestControl, runSavingWorlds } from "./guest-save-world.js";
 import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
 import { Recording, recordedFiles } from "./record-replay.js";
@@ -67,6 +68,8 @@ export interface RunOptions {
   wait?: boolean;
   /** `--record LOG`: log every input the guest consumes, to replay the run (see record-replay.ts). */
   record?: string;
+  /** `--worlds DIR`: where the guest's `(save-world "NAME")` saves NAME.amber (default: the current directory). */
+  worlds?: string;
 }
 
 /** Most RAM the board maps (0x8000_0000 up to the end of the 32-bit space). */
@@ -204,7 +207,7 @@ export function openConsole(env: CliEnv, spec: SerialSpec): SerialPort | undefin
 
 function runMachine(
   env: CliEnv,
-  io: HostIo,
+  hostIo: HostIo,
   file: string | undefined,
   args: string[],
   options: RunOptions,
@@ -219,6 +222,14 @@ function runMachine(
   },
 ): number {
   const { ramSize, maxSteps, saveAt, diskSpecs, disks } = o;
+  // The guest's (save-world "NAME") is saved in the plain run; elsewhere refused at once.
+  const canSave = !options.trace && saveAt === undefined && options.record === undefined;
+  const worlds = options.worlds ?? ".";
+  const io = guestControl(
+    hostIo,
+    canSave ? { worlds } : { refuse: "amber run saves worlds only without --trace, --save-at and --record" },
+    false,
+  );
 
   const recording =
     options.record === undefined
@@ -283,7 +294,7 @@ function runMachine(
     }
   } else {
     try {
-      outcome = machine.run(maxSteps);
+      outcome = canSave ? runSavingWorlds(env, machine, io, maxSteps, worlds) : machine.run(maxSteps);
     } catch (e) {
       recording?.abandon();
       throw e;
@@ -435,7 +446,7 @@ async function debugMachine(
     gdb: { host: string; port: number };
   },
 ): Promise<number> {
-  const input = new InputLog(env.io);
+  const input = new InputLog(guestControl(env.io, { refuse: "amber run --gdb does not save worlds" }, false));
   const machine = bootMachine(env, file, args, options, { ...o, io: input });
   const started = env.now();
   try {
