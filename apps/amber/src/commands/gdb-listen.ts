@@ -136,6 +136,7 @@ export function listenGdb(
         return;
       }
       socket.setNoDelay(true);
+      env.stderr(`amber: gdb attached from ${socket.remoteAddress}:${socket.remotePort}\n`);
       const server = new GdbServer(
         debug,
         (bytes) => socket.write(bytes),
