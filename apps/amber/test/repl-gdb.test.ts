@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,12 +23,17 @@ async function until(read: () => string, pattern: RegExp, what: string): Promise
   }
 }
 
-function gdbBatch(port: number, commands: string[]): Promise<string> {
+function gdbBatch(
+  port: number,
+  commands: string[],
+  started?: (child: ChildProcessWithoutNullStreams) => void,
+): Promise<string> {
   const args = ["-nx", "-batch", "-ex", "set architecture riscv:rv32", "-ex", "set pagination off"];
   args.push("-ex", `target remote 127.0.0.1:${port}`);
   for (const c of commands) args.push("-ex", c);
   return new Promise((resolve, reject) => {
     const child = spawn("gdb-multiarch", args, { stdio: ["ignore", "pipe", "pipe"] });
+    started?.(child as unknown as ChildProcessWithoutNullStreams);
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
@@ -114,6 +119,31 @@ describe.skipIf(!hostTool("gdb-multiarch"))("the REPL's :gdb", () => {
     expect(Number(value(gdb, "count-back"))).toBe(before - 3);
     expect(Number(value(gdb, "count-forth"))).toBe(before);
     await until(() => stderr, /gdb detached at 0x[0-9a-f]{8}/, "the detach");
+    // Again, and gdb continues the guest idle at its prompt: it waits (no SIGTRAP at its
+    // wfi), a line typed meanwhile reaches it, and gdb's Ctrl-C stops it with SIGINT.
+    input.write(":gdb 127.0.0.1:0\n");
+    const port2 = Number(
+      (
+        await until(
+          () => stderr.slice(stderr.indexOf("gdb detached")),
+          /listening on 127\.0\.0\.1:(\d+)/,
+          "the server",
+        )
+      )[1],
+    );
+    let gdb2: ChildProcessWithoutNullStreams | undefined;
+    const second = gdbBatch(port2, ["continue", "echo ==stopped==\\n", "detach"], (child) => {
+      gdb2 = child;
+    });
+    // Once gdb is attached, the guest (stopped, then continued) reads the line under the continue.
+    await until(() => stderr.slice(stderr.lastIndexOf("listening")), /gdb attached from/, "the attach");
+    input.write("(* x 3)\n");
+    await until(() => stdout, /lisp> 120\n/, "the answer typed under continue");
+    gdb2?.kill("SIGINT");
+    const out2 = await second;
+    expect(out2).toMatch(/Program received signal SIGINT, Interrupt\.[\s\S]*==stopped==/);
+    expect(out2).not.toMatch(/SIGTRAP/);
+    await until(() => stderr.slice(stderr.lastIndexOf("listening")), /gdb detached at/, "the second detach");
     // Back in the REPL: the world lives on, with what was typed before and under gdb.
     input.end("(+ x 1)\n:quit!\n");
     expect(await status).toBe(0);

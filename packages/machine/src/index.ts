@@ -10,6 +10,7 @@ export { DebugMemory } from "./debug/debug-memory.js";
 export {
   Debugger,
   type Resume,
+  type Slice,
   type StopEvent,
   type WatchKind,
   type Watchpoint,

@@ -79,6 +79,16 @@ export class RunningBoard extends LoadingBoard {
     }
   }
 
+  /**
+   * Whether a guest reported "stuck" (idle in `wfi`, only input could wake it) may go on:
+   * input has come since (it is taken into the UART now, at this step) or some enabled
+   * interrupt is pending. Runs nothing, so a host can ask again and again while it waits
+   * (the gdb server between polls of its socket) without the guest's steps moving.
+   */
+  canLeaveWait(): boolean {
+    return this.idle();
+  }
+
   protected trapReport(): TrapReport {
     const csr = this.hart.csr;
     const pc = csr.mepc;

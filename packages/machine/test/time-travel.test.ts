@@ -28,7 +28,7 @@ function state(m: Machine) {
 }
 
 /** Drives a debugger operation to its end. */
-function finish<T>(g: Generator<void, T>): T {
+function finish<T>(g: Generator<unknown, T>): T {
   for (;;) {
     const r = g.next();
     if (r.done) return r.value;

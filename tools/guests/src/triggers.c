@@ -12,6 +12,11 @@
  *   data; in M, S and U as the m/s/u bits say; an access next to the watched word and
  *   one inside it; sizes; both triggers at once.
  *
+ * - under Sv32 translation, from S-mode: triggers match virtual addresses. The guest maps
+ *   RAM twice (an identity 4 MiB superpage at 0x80000000 and an alias at 0xc0000000), and
+ *   triggers on the alias fire on accesses and fetches through the alias only, triggers on
+ *   the physical (identity) address only through the identity mapping.
+ *
  * The M handler (priv.h) logs each trap and skips the trapping instruction (4 bytes),
  * so a triggered store does not happen: a trigger fires before the access.
  */
@@ -108,6 +113,94 @@ static void warl(const char *what, uint32_t value)
 	WR(TDATA1, value);
 	printf("tdata1 <- %08lx (%s): reads %08lx (was %08lx)\n", (unsigned long)value, what, (unsigned long)RD(TDATA1),
 	       (unsigned long)before);
+}
+
+/* Sv32 page tables: RAM as an identity superpage and as an alias at 0xc0000000. */
+static uint32_t root[1024] __attribute__((aligned(4096)));
+#define ALIAS(a) ((uint32_t)(a) - 0x80000000u + 0xc0000000u)
+#define SUPERPAGE_RWX 0xcfu /* V R W X A D */
+
+static uint32_t s_call(uint32_t fn)
+{
+	return ((uint32_t (*)(uint32_t))fn)(5);
+}
+
+/* S-mode accesses at s_addr, uncompressed (the M handler skips 4 bytes). */
+static volatile uint32_t s_addr;
+static uint32_t s_store(uint32_t v)
+{
+	__asm__ volatile(".option push\n.option norvc\nsw %0, 0(%1)\n.option pop" :: "r"(v), "r"(s_addr) : "memory");
+	return 0;
+}
+
+static uint32_t s_load(uint32_t unused)
+{
+	uint32_t v = unused;
+	__asm__ volatile(".option push\n.option norvc\nlw %0, 0(%1)\n.option pop" : "+r"(v) : "r"(s_addr) : "memory");
+	return v;
+}
+
+static void sv32(uint32_t code, uint32_t data)
+{
+	uint32_t at = 0;
+	for (int i = 0; i < 1024; i++)
+		root[i] = 0;
+	root[0x200] = ((0x80000000u >> 12) << 10) | SUPERPAGE_RWX;
+	root[0x300] = ((0x80000000u >> 12) << 10) | SUPERPAGE_RWX;
+	CSR_WRITE(satp, 0x80000000u | ((uint32_t)root >> 12));
+	__asm__ volatile("sfence.vma zero, zero" ::: "memory");
+	uint32_t r;
+
+	/* Each access on its own line: which one trapped (a skipped addi: target returns 5, not 6). */
+	arm(0, T2 | S2 | EXEC, ALIAS(code));
+	r = call_in_mode(PRV_S, s_call, ALIAS(code));
+	show("sv32 exec trigger on the alias, S calls the alias", ALIAS(code), data);
+	printf("  target(5) = %lu\n", (unsigned long)r);
+	r = call_in_mode(PRV_S, s_call, code);
+	disarm();
+	show("sv32 exec trigger on the alias, S calls the identity", code, data);
+	printf("  target(5) = %lu\n", (unsigned long)r);
+	arm(1, T6 | S2 | EXEC, code);
+	r = call_in_mode(PRV_S, s_call, ALIAS(code));
+	show("sv32 exec trigger (type 6) on the identity, S calls the alias", ALIAS(code), data);
+	printf("  target(5) = %lu\n", (unsigned long)r);
+	r = call_in_mode(PRV_S, s_call, code);
+	disarm();
+	show("sv32 exec trigger (type 6) on the identity, S calls the identity", code, data);
+	printf("  target(5) = %lu\n", (unsigned long)r);
+
+	arm(0, T2 | S2 | STORE, ALIAS(data));
+	s_addr = data;
+	call_in_mode(PRV_S, s_store, 0x12345678u);
+	show("sv32 store trigger on the alias, S stores to the identity", (uint32_t)s_store, data);
+	printf("  watched[0] = %08lx\n", (unsigned long)watched[0]);
+	s_addr = ALIAS(data);
+	call_in_mode(PRV_S, s_store, 0x9abcdef0u);
+	disarm();
+	show("sv32 store trigger on the alias, S stores to the alias", (uint32_t)s_store, data);
+	printf("  watched[0] = %08lx\n", (unsigned long)watched[0]);
+	watched[1] = 0x5eed0001u;
+	arm(0, T6 | S2 | LOAD, data + 4);
+	s_addr = ALIAS(data + 4);
+	r = call_in_mode(PRV_S, s_load, 0);
+	show("sv32 load trigger (type 6) on the identity, S loads the alias", (uint32_t)s_load, data);
+	printf("  read %08lx\n", (unsigned long)r);
+	s_addr = data + 4;
+	r = call_in_mode(PRV_S, s_load, 0);
+	disarm();
+	show("sv32 load trigger (type 6) on the identity, S loads the identity", (uint32_t)s_load, data);
+	printf("  read %08lx\n", (unsigned long)r);
+	arm(0, T2 | S2 | LOAD | STORE, ALIAS(data + 8));
+	arm(1, T2 | M2 | LOAD, ALIAS(data + 8));
+	s_addr = ALIAS(data + 8);
+	r = call_in_mode(PRV_S, s_load, 0);
+	show("sv32 load/store trigger on the alias in S, S loads the alias", (uint32_t)s_load, data);
+	printf("  read %08lx\n", (unsigned long)r);
+	PRIV_EXPECT(at, "lw t1, 8(%[p])", [p] "r"(data));
+	disarm();
+	show("sv32 load trigger on the alias in M (bare), M loads the physical word", at, data);
+	CSR_WRITE(satp, 0);
+	__asm__ volatile("sfence.vma zero, zero" ::: "memory");
 }
 
 int main(void)
@@ -265,6 +358,8 @@ int main(void)
 	PRIV_EXPECT(at, "lbu t1, 7(%[p])", [p] "r"(data));
 	disarm();
 	show("type 6 load on word 1 (size 3): lw word 2, lbu +3", at, data);
+
+	sv32(code, data);
 
 	printf("triggers: done\n");
 	return 0;

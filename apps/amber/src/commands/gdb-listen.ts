@@ -24,6 +24,11 @@ export function parseGdbAddress(spec: string, what = "--gdb"): { host: string; p
 
 /** Steps per slice while the guest runs with no client attached. */
 const FREE_SLICE = 1 << 21;
+/**
+ * How often a guest waiting for input under gdb's `continue` looks for it (console input
+ * read from stdin, which has no event to wake on; the REPL's lines and gdb's Ctrl-C wake it at once).
+ */
+const IDLE_POLL_MS = 50;
 
 /**
  * Serves the gdb remote protocol for `machine` on a TCP port (one client at a time) and
@@ -71,15 +76,22 @@ export function listenGdb(
 ): Promise<GdbServing> {
   const timeline = new TimeLine(machine, input);
   const debug = new Debugger(machine, timeline);
+  // Waiting for input must not block the event loop (gdb's socket, its Ctrl-C): the guest
+  // is reported stuck instead, and a continue waits for input by polling (see IDLE_POLL_MS).
+  const waitForInput = input.waitForInput;
+  input.waitForInput = undefined;
   return new Promise((resolve, reject) => {
     let client: { socket: net.Socket; server: GdbServer } | undefined;
     let freeRunning = !options.wait;
     let scheduled = false;
+    let idleTimer: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
 
     const finish = (outcome: GdbServing): void => {
       if (finished) return;
       finished = true;
+      if (idleTimer !== undefined) clearTimeout(idleTimer);
+      input.waitForInput = waitForInput;
       timeline.dispose();
       client?.socket.destroy();
       listener.close();
@@ -88,9 +100,14 @@ export function listenGdb(
 
     const pump = (): void => {
       scheduled = false;
+      idleTimer = undefined;
       if (finished) return;
       if (client !== undefined) {
-        if (client.server.tick()) schedule();
+        const server = client.server;
+        if (!server.tick()) return;
+        // Waiting for input: look again after a pause (input or Ctrl-C wakes it sooner).
+        if (server.idle) idleTimer ??= setTimeout(pump, IDLE_POLL_MS);
+        else schedule();
         return;
       }
       if (!freeRunning) return;
@@ -104,6 +121,10 @@ export function listenGdb(
       schedule();
     };
     const schedule = (): void => {
+      if (idleTimer !== undefined) {
+        clearTimeout(idleTimer);
+        idleTimer = undefined;
+      }
       if (scheduled) return;
       scheduled = true;
       setImmediate(pump);
@@ -115,6 +136,7 @@ export function listenGdb(
         return;
       }
       socket.setNoDelay(true);
+      env.stderr(`amber: gdb attached from ${socket.remoteAddress}:${socket.remotePort}\n`);
       const server = new GdbServer(
         debug,
         (bytes) => socket.write(bytes),

@@ -21,9 +21,18 @@ export type StopEvent =
   | { kind: "interrupted" }
   /** Reverse execution reached the oldest kept state. */
   | { kind: "history-start" }
+  /** A continue that replayed history reached its end (the furthest step run): as gdb's record. */
+  | { kind: "history-end" }
   | { kind: "exited"; code: number }
   | { kind: "unhandled-trap" }
   | { kind: "stuck" };
+
+/**
+ * What an operation yields between slices: nothing (it has more to run: call again soon),
+ * or "idle" — the guest waits in `wfi` for input (or another interrupt) that has not come:
+ * call again later (on input, on an interrupt request, or after a pause); nothing runs meanwhile.
+ */
+export type Slice = undefined | "idle";
 
 /** One resumption asked of the debugger. */
 export type Resume = "continue" | "step" | "reverse-continue" | "reverse-step";
@@ -79,7 +88,7 @@ export class Debugger {
     this.interruptRequested = true;
   }
 
-  *resume(how: Resume): Generator<void, StopEvent> {
+  *resume(how: Resume): Generator<Slice, StopEvent> {
     this.interruptRequested = false;
     switch (how) {
       case "continue":
@@ -112,28 +121,59 @@ export class Debugger {
     return { kind: "step" };
   }
 
-  private *forward(): Generator<void, StopEvent> {
+  /**
+   * Continue: until a breakpoint, a watchpoint, the guest's end or an interrupt. A guest
+   * idle in `wfi` with nothing to wake it but input is waited for (yielding "idle", without
+   * running steps) as a real target waits: input that comes (the UART takes it, logged)
+   * or `interrupt()` ends the wait. A continue that starts in the past (after a reverse
+   * step or continue) and replays up to the furthest step run, where the guest was waiting
+   * for input, stops there (history-end: the end of the recorded input) instead of waiting.
+   */
+  private *forward(): Generator<Slice, StopEvent> {
+    const tl = this.timeline;
+    const hart = this.machine.hart;
+    let replaying = hart.steps < tl.frontier;
     let first = true;
+    let waiting = false;
     for (;;) {
       if (this.interruptRequested) return { kind: "interrupted" };
+      let left = replaying ? tl.frontier - hart.steps : Number.POSITIVE_INFINITY;
+      if (left <= 0) {
+        if (tl.waitsAtFrontier) return { kind: "history-end" };
+        replaying = false;
+        left = Number.POSITIVE_INFINITY;
+      }
+      if (waiting) {
+        if (!this.machine.canLeaveWait()) {
+          yield "idle";
+          continue;
+        }
+        waiting = false;
+      }
       if (this.breakpoints.size === 0 && this.watchpoints.length === 0) {
-        const outcome = this.timeline.run(RUN_SLICE);
-        if (outcome.kind !== "budget") return this.endEvent(outcome);
+        const outcome = tl.run(Math.min(RUN_SLICE, left));
+        if (outcome.kind === "stuck") waiting = true;
+        else if (outcome.kind !== "budget") return this.endEvent(outcome);
       } else {
-        for (let i = 0; i < STEP_SLICE; i++) {
+        const n = Math.min(STEP_SLICE, left);
+        for (let i = 0; i < n; i++) {
           if (!first && this.breakpoints.has(this.pc)) return { kind: "breakpoint", pc: this.pc };
           first = false;
           const watched = this.watchHit();
           if (watched !== undefined) return watched;
-          const outcome = this.timeline.run(1);
+          const outcome = tl.run(1);
+          if (outcome.kind === "stuck") {
+            waiting = true;
+            break;
+          }
           if (outcome.kind !== "budget") return this.endEvent(outcome);
         }
       }
-      yield;
+      if (!waiting) yield;
     }
   }
 
-  private *backward(): Generator<void, StopEvent> {
+  private *backward(): Generator<Slice, StopEvent> {
     const tl = this.timeline;
     const hart = this.machine.hart;
     const now = hart.steps;

@@ -1,5 +1,5 @@
 import { Privilege, TRIGGER_COUNT } from "@amber/isa";
-import type { Debugger, Resume, StopEvent, WatchKind } from "./debugger.js";
+import type { Debugger, Resume, Slice, StopEvent, WatchKind } from "./debugger.js";
 import { RspFraming } from "./rsp-framing.js";
 import {
   FIRST_CSR_REGNUM,
@@ -70,7 +70,8 @@ export class GdbServer {
   private readonly framing: RspFraming;
   private readonly csrs: number[];
   private readonly xml: string;
-  private operation: Generator<void, StopEvent> | undefined;
+  private operation: Generator<Slice, StopEvent> | undefined;
+  private waiting = false;
   private lastStop = "T05thread:1;";
   /** Software (Z0) and hardware (Z1) breakpoints; the debugger stops at either. */
   private readonly software = new Set<number>();
@@ -107,12 +108,25 @@ export class GdbServer {
     }
   }
 
+  /**
+   * Whether the operation in progress waits: the guest idles in `wfi` until input (or gdb's
+   * interrupt) comes. Call `tick()` again on input, on the client's bytes, or after a pause
+   * (polling), not at once: nothing would have changed.
+   */
+  get idle(): boolean {
+    return this.operation !== undefined && this.waiting;
+  }
+
   /** Runs the operation in progress for one slice; false once it has stopped (its stop reply sent). */
   tick(): boolean {
     const op = this.operation;
     if (op === undefined) return false;
     const r = op.next();
-    if (!r.done) return true;
+    if (!r.done) {
+      this.waiting = r.value === "idle";
+      return true;
+    }
+    this.waiting = false;
     this.operation = undefined;
     this.stopped(r.value);
     return false;
@@ -138,6 +152,8 @@ export class GdbServer {
         return `T05${WATCH_PREFIX[e.watch.kind]}:${(e.address >>> 0).toString(16)};thread:1;`;
       case "history-start":
         return "T05replaylog:begin;thread:1;";
+      case "history-end":
+        return "T05replaylog:end;thread:1;";
       case "unhandled-trap":
         return "T0bthread:1;";
       default:

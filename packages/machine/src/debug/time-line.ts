@@ -47,6 +47,8 @@ export class TimeLine {
   private readonly budget: number;
   /** The furthest step the machine has reached: steps before it were run once already. */
   frontier: number;
+  /** Whether the guest, at the frontier, waits in `wfi` for input that had not come (it was reported stuck there). */
+  waitsAtFrontier = false;
   /** Snapshots taken and steps re-executed so far (for statistics). */
   taken = 0;
   replayedSteps = 0;
@@ -96,7 +98,10 @@ export class TimeLine {
   /** Call after the machine ran: takes a snapshot when one is due and moves the frontier. */
   advanced(): void {
     const steps = this.machine.hart.steps;
-    if (steps > this.frontier) this.frontier = steps;
+    if (steps > this.frontier) {
+      this.frontier = steps;
+      this.waitsAtFrontier = false;
+    }
     const last = this.snapshots[this.snapshots.length - 1]!;
     if (steps >= last.steps + this.interval) this.snapshot();
   }
@@ -118,6 +123,7 @@ export class TimeLine {
       // A guest waiting for input (wfi) below the frontier was resumed the first time
       // (input came, or its host ran it again): history says it went on, so it does.
       if (outcome.kind === "stuck" && hart.steps < this.frontier && hart.steps > before) continue;
+      if (outcome.kind === "stuck") this.waitsAtFrontier = true;
       if (outcome.kind !== "budget") return outcome;
     }
   }
@@ -157,6 +163,7 @@ export class TimeLine {
     this.dispose();
     this.input.events.length = this.input.cursor;
     this.frontier = this.machine.hart.steps;
+    this.waitsAtFrontier = false;
     this.snapshot();
   }
 

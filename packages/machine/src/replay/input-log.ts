@@ -83,11 +83,14 @@ export class InputLog implements HostIo {
 
   /**
    * Waits for live input (`HostIo.waitForInput`, where the host I/O has it) once the log is
-   * used up; while it is played back the input is already here: no waiting.
+   * used up; while it is played back the input is already here: no waiting. A host that
+   * runs its own event loop (the gdb server, which must keep its socket live while the
+   * guest waits) sets it to undefined: the board then reports the guest stuck instead of
+   * blocking, and the host polls `canLeaveWait()`.
    */
-  waitForInput(ms: number): void {
+  waitForInput: ((ms: number) => void) | undefined = (ms) => {
     if (this.atEnd) (this.live as WaitsForInput | undefined)?.waitForInput?.(ms);
-  }
+  };
 
   /** The host clock for `MachineOptions.hostTime`: readings are logged, then played back. */
   hostTime(): { now(): number; sleep(ms: number): void } {

@@ -1,0 +1,98 @@
+import { spawn } from "node:child_process";
+import type { HostIo } from "@amber/machine";
+import { describe, expect, test } from "vitest";
+import { hostTool } from "../../../tools/test-support/host-tool.js";
+import { main } from "../src/cli.js";
+import { testEnv } from "./run-cli.js";
+
+const LISP = "tools/guests/lisp/out/lisp.elf";
+
+/** Console I/O whose input is typed later (`type`): until then stdin has nothing yet (not its end). */
+class TypedIo implements HostIo {
+  out = "";
+  private pending = new Uint8Array(0);
+  stdout(data: Uint8Array): void {
+    this.out += new TextDecoder().decode(data);
+  }
+  stderr(): void {}
+  stdin(max: number): Uint8Array | null {
+    const chunk = this.pending.subarray(0, max);
+    this.pending = this.pending.subarray(chunk.length);
+    return chunk.slice();
+  }
+  type(text: string): void {
+    this.pending = new TextEncoder().encode(text);
+  }
+}
+
+async function until(read: () => string, pattern: RegExp, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!pattern.test(read())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got:\n${read()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.skipIf(!hostTool("gdb-multiarch"))("gdb's continue on a guest waiting for input", () => {
+  test("the Lisp guest idles at its prompt under continue, reads what is typed meanwhile, and stops on gdb's Ctrl-C (SIGINT)", async () => {
+    const io = new TypedIo();
+    let stderr = "";
+    let announce: (port: number) => void = () => {};
+    const listening = new Promise<number>((resolve) => {
+      announce = resolve;
+    });
+    const env = testEnv(io, (text) => {
+      stderr += text;
+      const m = /gdb server listening on [^:]+:(\d+)/.exec(text);
+      if (m !== null) announce(Number(m[1]));
+    });
+    const status = Promise.resolve(main(["run", LISP, "--gdb", "127.0.0.1:0", "--wait"], env, () => {}));
+    const port = await listening;
+    const args = ["-nx", "-batch", "-ex", "set architecture riscv:rv32", "-ex", "set pagination off"];
+    args.push("-ex", `file ${LISP}`, "-ex", `target remote 127.0.0.1:${port}`);
+    for (const c of [
+      "continue",
+      "echo ==stopped==\\n",
+      "p $minstret",
+      // Back to the start and forward again: the typed line is replayed at its instruction,
+      // and the continue stops where the recorded input ends.
+      "reverse-continue",
+      "continue",
+      "echo ==replayed==\\n",
+      "p $minstret",
+      "kill",
+    ]) {
+      args.push("-ex", c);
+    }
+    let gdbOut = "";
+    const child = spawn("gdb-multiarch", args, { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.on("data", (d) => {
+      gdbOut += d;
+    });
+    child.stderr.on("data", (d) => {
+      gdbOut += d;
+    });
+    const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    // gdb continues: the guest boots to its prompt and waits there, still running for gdb.
+    await until(() => io.out, /lisp> $/, "the prompt");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gdbOut).not.toMatch(/SIGTRAP|==stopped==/);
+    // Typed while gdb's continue runs: the guest reads it and answers.
+    io.type("(* 6 7)\n");
+    await until(() => io.out, /lisp> 42\nlisp> $/, "the answer");
+    expect(gdbOut).not.toMatch(/==stopped==/);
+    // Ctrl-C in gdb: it sends the interrupt byte; the stop is a SIGINT.
+    child.kill("SIGINT");
+    await closed;
+    expect(gdbOut).toMatch(/Program received signal SIGINT, Interrupt\.[\s\S]*==stopped==/);
+    expect(gdbOut).not.toMatch(/SIGTRAP/);
+    expect(gdbOut).toMatch(/No more reverse-execution history/);
+    const count = (name: string) =>
+      Number(/\$\d+ = (\d+)/.exec(gdbOut.slice(gdbOut.indexOf(`==${name}==`)))?.[1]);
+    expect(count("replayed")).toBe(count("stopped"));
+    expect(await status).toBe(0);
+    // The replayed answer was not printed again.
+    expect(io.out.match(/42/g)?.length).toBe(1);
+    expect(stderr).toMatch(/gdb server listening/);
+  });
+});
