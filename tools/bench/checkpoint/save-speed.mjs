@@ -77,7 +77,11 @@ try {
           const save = s.m.beginSave(creator);
           save.committed(s.v.ck.node.writeCheckpointFile(file, save.input));
         });
-        if (i > 0) s.walls.push(w), s.cpus.push(c); // the first one warms the code up
+        // the first one warms the code up
+        if (i > 0) {
+          s.walls.push(w);
+          s.cpus.push(c);
+        }
       }
     }
     for (const s of states)
@@ -112,7 +116,10 @@ try {
           });
           parent.close();
           s.prev = next;
-          if (i > 0) s.walls.push(w), s.cpus.push(c);
+          if (i > 0) {
+            s.walls.push(w);
+            s.cpus.push(c);
+          }
         }
       }
       for (const s of states)

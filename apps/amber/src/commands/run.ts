@@ -11,7 +11,6 @@ import {
   MachineError,
   type ReplayLog,
   type RunOutcome,
-  type TrapReport,
 } from "@amber/machine";
 import { describeTrap } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
