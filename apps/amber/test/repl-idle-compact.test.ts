@@ -99,12 +99,14 @@ function inProcess(args: string[]): Driver {
     const errors = new PassThrough();
     output.on("data", (d: Buffer) => out(d.toString("utf8")));
     errors.on("data", (d: Buffer) => err(d.toString("utf8")));
-    return main(["repl", ...args], testEnv(new CapturedIo(), err), out, {
-      input,
-      output,
-      errors,
-      terminal: false,
-    });
+    return Promise.resolve(
+      main(["repl", ...args], testEnv(new CapturedIo(), err), out, {
+        input,
+        output,
+        errors,
+        terminal: false,
+      }),
+    );
   });
 }
 
