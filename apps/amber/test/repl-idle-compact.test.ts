@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -189,5 +189,20 @@ describe("idle-time compaction in the REPL", () => {
     expect(done.status).toBe(0);
     expect(done.stdout).toMatch(/lisp> 100000\nlisp> $/);
     expect([...stored(world(dir, "big")).codecs]).toEqual([CODEC_IDS.zstd]);
+
+    // Quitting right after a save (its compaction may be under way): only whole worlds remain.
+    const quit = spawnSync(process.execPath, [out, "repl", dir], {
+      input: "(set! big (iota 500))\n:save again --full\n:quit!\n",
+      env: { ...process.env, AMBER_IDLE_COMPACT_MS: "0" },
+      encoding: "utf8",
+    });
+    expect(quit.status).toBe(0);
+    expect(quit.stderr).toMatch(/saved again/);
+    for (const f of readdirSync(join(dir, "worlds"))) {
+      if (f.startsWith(".")) continue; // a temporary file: ignored, removed by the next write
+      expect(() => stored(join(dir, "worlds", f))).not.toThrow();
+    }
+    const resumed = await replScript([world(dir, "again")], "(length big)\n:quit!\n");
+    expect(resumed.stdout).toMatch(/lisp> 500\nlisp> $/);
   }, 120_000);
 });
