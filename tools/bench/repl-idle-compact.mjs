@@ -47,8 +47,12 @@ for (const f of readdirSync(libs)
   } catch {
     continue;
   }
-  for (let n; left > 0 && (n = readSync(src, buf, 0, Math.min(buf.length, left))) > 0; left -= n)
+  while (left > 0) {
+    const n = readSync(src, buf, 0, Math.min(buf.length, left));
+    if (n === 0) break;
     writeSync(fd, buf, 0, n);
+    left -= n;
+  }
   closeSync(src);
 }
 closeSync(fd);
