@@ -162,7 +162,7 @@ export function replCommand(
     store,
     idleCompactDelay(),
     () => loop?.quiet() ?? false,
-    (text) => streams.errors.write(`amber: ${text}`),
+    (text) => loop?.notice(text),
     options.idleCompact !== false,
   );
   loop = new ReplLoop(session, streams, () => directory?.worlds() ?? [], compactor);

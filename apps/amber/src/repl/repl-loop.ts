@@ -244,6 +244,14 @@ export class ReplLoop {
     };
   }
 
+  /** A line from the idle-time compactor: on a terminal, on its own line, the prompt drawn again. */
+  notice(text: string): void {
+    if (this.status !== undefined) return;
+    if (this.streams.terminal) this.streams.output.write("\r\x1b[K");
+    this.say(text);
+    if (this.session.state !== "running") this.prompt();
+  }
+
   /** `:compact auto [on|off]`: switches the idle-time pass, and says how it stands. */
   private idleCompact(on: boolean | undefined): string {
     const c = this.compactor!;
