@@ -123,13 +123,19 @@ line.`,
       "attach a disk when booting (repeatable, virtio slots in order); a resumed world brings its own",
       (v: string, acc: string[] = []) => [...acc, v],
     )
+    .option(
+      "--no-idle-compact",
+      "leave worlds saved with the fast codec as they are (by default, after 5 s idle they are recompressed to zstd in the background)",
+    )
     .addHelpText(
       "after",
       `
 Lines not starting with ':' go to the guest. Monitor: :save [NAME] (save-and-continue,
 incremental on the world this one came from), :saves, :restore NAME, :diff A [B], :regs,
 :mem ADDR [LEN], :disas [ADDR] [N], :step [N], :continue, :break ADDR, :stats, :disks,
-:disk-trace [on|off|FILE], :help, :quit.
+:disk-trace [on|off|FILE], :compact [NAME...|auto on|off], :help, :quit.
+Saves are fast (uncompressed); while the REPL is idle (AMBER_IDLE_COMPACT_MS, default
+5000) they are recompressed to zstd in a worker thread, digests kept.
 A machine directory holds machine.json, program.elf and worlds/NAME.amber.
 
 Exit status: 0 after :quit, the guest's own when it powers off, 125 when a world or

@@ -30,6 +30,12 @@ export interface MonitorHost {
    * files; absent where it cannot (`:disk-trace on` then shows the writes in the monitor).
    */
   openTraceFile?(name: string): { write(text: string): void; close(): void };
+  /**
+   * `:compact auto [on|off]`: switches the host's idle-time recompression of fast-saved
+   * worlds (undefined: leaves it) and returns a line saying how it stands; absent where the
+   * host has none.
+   */
+  idleCompact?(on: boolean | undefined): string;
 }
 
 export interface MonitorCommand {
@@ -433,10 +439,19 @@ const quit: MonitorCommand = {
 
 const compact: MonitorCommand = {
   name: "compact",
-  args: "[NAME...]",
-  summary: "recompress saved worlds written with a fast codec to zstd (digests kept; all by default)",
+  args: "[NAME...] | auto [on|off]",
+  summary:
+    "recompress saved worlds written with a fast codec to zstd (digests kept; all by default); auto: the idle-time pass",
   completesWorlds: true,
   async run(host, args) {
+    if (args[0] === "auto") {
+      if (host.idleCompact === undefined) throw new MonitorError("this host has no idle-time compaction");
+      const how = args[1];
+      if (args.length > 2 || (how !== undefined && how !== "on" && how !== "off"))
+        throw new MonitorError("usage: :compact auto [on|off]", "usage");
+      host.say(`${host.idleCompact(how === undefined ? undefined : how === "on")}\n`);
+      return;
+    }
     const store = host.session.store;
     if (store.compact === undefined) throw new MonitorError("this store cannot recompress its worlds");
     const names = args.length > 0 ? args : await store.names();

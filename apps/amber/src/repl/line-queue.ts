@@ -13,6 +13,11 @@ export class LineQueue {
    */
   intercept: ((line: string) => boolean) | undefined;
 
+  /** Lines waiting to be taken. */
+  get pending(): number {
+    return this.lines.length;
+  }
+
   push(line: string): void {
     if (this.intercept?.(line) === true) return;
     if (this.waiter !== undefined) {

@@ -11,6 +11,7 @@ import { ExitCode } from "../exit-codes.js";
 import { sizeOption } from "../parse-size.js";
 import { UserError } from "../user-error.js";
 import { DEFAULT_GUEST, defaultGuestPath } from "./default-guest.js";
+import { IdleCompactor, idleCompactDelay } from "./idle-compactor.js";
 import { MachineDirectory, WORLDS_DIR } from "./machine-directory.js";
 import { NodeWorldStore } from "./node-world-store.js";
 import { ReplLoop, type ReplStreams } from "./repl-loop.js";
@@ -21,6 +22,8 @@ export interface ReplOptions {
   dir?: string;
   /** `--disk FILE[,format=...][,rw]`, repeatable: disks of a booted machine (a resumed world brings its own). */
   disk?: string[];
+  /** `--no-idle-compact`: false leaves fast-saved worlds as they are while the REPL is idle. */
+  idleCompact?: boolean;
 }
 
 /** What `amber repl [TARGET]` starts from. */
@@ -155,7 +158,14 @@ export function replCommand(
     if (directory?.hasWorld(start.name)) directory.setCurrent(start.name);
   }
   ramSize = session.machine.ram.size;
-  loop = new ReplLoop(session, streams, () => directory?.worlds() ?? []);
+  const compactor = new IdleCompactor(
+    store,
+    idleCompactDelay(),
+    () => loop?.quiet() ?? false,
+    (text) => loop?.notice(text),
+    options.idleCompact !== false,
+  );
+  loop = new ReplLoop(session, streams, () => directory?.worlds() ?? [], compactor);
   const what =
     start.kind === "boot"
       ? `booting ${path.basename(start.program)}`

@@ -12,6 +12,7 @@ import { listenGdb, parseGdbAddress } from "../commands/gdb-listen.js";
 import { progressBar } from "../commands/image-progress.js";
 import { errorReport, oneLine } from "../error-line.js";
 import { UserError } from "../user-error.js";
+import type { IdleCompactor } from "./idle-compactor.js";
 import { LineQueue } from "./line-queue.js";
 
 export interface ReplStreams {
@@ -47,13 +48,28 @@ export class ReplLoop {
   private warmedUp = false;
   /** While `:gdb` serves: stops it (Ctrl-C). */
   private gdbControl: { wake(): void; stop(): void } | undefined;
+  /** A monitor command (or the guest's save-world) is running: the REPL is not idle. */
+  private commandRunning = false;
 
   constructor(
     readonly session: WorldSession,
     private readonly streams: ReplStreams,
     /** Saved world names for tab completion (read synchronously: readline's completer is). */
     private readonly worldNames: () => string[],
+    /** Recompresses fast-saved worlds while the REPL is idle (absent: never). */
+    private readonly compactor?: IdleCompactor,
   ) {}
+
+  /** Whether nothing is going on: the guest waits or is stopped, no command runs, no line is queued. */
+  quiet(): boolean {
+    return (
+      this.status === undefined &&
+      this.session.state !== "running" &&
+      !this.commandRunning &&
+      this.gdbControl === undefined &&
+      this.lines.pending === 0
+    );
+  }
 
   /** Guest console output (wired to the session's ConsoleIo). */
   guestOutput(data: Uint8Array): void {
@@ -79,6 +95,7 @@ export class ReplLoop {
   /** The guest waits for input: its unfinished line is the prompt. */
   guestIdle(): void {
     this.prompt();
+    this.compactor?.idle();
     if (!this.warmedUp) {
       this.warmedUp = true;
       // While the user reads the prompt: makes the first :save as quick as the later ones.
@@ -97,8 +114,15 @@ export class ReplLoop {
   }
 
   /** The guest's `(save-world "name")`: saved as `:save name` is (a MonitorError refuses it). */
-  guestSaveWorld(name: string): Promise<void> {
-    return saveWorldAs(this.host(), name, { guestAwaits: true });
+  async guestSaveWorld(name: string): Promise<void> {
+    this.commandRunning = true;
+    try {
+      await this.compactor?.busy();
+      await saveWorldAs(this.host(), name, { guestAwaits: true });
+    } finally {
+      this.commandRunning = false;
+      this.compactor?.saved();
+    }
   }
 
   guestStopped(message: string): void {
@@ -153,7 +177,10 @@ export class ReplLoop {
       prompt: "",
       completer: (line: string) => completeMonitor(line, this.worldNames),
     });
-    this.rl.on("line", (line) => this.lines.push(line));
+    this.rl.on("line", (line) => {
+      this.compactor?.poke();
+      this.lines.push(line);
+    });
     this.rl.on("close", () => this.lines.end());
     this.rl.on("SIGINT", () => this.interrupt());
   }
@@ -193,6 +220,7 @@ export class ReplLoop {
   private end(status: number): void {
     if (this.status !== undefined) return;
     this.status = status;
+    this.compactor?.stop();
     this.dropHeld();
     this.session.close();
     this.rl.close();
@@ -212,7 +240,28 @@ export class ReplLoop {
       quit: (status) => this.end(status),
       gdb: (address) => this.serveGdb(address),
       openTraceFile: (name) => openTraceFile(name),
+      idleCompact: this.compactor === undefined ? undefined : (on) => this.idleCompact(on),
     };
+  }
+
+  /** A line from the idle-time compactor: on a terminal, on its own line, the prompt drawn again. */
+  notice(text: string): void {
+    if (this.status !== undefined) return;
+    if (this.streams.terminal) this.streams.output.write("\r\x1b[K");
+    this.say(text);
+    if (this.session.state !== "running") this.prompt();
+  }
+
+  /** `:compact auto [on|off]`: switches the idle-time pass, and says how it stands. */
+  private idleCompact(on: boolean | undefined): string {
+    const c = this.compactor!;
+    if (on !== undefined) {
+      c.enabled = on;
+      c.saved();
+    }
+    return c.enabled
+      ? `idle-time compaction is on: after ${c.delayMs} ms idle, worlds saved with a fast codec are recompressed to zstd ${c.threaded ? "in a worker thread" : "on the main thread (running from sources)"}`
+      : "idle-time compaction is off (:compact auto on, or :compact NAME now)";
   }
 
   /**
@@ -303,7 +352,10 @@ export class ReplLoop {
       }
       if (this.status !== undefined) return;
       this.showRestoredTail();
-      if (this.session.state !== "running") this.prompt();
+      if (this.session.state !== "running") {
+        this.prompt();
+        this.compactor?.idle();
+      }
     }
   }
 
@@ -313,7 +365,15 @@ export class ReplLoop {
       // Let the guest finish what it was sent first (a script's :save comes after its definitions).
       await s.settled(this.streams.terminal ? SETTLE_MS : Number.POSITIVE_INFINITY);
       const { command, args } = parseMonitorLine(line);
-      await command.run(this.host(), args);
+      this.commandRunning = true;
+      try {
+        // A world being compacted in the background is whole again before any command sees it.
+        await this.compactor?.busy();
+        await command.run(this.host(), args);
+      } finally {
+        this.commandRunning = false;
+        this.compactor?.saved();
+      }
       return;
     }
     if (s.state === "exited") {
