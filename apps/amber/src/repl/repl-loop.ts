@@ -50,6 +50,10 @@ export class ReplLoop {
   private gdbControl: { wake(): void; stop(): void } | undefined;
   /** A monitor command (or the guest's save-world) is running: the REPL is not idle. */
   private commandRunning = false;
+  /** A monitor command is being handled, from its wait for the guest to settle on. */
+  private handling = false;
+  /** The guest powered off while a monitor command was handled: the REPL ends after it. */
+  private exitAfterCommand: number | undefined;
 
   constructor(
     readonly session: WorldSession,
@@ -132,7 +136,11 @@ export class ReplLoop {
 
   guestExited(code: number): void {
     this.say(`the guest powered off (exit ${code})\n`);
-    this.end(code);
+    // A command typed before the power-off (a script's `(exit 0)` then `:save`) waits for
+    // the guest to settle: it runs on the powered-off world, whose images stay open until
+    // it is done (ending now would close the files its pages are read from lazily).
+    if (this.handling) this.exitAfterCommand = code;
+    else this.end(code);
   }
 
   /** Running the guest failed (a damaged page met mid-run): one line, and the REPL ends. */
@@ -350,6 +358,10 @@ export class ReplLoop {
         }
         this.say(`${oneLine(e.message)}\n`);
       }
+      const exit = this.exitAfterCommand;
+      this.exitAfterCommand = undefined;
+      // Still powered off after that command (not restored): the session ends with the guest's status.
+      if (exit !== undefined && this.session.state === "exited") this.end(exit);
       if (this.status !== undefined) return;
       this.showRestoredTail();
       if (this.session.state !== "running") {
@@ -362,17 +374,22 @@ export class ReplLoop {
   private async handle(line: string): Promise<void> {
     const s = this.session;
     if (line.startsWith(":")) {
-      // Let the guest finish what it was sent first (a script's :save comes after its definitions).
-      await s.settled(this.streams.terminal ? SETTLE_MS : Number.POSITIVE_INFINITY);
-      const { command, args } = parseMonitorLine(line);
-      this.commandRunning = true;
+      this.handling = true;
       try {
-        // A world being compacted in the background is whole again before any command sees it.
-        await this.compactor?.busy();
-        await command.run(this.host(), args);
+        // Let the guest finish what it was sent first (a script's :save comes after its definitions).
+        await s.settled(this.streams.terminal ? SETTLE_MS : Number.POSITIVE_INFINITY);
+        const { command, args } = parseMonitorLine(line);
+        this.commandRunning = true;
+        try {
+          // A world being compacted in the background is whole again before any command sees it.
+          await this.compactor?.busy();
+          await command.run(this.host(), args);
+        } finally {
+          this.commandRunning = false;
+          this.compactor?.saved();
+        }
       } finally {
-        this.commandRunning = false;
-        this.compactor?.saved();
+        this.handling = false;
       }
       return;
     }

@@ -73,6 +73,7 @@ export class NodeBlockFile implements BlockFile {
         "OUT_OF_RANGE",
         `${this.name}: read of ${length} bytes at offset ${offset}: not a valid position in a file of ${this.length} bytes`,
       );
+    this.checkOpen(`read of ${length} bytes at offset ${offset}`);
     const n = Math.max(0, Math.min(length, this.length - offset));
     const out = new Uint8Array(n);
     let done = 0;
@@ -95,6 +96,7 @@ export class NodeBlockFile implements BlockFile {
         "OUT_OF_RANGE",
         `${this.name}: write at offset ${offset}: not a valid file position`,
       );
+    this.checkOpen(`write of ${data.length} bytes at offset ${offset}`);
     try {
       let done = 0;
       while (done < data.length) done += fs.writeSync(this.fd, data, done, data.length - done, offset + done);
@@ -130,6 +132,15 @@ export class NodeBlockFile implements BlockFile {
     } catch (e) {
       throw ioError(e, this.name, "syncing");
     }
+  }
+
+  /** Closed (its world replaced, its session ended): one line, never Node's "fd out of range". */
+  private checkOpen(doing: string): void {
+    if (this.fd < 0)
+      throw new ImageError(
+        "INVALID_ARGUMENT",
+        `${this.name}: ${doing} after the file was closed (expected it open while it is in use)`,
+      );
   }
 
   close(): void {
