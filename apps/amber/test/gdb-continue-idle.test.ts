@@ -1,8 +1,9 @@
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import type { HostIo } from "@amber/machine";
 import { describe, expect, test } from "vitest";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
 import { main } from "../src/cli.js";
+import { gdbBatch, until } from "./gdb-session.js";
 import { testEnv } from "./run-cli.js";
 
 const LISP = "tools/guests/lisp/out/lisp.elf";
@@ -25,14 +26,6 @@ class TypedIo implements HostIo {
   }
 }
 
-async function until(read: () => string, pattern: RegExp, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!pattern.test(read())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got:\n${read()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe.skipIf(!hostTool("gdb-multiarch"))("gdb's continue on a guest waiting for input", () => {
   test("the Lisp guest idles at its prompt under continue, reads what is typed meanwhile, and stops on gdb's Ctrl-C (SIGINT)", async () => {
     const io = new TypedIo();
@@ -48,47 +41,46 @@ describe.skipIf(!hostTool("gdb-multiarch"))("gdb's continue on a guest waiting f
     });
     const status = Promise.resolve(main(["run", LISP, "--gdb", "127.0.0.1:0", "--wait"], env, () => {}));
     const port = await listening;
-    const args = ["-nx", "-batch", "-ex", "set architecture riscv:rv32", "-ex", "set pagination off"];
-    args.push("-ex", `file ${LISP}`, "-ex", `target remote 127.0.0.1:${port}`);
-    for (const c of [
-      "continue",
-      "echo ==stopped==\\n",
-      "p $minstret",
-      // Back to the start and forward again: the typed line is replayed at its instruction,
-      // and the continue stops where the recorded input ends.
-      "reverse-continue",
-      "continue",
-      "echo ==replayed==\\n",
-      "p $minstret",
-      "kill",
-    ]) {
-      args.push("-ex", c);
-    }
-    let gdbOut = "";
-    const child = spawn("gdb-multiarch", args, { stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.on("data", (d) => {
-      gdbOut += d;
-    });
-    child.stderr.on("data", (d) => {
-      gdbOut += d;
-    });
-    const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    let gdbOut = () => "";
+    let child: ChildProcess | undefined;
+    const closed = gdbBatch(
+      port,
+      [
+        "continue",
+        "echo ==stopped==\\n",
+        "p $minstret",
+        // Back to the start and forward again: the typed line is replayed at its instruction,
+        // and the continue stops where the recorded input ends.
+        "reverse-continue",
+        "continue",
+        "echo ==replayed==\\n",
+        "p $minstret",
+        "kill",
+      ],
+      {
+        symbols: LISP,
+        started: (gdb, output) => {
+          child = gdb;
+          gdbOut = output;
+        },
+      },
+    );
     // gdb continues: the guest boots to its prompt and waits there, still running for gdb.
     await until(() => io.out, /lisp> $/, "the prompt");
     await new Promise((r) => setTimeout(r, 300));
-    expect(gdbOut).not.toMatch(/SIGTRAP|==stopped==/);
+    expect(gdbOut()).not.toMatch(/SIGTRAP|==stopped==/);
     // Typed while gdb's continue runs: the guest reads it and answers.
     io.type("(* 6 7)\n");
     await until(() => io.out, /lisp> 42\nlisp> $/, "the answer");
-    expect(gdbOut).not.toMatch(/==stopped==/);
+    expect(gdbOut()).not.toMatch(/==stopped==/);
     // Ctrl-C in gdb: it sends the interrupt byte; the stop is a SIGINT.
-    child.kill("SIGINT");
-    await closed;
-    expect(gdbOut).toMatch(/Program received signal SIGINT, Interrupt\.[\s\S]*==stopped==/);
-    expect(gdbOut).not.toMatch(/SIGTRAP/);
-    expect(gdbOut).toMatch(/No more reverse-execution history/);
+    child?.kill("SIGINT");
+    const gdbText = await closed;
+    expect(gdbText).toMatch(/Program received signal SIGINT, Interrupt\.[\s\S]*==stopped==/);
+    expect(gdbText).not.toMatch(/SIGTRAP/);
+    expect(gdbText).toMatch(/No more reverse-execution history/);
     const count = (name: string) =>
-      Number(/\$\d+ = (\d+)/.exec(gdbOut.slice(gdbOut.indexOf(`==${name}==`)))?.[1]);
+      Number(/\$\d+ = (\d+)/.exec(gdbText.slice(gdbText.indexOf(`==${name}==`)))?.[1]);
     expect(count("replayed")).toBe(count("stopped"));
     expect(await status).toBe(0);
     // The replayed answer was not printed again.

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { CapturedIo } from "@amber/machine";
 import { main } from "../src/cli.js";
 import { testEnv } from "./run-cli.js";
@@ -31,12 +31,27 @@ export async function gdbSession(args: string[], commands: string[], symbols?: s
   const status = Promise.resolve(main([...args, "--gdb", "127.0.0.1:0", "--wait"], env, () => {}));
   const port = await Promise.race([listening, status.then(() => -1)]);
   if (port < 0) throw new Error(`amber did not start its gdb server: ${stderr}`);
-  const gdbArgs = ["-nx", "-batch", "-ex", "set architecture riscv:rv32", "-ex", "set pagination off"];
-  if (symbols !== undefined) gdbArgs.push("-ex", `file ${symbols}`);
-  gdbArgs.push("-ex", `target remote 127.0.0.1:${port}`);
-  for (const c of commands) gdbArgs.push("-ex", c);
-  const gdb = await new Promise<string>((resolve, reject) => {
-    const child = spawn("gdb-multiarch", gdbArgs, { stdio: ["ignore", "pipe", "pipe"] });
+  const gdb = await gdbBatch(port, commands, { symbols });
+  return { gdb, status: await status, stderr, guestOut: io.stdoutText };
+}
+
+/**
+ * Runs Debian's gdb-multiarch in batch mode against the gdb server on 127.0.0.1:`port`:
+ * `set architecture riscv:rv32`, `symbols` as the program file if given, `target remote`,
+ * then `commands`. Resolves with all it printed (stdout and stderr) once it exits;
+ * `started` gets the process and its output so far, for tests that act while it runs.
+ */
+export function gdbBatch(
+  port: number,
+  commands: string[],
+  options: { symbols?: string; started?: (child: ChildProcess, output: () => string) => void } = {},
+): Promise<string> {
+  const args = ["-nx", "-batch", "-ex", "set architecture riscv:rv32", "-ex", "set pagination off"];
+  if (options.symbols !== undefined) args.push("-ex", `file ${options.symbols}`);
+  args.push("-ex", `target remote 127.0.0.1:${port}`);
+  for (const c of commands) args.push("-ex", c);
+  return new Promise((resolve, reject) => {
+    const child = spawn("gdb-multiarch", args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
@@ -46,6 +61,17 @@ export async function gdbSession(args: string[], commands: string[], symbols?: s
     });
     child.on("error", reject);
     child.on("close", () => resolve(out));
+    options.started?.(child, () => out);
   });
-  return { gdb, status: await status, stderr, guestOut: io.stdoutText };
+}
+
+/** Resolves when `read()` matches `pattern` (polled every 20 ms, for up to a minute), with the match. */
+export async function until(read: () => string, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const m = read().match(pattern);
+    if (m !== null) return m;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got:\n${read()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,44 +7,11 @@ import { CapturedIo } from "@amber/machine";
 import { afterAll, describe, expect, test } from "vitest";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
 import { main } from "../src/cli.js";
+import { gdbBatch, until } from "./gdb-session.js";
 import { testEnv } from "./run-cli.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "amber-repl-gdb-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Resolves when `read()` matches `pattern` (polled), with the match. */
-async function until(read: () => string, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const m = read().match(pattern);
-    if (m !== null) return m;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got:\n${read()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function gdbBatch(
-  port: number,
-  commands: string[],
-  started?: (child: ChildProcessWithoutNullStreams) => void,
-): Promise<string> {
-  const args = ["-nx", "-batch", "-ex", "set architecture riscv:rv32", "-ex", "set pagination off"];
-  args.push("-ex", `target remote 127.0.0.1:${port}`);
-  for (const c of commands) args.push("-ex", c);
-  return new Promise((resolve, reject) => {
-    const child = spawn("gdb-multiarch", args, { stdio: ["ignore", "pipe", "pipe"] });
-    started?.(child as unknown as ChildProcessWithoutNullStreams);
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    child.on("error", reject);
-    child.on("close", () => resolve(out));
-  });
-}
 
 /** The value gdb printed after `echo ==NAME==`: the first `$N = VALUE` following it. */
 function value(out: string, name: string): string {
@@ -131,9 +98,11 @@ describe.skipIf(!hostTool("gdb-multiarch"))("the REPL's :gdb", () => {
         )
       )[1],
     );
-    let gdb2: ChildProcessWithoutNullStreams | undefined;
-    const second = gdbBatch(port2, ["continue", "echo ==stopped==\\n", "detach"], (child) => {
-      gdb2 = child;
+    let gdb2: ChildProcess | undefined;
+    const second = gdbBatch(port2, ["continue", "echo ==stopped==\\n", "detach"], {
+      started: (child) => {
+        gdb2 = child;
+      },
     });
     // Once gdb is attached, the guest (stopped, then continued) reads the line under the continue.
     await until(() => stderr.slice(stderr.lastIndexOf("listening")), /gdb attached from/, "the attach");
