@@ -20,7 +20,14 @@ import type {
 
 /** Extension of a world's image file (as in a CLI machine directory). */
 export const WORLD_EXT = ".amber";
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** What a world's name may be (it becomes a file name, NAME.amber): letters, digits, ".", "_" and "-", at most 64, not starting with a dot. */
+export const WORLD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME = WORLD_NAME;
+
+/** Whether `name` may name a world: `WORLD_NAME`, and not itself ending in ".amber". */
+export function isWorldName(name: string): boolean {
+  return WORLD_NAME.test(name) && !name.endsWith(WORLD_EXT);
+}
 /** Deepest parent chain followed when opening a world (a cycle or a hostile store stops here). */
 const MAX_CHAIN = 256;
 
@@ -140,7 +147,7 @@ export class FilesWorldStore implements WorldStore {
   }
 
   checkName(name: string): string {
-    if (!NAME.test(name) || name.endsWith(WORLD_EXT)) {
+    if (!isWorldName(name)) {
       throw new MonitorError(
         `"${name}" is not a world name: use letters, digits, ".", "_" and "-" (at most 64, not starting with a dot)`,
         "usage",

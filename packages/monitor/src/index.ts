@@ -1,7 +1,14 @@
 export { diffImages, formatImageDiff, type ImageDiff } from "./checkpoint-diff.js";
 export { ConsoleIo } from "./console-io.js";
 export { DiskWatch, diskTraceLine, type SnoopedWrite, type TraceSink } from "./disk-watch.js";
-export { FilesWorldStore, MemoryWorldFiles, WORLD_EXT, type WorldFiles } from "./files-world-store.js";
+export {
+  FilesWorldStore,
+  isWorldName,
+  MemoryWorldFiles,
+  WORLD_EXT,
+  WORLD_NAME,
+  type WorldFiles,
+} from "./files-world-store.js";
 export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
 export { CONTROL_ESCAPE, ControlCode, ControlFilter } from "./guest-control.js";
 export { GuestControlIo, type SaveWorldPolicy } from "./guest-control-io.js";

@@ -1,13 +1,10 @@
 import * as path from "node:path";
 import type { CheckpointReader } from "@amber/checkpoint";
 import type { HostIo, Machine, RunOutcome } from "@amber/machine";
-import { CONSOLE_SECTION, GuestControlIo } from "@amber/monitor";
+import { CONSOLE_SECTION, GuestControlIo, isWorldName } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { UserError } from "../user-error.js";
 import { checkSaveTarget, type SaveParent, saveImage, saveReport } from "./run.js";
-
-/** World names a guest may ask for: saved as NAME.amber in the worlds directory. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Whether a world was saved by the guest's own `(save-world ...)` (it waits for the answer "resumed"). */
 export function savedByGuest(reader: CheckpointReader): boolean {
@@ -28,7 +25,7 @@ export function guestControl(
     io,
     (name) => {
       if ("refuse" in how) return how.refuse;
-      if (!NAME.test(name) || name.endsWith(".amber")) {
+      if (!isWorldName(name)) {
         return `"${name}" is not a world name here (letters, digits, . _ -; saved as NAME.amber)`;
       }
       return "save";

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { removeStaleTemps } from "@amber/checkpoint/node";
 import { writeFileAtomic } from "@amber/image/node";
+import { isWorldName, WORLD_EXT, WORLD_NAME } from "@amber/monitor";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
 
@@ -11,8 +12,8 @@ export const MACHINE_FILE = "machine.json";
 export const WORLDS_DIR = "worlds";
 /** The program a machine directory boots when it has no world yet. */
 export const PROGRAM_FILE = "program.elf";
-/** Extension of a world's image file. */
-export const WORLD_EXT = ".amber";
+/** Extension of a world's image file (one fact, kept by the monitor's world stores). */
+export { WORLD_EXT };
 
 /** What `machine.json` holds (version 1). Unknown keys are kept for newer Ambers. */
 export interface MachineConfig {
@@ -27,11 +28,9 @@ export interface MachineConfig {
   [key: string]: unknown;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 /** Checks a world name given by the user (it becomes a file name). */
 export function checkWorldName(name: string): string {
-  if (!NAME.test(name) || name.endsWith(WORLD_EXT)) {
+  if (!isWorldName(name)) {
     throw new UserError(
       `"${name}" is not a world name: use letters, digits, ".", "_" and "-" (at most 64, not starting with a dot)`,
       ExitCode.Usage,
@@ -107,7 +106,7 @@ export class MachineDirectory {
     if (c.program !== undefined && (typeof c.program !== "string" || c.program === "")) {
       throw new UserError(`${file}: "program" must name the ELF the machine boots`, ExitCode.Failure);
     }
-    if (c.current !== undefined && (typeof c.current !== "string" || !NAME.test(c.current))) {
+    if (c.current !== undefined && (typeof c.current !== "string" || !WORLD_NAME.test(c.current))) {
       throw new UserError(`${file}: "current" must be a world name`, ExitCode.Failure);
     }
     const machine = new MachineDirectory(path.resolve(dir), c as MachineConfig, !isWritable(dir));
