@@ -100,6 +100,12 @@ describe("one line for every user error", () => {
       /disk\.qcow2: not an Amber checkpoint .*; it is a qcow2 disk image, not a world: amber image info reads it\n$/,
     );
     expectOneLine(r.stderr);
+    const vhdx = join(tmp, "disk.vhdx");
+    expect(runCli(["image", "create", "-f", "vhdx", vhdx, "1M"]).status).toBe(0);
+    const v = runCli(["resume", vhdx]);
+    expect(v.status).toBe(125);
+    expect(v.stderr).toMatch(/disk\.vhdx: not an Amber checkpoint .*; it is a VHDX disk image, not a world/);
+    expectOneLine(v.stderr);
   });
 
   it("convert refuses to write over its input (same inode), as qemu-img does", () => {

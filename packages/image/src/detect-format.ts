@@ -111,7 +111,10 @@ export function probeFormat(file: BlockFile): Detected {
   const ext = /\.([A-Za-z0-9]+)$/.exec(file.name)?.[1]?.toLowerCase();
   const named = ext === undefined ? undefined : NAMED_EXTENSIONS[ext];
   if (named !== undefined)
-    return { kind: "unknown", reason: `named .${ext} (${named}) but has no such header at offset 0` };
+    return {
+      kind: "unknown",
+      reason: `named .${ext} (${named}) but has no such header ${ext === "dmg" ? "(a koly trailer) in its last 512 bytes" : "at offset 0"}`,
+    };
   if (size % RAW_SECTOR !== 0)
     return {
       kind: "unknown",

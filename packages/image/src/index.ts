@@ -7,7 +7,14 @@ export { DmgLayer, isDmg } from "./dmg-layer.js";
 export { ImageError, type ImageErrorCode, isImageError } from "./errors.js";
 export { Image, type ImageOptions, type ImageWrite } from "./image.js";
 export { type ImageHost, MemoryImageHost } from "./image-host.js";
-export { IMAGE_FORMATS, type ImageFormat, isImageFormat, type Layer, WRITABLE_FORMATS } from "./layer.js";
+export {
+  IMAGE_FORMAT_NAMES,
+  IMAGE_FORMATS,
+  type ImageFormat,
+  isImageFormat,
+  type Layer,
+  WRITABLE_FORMATS,
+} from "./layer.js";
 export { type MapEntry, mapImage } from "./map-image.js";
 export { MemoryBudget, type MemoryBudgetOptions } from "./memory-budget.js";
 export {

@@ -1,6 +1,14 @@
 /** The file formats a layer can be stored in (the one list every format option checks against). */
 export const IMAGE_FORMATS = ["raw", "qcow2", "amber", "vhdx", "dmg"] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+/** What each format is called in messages ("it is a … , not a world"). */
+export const IMAGE_FORMAT_NAMES: Readonly<Record<ImageFormat, string>> = {
+  raw: "raw disk image",
+  qcow2: "qcow2 disk image",
+  amber: "Amber disk layer",
+  vhdx: "VHDX disk image",
+  dmg: "DMG disk image",
+};
 /** Formats Amber writes (DMG is read-only). */
 export const WRITABLE_FORMATS: readonly ImageFormat[] = ["raw", "qcow2", "amber", "vhdx"];
 

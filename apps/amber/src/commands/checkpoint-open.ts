@@ -1,6 +1,6 @@
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
 import { nodeParentResolver, openCheckpoint } from "@amber/checkpoint/node";
-import { probeFormat } from "@amber/image";
+import { IMAGE_FORMAT_NAMES, probeFormat } from "@amber/image";
 import { nodeImageHost } from "@amber/image/node";
 import { MachineError, SECTION_SPECS } from "@amber/machine";
 import { isRegistryError } from "@amber/registry";
@@ -29,7 +29,7 @@ function diskHint(file: string): string {
     try {
       const d = probeFormat(f);
       return d.kind === "image" && d.format !== "raw"
-        ? `; it is a ${d.format === "amber" ? "Amber disk layer" : "qcow2 disk image"}, not a world: amber image info reads it`
+        ? `; it is a ${IMAGE_FORMAT_NAMES[d.format]}, not a world: amber image info reads it`
         : "";
     } finally {
       f.close();
