@@ -15,7 +15,9 @@ export interface BalloonMemory extends DmaMemory {
 
 export const DEVICE_BALLOON = 5;
 /** QEMU's virtio-balloon queue size (Linux needs at least 32 for the reporting queue). */
-const QUEUE_SIZE = 128;
+/** The largest queue size each balloon queue offers (QueueNumMax). */
+export const BALLOON_QUEUE_SIZE = 128;
+const QUEUE_SIZE = BALLOON_QUEUE_SIZE;
 /** virtio_balloon_config: num_pages (u32, the device's target) at 0, actual (u32, the driver's) at 4. */
 const CONFIG_SIZE = 8;
 /** Page size of the inflate and deflate queues' page frame numbers (VIRTIO_BALLOON_PFN_SHIFT). */

@@ -16,7 +16,9 @@ export interface DiskBackend {
 
 const DEVICE_BLOCK = 2;
 /** QEMU's virtio-blk default queue size. */
-const QUEUE_SIZE = 256;
+/** The largest queue size the device offers (QueueNumMax). */
+export const BLK_QUEUE_SIZE = 256;
+const QUEUE_SIZE = BLK_QUEUE_SIZE;
 
 // Feature bits offered: the block size, flush, and virtio 1.x itself (legacy-free device).
 const F_BLK_RO = 5;
