@@ -7,7 +7,11 @@
 //   - save-and-continue: the longest time the guest does not run while an image is written.
 //   - resident memory: RSS of a process running a guest that touched T bytes, next to the
 //     bound 1.2 × T + 50 MB.
-// Usage: node --expose-gc tools/bench/checkpoint/machine.mjs [--runs N] [--only save,continue,resume,rss]
+// With --json, one JSON line instead of the table: { node, runs, rows: [{ benchmark, time,
+// size, anchor }] (the table's text), resume: { insideMs, processMs, node0Ms, versionMs,
+// imageBytes }, rss: [{ dataBytes, touchedBytes, rssBytes, boundBytes }], node0RssBytes }, the
+// parts not run absent.
+// Usage: node --expose-gc tools/bench/checkpoint/machine.mjs [--runs N] [--only save,continue,resume,rss] [--json]
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +27,7 @@ const runs = Math.max(3, Number(takeFlag(args, "--runs", "5")) || 5);
 // --only save,continue,resume,rss: run only those parts (default all).
 const only = takeFlag(args, "--only", "save,continue,resume,rss").split(",");
 const want = (part) => only.includes(part);
+const json = args.includes("--json");
 const PAGE = 4096;
 const MiB = 1 << 20;
 const RAM = 256 * MiB;
@@ -40,6 +45,8 @@ const ck = await importBundle(
 await ck.initCheckpoint();
 const dir = mkdtempSync(join(tmpdir(), "amber-machine-bench-"));
 const rows = [];
+/** The measured figures by name, for --json. */
+const results = {};
 const creator = { name: "amber-bench", version: "0" };
 const ms = (x) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 
@@ -233,6 +240,13 @@ try {
       resume.push(wall([cli, "resume", image, "--max-insns", String(steps + 1)]));
       inside.push(JSON.parse(execFileSync(process.execPath, [probe], { encoding: "utf8" })).resume);
     }
+    results.resume = {
+      insideMs: median(inside),
+      processMs: median(resume),
+      node0Ms: median(node0),
+      versionMs: median(version),
+      imageBytes: statSync(image).size,
+    };
     rows.push([
       "resume to the first guest instruction, inside a fresh process (open + restore + 1 step)",
       ms(median(inside)),
@@ -281,6 +295,8 @@ try {
       const t = allocated; // what the guest and the loader touched, in pages held
       const bound = 1.2 * t + 50e6;
       const got = median(rss);
+      results.rss ??= [];
+      results.rss.push({ dataBytes: touched, touchedBytes: t, rssBytes: got, boundBytes: bound });
       rows.push([
         `resident memory, 256 MiB RAM, guest touched ${(t / MiB).toFixed(1)} MiB (${touched / MiB} MiB of data)`,
         "",
@@ -297,6 +313,7 @@ try {
           }),
         ),
       );
+    results.node0RssBytes = median(node0);
     rows.push([
       "resident memory of `node -e 0` (anchor)",
       "",
@@ -308,6 +325,11 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`Node ${process.version}, medians of ${runs} runs\n`);
-console.log("| benchmark | time | size | anchor |\n| --- | ---: | ---: | --- |");
-for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+if (json) {
+  const table = rows.map(([benchmark, time, size, anchor]) => ({ benchmark, time, size, anchor }));
+  console.log(JSON.stringify({ node: process.version, runs, rows: table, ...results }));
+} else {
+  console.log(`Node ${process.version}, medians of ${runs} runs\n`);
+  console.log("| benchmark | time | size | anchor |\n| --- | ---: | ---: | --- |");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+}

@@ -6,7 +6,10 @@
 // `lz4 -1` and `zstd -1` CLIs over the same 32 MiB of page bytes in the same run.
 // `--before DIR` also bundles the sources of another checkout (e.g. `git archive main`) and
 // interleaves its saves with these, so a change is measured before/after under the same load.
-// Usage: node --expose-gc tools/bench/checkpoint/save-speed.mjs [--runs N] [--before DIR]
+// With --json, one JSON line instead of the text: { load, runs, rows: [{ what, kind, ramMiB,
+// place, variant, wallMs, cpuMs, n }] } (kind "full", "incremental" or "anchor"; place "disk" or
+// "tmpfs"; variant "this tree" or "before"; cpuMs null for the anchors).
+// Usage: node --expose-gc tools/bench/checkpoint/save-speed.mjs [--runs N] [--before DIR] [--json]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +21,7 @@ import { makePage } from "./page-data.mjs";
 const args = process.argv.slice(2);
 const runs = Math.max(5, Number(takeFlag(args, "--runs", "7")) || 7);
 const before = takeFlag(args, "--before", "");
+const json = args.includes("--json");
 const PAGE = 4096;
 const MiB = 1 << 20;
 const creator = { name: "amber-bench", version: "0" };
@@ -32,8 +36,8 @@ if (before) variants.unshift({ name: "before", ck: await importBundle("save-spee
 for (const v of variants) await v.ck.initCheckpoint();
 
 const places = [
-  { name: "disk, synced", dir: mkdtempSync(join(tmpdir(), "amber-save-speed-")) },
-  { name: "tmpfs, no sync cost", dir: mkdtempSync(join("/dev/shm", "amber-save-speed-")) },
+  { name: "disk, synced", key: "disk", dir: mkdtempSync(join(tmpdir(), "amber-save-speed-")) },
+  { name: "tmpfs, no sync cost", key: "tmpfs", dir: mkdtempSync(join("/dev/shm", "amber-save-speed-")) },
 ];
 
 function spread(ramBytes, bytes) {
@@ -53,13 +57,23 @@ function measure(fn) {
 }
 
 const rows = [];
-const row = (what, walls, cpus) =>
+/** The same figures by name, for --json: `fields` says what was measured (kind, ramMiB, place, variant). */
+const results = [];
+const row = (what, walls, cpus, fields) => {
   rows.push([
     what,
     `${median(walls).toFixed(1)} ms`,
     cpus ? `${median(cpus).toFixed(1)} ms` : "",
     walls.length,
   ]);
+  results.push({
+    what,
+    ...fields,
+    wallMs: median(walls),
+    cpuMs: cpus ? median(cpus) : null,
+    n: walls.length,
+  });
+};
 
 try {
   // Full saves: each run saves the same machine again (a full image every time, no parent).
@@ -85,7 +99,12 @@ try {
       }
     }
     for (const s of states)
-      row(`full save 128 MiB RAM / 32 MiB touched, ${place.name} [${s.v.name}]`, s.walls, s.cpus);
+      row(`full save 128 MiB RAM / 32 MiB touched, ${place.name} [${s.v.name}]`, s.walls, s.cpus, {
+        kind: "full",
+        ramMiB: 128,
+        place: place.key,
+        variant: s.v.name,
+      });
   }
 
   // Incremental saves: 1 MiB (256 pages spread over RAM) changed, saved on the previous image.
@@ -127,6 +146,7 @@ try {
           `incremental save, 1 MiB dirty, ${ramBytes / MiB} MiB RAM, ${place.name} [${s.v.name}]`,
           s.walls,
           s.cpus,
+          { kind: "incremental", ramMiB: ramBytes / MiB, place: place.key, variant: s.v.name },
         );
       globalThis.gc?.();
     }
@@ -144,7 +164,11 @@ try {
     ]) {
       const ts = [];
       for (let i = 0; i < runs; i++) ts.push(measure(() => execFileSync(cmd, argv))[0]);
-      row(`anchor: ${name} CLI of the 32 MiB of page bytes, ${place.name} (no fsync)`, ts);
+      row(`anchor: ${name} CLI of the 32 MiB of page bytes, ${place.name} (no fsync)`, ts, undefined, {
+        kind: "anchor",
+        tool: name,
+        place: place.key,
+      });
     }
   }
 } finally {
@@ -152,8 +176,11 @@ try {
 }
 
 const load = execFileSync("cat", ["/proc/loadavg"]).toString().trim();
-console.log(`save speed (medians; load average ${load})`);
-for (const [what, wall, cpu, n] of rows)
-  console.log(
-    `  ${what.padEnd(92)} wall ${wall.padStart(9)}  ${cpu ? `CPU ${cpu.padStart(9)}` : ""}  (n=${n})`,
-  );
+if (json) console.log(JSON.stringify({ load, runs, rows: results }));
+else {
+  console.log(`save speed (medians; load average ${load})`);
+  for (const [what, wall, cpu, n] of rows)
+    console.log(
+      `  ${what.padEnd(92)} wall ${wall.padStart(9)}  ${cpu ? `CPU ${cpu.padStart(9)}` : ""}  (n=${n})`,
+    );
+}
