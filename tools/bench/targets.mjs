@@ -88,12 +88,11 @@ function runScript(name, [nodeFlags, script, scriptArgs], extra) {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, argv, { cwd: root, encoding: "utf8", maxBuffer: 1 << 28 });
   const took = ((performance.now() - t0) / 1000).toFixed(0);
-  const last = (text) =>
-    (text ?? "")
-      .trim()
-      .split("\n")
-      .filter((l) => l.trim())
-      .pop() ?? "";
+  // The line that says why: an uncaught error's own line, else the last line of the output.
+  const last = (text) => {
+    const lines = (text ?? "").split("\n").filter((l) => l.trim() && !/^Node\.js v/.test(l));
+    return (lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.pop() ?? "").trim();
+  };
   if (r.error) throw new Error(`${shown}: ${r.error.message}`);
   if (r.status !== 0)
     throw new Error(`${shown} exited ${r.status ?? r.signal}: ${last(r.stderr) || last(r.stdout)}`);
