@@ -24,7 +24,7 @@ const show = (x, digits, unit = "") => (num(x) === undefined ? "n/a" : `${x.toFi
 const ms = (x) => show(x, num(x) !== undefined && Math.abs(x) < 10 ? 1 : 0, " ms");
 const seconds = (x) => show(x, 2, " s");
 const times = (x) => show(x, 2, "×");
-const mib = (x) => show(num(x) === undefined ? x : x / MiB, 0, " MiB");
+const mib = (x, digits = 0) => show(num(x) === undefined ? x : x / MiB, digits, " MiB");
 
 /** Yes when `x` exists and passes `test`; undefined (shown "n/a") when it is missing. */
 const judge = (x, test) => (num(x) === undefined ? undefined : test(x));
@@ -112,7 +112,7 @@ function rssRows(machine) {
     const ratio =
       num(r?.rssBytes) !== undefined && num(r?.boundBytes) ? r.rssBytes / r.boundBytes : undefined;
     return {
-      target: `RSS, guest touched T = ${mib(r?.touchedBytes)}`,
+      target: `RSS, guest touched T = ${mib(r?.touchedBytes, 1)}`,
       anchor: node0,
       amber: `RSS ${mib(r?.rssBytes)} (bound ${mib(r?.boundBytes)})`,
       value: `${show(ratio, 2)} of bound`,

@@ -155,8 +155,8 @@ describe("issue 16 target table", () => {
   it("gives one RSS line per guest size against 1.2·T + 50 MB", () => {
     const rss = rows.filter((r) => r.target.startsWith("RSS"));
     expect(rss.map((r) => [r.target, r.value, r.met])).toEqual([
-      ["RSS, guest touched T = 2 MiB", "1.00 of bound", true],
-      ["RSS, guest touched T = 66 MiB", "1.10 of bound", false],
+      ["RSS, guest touched T = 2.0 MiB", "1.00 of bound", true],
+      ["RSS, guest touched T = 66.0 MiB", "1.10 of bound", false],
     ]);
     expect(rss[0]!.anchor).toBe("`node -e 0` 39 MiB");
   });
