@@ -76,6 +76,8 @@ const WHO = 148;
  * (and commits their pages) before the first region is compiled.
  */
 const USED = 152;
+/** The pc a translated region last left for through a backward branch or jump (`WasmLayout.backOffset`). */
+const BACK = 156;
 const TAGS = 256;
 const FNS = TAGS + 4 * (JIT_MASK + 1);
 /** Per region slot: exits to pcs outside it, and a ring of the last RECENT of those pcs. */
@@ -217,7 +219,7 @@ export class WasmBlockCache implements RegionCache {
     const host = flat.hostOffset + (this.translated ? AREA_STRIDE : 0);
     const tlbOffset = flat.hostOffset + TLBS;
     this.regs = new Int32Array(buffer, host + REGS, 33);
-    this.state = new Int32Array(buffer, host + STEPS, 4);
+    this.state = new Int32Array(buffer, host + STEPS, (BACK + 4 - STEPS) >> 2);
     this.exits = new Int32Array(buffer, host + EXITS, MAX_REGIONS);
     this.recent = new Int32Array(buffer, host + RECENT_PCS, RECENT * MAX_REGIONS);
     this.host = host;
@@ -236,6 +238,7 @@ export class WasmBlockCache implements RegionCache {
       stepsOffset: host + STEPS,
       needOffset: host + NEED,
       tlbOffset: this.translated ? tlbOffset : undefined,
+      backOffset: this.translated ? host + BACK : undefined,
     };
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 64 });
     this.imports = { m: { mem: flat.memory, tab: this.table } };
@@ -297,7 +300,13 @@ export class WasmBlockCache implements RegionCache {
     while (steps < left) {
       const j = (pc >>> 1) & JIT_MASK;
       if (tag[j] !== pc) {
-        if (!first && ++this.hot[j]! < this.hotness) break;
+        if (!first) {
+          // Compiled code left for a pc with none: count it, as a loop head when reached
+          // backwards (only translated regions say so; see `WasmLayout.backOffset`).
+          const heat = this.hot[j]! + (state[5] === pc ? this.loopWeight : 1);
+          this.hot[j] = heat;
+          if (heat < this.hotness) break;
+        }
         this.hot[j] = 0;
         if (!this.compile(pc)) break;
       }
