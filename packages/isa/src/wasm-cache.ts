@@ -79,6 +79,8 @@ const WHO = 148;
 const USED = 152;
 /** The pc a translated region last left for through a backward branch or jump (`WasmLayout.backOffset`). */
 const BACK = 156;
+/** Its index in `state` (which starts at STEPS). */
+const STATE_BACK = (BACK - STEPS) >> 2;
 const TAGS = 256;
 const FNS = TAGS + 4 * (JIT_MASK + 1);
 /** Per region slot: exits to pcs outside it, and a ring of the last RECENT of those pcs. */
@@ -220,7 +222,7 @@ export class WasmBlockCache implements RegionCache {
     const host = flat.hostOffset + (this.translated ? AREA_STRIDE : 0);
     const tlbOffset = flat.hostOffset + TLBS;
     this.regs = new Int32Array(buffer, host + REGS, 33);
-    this.state = new Int32Array(buffer, host + STEPS, (BACK + 4 - STEPS) >> 2);
+    this.state = new Int32Array(buffer, host + STEPS, STATE_BACK + 1);
     this.exits = new Int32Array(buffer, host + EXITS, MAX_REGIONS);
     this.recent = new Int32Array(buffer, host + RECENT_PCS, RECENT * MAX_REGIONS);
     this.host = host;
@@ -304,7 +306,7 @@ export class WasmBlockCache implements RegionCache {
         if (!first) {
           // Compiled code left for a pc with none: count it, as a loop head when reached
           // backwards (only translated regions say so; see `WasmLayout.backOffset`).
-          const heat = this.hot[j]! + (state[5] === pc ? this.loopWeight : 1);
+          const heat = this.hot[j]! + (state[STATE_BACK] === pc ? this.loopWeight : 1);
           this.hot[j] = heat;
           if (heat < this.hotness) break;
         }
