@@ -1,8 +1,8 @@
 // Bundles the CLI into one file. Workspace packages are bundled from their TypeScript
 // sources (the "@amber/source" condition), so the app never depends on their dist/.
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { buildBundleRuntime } from "./build-bundle-runtime.mjs";
@@ -16,10 +16,22 @@ function zstdWasmPath() {
   return join(dirname(entry), "zstd.wasm");
 }
 
+/** Code-split chunks beside the entry: `chunk-HASH.js`. */
+const CHUNK = /^chunk-[A-Z0-9]+\.js$/;
+
 export async function bundle(outfile = `${here}dist/amber.js`) {
+  const outdir = dirname(outfile);
+  mkdirSync(outdir, { recursive: true });
+  // Chunks of an earlier build (their names are their content hashes): not shipped twice.
+  for (const f of readdirSync(outdir)) if (CHUNK.test(f)) rmSync(join(outdir, f));
   await build({
-    entryPoints: [`${here}src/bin.ts`],
-    outfile,
+    entryPoints: { [basename(outfile, ".js")]: `${here}src/bin.ts` },
+    outdir,
+    // Each command's code is its own chunk, loaded when that command runs (src/cli-commands.ts):
+    // `amber resume` reads, compiles and runs only what it needs. Chunks sit beside the entry,
+    // where the code finds zstd.wasm, lisp.elf and bundle-runtime/ (import.meta.url).
+    splitting: true,
+    chunkNames: "chunk-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",
@@ -47,7 +59,6 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     },
     logLevel: "warning",
   });
-  mkdirSync(dirname(outfile), { recursive: true });
   rmSync(`${outfile}.map`, { force: true }); // left by earlier builds that made one
   copyFileSync(zstdWasmPath(), join(dirname(outfile), "zstd.wasm"));
   // `amber repl` boots the project's Lisp world by default: ship its ELF beside the bundle.
