@@ -1,8 +1,9 @@
 // Bundles the CLI into one file. Workspace packages are bundled from their TypeScript
 // sources (the "@amber/source" condition), so the app never depends on their dist/.
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { buildBundleRuntime } from "./build-bundle-runtime.mjs";
@@ -16,47 +17,52 @@ function zstdWasmPath() {
   return join(dirname(entry), "zstd.wasm");
 }
 
-/** Code-split chunks beside the entry: `chunk-HASH.js`. */
+/** Chunks of code-split builds (an earlier layout of dist/): not shipped. */
 const CHUNK = /^chunk-[A-Z0-9]+\.js$/;
 
+/**
+ * The CLI is two files: `outfile` (dist/amber.js, the `amber` bin) is src/launcher.ts, which
+ * compiles the CLI proper, amber-main.cjs beside it, with V8's code cache (see launcher.ts).
+ */
 export async function bundle(outfile = `${here}dist/amber.js`) {
   const outdir = dirname(outfile);
   mkdirSync(outdir, { recursive: true });
-  // Chunks of an earlier build (their names are their content hashes): not shipped twice.
   for (const f of readdirSync(outdir)) if (CHUNK.test(f)) rmSync(join(outdir, f));
+  const main = join(outdir, "amber-main.cjs");
   await build({
-    entryPoints: { [basename(outfile, ".js")]: `${here}src/bin.ts` },
-    outdir,
-    // Each command's code is its own chunk, loaded when that command runs (src/cli-commands.ts):
-    // `amber resume` reads, compiles and runs only what it needs. Chunks sit beside the entry,
-    // where the code finds zstd.wasm, lisp.elf and bundle-runtime/ (import.meta.url).
-    splitting: true,
-    chunkNames: "chunk-[hash]",
+    entryPoints: [`${here}src/bin.ts`],
+    outfile: main,
     bundle: true,
     platform: "node",
-    format: "esm",
+    // A script (run by the launcher in a function taking require, module, __filename,
+    // __dirname and __amberUrl): V8 caches compiled scripts, not ES modules, in Node 20.
+    format: "cjs",
     target: "node20",
     conditions: ["@amber/source"],
     // ES module entries first: they tree-shake (hash-wasm's UMD main carries every
     // algorithm's WASM, 250 KB the CLI parsed at every start).
     mainFields: ["module", "main"],
+    // The code finds what ships beside it (zstd.wasm, lisp.elf, bundle-runtime/) and starts
+    // worker threads from the launcher's URL.
+    define: { "import.meta.url": "__amberUrl" },
     // No source map: it would point at the workspace's sources, which the package does not ship.
     sourcemap: false,
-    // Half the bytes Node reads, decodes and parses at every start (about a third of an
-    // `amber resume`'s CPU before the guest runs). Not keepNames: its __name() calls would
-    // break code run from its own source text (the serial back ends' worker); messages
-    // name errors by their explicit `name` fields.
+    // Half the bytes Node reads, decodes and parses at every start. Not keepNames: its
+    // __name() calls would break code run from its own source text (the serial back ends'
+    // worker); messages name errors by their explicit `name` fields.
     minify: true,
-    banner: {
-      js: [
-        "#!/usr/bin/env node",
-        "import { createRequire as __amberRequire } from 'node:module';",
-        "import { fileURLToPath as __amberPath } from 'node:url';",
-        "const require = __amberRequire(import.meta.url);",
-        "const __filename = __amberPath(import.meta.url);",
-        "const __dirname = __amberPath(new URL('.', import.meta.url));",
-      ].join("\n"),
-    },
+    logLevel: "warning",
+  });
+  const id = createHash("sha256").update(readFileSync(main)).digest("hex").slice(0, 16);
+  await build({
+    entryPoints: [`${here}src/launcher.ts`],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    define: { AMBER_MAIN_ID: JSON.stringify(id) },
+    banner: { js: "#!/usr/bin/env node" },
     logLevel: "warning",
   });
   rmSync(`${outfile}.map`, { force: true }); // left by earlier builds that made one

@@ -18,7 +18,7 @@ function fatal(e: unknown): never {
 process.on("uncaughtException", fatal);
 process.on("unhandledRejection", fatal);
 
-try {
+async function start(): Promise<void> {
   // Worker threads (a script's `fork`, the REPL's idle compaction) run this same file.
   setProgramEntry(import.meta.url);
   const argv = process.argv.slice(2);
@@ -44,6 +44,7 @@ try {
     await initRegistry();
     process.exitCode = await runProgram(argv, nodeEnv(), (text) => process.stdout.write(text), groups);
   }
-} catch (e) {
-  fatal(e);
 }
+
+// No top-level await: the bundle runs as a script (launcher.ts), not a module.
+start().catch(fatal);
