@@ -22,7 +22,7 @@ async function start(): Promise<void> {
   // Worker threads (a script's `fork`, the REPL's idle compaction) run this same file.
   setProgramEntry(import.meta.url);
   const argv = process.argv.slice(2);
-  // Only the code of the command that runs is loaded (cli-commands.ts), while the hashes load.
+  // Only the command that runs is initialised (cli-commands.ts), while the hashes load.
   const commands = isMainThread ? loadCommands(commandGroupsFor(argv)) : undefined;
   // The image formats need the xxhash WASM module: load it once, before any command. zstd's
   // is loaded when a zstd block is first met (most runs meet none: saves store pages as they are).

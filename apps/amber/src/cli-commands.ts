@@ -2,9 +2,10 @@ import type { RegisterCommands } from "./cli-context.js";
 
 /**
  * The command groups, in the order `amber --help` lists them, each with the names it
- * registers and a loader: a command's code is loaded only when it runs (in the bundle every
- * loader is its own chunk), so `amber resume` does not compile the image, registry, REPL,
- * bundle, script and relocate code.
+ * registers and a loader: a command's modules are initialised only when it runs (in the
+ * bundle too: esbuild defers a dynamically imported module's top level, the built-ins it
+ * requires included), so `amber resume` does not run the image, registry, REPL, bundle,
+ * script and relocate code.
  */
 export interface CommandGroup {
   names: readonly string[];
