@@ -17,6 +17,27 @@ function zstdWasmPath() {
   return join(dirname(entry), "zstd.wasm");
 }
 
+/**
+ * commander requires node:child_process when loaded, only to run executable subcommands,
+ * which amber has none of; loading it (with net and dgram) was several ms of every start.
+ * Here commander gets it on first use.
+ */
+const lazyChildProcess = {
+  name: "amber-lazy-child-process",
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer)
+        ? { path: "child_process", namespace: "amber-lazy" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "amber-lazy" }, () => ({
+      loader: "js",
+      contents:
+        'let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require("node:child_process"))[k] });',
+    }));
+  },
+};
+
 /** Chunks of code-split builds (an earlier layout of dist/): not shipped. */
 const CHUNK = /^chunk-[A-Z0-9]+\.js$/;
 
@@ -45,6 +66,7 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     // The code finds what ships beside it (zstd.wasm, lisp.elf, bundle-runtime/) and starts
     // worker threads from the launcher's URL.
     define: { "import.meta.url": "__amberUrl" },
+    plugins: [lazyChildProcess],
     // No source map: it would point at the workspace's sources, which the package does not ship.
     sourcemap: false,
     // Half the bytes Node reads, decodes and parses at every start. Not keepNames: its
