@@ -9,7 +9,7 @@ import {
   CheckpointReader as Reader,
   writeCheckpoint,
 } from "@amber/checkpoint";
-import { openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
+import { convertCheckpoint, openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CapturedIo, Machine } from "../src/index.js";
 import { bootGuest } from "./boot-guest.js";
@@ -149,6 +149,34 @@ describe("lazy resume", () => {
     expect(thrown.message).not.toMatch(/\n/);
     expect(m.hart.steps).toBe(200); // not one instruction ran on damaged code
     expect(readFileSync(world).equals(bytes)).toBe(true);
+  });
+
+  it("keeps reading the composed directory it resumed from when another is swapped in under its name", () => {
+    const straight = bootGuest("strings");
+    const end = endState(straight.machine, "", straight.machine.run());
+    end.stdout = straight.io.stdoutText;
+
+    const a = bootGuest("strings");
+    a.machine.run(2500);
+    const file = join(tmp, "for-dir.amber");
+    const s = a.machine.beginSave();
+    s.committed(writeCheckpointFile(file, s.input));
+    const dir = join(tmp, "world.d");
+    convertCheckpoint(file, dir, "directory");
+    const reader = openCheckpoint(dir);
+    const { machine, io } = resume(reader, "lazy");
+    // No page read yet: the segment's data file must be the one opened with the image.
+    expect(machine.ram.allocatedPages).toBe(0);
+    const other = bootGuest("hello");
+    other.machine.run(100);
+    const otherFile = join(tmp, "other.amber");
+    const o = other.machine.beginSave();
+    o.committed(writeCheckpointFile(otherFile, o.input));
+    convertCheckpoint(otherFile, dir, "directory");
+    const outcome = machine.run();
+    const after = endState(machine, a.io.stdoutText + io.stdoutText, outcome);
+    reader.close();
+    expect(after).toEqual(end);
   });
 
   it("keeps reading the image it resumed from when a save replaces that file", () => {
