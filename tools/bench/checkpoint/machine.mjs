@@ -8,9 +8,9 @@
 //   - resident memory: RSS of a process running a guest that touched T bytes, next to the
 //     bound 1.2 × T + 50 MB.
 // With --json, one JSON line instead of the table: { node, runs, rows: [{ benchmark, time,
-// size, anchor }] (the table's text), resume: { insideMs, processMs, node0Ms, versionMs,
-// imageBytes }, rss: [{ dataBytes, touchedBytes, rssBytes, boundBytes }], node0RssBytes }, the
-// parts not run absent.
+// size, anchor }] (the table's text), resume: { insideMs, againMs (a second resume in that
+// process: code compiled), processMs, node0Ms, versionMs, imageBytes }, rss: [{ dataBytes,
+// touchedBytes, rssBytes, boundBytes }], node0RssBytes }, the parts not run absent.
 // Usage: node --expose-gc tools/bench/checkpoint/machine.mjs [--runs N] [--only save,continue,resume,rss] [--json]
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -252,6 +252,7 @@ try {
     }
     results.resume = {
       insideMs: median(inside),
+      againMs: median(again),
       processMs: median(resume),
       node0Ms: median(node0),
       versionMs: median(version),
