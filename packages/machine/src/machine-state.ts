@@ -407,12 +407,10 @@ function usedLength(bytes: Uint8Array): number {
   return n;
 }
 
-/** `bytes` followed by zeros up to `size`; `tooLong` reports bytes that do not fit. */
-function padTo(bytes: Uint8Array, size: number, tooLong: () => never): Uint8Array {
+/** `bytes` if they fit in `size`; `tooLong` reports bytes that do not. */
+function fitting(bytes: Uint8Array, size: number, tooLong: () => never): Uint8Array {
   if (bytes.length > size) tooLong();
-  const out = new Uint8Array(size);
-  out.set(bytes);
-  return out;
+  return bytes;
 }
 
 const HANDLE_KINDS = ["stdin", "stdout", "stderr", "features"];
@@ -543,7 +541,7 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
       imageEnd: m.int("imageEnd", 0, 0x1_0000_0000),
       fdtAddress: m.int("fdtAddress", 0, 0xffff_ffff),
       initrd: m.bool("hasInitrd") ? initrd(m) : undefined,
-      mrom: padTo(m.array("mrom", Uint8Array, -1), mromSize, () =>
+      mrom: fitting(m.array("mrom", Uint8Array, -1), mromSize, () =>
         m.bad("mrom", `is longer than the ROM (${mromSize} bytes)`),
       ),
     },

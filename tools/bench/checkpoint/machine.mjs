@@ -8,9 +8,10 @@
 //   - resident memory: RSS of a process running a guest that touched T bytes, next to the
 //     bound 1.2 × T + 50 MB.
 // With --json, one JSON line instead of the table: { node, runs, rows: [{ benchmark, time,
-// size, anchor }] (the table's text), resume: { insideMs, processMs, node0Ms, versionMs,
-// imageBytes }, rss: [{ dataBytes, touchedBytes, rssBytes, boundBytes }], node0RssBytes }, the
-// parts not run absent.
+// size, anchor }] (the table's text), resume: { insideMs, againMs (a second resume in that
+// process: code compiled), compactedMs (the image compacted to zstd), processMs, node0Ms,
+// versionMs, imageBytes }, rss: [{ dataBytes, touchedBytes, rssBytes, boundBytes }],
+// node0RssBytes }, the parts not run absent.
 // Usage: node --expose-gc tools/bench/checkpoint/machine.mjs [--runs N] [--only save,continue,resume,rss] [--json]
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -208,6 +209,10 @@ try {
     const s = m.beginSave(creator);
     s.committed(ck.node.writeCheckpointFile(image, s.input));
     const steps = m.hart.steps;
+    // The same image compacted ("save fast, compress later", as the REPL does when idle):
+    // its first page read decodes a zstd block.
+    const compacted = join(dir, "resume-zstd.ambc");
+    ck.node.compactCheckpointFile(image, { dst: compacted });
     const wall = (argv) => {
       const t = performance.now();
       const r = spawnSync(process.execPath, argv, { encoding: "utf8" });
@@ -222,26 +227,43 @@ try {
         `const t0 = performance.now();`,
         `const ck = await import(${JSON.stringify(pathToFileURL(join(root, "packages/compress/node_modules/.cache/amber-bench/checkpoint-machine.mjs")).href)});`,
         `await ck.initCheckpoint();`,
+        `const image = process.argv[2];`,
         `const t1 = performance.now();`,
-        `const r = ck.node.openCheckpoint(${JSON.stringify(image)});`,
+        `const r = ck.node.openCheckpoint(image);`,
         `const m = ck.Machine.fromCheckpoint(r, { io: new ck.CapturedIo(), baselineBytes: 0 });`,
         `m.run(1);`,
         `const t2 = performance.now();`,
-        `console.log(JSON.stringify({ load: t1 - t0, resume: t2 - t1 }));`,
+        // The same again in this process: V8 has compiled the code by now, so this is
+        // Amber's own work (the first one also pays for compiling ~270 functions on first call).
+        `const r2 = ck.node.openCheckpoint(image);`,
+        `const m2 = ck.Machine.fromCheckpoint(r2, { io: new ck.CapturedIo(), baselineBytes: 0 });`,
+        `m2.run(1);`,
+        `const t3 = performance.now();`,
+        `r.close(); r2.close();`,
+        `console.log(JSON.stringify({ load: t1 - t0, resume: t2 - t1, again: t3 - t2 }));`,
       ].join("\n"),
     );
     const node0 = [];
     const version = [];
     const resume = [];
     const inside = [];
+    const again = [];
+    const insideZstd = [];
     for (let i = 0; i < Math.max(runs, 7); i++) {
       node0.push(wall(["-e", "0"]));
       version.push(wall([cli, "--version"]));
       resume.push(wall([cli, "resume", image, "--max-insns", String(steps + 1)]));
-      inside.push(JSON.parse(execFileSync(process.execPath, [probe], { encoding: "utf8" })).resume);
+      const r = JSON.parse(execFileSync(process.execPath, [probe, image], { encoding: "utf8" }));
+      inside.push(r.resume);
+      again.push(r.again);
+      insideZstd.push(
+        JSON.parse(execFileSync(process.execPath, [probe, compacted], { encoding: "utf8" })).resume,
+      );
     }
     results.resume = {
       insideMs: median(inside),
+      againMs: median(again),
+      compactedMs: median(insideZstd),
       processMs: median(resume),
       node0Ms: median(node0),
       versionMs: median(version),
@@ -252,6 +274,18 @@ try {
       ms(median(inside)),
       `${(statSync(image).size / MiB).toFixed(1)} MiB image`,
       "Firecracker resume: < 8 ms",
+    ]);
+    rows.push([
+      "the same again in that process (code compiled: Amber's own work)",
+      ms(median(again)),
+      "",
+      "",
+    ]);
+    rows.push([
+      "resume in a fresh process, the image compacted (zstd: the first page decodes a zstd block)",
+      ms(median(insideZstd)),
+      `${(statSync(compacted).size / MiB).toFixed(1)} MiB image`,
+      "",
     ]);
     rows.push([
       "`amber resume IMG --max-insns N+1` (whole process)",
