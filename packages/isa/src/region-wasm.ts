@@ -56,6 +56,12 @@ export interface WasmLayout {
   needOffset: number;
   /** Under translation: where the MMU keeps its TLBs (`Mmu.placeTlbs`' layout). */
   tlbOffset?: number;
+  /**
+   * Every RAM page may be loaded from directly (`RamWindow.loadsDirect`): a physical load
+   * then checks only that it lies within RAM (misaligned ones too: the memory's bytes
+   * are RAM's), instead of its page's `fastRead` flag and its alignment.
+   */
+  loadsDirect?: boolean;
 }
 
 /**
@@ -265,6 +271,7 @@ class Gen {
   /**
    * Transfers control from `from` to `pc`: falls through to the next case, jumps to a
    * block (after a code-page check when translated and the page changes), or leaves.
+   * Only valid inside a block's code (`cases` says which).
    */
   goTo(pc: number, nextIndex: number, from: Block): void {
     const c = this.c;
@@ -276,7 +283,11 @@ class Gen {
     const to = this.region.blocks[b]!;
     if (this.region.translated && (to.start ^ from.start) >>> 12 !== 0) this.codePageCheck(to, 1);
     if (b === nextIndex) return;
-    c.i32(b).set(B).br(this.top);
+    // A later block's code starts right after the end of its case block, which encloses
+    // this one: branch there directly. Earlier blocks go through `$top`'s br_table.
+    const here = this.region.blocks.length - this.cases;
+    if (b > here) c.br(this.nest + b - here - 1);
+    else c.i32(b).set(B).br(this.top);
   }
 }
 
@@ -564,7 +575,8 @@ function emitTranslatedCheck(g: Gen, i: Insn, size: 1 | 2 | 4, store: boolean): 
 
 /**
  * Pushes "leave" (non-zero) for a physical access and leaves its RAM offset in O: the
- * flag of O's page must be set (0 for pages beyond RAM) and O aligned.
+ * flag of O's page must be set (0 for pages beyond RAM) and O aligned; or, for a load
+ * when every page may be loaded from (`loadsDirect`), all its bytes must lie in RAM.
  */
 function emitPhysicalCheck(g: Gen, i: Insn, size: 1 | 2 | 4, store: boolean): void {
   const c = g.c;
@@ -574,6 +586,11 @@ function emitPhysicalCheck(g: Gen, i: Insn, size: 1 | 2 | 4, store: boolean): vo
     .op(W.I32Add)
     .op(W.LocalTee)
     .u32(O);
+  if (!store && layout.loadsDirect === true) {
+    // Its last byte within RAM: one unsigned compare (a negative offset is huge).
+    c.i32((layout.ramSize - size) | 0).op(W.I32GtU);
+    return;
+  }
   c.i32(12).op(W.I32ShrU);
   c.mem(W.I32Load8U, 0, store ? layout.fastWriteOffset : layout.fastReadOffset);
   c.op(W.I32Eqz);

@@ -146,6 +146,8 @@ export class WasmBlockCache implements RegionCache {
   private host!: number;
   /** Regions of virtual pcs reading the TLBs (the cache was made with an MMU). */
   private readonly translated: boolean;
+  /** Whether a region compiled since the last flush relies on `RamWindow.loadsDirect`. */
+  private direct = false;
 
   /**
    * A cache for `ram`, or undefined when it is not flat or the host cannot compile
@@ -280,6 +282,7 @@ export class WasmBlockCache implements RegionCache {
     this.bySlot.length = 0;
     this.coverage.clear();
     this.regions = 0;
+    this.direct = false;
   }
 
   enter(pc: number, budget: number): number {
@@ -287,6 +290,9 @@ export class WasmBlockCache implements RegionCache {
       this.steps = 0;
       return pc;
     }
+    // Code compiled for loads straight from the memory must not run once some page may
+    // not be (a page source set since).
+    if (this.direct && this.ram.loadsDirect !== true) this.flush();
     const dispatch = this.dispatch!;
     const left = budget < MAX_LEFT ? budget : MAX_LEFT;
     const tag = this.tag;
@@ -382,6 +388,9 @@ export class WasmBlockCache implements RegionCache {
   }
 
   private build(region: Region, slot: number): WebAssembly.ExportValue | undefined {
+    const direct = !this.translated && this.ram.loadsDirect === true;
+    this.layout.loadsDirect = direct;
+    this.direct ||= direct;
     try {
       const bytes = generateWasmRegion(region, this.layout, {
         count: this.host + EXITS + 4 * slot,
