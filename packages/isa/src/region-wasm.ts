@@ -1,6 +1,7 @@
 import { Access, TLB_KIND_BYTES, TLB_MASK } from "./mmu.js";
 import { type MemoryAccess, OpKind, opInfo } from "./op-table.js";
 import { Op } from "./ops.js";
+import { isSelfLoop, planRegion, type RegionPlan } from "./region-loops.js";
 import { type Block, BlockEnd, type Insn, type Region, regionLayout } from "./region-scan.js";
 import { Code, encodeModule, I32, VOID, W } from "./wasm-encoder.js";
 
@@ -206,27 +207,54 @@ const ALIGN_BITS = { 1: 0, 2: 1, 4: 2 } as const;
 class Gen {
   readonly c = new Code();
   readonly local = new Map<number, number>();
-  /** Labels between the current code and `$top`, beyond the case blocks (open `if`s). */
+  /** Labels inside the innermost of `labels` (open `if`s, a block's own loop). */
   nest = 0;
-  /** Case blocks still enclosing the code being generated. */
-  cases = 0;
+  /**
+   * The structural labels enclosing the code being generated, outermost first: "out",
+   * "top", "dispatch", "case:H" (the case of the unit headed by block H), "loop:H" (the
+   * loop unit headed by H), "in:J" (ends where block J of a loop starts).
+   */
+  readonly labels: string[] = [];
+  /** The block being generated. */
+  current = 0;
   /** Blocks that start with a budget check: targets of backward edges in layout order. */
   readonly heads = new Set<number>();
   /** Per block: the most steps from its start to the next budget check or exit. */
   reach: number[] = [];
 
-  constructor(
-    readonly region: Region,
-    readonly layout: WasmLayout,
-    /** The block index of each start pc. */
-    readonly index: Map<number, number>,
-  ) {}
+  readonly region: Region;
+  /** The block index of each start pc. */
+  readonly index: Map<number, number>;
 
+  constructor(
+    readonly plan: RegionPlan,
+    readonly layout: WasmLayout,
+  ) {
+    this.region = plan.region;
+    this.index = plan.index;
+  }
+
+  /** The branch depth of a structural label from the code being generated. */
+  depth(label: string): number {
+    const k = this.labels.lastIndexOf(label);
+    if (k < 0) throw new Error(`region compiler: no label ${label} here`);
+    return this.nest + this.labels.length - 1 - k;
+  }
   get top(): number {
-    return this.cases + this.nest;
+    return this.depth("top");
   }
   get out(): number {
-    return this.cases + this.nest + 1;
+    return this.depth("out");
+  }
+  /** Opens a structural label. */
+  open(op: W, label: string): void {
+    this.c.op(op).byte(VOID);
+    this.labels.push(label);
+  }
+  /** Closes the innermost structural label. */
+  close(): void {
+    this.c.op(W.End);
+    this.labels.pop();
   }
 
   /** A pusher for register r (x0 reads as 0). */
@@ -283,20 +311,33 @@ class Gen {
     const to = this.region.blocks[b]!;
     if (this.region.translated && (to.start ^ from.start) >>> 12 !== 0) this.codePageCheck(to, 1);
     if (b === nextIndex) return;
-    // A later block's code starts right after the end of its case block, which encloses
-    // this one: branch there directly. Earlier blocks go through `$top`'s br_table.
-    const here = this.region.blocks.length - this.cases;
-    if (b > here) c.br(this.nest + b - here - 1);
-    else c.i32(b).set(B).br(this.top);
+    const { loopOf, unitOf } = this.plan;
+    const loop = loopOf[this.current]!;
+    // The head of this block's loop; a later block of it, whose code starts where its
+    // `in` label ends; a later unit, whose code starts where its case ends; an earlier
+    // unit, through `$top`'s br_table.
+    if (loop !== -1 && b === loop) c.br(this.depth(`loop:${b}`));
+    else if (loop !== -1 && loopOf[b] === loop && b > this.current) c.br(this.depth(`in:${b}`));
+    else if (unitOf[b] === -1) throw new Error("region compiler: a jump into a loop from outside");
+    else if (b > this.current) c.br(this.depth(`case:${b}`));
+    else c.i32(unitOf[b]!).set(B).br(this.top);
   }
 }
 
+/** A region's module, and the pcs it may be entered at (block starts, but for those inside loops). */
+export interface WasmRegion {
+  readonly bytes: Uint8Array;
+  readonly entries: number[];
+}
+
 /** The module for `region`, exporting `f(pc, left) -> npc`. */
-export function generateWasmRegion(region: Region, layout: WasmLayout, log?: ExitLog): Uint8Array {
-  if (region.translated && layout.tlbOffset === undefined)
+export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: ExitLog): WasmRegion {
+  if (scanned.translated && layout.tlbOffset === undefined)
     throw new Error("region compiler: a translated region needs the TLBs' offset");
-  const { blockAt, registers: regs, written } = regionLayout(region);
-  const g = new Gen(region, layout, blockAt);
+  const plan = planRegion(scanned);
+  const { region, units, unitOf } = plan;
+  const { registers: regs, written } = regionLayout(region);
+  const g = new Gen(plan, layout);
   const c = g.c;
   budgetChecks(g);
   regs.forEach((r, k) => {
@@ -306,24 +347,35 @@ export function generateWasmRegion(region: Region, layout: WasmLayout, log?: Exi
     c.i32(0)
       .mem(W.I32Load, 2, layout.regsOffset + 4 * r)
       .set(g.local.get(r)!);
-  const K = region.blocks.length;
-  c.get(PC).set(NPC).i32(K).set(B).get(LEFT).set(REM);
-  c.op(W.Block).byte(VOID); // $out
-  c.op(W.Loop).byte(VOID); // $top
-  for (let k = 0; k <= K; k++) c.op(W.Block).byte(VOID); // $dispatch, $case_{K-1} .. $case_0
-  c.get(B).op(W.BrTable).u32(K);
-  for (let k = 0; k < K; k++) c.u32(k);
-  c.u32(K); // default: the dispatch
-  c.op(W.End);
-  region.blocks.forEach((block, i) => {
-    g.cases = K - i; // $case_{i+1} .. $case_{K-1}, $dispatch
-    emitBlock(g, block, i);
-    c.op(W.End);
-  });
-  // The dispatch (entry, indirect jumps): the block starting at npc, or leave.
-  g.cases = 0;
-  // Entering block i needs room for the longest path to the next budget check.
-  for (const [pc, i] of g.index) {
+  // B: the unit to go to through the br_table (n: the dispatch).
+  const n = units.length;
+  c.get(PC).set(NPC).i32(n).set(B).get(LEFT).set(REM);
+  g.open(W.Block, "out");
+  g.open(W.Loop, "top");
+  g.open(W.Block, "dispatch");
+  for (let u = n - 1; u >= 0; u--) g.open(W.Block, `case:${units[u]![0]}`);
+  c.get(B).op(W.BrTable).u32(n);
+  for (let u = 0; u < n; u++) c.u32(u);
+  c.u32(n); // default: the dispatch
+  for (const [head, last] of units) {
+    g.close(); // this unit's case: its code follows
+    if (last === head) emitBlock(g, region.blocks[head]!, head);
+    else {
+      g.open(W.Loop, `loop:${head}`);
+      for (let j = last; j > head; j--) g.open(W.Block, `in:${j}`);
+      for (let j = head; j <= last; j++) {
+        if (j > head) g.close(); // block j's `in` label
+        emitBlock(g, region.blocks[j]!, j);
+      }
+      g.close();
+    }
+  }
+  g.close(); // the dispatch's
+  // The dispatch (entry, indirect jumps): the unit headed by the block starting at npc,
+  // or leave. Entering block i needs room for the longest path to the next budget check.
+  const heads = [...g.index].filter(([, i]) => unitOf[i] !== -1);
+  const entries = heads.sort(([a], [b]) => (a === region.entry ? -1 : b === region.entry ? 1 : 0));
+  for (const [pc, i] of entries) {
     c.get(NPC).i32(pc).op(W.I32Eq).op(W.If).byte(VOID);
     g.nest++;
     if (region.translated) g.codePageCheck(region.blocks[i]!, NEED_REMAPPED);
@@ -332,12 +384,12 @@ export function generateWasmRegion(region: Region, layout: WasmLayout, log?: Exi
     c.i32(1).set(NEED).br(g.out);
     g.nest--;
     c.op(W.End);
-    c.i32(i).set(B).br(g.top);
+    c.i32(unitOf[i]!).set(B).br(g.top);
     g.nest--;
     c.op(W.End);
   }
-  c.op(W.End); // $top: falling out of the loop leaves
-  c.op(W.End); // $out
+  g.close(); // $top: falling out of the loop leaves
+  g.close(); // $out
   for (const r of written)
     c.i32(0)
       .get(g.local.get(r)!)
@@ -362,36 +414,13 @@ export function generateWasmRegion(region: Region, layout: WasmLayout, log?: Exi
   c.i32(0).get(REM).mem(W.I32Store, 2, layout.stepsOffset);
   c.i32(0).get(NEED).mem(W.I32Store, 2, layout.needOffset);
   c.get(NPC);
-  return encodeModule({
+  const bytes = encodeModule({
     types: [[2, 1]],
     imports: [{ module: "m", name: "mem", kind: "memory" }],
     funcs: [{ type: 0, locals: FIRST_REG - 2 + regs.length, body: c }],
     exports: [{ name: "f", func: 0 }],
   });
-}
-
-/** Block indexes control may go to from `block` without the dispatch. */
-function successors(g: Gen, block: Block): number[] {
-  const pcs: number[] = [];
-  switch (block.end) {
-    case BlockEnd.Branch:
-      pcs.push(block.target, block.fallThrough);
-      break;
-    case BlockEnd.Jump:
-      pcs.push(block.target);
-      break;
-    case BlockEnd.Next:
-      pcs.push(block.fallThrough);
-      break;
-    default:
-      break; // indirect jumps go through the dispatch, which checks; Interpret leaves
-  }
-  const out: number[] = [];
-  for (const pc of pcs) {
-    const s = g.index.get(pc);
-    if (s !== undefined) out.push(s);
-  }
-  return out;
+  return { bytes, entries: entries.map(([pc]) => pc) };
 }
 
 /**
@@ -404,7 +433,7 @@ function successors(g: Gen, block: Block): number[] {
  */
 function budgetChecks(g: Gen): void {
   const blocks = g.region.blocks;
-  const succ = blocks.map((b) => successors(g, b));
+  const succ = g.plan.succ;
   succ.forEach((list, i) => {
     for (const s of list) if (s <= i) g.heads.add(s);
   });
@@ -419,12 +448,13 @@ function budgetChecks(g: Gen): void {
 
 function emitBlock(g: Gen, block: Block, i: number): void {
   const c = g.c;
+  g.current = i;
   const len = block.insns.length;
   const nextIndex = i + 1;
   // The whole block must fit in the budget: n > left - len leaves before it.
   const last = block.insns[len - 1]!;
   // A block that branches to itself (most inner loops) runs in a wasm loop of its own.
-  const selfLoop = block.end === BlockEnd.Branch && block.target === block.start;
+  const selfLoop = isSelfLoop(block);
   if (selfLoop) {
     c.op(W.Loop).byte(VOID);
     g.nest++;
@@ -469,7 +499,7 @@ function emitBlock(g: Gen, block: Block, i: number): void {
       g.reg(last.rs1)(c);
       c.i32(last.imm).op(W.I32Add).i32(-2).op(W.I32And).set(NPC);
       if (last.rd !== 0) c.i32(block.fallThrough).set(g.local.get(last.rd)!);
-      c.i32(g.region.blocks.length).set(B).br(g.top);
+      c.i32(g.plan.units.length).set(B).br(g.top);
       break;
     case BlockEnd.Next:
       g.goTo(block.fallThrough, nextIndex, block);

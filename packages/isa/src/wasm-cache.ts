@@ -363,14 +363,15 @@ export class WasmBlockCache implements RegionCache {
     if (region === undefined) return false;
     if (this.regions >= MAX_REGIONS) this.flush();
     const slot = this.regions;
-    const fn = this.build(region, slot);
-    if (fn === undefined) return false;
+    const built = this.build(region, slot);
+    if (built === undefined) return false;
+    const { fn, entries } = built;
     this.regions++;
     if (slot >= this.table.length) this.table.grow(Math.max(64, this.table.length));
     this.table.set(slot, fn);
     this.exits[slot] = 0;
     this.recent.fill(0, slot * RECENT, (slot + 1) * RECENT);
-    const c: Compiled = { slot, entry: pc, roots, generation, entries: region.blocks.map((b) => b.start) };
+    const c: Compiled = { slot, entry: pc, roots, generation, entries };
     this.bySlot[slot] = c;
     if (this.owner.length === 0) this.owner = new Array<Compiled | undefined>(JIT_MASK + 1).fill(undefined);
     this.used[0] = 1;
@@ -387,12 +388,15 @@ export class WasmBlockCache implements RegionCache {
     return true;
   }
 
-  private build(region: Region, slot: number): WebAssembly.ExportValue | undefined {
+  private build(
+    region: Region,
+    slot: number,
+  ): { fn: WebAssembly.ExportValue; entries: number[] } | undefined {
     const direct = !this.translated && this.ram.loadsDirect === true;
     this.layout.loadsDirect = direct;
     this.direct ||= direct;
     try {
-      const bytes = generateWasmRegion(region, this.layout, {
+      const { bytes, entries } = generateWasmRegion(region, this.layout, {
         count: this.host + EXITS + 4 * slot,
         recent: this.host + RECENT_PCS + 4 * RECENT * slot,
         after: LEARN_AFTER,
@@ -400,7 +404,7 @@ export class WasmBlockCache implements RegionCache {
         slot,
       });
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), this.imports);
-      return instance.exports.f;
+      return { fn: instance.exports.f, entries };
     } catch {
       // A host that limits synchronous compilation: the hart goes on with the JS back end.
       this.onFailure();
