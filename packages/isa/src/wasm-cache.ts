@@ -54,10 +54,14 @@ const MAX_REGIONS_CAP = MAX_REGIONS;
  * left for as extra roots (as the JS back end does), so calls and returns stay inside.
  * Physical code only: under translation (a kernel, with many call sites and returns)
  * recompiling cost more than it saved (the Linux boot compiled 118 regions instead of
- * 89, two thirds of its compile time, bench-paged ran the same).
+ * 89, two thirds of its compile time, bench-paged ran the same). Two generations at
+ * most: a third cost more compile time (V8 optimises each region on background threads)
+ * than it saved (medians of 3, loaded 2-core machine: bench 15 regions and 290 ms of
+ * background CPU against 10 and 240 ms, the same main-thread time; jit-mix.c 32 regions,
+ * 588 ms main thread, against 25 regions, 530 ms).
  */
 const LEARN_AFTER = 512;
-const MAX_GENERATIONS = 3;
+const MAX_GENERATIONS = 2;
 const MAX_ROOTS = 12;
 const RECENT = 8;
 /** Budgets are clamped to this so that the generated code counts in small integers. */
