@@ -72,6 +72,7 @@ describe("wasm back end: loads checked against RAM's bounds only", () => {
     runBoth(t, cycle([1, 5, 17, 64, 300, 3], 12_000), "edges");
     expect(t.ref.hart.pc >>> 0).toBe(BASE + 4 * (program.length - 1)); // it reached the spin
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+    expect(t.jit.hart.compilerBackend).toBe("wasm"); // no module failed to compile
     expect(t.jit.hart.traps).toBe(3 * HOT);
   });
 
@@ -89,6 +90,7 @@ describe("wasm back end: loads checked against RAM's bounds only", () => {
     const t = twin(RAM, (b) => b.program(program), "wasm");
     runBoth(t, [3000, 2000], "before");
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+    expect(t.jit.hart.compilerBackend).toBe("wasm"); // no module failed to compile
     expect(t.jit.hart.x[4]).toBe(0);
     // As a page source set under a running guest: unwritten pages now read 0x5a.
     t.jit.fillUnwritten(0x5a);
@@ -96,6 +98,7 @@ describe("wasm back end: loads checked against RAM's bounds only", () => {
     runBoth(t, [1, 999, 4000], "after");
     expect(t.jit.hart.x[4]).not.toBe(0);
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+    expect(t.jit.hart.compilerBackend).toBe("wasm"); // no module failed to compile
   });
 });
 
@@ -164,5 +167,6 @@ describe("wasm back end: loops", () => {
     runBoth(t, cycle([1, 2, 3, 7, 13, 50, 97, 1000, 5], 30_000), "loops");
     expect(t.ref.hart.pc >>> 0).toBe(BASE + 100);
     expect(t.jit.hart.compiledRegions).toBeGreaterThan(0);
+    expect(t.jit.hart.compilerBackend).toBe("wasm"); // no module failed to compile
   });
 });
