@@ -8,7 +8,8 @@ import { type Block, BlockEnd, type Region } from "./region-scan.js";
  * `loop`, so its back edges and inner forward edges are plain branches; a unit's head is
  * reached from elsewhere through the region's `br_table` (backwards) or its case label
  * (forwards). Blocks inside a loop are no entry points of the region: an indirect jump
- * to one leaves the region, and the cache does not map their pcs to it.
+ * to one leaves the region, and the cache does not map their pcs to it. The plan also
+ * says where the budget is checked (`budgetChecks`).
  */
 export interface RegionPlan {
   /** The region, its blocks in address order (stable: the first block scanned at a pc stays). */
@@ -23,6 +24,10 @@ export interface RegionPlan {
   readonly unitOf: Int32Array;
   /** Per block: the head of the loop unit it belongs to, or -1. */
   readonly loopOf: Int32Array;
+  /** Blocks that start with a budget check: targets of backward edges (see `budgetChecks`). */
+  readonly heads: Set<number>;
+  /** Per block: the most steps from its start to the next budget check or exit. */
+  readonly reach: number[];
 }
 
 /** Whether a block branches to itself (it runs in a wasm loop of its own). */
@@ -77,7 +82,30 @@ export function planRegion(scanned: Region): RegionPlan {
     units.push([h, t]);
     h = t + 1;
   }
-  return { region, index, succ, units, unitOf, loopOf };
+  const { heads, reach } = budgetChecks(blocks, succ);
+  return { region, index, succ, units, unitOf, loopOf, heads, reach };
+}
+
+/**
+ * Budget checks only where a cycle could otherwise run unchecked: every cycle of blocks
+ * has a backward edge (in layout order), so checking at the targets of backward edges
+ * and at the dispatch suffices, each for the longest path (in steps) to the next check
+ * or exit. Between checks blocks only count. A region never takes more steps than
+ * `left`; when the remaining budget is too small for the next stretch it leaves and the
+ * interpreter finishes exactly.
+ */
+function budgetChecks(blocks: Block[], succ: number[][]): { heads: Set<number>; reach: number[] } {
+  const heads = new Set<number>();
+  succ.forEach((list, i) => {
+    for (const s of list) if (s <= i) heads.add(s);
+  });
+  const reach = new Array<number>(blocks.length).fill(0);
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    let most = 0;
+    for (const s of succ[i]!) if (s > i && !heads.has(s) && reach[s]! > most) most = reach[s]!;
+    reach[i] = blocks[i]!.insns.length + most;
+  }
+  return { heads, reach };
 }
 
 /**

@@ -217,10 +217,9 @@ class Gen {
   readonly labels: string[] = [];
   /** The block being generated. */
   current = 0;
-  /** Blocks that start with a budget check: targets of backward edges in layout order. */
-  readonly heads = new Set<number>();
-  /** Per block: the most steps from its start to the next budget check or exit. */
-  reach: number[] = [];
+  /** Blocks that start with a budget check, and per block the steps it needs (see `RegionPlan`). */
+  readonly heads: Set<number>;
+  readonly reach: number[];
 
   readonly region: Region;
   /** The block index of each start pc. */
@@ -232,6 +231,8 @@ class Gen {
   ) {
     this.region = plan.region;
     this.index = plan.index;
+    this.heads = plan.heads;
+    this.reach = plan.reach;
   }
 
   /** The branch depth of a structural label from the code being generated. */
@@ -339,7 +340,6 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
   const { registers: regs, written } = regionLayout(region);
   const g = new Gen(plan, layout);
   const c = g.c;
-  budgetChecks(g);
   regs.forEach((r, k) => {
     g.local.set(r, FIRST_REG + k);
   });
@@ -421,29 +421,6 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
     exports: [{ name: "f", func: 0 }],
   });
   return { bytes, entries: entries.map(([pc]) => pc) };
-}
-
-/**
- * Budget checks only where a cycle could otherwise run unchecked: every cycle of blocks
- * has a backward edge (in layout order), so checking at the targets of backward edges
- * and at the dispatch suffices, each for the longest path (in steps) to the next check
- * or exit. Between checks blocks only count. A region never takes more steps than
- * `left`; when the remaining budget is too small for the next stretch it leaves and the
- * interpreter finishes exactly.
- */
-function budgetChecks(g: Gen): void {
-  const blocks = g.region.blocks;
-  const succ = g.plan.succ;
-  succ.forEach((list, i) => {
-    for (const s of list) if (s <= i) g.heads.add(s);
-  });
-  const reach = new Array<number>(blocks.length).fill(0);
-  for (let i = blocks.length - 1; i >= 0; i--) {
-    let most = 0;
-    for (const s of succ[i]!) if (s > i && !g.heads.has(s) && reach[s]! > most) most = reach[s]!;
-    reach[i] = blocks[i]!.insns.length + most;
-  }
-  g.reach = reach;
 }
 
 function emitBlock(g: Gen, block: Block, i: number): void {
