@@ -47,6 +47,13 @@ export interface RamWindow {
    * never pays for the memory. Returns the layout, or undefined when it cannot.
    */
   makeFlat?(): FlatRam | undefined;
+  /**
+   * With `flat`: true while a load may read every RAM page straight from the memory (every
+   * `fastRead` flag is 1: no page source, and never-written bytes read as zero), so that
+   * compiled loads need only a bounds check. It may turn false later (a page source set
+   * after code was compiled): the compiler then throws away what it compiled relying on it.
+   */
+  readonly loadsDirect?: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Access, TLB_KIND_BYTES, TLB_MASK } from "./mmu.js";
 import { type MemoryAccess, OpKind, opInfo } from "./op-table.js";
 import { Op } from "./ops.js";
+import { isSelfLoop, planRegion, type RegionPlan } from "./region-loops.js";
 import { type Block, BlockEnd, type Insn, type Region, regionLayout } from "./region-scan.js";
 import { Code, encodeModule, I32, VOID, W } from "./wasm-encoder.js";
 
@@ -62,6 +63,12 @@ export interface WasmLayout {
    * head (see `WasmBlockCache.enter`); nothing is written for other exits.
    */
   backOffset?: number;
+  /**
+   * Every RAM page may be loaded from directly (`RamWindow.loadsDirect`): a physical load
+   * then checks only that it lies within RAM (misaligned ones too: the memory's bytes
+   * are RAM's), instead of its page's `fastRead` flag and its alignment.
+   */
+  loadsDirect?: boolean;
 }
 
 /**
@@ -206,27 +213,55 @@ const ALIGN_BITS = { 1: 0, 2: 1, 4: 2 } as const;
 class Gen {
   readonly c = new Code();
   readonly local = new Map<number, number>();
-  /** Labels between the current code and `$top`, beyond the case blocks (open `if`s). */
+  /** Labels inside the innermost of `labels` (open `if`s, a block's own loop). */
   nest = 0;
-  /** Case blocks still enclosing the code being generated. */
-  cases = 0;
-  /** Blocks that start with a budget check: targets of backward edges in layout order. */
-  readonly heads = new Set<number>();
-  /** Per block: the most steps from its start to the next budget check or exit. */
-  reach: number[] = [];
+  /**
+   * The structural labels enclosing the code being generated, outermost first: "out",
+   * "top", "dispatch", "case:H" (the case of the unit headed by block H), "loop:H" (the
+   * loop unit headed by H), "in:J" (ends where block J of a loop starts).
+   */
+  readonly labels: string[] = [];
+  /** The block being generated. */
+  current = 0;
+  /** Blocks that start with a budget check, and per block the steps it needs (see `RegionPlan`). */
+  readonly heads: Set<number>;
+  readonly reach: number[];
+
+  readonly region: Region;
+  /** The block index of each start pc. */
+  readonly index: Map<number, number>;
 
   constructor(
-    readonly region: Region,
+    readonly plan: RegionPlan,
     readonly layout: WasmLayout,
-    /** The block index of each start pc. */
-    readonly index: Map<number, number>,
-  ) {}
+  ) {
+    this.region = plan.region;
+    this.index = plan.index;
+    this.heads = plan.heads;
+    this.reach = plan.reach;
+  }
 
+  /** The branch depth of a structural label from the code being generated. */
+  depth(label: string): number {
+    const k = this.labels.lastIndexOf(label);
+    if (k < 0) throw new Error(`region compiler: no label ${label} here`);
+    return this.nest + this.labels.length - 1 - k;
+  }
   get top(): number {
-    return this.cases + this.nest;
+    return this.depth("top");
   }
   get out(): number {
-    return this.cases + this.nest + 1;
+    return this.depth("out");
+  }
+  /** Opens a structural label. */
+  open(op: W, label: string): void {
+    this.c.op(op).byte(VOID);
+    this.labels.push(label);
+  }
+  /** Closes the innermost structural label. */
+  close(): void {
+    this.c.op(W.End);
+    this.labels.pop();
   }
 
   /** A pusher for register r (x0 reads as 0). */
@@ -271,6 +306,7 @@ class Gen {
   /**
    * Transfers control from `from` to `pc`: falls through to the next case, jumps to a
    * block (after a code-page check when translated and the page changes), or leaves.
+   * Only valid inside a block's code (`cases` says which).
    */
   goTo(pc: number, nextIndex: number, from: Block): void {
     const c = this.c;
@@ -285,18 +321,34 @@ class Gen {
     const to = this.region.blocks[b]!;
     if (this.region.translated && (to.start ^ from.start) >>> 12 !== 0) this.codePageCheck(to, 1);
     if (b === nextIndex) return;
-    c.i32(b).set(B).br(this.top);
+    const { loopOf, unitOf } = this.plan;
+    const loop = loopOf[this.current]!;
+    // The head of this block's loop; a later block of it, whose code starts where its
+    // `in` label ends; a later unit, whose code starts where its case ends; an earlier
+    // unit, through `$top`'s br_table.
+    if (loop !== -1 && b === loop) c.br(this.depth(`loop:${b}`));
+    else if (loop !== -1 && loopOf[b] === loop && b > this.current) c.br(this.depth(`in:${b}`));
+    else if (unitOf[b] === -1) throw new Error("region compiler: a jump into a loop from outside");
+    else if (b > this.current) c.br(this.depth(`case:${b}`));
+    else c.i32(unitOf[b]!).set(B).br(this.top);
   }
 }
 
+/** A region's module, and the pcs it may be entered at (block starts, but for those inside loops). */
+export interface WasmRegion {
+  readonly bytes: Uint8Array;
+  readonly entries: number[];
+}
+
 /** The module for `region`, exporting `f(pc, left) -> npc`. */
-export function generateWasmRegion(region: Region, layout: WasmLayout, log?: ExitLog): Uint8Array {
-  if (region.translated && layout.tlbOffset === undefined)
+export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: ExitLog): WasmRegion {
+  if (scanned.translated && layout.tlbOffset === undefined)
     throw new Error("region compiler: a translated region needs the TLBs' offset");
-  const { blockAt, registers: regs, written } = regionLayout(region);
-  const g = new Gen(region, layout, blockAt);
+  const plan = planRegion(scanned);
+  const { region, units, unitOf } = plan;
+  const { registers: regs, written } = regionLayout(region);
+  const g = new Gen(plan, layout);
   const c = g.c;
-  budgetChecks(g);
   regs.forEach((r, k) => {
     g.local.set(r, FIRST_REG + k);
   });
@@ -304,24 +356,35 @@ export function generateWasmRegion(region: Region, layout: WasmLayout, log?: Exi
     c.i32(0)
       .mem(W.I32Load, 2, layout.regsOffset + 4 * r)
       .set(g.local.get(r)!);
-  const K = region.blocks.length;
-  c.get(PC).set(NPC).i32(K).set(B).get(LEFT).set(REM);
-  c.op(W.Block).byte(VOID); // $out
-  c.op(W.Loop).byte(VOID); // $top
-  for (let k = 0; k <= K; k++) c.op(W.Block).byte(VOID); // $dispatch, $case_{K-1} .. $case_0
-  c.get(B).op(W.BrTable).u32(K);
-  for (let k = 0; k < K; k++) c.u32(k);
-  c.u32(K); // default: the dispatch
-  c.op(W.End);
-  region.blocks.forEach((block, i) => {
-    g.cases = K - i; // $case_{i+1} .. $case_{K-1}, $dispatch
-    emitBlock(g, block, i);
-    c.op(W.End);
-  });
-  // The dispatch (entry, indirect jumps): the block starting at npc, or leave.
-  g.cases = 0;
-  // Entering block i needs room for the longest path to the next budget check.
-  for (const [pc, i] of g.index) {
+  // B: the unit to go to through the br_table (n: the dispatch).
+  const n = units.length;
+  c.get(PC).set(NPC).i32(n).set(B).get(LEFT).set(REM);
+  g.open(W.Block, "out");
+  g.open(W.Loop, "top");
+  g.open(W.Block, "dispatch");
+  for (let u = n - 1; u >= 0; u--) g.open(W.Block, `case:${units[u]![0]}`);
+  c.get(B).op(W.BrTable).u32(n);
+  for (let u = 0; u < n; u++) c.u32(u);
+  c.u32(n); // default: the dispatch
+  for (const [head, last] of units) {
+    g.close(); // this unit's case: its code follows
+    if (last === head) emitBlock(g, region.blocks[head]!, head);
+    else {
+      g.open(W.Loop, `loop:${head}`);
+      for (let j = last; j > head; j--) g.open(W.Block, `in:${j}`);
+      for (let j = head; j <= last; j++) {
+        if (j > head) g.close(); // block j's `in` label
+        emitBlock(g, region.blocks[j]!, j);
+      }
+      g.close();
+    }
+  }
+  g.close(); // the dispatch's
+  // The dispatch (entry, indirect jumps): the unit headed by the block starting at npc,
+  // or leave. Entering block i needs room for the longest path to the next budget check.
+  const heads = [...g.index].filter(([, i]) => unitOf[i] !== -1);
+  const entries = heads.sort(([a], [b]) => (a === region.entry ? -1 : b === region.entry ? 1 : 0));
+  for (const [pc, i] of entries) {
     c.get(NPC).i32(pc).op(W.I32Eq).op(W.If).byte(VOID);
     g.nest++;
     if (region.translated) g.codePageCheck(region.blocks[i]!, NEED_REMAPPED);
@@ -330,12 +393,12 @@ export function generateWasmRegion(region: Region, layout: WasmLayout, log?: Exi
     c.i32(1).set(NEED).br(g.out);
     g.nest--;
     c.op(W.End);
-    c.i32(i).set(B).br(g.top);
+    c.i32(unitOf[i]!).set(B).br(g.top);
     g.nest--;
     c.op(W.End);
   }
-  c.op(W.End); // $top: falling out of the loop leaves
-  c.op(W.End); // $out
+  g.close(); // $top: falling out of the loop leaves
+  g.close(); // $out
   for (const r of written)
     c.i32(0)
       .get(g.local.get(r)!)
@@ -360,69 +423,24 @@ export function generateWasmRegion(region: Region, layout: WasmLayout, log?: Exi
   c.i32(0).get(REM).mem(W.I32Store, 2, layout.stepsOffset);
   c.i32(0).get(NEED).mem(W.I32Store, 2, layout.needOffset);
   c.get(NPC);
-  return encodeModule({
+  const bytes = encodeModule({
     types: [[2, 1]],
     imports: [{ module: "m", name: "mem", kind: "memory" }],
     funcs: [{ type: 0, locals: FIRST_REG - 2 + regs.length, body: c }],
     exports: [{ name: "f", func: 0 }],
   });
-}
-
-/** Block indexes control may go to from `block` without the dispatch. */
-function successors(g: Gen, block: Block): number[] {
-  const pcs: number[] = [];
-  switch (block.end) {
-    case BlockEnd.Branch:
-      pcs.push(block.target, block.fallThrough);
-      break;
-    case BlockEnd.Jump:
-      pcs.push(block.target);
-      break;
-    case BlockEnd.Next:
-      pcs.push(block.fallThrough);
-      break;
-    default:
-      break; // indirect jumps go through the dispatch, which checks; Interpret leaves
-  }
-  const out: number[] = [];
-  for (const pc of pcs) {
-    const s = g.index.get(pc);
-    if (s !== undefined) out.push(s);
-  }
-  return out;
-}
-
-/**
- * Budget checks only where a cycle could otherwise run unchecked: every cycle of blocks
- * has a backward edge (in layout order), so checking at the targets of backward edges
- * and at the dispatch suffices, each for the longest path (in steps) to the next check
- * or exit. Between checks blocks only count. A region never takes more steps than
- * `left`; when the remaining budget is too small for the next stretch it leaves and the
- * interpreter finishes exactly.
- */
-function budgetChecks(g: Gen): void {
-  const blocks = g.region.blocks;
-  const succ = blocks.map((b) => successors(g, b));
-  succ.forEach((list, i) => {
-    for (const s of list) if (s <= i) g.heads.add(s);
-  });
-  const reach = new Array<number>(blocks.length).fill(0);
-  for (let i = blocks.length - 1; i >= 0; i--) {
-    let most = 0;
-    for (const s of succ[i]!) if (s > i && !g.heads.has(s) && reach[s]! > most) most = reach[s]!;
-    reach[i] = blocks[i]!.insns.length + most;
-  }
-  g.reach = reach;
+  return { bytes, entries: entries.map(([pc]) => pc) };
 }
 
 function emitBlock(g: Gen, block: Block, i: number): void {
   const c = g.c;
+  g.current = i;
   const len = block.insns.length;
   const nextIndex = i + 1;
   // The whole block must fit in the budget: n > left - len leaves before it.
   const last = block.insns[len - 1]!;
   // A block that branches to itself (most inner loops) runs in a wasm loop of its own.
-  const selfLoop = block.end === BlockEnd.Branch && block.target === block.start;
+  const selfLoop = isSelfLoop(block);
   if (selfLoop) {
     c.op(W.Loop).byte(VOID);
     g.nest++;
@@ -467,7 +485,7 @@ function emitBlock(g: Gen, block: Block, i: number): void {
       g.reg(last.rs1)(c);
       c.i32(last.imm).op(W.I32Add).i32(-2).op(W.I32And).set(NPC);
       if (last.rd !== 0) c.i32(block.fallThrough).set(g.local.get(last.rd)!);
-      c.i32(g.region.blocks.length).set(B).br(g.top);
+      c.i32(g.plan.units.length).set(B).br(g.top);
       break;
     case BlockEnd.Next:
       g.goTo(block.fallThrough, nextIndex, block);
@@ -573,7 +591,8 @@ function emitTranslatedCheck(g: Gen, i: Insn, size: 1 | 2 | 4, store: boolean): 
 
 /**
  * Pushes "leave" (non-zero) for a physical access and leaves its RAM offset in O: the
- * flag of O's page must be set (0 for pages beyond RAM) and O aligned.
+ * flag of O's page must be set (0 for pages beyond RAM) and O aligned; or, for a load
+ * when every page may be loaded from (`loadsDirect`), all its bytes must lie in RAM.
  */
 function emitPhysicalCheck(g: Gen, i: Insn, size: 1 | 2 | 4, store: boolean): void {
   const c = g.c;
@@ -583,6 +602,11 @@ function emitPhysicalCheck(g: Gen, i: Insn, size: 1 | 2 | 4, store: boolean): vo
     .op(W.I32Add)
     .op(W.LocalTee)
     .u32(O);
+  if (!store && layout.loadsDirect === true) {
+    // Its last byte within RAM: one unsigned compare (a negative offset is huge).
+    c.i32((layout.ramSize - size) | 0).op(W.I32GtU);
+    return;
+  }
   c.i32(12).op(W.I32ShrU);
   c.mem(W.I32Load8U, 0, store ? layout.fastWriteOffset : layout.fastReadOffset);
   c.op(W.I32Eqz);

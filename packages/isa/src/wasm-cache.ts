@@ -55,10 +55,14 @@ const MAX_REGIONS_CAP = MAX_REGIONS;
  * left for as extra roots (as the JS back end does), so calls and returns stay inside.
  * Physical code only: under translation (a kernel, with many call sites and returns)
  * recompiling cost more than it saved (the Linux boot compiled 118 regions instead of
- * 89, two thirds of its compile time, bench-paged ran the same).
+ * 89, two thirds of its compile time, bench-paged ran the same). Two generations at
+ * most: a third cost more compile time (V8 optimises each region on background threads)
+ * than it saved (medians of 3, loaded 2-core machine: bench 15 regions and 290 ms of
+ * background CPU against 10 and 240 ms, the same main-thread time; jit-mix.c 32 regions,
+ * 588 ms main thread, against 25 regions, 530 ms).
  */
 const LEARN_AFTER = 512;
-const MAX_GENERATIONS = 3;
+const MAX_GENERATIONS = 2;
 const MAX_ROOTS = 12;
 const RECENT = 8;
 /** Budgets are clamped to this so that the generated code counts in small integers. */
@@ -151,6 +155,8 @@ export class WasmBlockCache implements RegionCache {
   private host!: number;
   /** Regions of virtual pcs reading the TLBs (the cache was made with an MMU). */
   private readonly translated: boolean;
+  /** Whether a region compiled since the last flush relies on `RamWindow.loadsDirect`. */
+  private direct = false;
 
   /**
    * A cache for `ram`, or undefined when it is not flat or the host cannot compile
@@ -286,6 +292,7 @@ export class WasmBlockCache implements RegionCache {
     this.bySlot.length = 0;
     this.coverage.clear();
     this.regions = 0;
+    this.direct = false;
   }
 
   enter(pc: number, budget: number): number {
@@ -293,6 +300,9 @@ export class WasmBlockCache implements RegionCache {
       this.steps = 0;
       return pc;
     }
+    // Code compiled for loads straight from the memory must not run once some page may
+    // not be (a page source set since).
+    if (this.direct && this.ram.loadsDirect !== true) this.flush();
     const dispatch = this.dispatch!;
     const left = budget < MAX_LEFT ? budget : MAX_LEFT;
     const tag = this.tag;
@@ -369,14 +379,15 @@ export class WasmBlockCache implements RegionCache {
     if (region === undefined) return false;
     if (this.regions >= MAX_REGIONS) this.flush();
     const slot = this.regions;
-    const fn = this.build(region, slot);
-    if (fn === undefined) return false;
+    const built = this.build(region, slot);
+    if (built === undefined) return false;
+    const { fn, entries } = built;
     this.regions++;
     if (slot >= this.table.length) this.table.grow(Math.max(64, this.table.length));
     this.table.set(slot, fn);
     this.exits[slot] = 0;
     this.recent.fill(0, slot * RECENT, (slot + 1) * RECENT);
-    const c: Compiled = { slot, entry: pc, roots, generation, entries: region.blocks.map((b) => b.start) };
+    const c: Compiled = { slot, entry: pc, roots, generation, entries };
     this.bySlot[slot] = c;
     if (this.owner.length === 0) this.owner = new Array<Compiled | undefined>(JIT_MASK + 1).fill(undefined);
     this.used[0] = 1;
@@ -393,9 +404,15 @@ export class WasmBlockCache implements RegionCache {
     return true;
   }
 
-  private build(region: Region, slot: number): WebAssembly.ExportValue | undefined {
+  private build(
+    region: Region,
+    slot: number,
+  ): { fn: WebAssembly.ExportValue; entries: number[] } | undefined {
+    const direct = !this.translated && this.ram.loadsDirect === true;
+    this.layout.loadsDirect = direct;
+    this.direct ||= direct;
     try {
-      const bytes = generateWasmRegion(region, this.layout, {
+      const { bytes, entries } = generateWasmRegion(region, this.layout, {
         count: this.host + EXITS + 4 * slot,
         recent: this.host + RECENT_PCS + 4 * RECENT * slot,
         after: LEARN_AFTER,
@@ -403,7 +420,7 @@ export class WasmBlockCache implements RegionCache {
         slot,
       });
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), this.imports);
-      return instance.exports.f;
+      return { fn: instance.exports.f, entries };
     } catch {
       // A host that limits synchronous compilation: the hart goes on with the JS back end.
       this.onFailure();

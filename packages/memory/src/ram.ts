@@ -262,6 +262,14 @@ export class Ram {
   }
 
   /**
+   * Whether a load may read every page straight from the flat memory (see `updateFastRead`):
+   * no page source and init byte 0. Compiled code then checks loads against RAM's bounds only.
+   */
+  get loadsDirect(): boolean {
+    return this.pageSource === undefined && this.initByte === 0;
+  }
+
+  /**
    * With `flat`, which pages a load may read straight from the memory: those holding
    * data, and all others too when never-written bytes read as zero without allocating
    * anything (no page source, init byte 0): the memory's untouched bytes are zero.

@@ -52,6 +52,7 @@ describe("flat RAM", () => {
     const fastRead = bytes.subarray(flat.fastReadOffset, flat.fastReadOffset + ram.pageCount);
     expect(fastRead.every((b) => b === 1)).toBe(true);
     expect(ram.allocatedPages).toBe(0);
+    expect(ram.loadsDirect).toBe(true); // compiled loads then check only RAM's bounds
   });
 
   it("sends loads of pages without data through the bus under an init pattern or a page source", () => {
@@ -61,17 +62,20 @@ describe("flat RAM", () => {
     patterned.ram.write(3 * PAGE_SIZE, 1, 7);
     expect(fr(patterned, 3)).toBe(1);
     expect(patterned.ram.read(3 * PAGE_SIZE + 1, 1)).toBe(0xa5);
+    expect(patterned.ram.loadsDirect).toBe(false);
 
     const restored = flatRam();
     restored.ram.write(0, 4, 1);
     const page = new Uint8Array(PAGE_SIZE).fill(9);
     restored.ram.setPageSource((i) => (i === 2 ? page : undefined));
+    expect(restored.ram.loadsDirect).toBe(false);
     expect([fr(restored, 0), fr(restored, 1), fr(restored, 2)]).toEqual([1, 0, 0]);
     expect(restored.ram.read(2 * PAGE_SIZE, 1)).toBe(9); // brought in by the read
     expect(fr(restored, 2)).toBe(1);
     expect(restored.bytes[2 * PAGE_SIZE]).toBe(9);
     restored.ram.setPageSource(undefined);
     expect(fr(restored, 1)).toBe(1);
+    expect(restored.ram.loadsDirect).toBe(true);
   });
 
   it("commits host memory only for the pages a guest touches", () => {

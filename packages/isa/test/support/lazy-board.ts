@@ -45,6 +45,12 @@ export class LazyBoard implements Bus {
   private readonly fastWrite: Uint8Array;
   private readonly watched: Uint8Array;
   deviceWrites: number[] = [];
+  /**
+   * What a page never written reads as, in every byte (0 until `fillUnwritten`): like
+   * @amber/memory's init byte or page source, a non-zero fill makes such pages read through
+   * the bus (their `fastRead` flag 0) and RAM no longer `loadsDirect`.
+   */
+  private fill = 0;
 
   private readonly flat: FlatRam | undefined;
 
@@ -55,6 +61,7 @@ export class LazyBoard implements Bus {
     flat = false,
   ) {
     const count = size / PAGE;
+    const board = this;
     this.flat = flat ? flatRam(size) : undefined;
     this.pages8 = new Array(count).fill(undefined);
     this.pages16 = new Array(count).fill(undefined);
@@ -72,6 +79,9 @@ export class LazyBoard implements Bus {
       pages32: this.pages32,
       fastWrite: this.fastWrite,
       flat: this.flat,
+      get loadsDirect() {
+        return board.fill === 0;
+      },
       watch: (page: number) => {
         this.watched[page] = 1;
         this.fastWrite[page] = 0;
@@ -96,6 +106,9 @@ export class LazyBoard implements Bus {
       this.pages8[index] = p;
       this.pages16[index] = new Uint16Array(buffer, at, PAGE / 2);
       this.pages32[index] = new Int32Array(buffer, at, PAGE / 4);
+      p.fill(this.fill);
+      if (this.flat !== undefined)
+        new Uint8Array(this.flat.memory.buffer, this.flat.fastReadOffset)[index] = 1;
     }
     this.fastWrite[index] = this.watched[index] === 1 ? 0 : 1;
     return p;
@@ -107,7 +120,7 @@ export class LazyBoard implements Bus {
     if (off < 0) return Number.NaN;
     let v = 0;
     for (let i = size - 1; i >= 0; i--)
-      v = (v << 8) | (this.pages8[(off + i) >>> 12]?.[(off + i) & 4095] ?? 0);
+      v = (v << 8) | (this.pages8[(off + i) >>> 12]?.[(off + i) & 4095] ?? this.fill);
     return v >>> 0;
   }
 
@@ -124,6 +137,19 @@ export class LazyBoard implements Bus {
 
   fetch(addr: number): number {
     return this.offset(addr, 2) < 0 ? Number.NaN : this.load(addr, 2);
+  }
+
+  /**
+   * From now on pages never written read as `byte` (a page source set while the guest
+   * runs): their loads go through the bus, and RAM no longer `loadsDirect`.
+   */
+  fillUnwritten(byte: number): void {
+    this.fill = byte & 0xff;
+    if (this.flat === undefined) return;
+    const fastRead = new Uint8Array(this.flat.memory.buffer, this.flat.fastReadOffset, this.size / PAGE);
+    this.pages8.forEach((p, i) => {
+      fastRead[i] = p === undefined && this.fill !== 0 ? 0 : 1;
+    });
   }
 
   /** Copies bytes into RAM without going through the hart (a loader). */
