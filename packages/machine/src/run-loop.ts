@@ -1,5 +1,7 @@
 import { causeName, disassemble, StopReason } from "@amber/isa";
+import type { MachineOptions } from "./board.js";
 import { LoadingBoard } from "./board-loading.js";
+import { type WarmUpTarget, warmUpOnce } from "./warm-up.js";
 
 /** Why `Machine.run` returned. */
 export type RunOutcome =
@@ -31,6 +33,12 @@ const HOST_TIME_SLICE = 1 << 16;
  */
 const INPUT_OFFER_STEPS = 1 << 20;
 const untilInputOffer = (steps: number): number => INPUT_OFFER_STEPS - (steps % INPUT_OFFER_STEPS);
+/**
+ * A machine warms up (`MachineOptions.warmUp`) at the start of a run for at least this
+ * many steps, or once it has run this many: short runs (a test program, a resume for a
+ * few steps) never pay for it; a Linux boot takes 30 M.
+ */
+const WARM_UP_AFTER = 1_000_000;
 
 /** The loaded board plus the run loop: runs until the guest exits, a budget is spent or a trap has no handler. */
 export class RunningBoard extends LoadingBoard {
@@ -41,10 +49,14 @@ export class RunningBoard extends LoadingBoard {
   run(maxSteps = Number.POSITIVE_INFINITY): RunOutcome {
     const hart = this.hart;
     const stopAt = hart.steps + maxSteps;
+    // Warm up at once for a long run, else once this machine has run WARM_UP_AFTER steps.
+    if (this.warmUpAt < 0) this.warmUpAt = hart.steps + WARM_UP_AFTER;
+    if (maxSteps >= WARM_UP_AFTER) this.warmUpAt = Math.min(this.warmUpAt, hart.steps);
     try {
       while (this.exitCode === undefined) {
         const remaining = stopAt - hart.steps;
         if (remaining <= 0) return { kind: "budget" };
+        if (hart.steps >= this.warmUpAt) this.warmUp();
         this.syncClint();
         // Deterministic time: stop exactly where the timer fires. Host time cannot be
         // predicted in steps, so look at the timer often instead.
@@ -77,6 +89,17 @@ export class RunningBoard extends LoadingBoard {
     } finally {
       this.flushConsole();
     }
+  }
+
+  /** Runs the warm-up program on a throwaway machine of this class (see `warmUpOnce`), once. */
+  private warmUp(): void {
+    this.warmUpAt = Number.POSITIVE_INFINITY;
+    const backend = this.warmUpPending;
+    this.warmUpPending = undefined;
+    if (backend === undefined) return;
+    // Of this very class: the warm-up must show V8 the classes the guest's run will use.
+    const Board = this.constructor as new (options: MachineOptions) => WarmUpTarget;
+    warmUpOnce(backend, (options) => new Board(options));
   }
 
   /**
