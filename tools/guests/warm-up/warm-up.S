@@ -56,6 +56,23 @@ _start:
 	csrw pmpaddr0, t0
 	li t0, 0x1f	/* NAPOT, RWX */
 	csrw pmpcfg0, t0
+	/*
+	 * First, before V8 optimises anything: a value of 2^31 and up in every CSR that can
+	 * hold one, so the CSR file's fields take their final (non-small-integer) form now
+	 * rather than mid-boot, where the change would throw optimised code away.
+	 */
+	li t0, 0x80000000
+	csrw mscratch, t0
+	csrw sscratch, t0
+	csrw mepc, t0
+	csrw sepc, t0
+	csrw mcause, t0
+	csrw scause, t0
+	csrw mtval, t0
+	csrw stval, t0
+	csrw stvec, t0
+	csrw satp, t0
+	csrw satp, zero
 	li s10, 0x2545f491
 	li s11, 3
 
