@@ -11,7 +11,7 @@ export interface WarmUpTarget {
 
 /** The warm-up program's RAM: its image, tables and stack fit in 32 KiB, the device tree above. */
 const WARM_UP_RAM = 1 << 20;
-/** Far more steps than the program takes (≈ 146,000): a bound, never reached. */
+/** Far more steps than the program takes (≈ 70,000): a bound, never reached. */
 const WARM_UP_STEPS = 1_000_000;
 
 /** Back-end choices already warmed up in this process ("wasm", "js", "interpreter"). */
