@@ -34,11 +34,13 @@ const HOST_TIME_SLICE = 1 << 16;
 const INPUT_OFFER_STEPS = 1 << 20;
 const untilInputOffer = (steps: number): number => INPUT_OFFER_STEPS - (steps % INPUT_OFFER_STEPS);
 /**
- * A machine warms up (`MachineOptions.warmUp`) at the start of a run for at least this
- * many steps, or once it has run this many: short runs (a test program, a resume for a
- * few steps) never pay for it; a Linux boot takes 30 M.
+ * A machine warms up (`MachineOptions.warmUp`) once it has run this many steps, early in a
+ * Linux boot (30 M steps), before V8 has optimised much with partial feedback (warming up
+ * at 1 M left 5–9 recompilations of `Hart.run` in the boot, at the start 2–4), while short
+ * programs (most test guests, a resume for a few steps: the warm-up would cost them
+ * ≈ 100 ms of CPU, more than they do) never pay for it.
  */
-const WARM_UP_AFTER = 1_000_000;
+const WARM_UP_AFTER = 100_000;
 
 /** The loaded board plus the run loop: runs until the guest exits, a budget is spent or a trap has no handler. */
 export class RunningBoard extends LoadingBoard {
@@ -49,9 +51,7 @@ export class RunningBoard extends LoadingBoard {
   run(maxSteps = Number.POSITIVE_INFINITY): RunOutcome {
     const hart = this.hart;
     const stopAt = hart.steps + maxSteps;
-    // Warm up at once for a long run, else once this machine has run WARM_UP_AFTER steps.
     if (this.warmUpAt < 0) this.warmUpAt = hart.steps + WARM_UP_AFTER;
-    if (maxSteps >= WARM_UP_AFTER) this.warmUpAt = Math.min(this.warmUpAt, hart.steps);
     try {
       while (this.exitCode === undefined) {
         const remaining = stopAt - hart.steps;
@@ -62,7 +62,15 @@ export class RunningBoard extends LoadingBoard {
         // predicted in steps, so look at the timer often instead.
         const untilTimer =
           this.hostTime === undefined ? Math.max(1, this.cyclesUntilTimer()) : HOST_TIME_SLICE;
-        const reason = hart.run(Math.min(remaining, SLICE, untilTimer, untilInputOffer(hart.steps)));
+        // (A slice also ends where the warm-up is due: slicing never changes what the guest does.)
+        const slice = Math.min(
+          remaining,
+          SLICE,
+          untilTimer,
+          untilInputOffer(hart.steps),
+          this.warmUpAt - hart.steps,
+        );
+        const reason = hart.run(slice);
         if (hart.steps % INPUT_OFFER_STEPS === 0) this.uart.offerInput();
         switch (reason) {
           case StopReason.Semihosting: {
