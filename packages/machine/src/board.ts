@@ -56,9 +56,9 @@ export interface MachineOptions {
   baselineBytes?: number;
   /**
    * Once this machine has run 100,000 steps (a guest that runs that long is likely to run
-   * much longer), run a small built-in program once per process (and per back end) on a throwaway
-   * machine, so V8 optimises the interpreter once instead of again each time the guest
-   * meets a new path (default true; see `warmUpOnce`). The machine itself is unaffected:
+   * much longer), run a small built-in program once per process (and per back end) on a
+   * throwaway machine, so V8 optimises the interpreter once instead of again each time
+   * the guest meets a new path (default true; see `warmUpOnce`). The machine itself is unaffected:
    * same steps, output and state either way.
    */
   warmUp?: boolean;

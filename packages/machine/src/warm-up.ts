@@ -34,13 +34,13 @@ const silent: HostIo = {
 
 /**
  * Runs the warm-up program (tools/guests/warm-up/warm-up.S) once per process and per
- * back end, on a throwaway machine of its own, before a machine with these options
- * runs a guest. It takes every path of the interpreter and the hart's slow paths (every
+ * back end, on a throwaway machine of its own, for a machine with these options that
+ * has begun a long run (see run-loop.ts). It takes every path of the interpreter and the hart's slow paths (every
  * instruction, M/S/U mode, Sv32, traps, device accesses, atomics, wfi, compiled regions),
  * so V8 optimises `Hart.run` and its helpers once, with feedback for all of them:
  * otherwise each path a guest meets for the first time throws away optimised code
- * (about a dozen recompilations of `Hart.run` per Linux boot, ≈ 100 ms of compiler time
- * each). Nothing of it is visible to any other machine: it shares no state with them.
+ * (14–18 recompilations of `Hart.run` per Linux boot, ≈ 100 ms of compiler time each).
+ * Nothing of it is visible to any other machine: it shares no state with them.
  */
 export function warmUpOnce(
   options: Pick<MachineOptions, "jit" | "compiler">,
@@ -48,7 +48,7 @@ export function warmUpOnce(
 ): void {
   const backend = backendOf(options);
   if (warmed.has(backend)) return;
-  warmed.add(backend); // before making the machine, whose constructor comes back here
+  warmed.add(backend);
   const machine = make({
     ramSize: WARM_UP_RAM,
     jit: options.jit,
