@@ -1,5 +1,7 @@
 import { causeName, disassemble, StopReason } from "@amber/isa";
+import type { MachineOptions } from "./board.js";
 import { LoadingBoard } from "./board-loading.js";
+import { type WarmUpTarget, warmUpOnce } from "./warm-up.js";
 
 /** Why `Machine.run` returned. */
 export type RunOutcome =
@@ -31,6 +33,14 @@ const HOST_TIME_SLICE = 1 << 16;
  */
 const INPUT_OFFER_STEPS = 1 << 20;
 const untilInputOffer = (steps: number): number => INPUT_OFFER_STEPS - (steps % INPUT_OFFER_STEPS);
+/**
+ * A machine warms up (`MachineOptions.warmUp`) once it has run this many steps, early in a
+ * Linux boot (30 M steps), before V8 has optimised much with partial feedback (warming up
+ * at 1 M left 5–9 recompilations of `Hart.run` in the boot, at the start 2–4), while short
+ * programs (most test guests, a resume for a few steps: the warm-up would cost them
+ * ≈ 100 ms of CPU, more than they do) never pay for it.
+ */
+const WARM_UP_AFTER = 100_000;
 
 /** The loaded board plus the run loop: runs until the guest exits, a budget is spent or a trap has no handler. */
 export class RunningBoard extends LoadingBoard {
@@ -41,16 +51,26 @@ export class RunningBoard extends LoadingBoard {
   run(maxSteps = Number.POSITIVE_INFINITY): RunOutcome {
     const hart = this.hart;
     const stopAt = hart.steps + maxSteps;
+    if (this.warmUpAt < 0) this.warmUpAt = hart.steps + WARM_UP_AFTER;
     try {
       while (this.exitCode === undefined) {
         const remaining = stopAt - hart.steps;
         if (remaining <= 0) return { kind: "budget" };
+        if (hart.steps >= this.warmUpAt) this.warmUp();
         this.syncClint();
         // Deterministic time: stop exactly where the timer fires. Host time cannot be
         // predicted in steps, so look at the timer often instead.
         const untilTimer =
           this.hostTime === undefined ? Math.max(1, this.cyclesUntilTimer()) : HOST_TIME_SLICE;
-        const reason = hart.run(Math.min(remaining, SLICE, untilTimer, untilInputOffer(hart.steps)));
+        // (A slice also ends where the warm-up is due: slicing never changes what the guest does.)
+        const slice = Math.min(
+          remaining,
+          SLICE,
+          untilTimer,
+          untilInputOffer(hart.steps),
+          this.warmUpAt - hart.steps,
+        );
+        const reason = hart.run(slice);
         if (hart.steps % INPUT_OFFER_STEPS === 0) this.uart.offerInput();
         switch (reason) {
           case StopReason.Semihosting: {
@@ -77,6 +97,17 @@ export class RunningBoard extends LoadingBoard {
     } finally {
       this.flushConsole();
     }
+  }
+
+  /** Runs the warm-up program on a throwaway machine of this class (see `warmUpOnce`), once. */
+  private warmUp(): void {
+    this.warmUpAt = Number.POSITIVE_INFINITY;
+    const backend = this.warmUpPending;
+    this.warmUpPending = undefined;
+    if (backend === undefined) return;
+    // Of this very class: the warm-up must show V8 the classes the guest's run will use.
+    const Board = this.constructor as new (options: MachineOptions) => WarmUpTarget;
+    warmUpOnce(backend, (options) => new Board(options));
   }
 
   /**
