@@ -423,6 +423,7 @@ export class Hart extends HartSystem {
         if (compiled) {
           pc = jit.enter(pc, budget - n);
           n += jit.steps;
+          this.compiledSteps += jit.steps;
           if (n >= budget) break;
         }
       }

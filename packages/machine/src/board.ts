@@ -142,8 +142,10 @@ export class Board {
   protected resetPending = false;
   /** The back end to warm up (`MachineOptions.warmUp`), undefined once done or when off. */
   protected warmUpPending: Pick<MachineOptions, "jit" | "compiler"> | undefined;
-  /** The step count at which to warm up (set by the first run: `WARM_UP_AFTER` steps later). */
+  /** The step count at which to look again whether to warm up (set by the first run). */
   protected warmUpAt = -1;
+  /** Where the window the warm-up looks at began: `hart.steps` and `hart.compiledSteps` then. */
+  protected warmUpWindow = { steps: 0, compiled: 0, until: 0 };
   protected cmdline: string;
   /** By virtio slot, the attached disks with their written-page tracking. */
   protected readonly disks: (TrackedDisk | undefined)[] = [];

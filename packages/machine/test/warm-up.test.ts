@@ -42,8 +42,8 @@ describe("warming up", () => {
     return { end: endState(m, io.stdoutText, outcome), warmAfterSlice };
   };
 
-  it("runs once per back end, once a machine has run 100 k steps, and changes nothing its guest sees", () => {
-    const options: MachineOptions = { compiler: "wasm" };
+  it("runs once per back end, once the interpreter has run 100 k steps, and changes nothing its guest sees", () => {
+    const options: MachineOptions = { jit: false };
     expect(isWarmedUp(options)).toBe(false);
     const cold = run({ ...options, warmUp: false }, 10_000_000);
     expect(isWarmedUp(options)).toBe(false);
@@ -54,6 +54,15 @@ describe("warming up", () => {
     expect(warm.end).toEqual(cold.end);
     expect(cold.end.outcome).toEqual({ kind: "exited", code: 0 });
     expect(cold.end.steps).toBeGreaterThan(100_000);
+  });
+
+  it("does not run for a guest that runs in compiled code, and changes nothing it sees", () => {
+    const options: MachineOptions = { compiler: "wasm" };
+    const cold = run({ ...options, warmUp: false }, 10_000_000);
+    const watched = run(options, 90_000);
+    expect(isWarmedUp(options)).toBe(false);
+    expect(watched.end).toEqual(cold.end);
+    expect(cold.end.steps).toBeGreaterThan(5_000_000); // past the last window looked at
   });
 
   it("does not run for a short program, even with no step limit", () => {
