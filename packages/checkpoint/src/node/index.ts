@@ -17,6 +17,12 @@ import { type SquashOptions, squash } from "../squash.js";
 import { type CheckpointInput, hostError, type WriteResult, writeCheckpoint } from "../writer.js";
 import { useNativeBlake3 } from "./native-blake3.js";
 
+export {
+  type BackgroundIo,
+  type BackgroundWriteOptions,
+  type PendingCheckpointFile,
+  startCheckpointFile,
+} from "./background-write.js";
 export { nativeBlake3, useNativeBlake3 } from "./native-blake3.js";
 
 // On Node, BLAKE3 (a full save hashes every stored byte) runs natively where the addon loads.
