@@ -192,8 +192,10 @@ function renamed(e: unknown, target: string): unknown {
  */
 class QueuedFile implements BlockFile {
   readonly writable = true;
-  private stage = new Uint8Array(STAGE_BYTES);
+  private stage: Uint8Array = EMPTY;
   private stageAt = 0;
+  /** The next staging buffer's size: small first (an incremental save is a few hundred KiB). */
+  private nextStage = FIRST_STAGE_BYTES;
   private used = 0;
   private end = 0;
   private readonly pending: Promise<void>[] = [];
@@ -224,7 +226,14 @@ class QueuedFile implements BlockFile {
     let at = offset;
     let from = 0;
     while (from < data.length) {
-      if (this.used === 0) this.stageAt = at;
+      if (this.used === 0) {
+        this.stageAt = at;
+        if (this.stage.length === 0) {
+          // Not zero-filled: every byte handed over is one the writer gave.
+          this.stage = Buffer.allocUnsafe(this.nextStage);
+          this.nextStage = Math.min(2 * this.nextStage, STAGE_BYTES);
+        }
+      }
       const n = Math.min(data.length - from, this.stage.length - this.used);
       this.stage.set(data.subarray(from, from + n), this.used);
       this.used += n;
@@ -240,7 +249,7 @@ class QueuedFile implements BlockFile {
     if (this.used === 0) return;
     const bytes = this.stage.subarray(0, this.used);
     const at = this.stageAt;
-    this.stage = new Uint8Array(STAGE_BYTES);
+    this.stage = EMPTY;
     this.used = 0;
     const piece = { at, bytes };
     this.inFlight.add(piece);
@@ -282,8 +291,10 @@ class QueuedFile implements BlockFile {
   }
 }
 
-/** Bytes gathered before a write is handed over (a full save's 32 MiB: 16 writes). */
+/** Bytes gathered before a write is handed over, at most (a full save's 32 MiB: about 16 writes). */
 const STAGE_BYTES = 2 * 1024 * 1024;
+const FIRST_STAGE_BYTES = 256 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /** A file read through a descriptor (the temporary file, for the read-back and `open`). */
 class FdFile implements BlockFile {
