@@ -61,6 +61,7 @@ describe("save-and-continue in the REPL", () => {
     const file = report.location;
     const after = session.machine.hart.steps;
     expect(after).toBeGreaterThan(report.steps); // the guest ran on while the image was written
+    await report.persisted; // on disk, in place (the guest may run on meanwhile)
     await session.settled();
     expect(output()).toMatch(/400000\nlisp> $/);
     session.close();
