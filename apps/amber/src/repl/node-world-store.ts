@@ -14,11 +14,11 @@ import {
   type WorldRef,
   type WorldStore,
 } from "@amber/monitor";
+import { saveImageInBackground } from "../commands/background-save.js";
 import { openSavedDisks } from "../commands/checkpoint.js";
 import { openImage } from "../commands/checkpoint-open.js";
 import { machineDisks } from "../commands/image-disks.js";
 import { isRemoteRef } from "../commands/registry-open.js";
-import { saveImageInBackground } from "../commands/background-save.js";
 import { UserError } from "../user-error.js";
 import { checkWorldName, type MachineDirectory, WORLD_EXT, WORLDS_DIR } from "./machine-directory.js";
 
