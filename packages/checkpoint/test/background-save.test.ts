@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { existsSync, fdatasyncSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -24,23 +24,18 @@ function ram(seed: number): SparseRam {
 
 const noTemps = (): string[] => readdirSync(tmp).filter((n) => n.startsWith("."));
 
-/** Background writes held until `release()`: the test decides when the OS "finishes" them. */
-function heldWrites(): { io: Partial<BackgroundIo>; held: () => number; release: () => void } {
+/** Background fdatasyncs held until `release()`: the test, not the clock, says when the disk is done. */
+function heldSyncs(): { io: Partial<BackgroundIo>; held: () => number; release: () => void } {
   const queue: (() => void)[] = [];
-  const real = (fd: number, bytes: Uint8Array, at: number) =>
-    new Promise<void>((resolve, reject) => {
-      try {
-        // Synchronous here (the test's own stand-in for the thread pool).
-        writeSync(fd, bytes, 0, bytes.length, at);
-        resolve();
-      } catch (e) {
-        reject(e);
-      }
-    });
   return {
     io: {
-      write: (fd, bytes, at) =>
-        new Promise<void>((resolve, reject) => queue.push(() => real(fd, bytes, at).then(resolve, reject))),
+      fdatasync: (fd) =>
+        new Promise<void>((resolve) =>
+          queue.push(() => {
+            fdatasyncSync(fd);
+            resolve();
+          }),
+        ),
     },
     held: () => queue.length,
     release: () => {
@@ -64,48 +59,80 @@ test("the background save writes the same file as the synchronous one, durable o
   expect(noTemps()).toEqual([]);
 });
 
-test("the image reads correctly before its writes are done (open() sees the bytes on their way)", async () => {
+test("the image reads correctly before it is durable; the target appears only once it is", async () => {
   const target = join(tmp, "early.ambc");
   const r = ram(5);
-  const writes = heldWrites();
-  const pending = startCheckpointFile(target, baseInput(r), { io: writes.io });
-  expect(writes.held()).toBeGreaterThan(1);
+  const syncs = heldSyncs();
+  const pending = startCheckpointFile(target, baseInput(r), { io: syncs.io });
   const reader = pending.open({ withoutParent: true });
   expect(reader.digest).toBe(pending.result.digest);
   expect(reader.name).toBe(target);
   const seg = reader.findSegment("ram")!;
   for (const i of [0, 1, 400, 767]) expect(seg.readPage(i)).toEqual(r.read(i));
-  writes.release();
+  // Held at the fdatasync: not renamed yet, whatever the time.
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(syncs.held()).toBe(1);
+  expect(existsSync(target)).toBe(false);
+  syncs.release();
+  await new Promise((resolve) => setImmediate(resolve));
+  syncs.release(); // the syncs started on the way, if the image was big enough for any
   await pending.durable;
+  expect(existsSync(target)).toBe(true);
   // Still the same image after the rename (the reader holds its own descriptor).
   expect(seg.readPage(766)).toEqual(r.read(766));
   reader.close();
 });
 
-test("a write failing midway (a full disk) rejects `durable` with one line naming the image, the previous image intact", async () => {
+test("a write failing midway (a full disk) is one line naming the image, thrown at once; the previous image intact", () => {
   const target = join(tmp, "full.ambc");
   const first = writeCheckpointFile(target, baseInput(ram(7)));
   const before = readFileSync(target);
-  let calls = 0;
   const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+  let written = 0;
+  const err = (() => {
+    try {
+      startCheckpointFile(target, baseInput(ram(8)), {
+        wrapFile: (f) => ({
+          name: f.name,
+          writable: true,
+          size: () => f.size(),
+          read: (o, l) => f.read(o, l),
+          write: (o, d) => {
+            written += d.length;
+            if (written > 100_000) throw enospc;
+            f.write(o, d);
+          },
+          sync: () => f.sync?.(),
+          close: () => f.close(),
+        }),
+      });
+    } catch (e) {
+      return e as CheckpointError;
+    }
+  })();
+  expect(err).toBeInstanceOf(CheckpointError);
+  expect(err?.code).toBe("NO_SPACE");
+  expect(err?.message).toBe(`${target}: no space left on device while writing`);
+  expect(readFileSync(target).equals(before)).toBe(true);
+  expect(openCheckpoint(target).digest).toBe(first.digest);
+  expect(noTemps()).toEqual([]);
+});
+
+test("a disk failing in the background (EIO at the fdatasync) rejects `durable` with one line; the previous image intact", async () => {
+  const target = join(tmp, "eio.ambc");
+  const first = writeCheckpointFile(target, baseInput(ram(7)));
+  const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
   const pending = startCheckpointFile(target, baseInput(ram(8)), {
-    io: {
-      write: (fd, bytes, at) => {
-        calls++;
-        if (calls === 2) return Promise.reject(enospc);
-        writeSync(fd, bytes, 0, bytes.length, at);
-        return Promise.resolve();
-      },
-    },
+    io: { fdatasync: () => Promise.reject(eio) },
   });
   const err = await pending.durable.then(
     () => undefined,
     (e: unknown) => e as CheckpointError,
   );
   expect(err).toBeInstanceOf(CheckpointError);
-  expect(err?.code).toBe("NO_SPACE");
-  expect(err?.message).toBe(`${target}: no space left on device while writing`);
-  expect(readFileSync(target).equals(before)).toBe(true);
+  expect(err?.code).toBe("IO_ERROR");
+  expect(err?.message.startsWith(`${target}: writing: `)).toBe(true);
+  expect(err?.message).not.toContain("\n");
   expect(openCheckpoint(target).digest).toBe(first.digest);
   expect(noTemps()).toEqual([]);
 });

@@ -1,4 +1,12 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import {
+  copyFileSync,
+  fdatasyncSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CheckpointError, initCheckpoint } from "@amber/checkpoint";
@@ -16,15 +24,15 @@ const tmp = mkdtempSync(join(tmpdir(), "amber-background-save-"));
 beforeAll(() => initCheckpoint());
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Background writes held until `release()`: the test, not the clock, says when the OS is done. */
-function heldWrites(): { io: Partial<BackgroundIo>; release: () => void } {
+/** Background fdatasyncs held until `release()`: the test, not the clock, says when the disk is done. */
+function heldSyncs(): { io: Partial<BackgroundIo>; release: () => void } {
   const queue: (() => void)[] = [];
   return {
     io: {
-      write: (fd, bytes, at) =>
+      fdatasync: (fd) =>
         new Promise<void>((resolve) =>
           queue.push(() => {
-            writeSync(fd, bytes, 0, bytes.length, at);
+            fdatasyncSync(fd);
             resolve();
           }),
         ),
@@ -100,18 +108,20 @@ describe("saving in the background", () => {
     // The same instants, each image written in the background while the guest runs on.
     const g = bootGuest(name);
     g.machine.run(n);
-    const held = heldWrites();
+    const held = heldSyncs();
     const save = g.machine.beginSave();
     const pending = startCheckpointFile(join(bgDir, "a.ambc"), save.input, { io: held.io });
     expect(pending.result.digest).toBe(refFull);
-    // In flight (its writes are held): the guest runs on, and a second save must wait.
+    // In flight (its fdatasync is held): the guest runs on, and a second save must wait.
     expect(g.machine.run(during).kind).toBe("budget");
     // ...and writes RAM meanwhile: pages the next save must hold although this one was not done.
     expect(g.machine.ram.changedSince(save.epoch).length).toBeGreaterThan(0);
     expect(await settled(pending.durable)).toBe(false);
     expect(() => g.machine.beginSave()).toThrow(/already in progress/);
-    held.release();
+    // Released (and any sync started on the way, released as it comes): durable, committed.
+    const releasing = setInterval(held.release, 0);
     save.committed(await pending.durable);
+    clearInterval(releasing);
     g.machine.run(after);
     // Back to back: the incremental save on it holds the pages written since its instant,
     // those written while it was in flight included.
@@ -145,12 +155,12 @@ describe("saving in the background", () => {
     const before = readFileSync(base);
     g.machine.run(2000);
 
-    // A full disk met by a background write: the save fails, the image there stays.
+    // The disk fails at the background fdatasync: the save fails, the image there stays.
     const parent = openCheckpoint(base);
     const save = g.machine.beginSave(undefined, { parent, parentHint: "base.ambc" });
-    const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
     const pending = startCheckpointFile(base.replace("base", "next"), save.input, {
-      io: { write: () => Promise.reject(enospc) },
+      io: { fdatasync: () => Promise.reject(eio) },
     });
     g.machine.run(1000);
     const err = await pending.durable.then(
@@ -160,7 +170,7 @@ describe("saving in the background", () => {
     save.end();
     parent.close();
     expect(err).toBeInstanceOf(CheckpointError);
-    expect((err as Error).message).toBe(`${join(dir, "next.ambc")}: no space left on device while writing`);
+    expect((err as Error).message).toBe(`${join(dir, "next.ambc")}: writing: EIO: i/o error, fdatasync`);
     expect(readFileSync(base).equals(before)).toBe(true);
     expect(readdirSync(dir)).toEqual(["base.ambc"]);
     expect(g.machine.baselineDigest).toBe(baseDigest);

@@ -1,9 +1,16 @@
 // Save speed as issue 16 states the targets: a full save of a 128 MiB machine with 32 MiB
 // touched (< 50 ms) and an incremental save of 1 MiB dirtied (< 3 ms, at 128 MiB and 1 GiB of
-// RAM), through the machine's save API (beginSave + atomic write + committed), wall and CPU,
-// medians. Each is measured into a directory on disk (the final fdatasync + rename + directory
-// fsync included) and into /dev/shm (tmpfs: the same code, the syncs cost nothing), next to the
-// `lz4 -1` and `zstd -1` CLIs over the same 32 MiB of page bytes in the same run.
+// RAM), through the machine's save API, wall and CPU (of the whole process), medians. Each is
+// measured into a directory on disk and into /dev/shm (tmpfs: the same code, the syncs cost
+// nothing), two ways:
+//  - stop-the-world: beginSave + writeCheckpointFile (encode, write, fdatasync, read-back,
+//    rename, directory fsync) + committed, all while the guest waits (`amber run --save-at`);
+//  - background (the REPL's :save): the pause, beginSave + startCheckpointFile (the state
+//    captured, the pages encoded and handed to the OS), which is all the guest waits for; and
+//    the time until the image is durable in place (`durable` resolved, committed), which
+//    overlaps with the guest running (here nothing else runs).
+// Anchors in the same run: `dd conv=fsync` of the same bytes (what durability of that much
+// data costs on this disk) and the `lz4 -1` / `zstd -1` CLIs over the 32 MiB of page bytes.
 // `--before DIR` also bundles the sources of another checkout (e.g. `git archive main`) and
 // interleaves its saves with these, so a change is measured before/after under the same load.
 // Usage: node --expose-gc tools/bench/checkpoint/save-speed.mjs [--runs N] [--before DIR]
@@ -52,6 +59,37 @@ function measure(fn) {
   return [wall, (u.user + u.system) / 1000];
 }
 
+/**
+ * A background save: [pause wall, pause CPU, durable wall, durable CPU] (durable: from the
+ * start until the image is in place and committed).
+ */
+async function measureBackground(v, m, file, options) {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  const save = m.beginSave(creator, options);
+  const pending = v.ck.node.startCheckpointFile(file, save.input);
+  const pause = performance.now() - t;
+  const pc = process.cpuUsage(c);
+  save.committed(await pending.durable);
+  const durable = performance.now() - t;
+  const dc = process.cpuUsage(c);
+  return {
+    mode: save.mode,
+    times: [pause, (pc.user + pc.system) / 1000, durable, (dc.user + dc.system) / 1000],
+  };
+}
+
+/** A stop-the-world save: [wall, CPU]. */
+function measureStopped(v, m, file, options) {
+  let mode;
+  const times = measure(() => {
+    const save = m.beginSave(creator, options);
+    save.committed(v.ck.node.writeCheckpointFile(file, save.input));
+    mode = save.mode;
+  });
+  return { mode, times };
+}
+
 const rows = [];
 const row = (what, walls, cpus) =>
   rows.push([
@@ -61,73 +99,122 @@ const row = (what, walls, cpus) =>
     walls.length,
   ]);
 
+/** The ways to save, for a variant (an older tree may not save in the background). */
+function ways(v) {
+  const all = [
+    { name: "stop-the-world", run: async (m, f, o) => measureStopped(v, m, f, o), cols: ["total"] },
+  ];
+  if (typeof v.ck.node.startCheckpointFile === "function")
+    all.push({
+      name: "background",
+      run: (m, f, o) => measureBackground(v, m, f, o),
+      cols: ["pause (guest waits)", "to durable"],
+    });
+  return all;
+}
+
+/** Per variant and way: samples of each column's [wall, CPU]. */
+function collectors() {
+  return variants.flatMap((v) =>
+    ways(v).map((w) => ({ v, w, samples: w.cols.map(() => ({ walls: [], cpus: [] })) })),
+  );
+}
+
+function keep(c, times) {
+  for (const [k, s] of c.samples.entries()) {
+    s.walls.push(times[2 * k]);
+    s.cpus.push(times[2 * k + 1]);
+  }
+}
+
+function report(label, cs) {
+  for (const c of cs)
+    for (const [k, s] of c.samples.entries())
+      row(`${label}, ${c.w.name}: ${c.w.cols[k]} [${c.v.name}]`, s.walls, s.cpus);
+}
+
+/** `dd conv=fsync` of `bytes` into `dir`: the disk's own cost of making that much durable. */
+function ddAnchor(dir, bytes, label) {
+  const src = join(dir, `anchor-${bytes}.raw`);
+  const raw = new Uint8Array(bytes);
+  for (let i = 0; i < bytes / PAGE; i++) raw.set(makePage(i), i * PAGE);
+  writeFileSync(src, raw);
+  const ts = [];
+  for (let i = 0; i < runs; i++)
+    ts.push(
+      measure(() =>
+        execFileSync("dd", [
+          `if=${src}`,
+          `of=${join(dir, "anchor.out")}`,
+          "bs=1M",
+          "conv=fsync",
+          "status=none",
+        ]),
+      )[0],
+    );
+  row(`anchor: dd conv=fsync of ${label} (process start included)`, ts);
+}
+
 try {
   // Full saves: each run saves the same machine again (a full image every time, no parent).
   for (const place of places) {
-    const states = variants.map((v) => {
-      const m = new v.ck.Machine({ ramSize: 128 * MiB });
-      for (const p of spread(128 * MiB, 32 * MiB)) m.ram.writeBytes(p * PAGE, makePage(p));
-      return { v, m, walls: [], cpus: [] };
-    });
+    const machines = new Map(
+      variants.map((v) => {
+        const m = new v.ck.Machine({ ramSize: 128 * MiB });
+        for (const p of spread(128 * MiB, 32 * MiB)) m.ram.writeBytes(p * PAGE, makePage(p));
+        return [v, m];
+      }),
+    );
+    const cs = collectors();
     globalThis.gc?.();
     for (let i = 0; i <= runs; i++) {
-      for (const s of states) {
-        const file = join(place.dir, `full-${s.v.name}.ambc`);
-        const [w, c] = measure(() => {
-          const save = s.m.beginSave(creator);
-          save.committed(s.v.ck.node.writeCheckpointFile(file, save.input));
-        });
+      for (const c of cs) {
+        const file = join(place.dir, `full-${c.v.name}-${c.w.name}.ambc`);
+        const { times } = await c.w.run(machines.get(c.v), file, {});
         // the first one warms the code up
-        if (i > 0) {
-          s.walls.push(w);
-          s.cpus.push(c);
-        }
+        if (i > 0) keep(c, times);
       }
     }
-    for (const s of states)
-      row(`full save 128 MiB RAM / 32 MiB touched, ${place.name} [${s.v.name}]`, s.walls, s.cpus);
+    report(`full save 128 MiB RAM / 32 MiB touched, ${place.name}`, cs);
+    ddAnchor(place.dir, 32 * MiB, `32 MiB, ${place.name}`);
+    machines.clear();
+    globalThis.gc?.();
   }
 
   // Incremental saves: 1 MiB (256 pages spread over RAM) changed, saved on the previous image.
   for (const ramBytes of [128 * MiB, 1024 * MiB]) {
     for (const place of places) {
-      const states = variants.map((v) => {
-        const m = new v.ck.Machine({ ramSize: ramBytes });
+      const cs = collectors().map((c) => {
+        const m = new c.v.ck.Machine({ ramSize: ramBytes });
         for (const p of spread(ramBytes, 32 * MiB)) m.ram.writeBytes(p * PAGE, makePage(p));
-        const prev = join(place.dir, `inc-${v.name}-base.ambc`);
+        const prev = join(place.dir, `inc-${c.v.name}-${c.w.name}-base.ambc`);
         const save = m.beginSave(creator);
-        save.committed(v.ck.node.writeCheckpointFile(prev, save.input));
-        return { v, m, prev, walls: [], cpus: [] };
+        save.committed(c.v.ck.node.writeCheckpointFile(prev, save.input));
+        return { ...c, m, prev, base: prev };
       });
       globalThis.gc?.();
       const dirty = spread(ramBytes, MiB);
       for (let i = 0; i <= Math.max(runs, 9); i++) {
-        for (const s of states) {
+        for (const c of cs) {
           for (const p of dirty) {
             const at = p * PAGE + ((p + i) % PAGE);
-            s.m.ram.write(at, 1, s.m.ram.read(at, 1) ^ 0xff);
+            c.m.ram.write(at, 1, c.m.ram.read(at, 1) ^ 0xff);
           }
-          const parent = s.v.ck.node.openCheckpoint(s.prev);
-          const next = join(place.dir, `inc-${s.v.name}-${i}.ambc`);
-          const [w, c] = measure(() => {
-            const save = s.m.beginSave(creator, { parent, parentHint: s.prev.split("/").pop() });
-            save.committed(s.v.ck.node.writeCheckpointFile(next, save.input));
-            if (save.mode !== "dirty") throw new Error(`expected a dirty-page save, got ${save.mode}`);
+          const parent = c.v.ck.node.openCheckpoint(c.prev);
+          const next = join(place.dir, `inc-${c.v.name}-${c.w.name}-${i}.ambc`);
+          const { mode, times } = await c.w.run(c.m, next, {
+            parent,
+            parentHint: c.prev.split("/").pop(),
           });
+          if (mode !== "dirty") throw new Error(`expected a dirty-page save, got ${mode}`);
           parent.close();
-          s.prev = next;
-          if (i > 0) {
-            s.walls.push(w);
-            s.cpus.push(c);
-          }
+          c.prev = next;
+          if (i > 0) keep(c, times);
         }
       }
-      for (const s of states)
-        row(
-          `incremental save, 1 MiB dirty, ${ramBytes / MiB} MiB RAM, ${place.name} [${s.v.name}]`,
-          s.walls,
-          s.cpus,
-        );
+      report(`incremental save, 1 MiB dirty, ${ramBytes / MiB} MiB RAM, ${place.name}`, cs);
+      if (ramBytes === 128 * MiB) ddAnchor(place.dir, MiB, `1 MiB, ${place.name}`);
+      cs.length = 0;
       globalThis.gc?.();
     }
   }
@@ -155,5 +242,5 @@ const load = execFileSync("cat", ["/proc/loadavg"]).toString().trim();
 console.log(`save speed (medians; load average ${load})`);
 for (const [what, wall, cpu, n] of rows)
   console.log(
-    `  ${what.padEnd(92)} wall ${wall.padStart(9)}  ${cpu ? `CPU ${cpu.padStart(9)}` : ""}  (n=${n})`,
+    `  ${what.padEnd(110)} wall ${wall.padStart(9)}  ${cpu ? `CPU ${cpu.padStart(9)}` : ""}  (n=${n})`,
   );

@@ -6,14 +6,14 @@ import { CheckpointError, isCheckpointError } from "../errors.js";
 import { CheckpointReader } from "../reader.js";
 import { type CheckpointInput, hostError, type WriteResult, writeCheckpoint } from "../writer.js";
 import { removeStaleTemps } from "./index.js";
+import { WriteBehind } from "./write-behind.js";
 
 /**
- * The host's file operations a background save uses, each asynchronous (Node runs them on
- * its thread pool, so the caller's thread, and the guest on it, runs on meanwhile). Tests
- * replace some to inject failures (a write that fails midway, as on a full disk).
+ * The host's file operations the background half of a save uses, each asynchronous (Node
+ * runs them on its thread pool, so the caller's thread, and the guest on it, runs on
+ * meanwhile). Tests replace some to hold them or inject failures.
  */
 export interface BackgroundIo {
-  write(fd: number, bytes: Uint8Array, position: number): Promise<void>;
   fdatasync(fd: number): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   /** fsync of a directory, making a rename in it durable. */
@@ -21,19 +21,6 @@ export interface BackgroundIo {
 }
 
 const nodeIo: BackgroundIo = {
-  write: (fd, bytes, position) =>
-    new Promise((resolve, reject) => {
-      let done = 0;
-      const more = (): void => {
-        fs.write(fd, bytes, done, bytes.length - done, position + done, (e, n) => {
-          if (e) return reject(e);
-          done += n;
-          if (done < bytes.length) more();
-          else resolve();
-        });
-      };
-      more();
-    }),
   fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve()))),
   rename: (from, to) => fs.promises.rename(from, to),
   syncDirectory: async (dir) => {
@@ -49,8 +36,10 @@ const nodeIo: BackgroundIo = {
 export interface BackgroundWriteOptions {
   /** Re-open the finished temporary file (header, tables, digest) before renaming it. Default true. */
   check?: boolean;
-  /** Replaces some of the host's file operations (tests inject failures). */
+  /** Replaces some of the host's file operations (tests hold them or inject failures). */
   io?: Partial<BackgroundIo>;
+  /** Wraps the temporary file while the image is encoded into it (tests inject write faults). */
+  wrapFile?: (file: BlockFile) => BlockFile;
 }
 
 /** A checkpoint file being made durable (see `startCheckpointFile`). */
@@ -100,7 +89,8 @@ export function startCheckpointFile(
     if (isCheckpointError(e)) throw e;
     throw failure(e, target, `cannot write in ${dir}`);
   }
-  const file = new QueuedFile(fd, tmp, io);
+  const raw = new FdWriteFile(fd, tmp, io);
+  const file = new WriteBehind(options.wrapFile ? options.wrapFile(raw) : raw);
   let closed = false;
   const discard = (): void => {
     if (!closed) {
@@ -114,17 +104,16 @@ export function startCheckpointFile(
     result = writeCheckpoint(file, input);
     file.flush();
   } catch (e) {
-    // Writes already queued finish (or fail) on their own; the file is removed meanwhile.
     discard();
     throw renamed(hostError(e, target), target);
   }
   const durable = (async () => {
     try {
-      await file.drained();
+      await raw.drained();
       await io.fdatasync(fd);
       // Never rename a damaged image over a good one: read back what was written.
       if (options.check !== false)
-        CheckpointReader.open(new FdFile(fd, tmp, () => file.size()), { withoutParent: true }).close();
+        CheckpointReader.open(new FdFile(fd, tmp, result.size), { withoutParent: true }).close();
     } catch (e) {
       discard();
       throw renamed(failure(e, target, "writing"), target);
@@ -151,7 +140,7 @@ export function startCheckpointFile(
   return {
     result,
     durable,
-    open: (o) => CheckpointReader.open(new FdFile(dupFd(tmp), target, () => file.size(), true, file), o),
+    open: (o) => CheckpointReader.open(new FdFile(dupFd(tmp), target, result.size, true), o),
   };
 }
 
@@ -185,22 +174,16 @@ function renamed(e: unknown, target: string): unknown {
 }
 
 /**
- * The temporary file as the writer sees it: writes are copied (the writer reuses its
- * buffers) into staging buffers of consecutive bytes and handed to the thread pool as each
- * fills; nothing waits for them until `drained`. The first failure is kept and reported
- * there.
+ * The temporary file as the writer sees it: writes go straight into the OS's page cache (a
+ * copy the kernel makes, cheaper than any of ours); `sync`, which WriteBehind calls every few
+ * MiB of a big image, only starts an fdatasync on the thread pool, so the disk is busy
+ * writing while the rest is encoded and the last one has little left to do. Failures of
+ * those syncs are kept and reported by `drained`.
  */
-class QueuedFile implements BlockFile {
+class FdWriteFile implements BlockFile {
   readonly writable = true;
-  private stage: Uint8Array = EMPTY;
-  private stageAt = 0;
-  /** The next staging buffer's size: small first (an incremental save is a few hundred KiB). */
-  private nextStage = FIRST_STAGE_BYTES;
-  private used = 0;
   private end = 0;
-  private readonly pending: Promise<void>[] = [];
-  /** Writes handed over and not done yet: reads of the file take their bytes from here. */
-  private readonly inFlight = new Set<{ at: number; bytes: Uint8Array }>();
+  private readonly syncs: Promise<void>[] = [];
   private error: unknown;
 
   constructor(
@@ -213,88 +196,32 @@ class QueuedFile implements BlockFile {
     return this.end;
   }
 
-  read(): Uint8Array {
-    throw new CheckpointError(
-      "INVALID_ARGUMENT",
-      "a background save's file is not read while written",
-      this.name,
-    );
+  read(offset: number, length: number): Uint8Array {
+    return new FdFile(this.fd, this.name, this.end).read(offset, length);
   }
 
   write(offset: number, data: Uint8Array): void {
-    if (this.used > 0 && offset !== this.stageAt + this.used) this.flush();
-    let at = offset;
-    let from = 0;
-    while (from < data.length) {
-      if (this.used === 0) {
-        this.stageAt = at;
-        if (this.stage.length === 0) {
-          // Not zero-filled: every byte handed over is one the writer gave.
-          this.stage = Buffer.allocUnsafe(this.nextStage);
-          this.nextStage = Math.min(2 * this.nextStage, STAGE_BYTES);
-        }
-      }
-      const n = Math.min(data.length - from, this.stage.length - this.used);
-      this.stage.set(data.subarray(from, from + n), this.used);
-      this.used += n;
-      from += n;
-      at += n;
-      if (this.used === this.stage.length) this.flush();
-    }
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(this.fd, data, done, data.length - done, offset + done);
     this.end = Math.max(this.end, offset + data.length);
   }
 
-  /** Hands the staged bytes to the thread pool. */
-  flush(): void {
-    if (this.used === 0) return;
-    const bytes = this.stage.subarray(0, this.used);
-    const at = this.stageAt;
-    this.stage = EMPTY;
-    this.used = 0;
-    const piece = { at, bytes };
-    this.inFlight.add(piece);
-    this.pending.push(
-      this.io.write(this.fd, bytes, at).then(
-        () => {
-          this.inFlight.delete(piece);
-        },
-        (e) => {
-          this.error ??= e;
-        },
-      ),
+  sync(): void {
+    this.syncs.push(
+      this.io.fdatasync(this.fd).catch((e: unknown) => {
+        this.error ??= e;
+      }),
     );
   }
 
-  /** Copies into `out` (the file's bytes from `offset`) those of writes not done yet. */
-  overlay(offset: number, out: Uint8Array): void {
-    for (const { at, bytes } of this.inFlight) {
-      const from = Math.max(offset, at);
-      const to = Math.min(offset + out.length, at + bytes.length);
-      if (from < to) out.set(bytes.subarray(from - at, to - at), from - offset);
-    }
-  }
-
-  /** Only flushes: the background half fdatasyncs once every write is done. */
-  sync(): void {
-    this.flush();
-  }
-
-  /** Resolves once every write handed over is done; rejects with the first failure. */
+  /** Resolves once the syncs started are done; rejects with the first failure. */
   async drained(): Promise<void> {
-    this.flush();
-    await Promise.all(this.pending);
+    await Promise.all(this.syncs);
     if (this.error !== undefined) throw this.error;
   }
 
-  close(): void {
-    this.flush();
-  }
+  close(): void {}
 }
-
-/** Bytes gathered before a write is handed over, at most (a full save's 32 MiB: about 16 writes). */
-const STAGE_BYTES = 2 * 1024 * 1024;
-const FIRST_STAGE_BYTES = 256 * 1024;
-const EMPTY = new Uint8Array(0);
 
 /** A file read through a descriptor (the temporary file, for the read-back and `open`). */
 class FdFile implements BlockFile {
@@ -302,15 +229,14 @@ class FdFile implements BlockFile {
   constructor(
     private readonly fd: number,
     readonly name: string,
-    private readonly length: () => number,
+    private readonly length: number,
     private readonly owned = false,
-    private readonly writes?: QueuedFile,
   ) {}
   size(): number {
-    return this.length();
+    return this.length;
   }
   read(offset: number, length: number): Uint8Array {
-    const n = Math.max(0, Math.min(length, this.length() - offset));
+    const n = Math.max(0, Math.min(length, this.length - offset));
     const out = new Uint8Array(n);
     let done = 0;
     while (done < n) {
@@ -318,9 +244,7 @@ class FdFile implements BlockFile {
       if (r === 0) break;
       done += r;
     }
-    // Bytes still on their way to the file (a short read of them is filled in too).
-    this.writes?.overlay(offset, out);
-    return out;
+    return done === n ? out : out.subarray(0, done);
   }
   write(): void {
     throw new CheckpointError("INVALID_ARGUMENT", "read-only", this.name);
