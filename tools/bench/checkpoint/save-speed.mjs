@@ -8,7 +8,10 @@
 //  - background (the REPL's :save): the pause, beginSave + startCheckpointFile (the state
 //    captured, the pages encoded and handed to the OS), which is all the guest waits for; and
 //    the time until the image is durable in place (`durable` resolved, committed), which
-//    overlaps with the guest running (here nothing else runs).
+//    overlaps with the guest running (here nothing else runs);
+//  - background with the guest run between batches of 64 pages (the REPL's :save does so):
+//    the first pause (state captured, copy-on-write snapshot taken), the longest stall
+//    between two guest slices, and the time to durable.
 // Anchors in the same run: `dd conv=fsync` of the same bytes (what durability of that much
 // data costs on this disk) and the `lz4 -1` / `zstd -1` CLIs over the 32 MiB of page bytes.
 // `--before DIR` also bundles the sources of another checkout (e.g. `git archive main`) and
@@ -79,6 +82,41 @@ async function measureBackground(v, m, file, options) {
   };
 }
 
+/**
+ * A background save with the guest run between batches of 64 pages, as the REPL's :save
+ * does (here the "guest" does nothing): [first pause wall, CPU until then, longest stall
+ * between two batches, NaN (no CPU figure), durable wall, durable CPU]. The first pause is the state captured
+ * and the snapshot taken; a stall is the writer's turn between two guest slices.
+ */
+async function measureSliced(v, m, file, options) {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  let last = t;
+  let first;
+  let firstCpu;
+  let longest = 0;
+  const between = () => {
+    const now = performance.now();
+    if (first === undefined) {
+      first = now - t;
+      const u = process.cpuUsage(c);
+      firstCpu = (u.user + u.system) / 1000;
+    } else longest = Math.max(longest, now - last);
+    last = performance.now();
+  };
+  const save = m.beginSave(creator, { ...options, every: 64, between });
+  const pending = v.ck.node.startCheckpointFile(file, save.input);
+  longest = Math.max(longest, performance.now() - last);
+  if (first === undefined) [first, firstCpu] = [performance.now() - t, 0];
+  save.committed(await pending.durable);
+  const durable = performance.now() - t;
+  const dc = process.cpuUsage(c);
+  return {
+    mode: save.mode,
+    times: [first, firstCpu, longest, Number.NaN, durable, (dc.user + dc.system) / 1000],
+  };
+}
+
 /** A stop-the-world save: [wall, CPU]. */
 function measureStopped(v, m, file, options) {
   let mode;
@@ -111,6 +149,12 @@ function ways(v) {
       run: (m, f, o) => measureBackground(v, m, f, o),
       cols: ["pause (guest waits)", "to durable"],
     });
+  if (typeof v.ck.node.startCheckpointFile === "function")
+    all.push({
+      name: "background, guest run every 64 pages",
+      run: (m, f, o) => measureSliced(v, m, f, o),
+      cols: ["first pause", "longest stall", "to durable"],
+    });
   return all;
 }
 
@@ -131,7 +175,11 @@ function keep(c, times) {
 function report(label, cs) {
   for (const c of cs)
     for (const [k, s] of c.samples.entries())
-      row(`${label}, ${c.w.name}: ${c.w.cols[k]} [${c.v.name}]`, s.walls, s.cpus);
+      row(
+        `${label}, ${c.w.name}: ${c.w.cols[k]} [${c.v.name}]`,
+        s.walls,
+        s.cpus.some(Number.isNaN) ? undefined : s.cpus,
+      );
 }
 
 /** `dd conv=fsync` of `bytes` into `dir`: the disk's own cost of making that much durable. */

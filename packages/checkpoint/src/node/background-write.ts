@@ -62,13 +62,14 @@ export interface PendingCheckpointFile {
 
 /**
  * Saves a checkpoint in two halves: now, the image is encoded (its pages read and hashed:
- * call this at the save instant, or from a copy-on-write snapshot of it) into a temporary
- * file beside `target`, its bytes handed to the OS without waiting; then, in the background
- * (the returned `durable`), the writes complete, the file is fdatasynced, read back, renamed
+ * call this at the save instant, or from a copy-on-write snapshot of it) and written into a
+ * temporary file beside `target` (into the OS's page cache: no waiting for the disk); then,
+ * in the background (the returned `durable`), the file is fdatasynced, read back, renamed
  * over `target` and the directory fsynced, while the caller runs on. The same atomicity as
  * `writeCheckpointFile` (of which it is the asynchronous twin, writing the same bytes): until
  * the rename, `target` is whatever it was; a failure at any point removes the temporary file.
- * An error in the first half is thrown (nothing was left behind).
+ * An error in the first half (a full disk met while writing, a page source that throws) is
+ * thrown, nothing left behind.
  */
 export function startCheckpointFile(
   target: string,
@@ -100,6 +101,7 @@ export function startCheckpointFile(
     fs.rmSync(tmp, { force: true });
   };
   let result: WriteResult;
+  let inPlace = false;
   try {
     result = writeCheckpoint(file, input);
     file.flush();
@@ -120,6 +122,7 @@ export function startCheckpointFile(
     }
     try {
       await io.rename(tmp, target);
+      inPlace = true;
     } catch (e) {
       discard();
       throw failure(e, target, "renaming into place");
@@ -140,13 +143,13 @@ export function startCheckpointFile(
   return {
     result,
     durable,
-    open: (o) => CheckpointReader.open(new FdFile(dupFd(tmp), target, result.size, true), o),
+    // Its own descriptor (the reader owns and closes it), on the file wherever it is now.
+    open: (o) =>
+      CheckpointReader.open(
+        new FdFile(fs.openSync(inPlace ? target : tmp, "r"), target, result.size, true),
+        o,
+      ),
   };
-}
-
-/** A second descriptor on the temporary file (the reader owns and closes it). */
-function dupFd(tmp: string): number {
-  return fs.openSync(tmp, "r");
 }
 
 /** A host failure as one line naming `target`. */
