@@ -93,6 +93,9 @@ export async function saveWorldAs(
   options: { full?: boolean; compact?: boolean; guestAwaits?: boolean } = {},
 ): Promise<void> {
   const s = host.session;
+  // A save still being made durable (the guest asked for one during a :save) goes first:
+  // this one is incremental on it, or on the world before it if it failed.
+  await s.whenSaved();
   const store = s.store;
   const name = requested === undefined ? await store.nextName() : store.checkName(requested);
   if (s.baseline !== undefined && s.baseline.location === store.locationOf(name)) {
@@ -113,6 +116,11 @@ export async function saveWorldAs(
     const t = performance.now();
     const { figures, steps } = await s.compactGuest();
     compaction = `; the guest compacted in ${(performance.now() - t).toFixed(1)} ms, ${steps.toLocaleString("en")} instructions (${figures})`;
+  }
+  // (Again: another save may have begun while this one was being prepared.)
+  for (let last = s.whenSaved(); ; last = s.whenSaved()) {
+    await last;
+    if (last === s.whenSaved()) break;
   }
   // Worlds of a few MiB save in a blink: a bar only for the long ones.
   const bar =

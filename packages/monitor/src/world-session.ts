@@ -106,6 +106,8 @@ export class WorldSession {
   machine: Machine;
   state: SessionState = "running";
   baseline: Baseline | undefined;
+  /** The last save's `persisted`, settled either way (see `whenSaved`). */
+  private lastSave: Promise<void> = Promise.resolve();
   readonly breakpoints = new Set<number>();
   /** Readers the machine reads pages from lazily, kept open until the world is replaced. */
   private readers: CheckpointReader[] = [];
@@ -529,6 +531,10 @@ export class WorldSession {
       }
       throw e;
     });
+    this.lastSave = persisted.then(
+      () => {},
+      () => {},
+    );
     return {
       bytes: saved.bytes,
       pages: saved.pages,
@@ -538,6 +544,14 @@ export class WorldSession {
       location: saved.ref.location,
       persisted,
     };
+  }
+
+  /**
+   * Settles once the last save is durable or has failed: a save asked for meanwhile (the
+   * guest's save-world during a :save) and the end of the session wait for it.
+   */
+  whenSaved(): Promise<void> {
+    return this.lastSave;
   }
 
   /**
