@@ -16,27 +16,23 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 const commands = join(here, "src/commands");
 
 /**
- * @bokuweb/zstd-wasm reads its .wasm from a file (Node) or a URL (browsers); a bundle is one
- * file, so its module is built with the WASM bytes inlined.
+ * @amber/compress reads zstd.wasm from a file in Node (`#zstd-wasm`); a bundle is one file, so
+ * the runtime gets the module's bytes inlined instead.
  */
 const inlineZstd = {
   name: "amber-inline-zstd",
   setup(b) {
     const require = createRequire(join(here, "../../packages/compress/package.json"));
-    const dist = join(dirname(require.resolve("@bokuweb/zstd-wasm")), "../esm");
-    b.onResolve({ filter: /^@bokuweb\/zstd-wasm$/ }, () => ({
-      path: "zstd-inline",
-      namespace: "amber-zstd",
-    }));
+    const wasm = join(dirname(require.resolve("@bokuweb/zstd-wasm")), "zstd.wasm");
+    b.onResolve({ filter: /^#zstd-wasm$/ }, () => ({ path: "zstd-inline", namespace: "amber-zstd" }));
     b.onLoad({ filter: /.*/, namespace: "amber-zstd" }, () => ({
-      resolveDir: dist,
+      resolveDir: dirname(wasm),
       loader: "js",
       contents: [
-        'import { Module, waitInitialized } from "./module.js";',
-        'import wasm from "./zstd.wasm";',
-        "export const init = async () => { Module.init(wasm); await waitInitialized(); };",
-        'export * from "./simple/decompress.js";',
-        'export * from "./simple/compress.js";',
+        `import wasm from ${JSON.stringify(wasm)};`,
+        "export const canLoadZstdSync = true;",
+        "export const defaultZstdWasmSync = () => wasm;",
+        "export const defaultZstdWasm = async () => wasm;",
       ].join("\n"),
     }));
   },

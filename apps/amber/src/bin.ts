@@ -1,11 +1,12 @@
+import { isMainThread } from "node:worker_threads";
 import { initCheckpoint } from "@amber/checkpoint";
 import { initCodecs } from "@amber/compress";
 import { initRegistry } from "@amber/registry";
-import { main } from "./cli.js";
-import { isForkWorker, serveFork } from "./commands/script-fork.js";
+import { commandGroupsFor, loadCommands } from "./cli-commands.js";
+import { runProgram } from "./cli-program.js";
 import { errorReport } from "./error-line.js";
 import { nodeEnv } from "./node-env.js";
-import { isCompactWorker, serveCompact } from "./repl/idle-compactor.js";
+import { setProgramEntry } from "./program-entry.js";
 
 // Last line of defence: whatever escapes a command (a lazily read page failing its checksum
 // in the middle of a run, a bug) is one line and a documented exit status, never a stack trace.
@@ -17,20 +18,33 @@ function fatal(e: unknown): never {
 process.on("uncaughtException", fatal);
 process.on("unhandledRejection", fatal);
 
-try {
-  // The image formats need the zstd and xxhash WASM modules: load them once, before any command.
+async function start(): Promise<void> {
+  // Worker threads (a script's `fork`, the REPL's idle compaction) run this same file.
+  setProgramEntry(import.meta.url);
+  const argv = process.argv.slice(2);
+  // Only the command that runs is initialised (cli-commands.ts), while the hashes load.
+  const commands = isMainThread ? loadCommands(commandGroupsFor(argv)) : undefined;
+  // The image formats need the xxhash WASM module: load it once, before any command. zstd's
+  // is loaded when a zstd block is first met (most runs meet none: saves store pages as they are).
   await initCodecs();
   await initCheckpoint();
-  await initRegistry();
-  // A copy made by a script's `fork` runs this program in a worker thread: it serves its session.
-  if (isForkWorker()) await serveFork();
-  // The REPL's idle-time compaction runs one file in a worker thread of this program.
-  else if (isCompactWorker()) serveCompact();
-  else {
-    process.exitCode = await main(process.argv.slice(2), nodeEnv(), (text) => {
-      process.stdout.write(text);
-    });
+  if (commands === undefined) {
+    const [fork, compact] = await Promise.all([
+      import("./commands/script-fork.js"),
+      import("./repl/idle-compactor.js"),
+    ]);
+    await initRegistry();
+    // A copy made by a script's `fork` runs this program in a worker thread: it serves its session.
+    if (fork.isForkWorker()) await fork.serveFork();
+    // The REPL's idle-time compaction runs one file in a worker thread of this program.
+    else if (compact.isCompactWorker()) compact.serveCompact();
+  } else {
+    const groups = await commands;
+    // After the commands: the ones that use a registry install Node's own SHA-256 (@amber/registry/node), then this loads nothing.
+    await initRegistry();
+    process.exitCode = await runProgram(argv, nodeEnv(), (text) => process.stdout.write(text), groups);
   }
-} catch (e) {
-  fatal(e);
 }
+
+// No top-level await: the bundle runs as a script (launcher.ts), not a module.
+start().catch(fatal);

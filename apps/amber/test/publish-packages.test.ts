@@ -206,7 +206,9 @@ describe("publishable packages", () => {
     const m = manifest(installed);
     expect(m.dependencies ?? {}).toEqual({});
     expect(m.bin).toEqual({ amber: "./dist/amber.js" });
+    // The launcher (the bin), the CLI it compiles with V8's code cache, and what they read.
     expect(readdirSync(join(installed, "dist")).sort()).toEqual([
+      "amber-main.cjs",
       "amber.js",
       "bundle-runtime",
       "lisp.elf",

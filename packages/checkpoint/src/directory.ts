@@ -223,12 +223,29 @@ const isHash = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{
 const isByte = (v: unknown): v is number => isU32(v) && v <= 255;
 
 class DirStore implements PartStore {
+  /**
+   * The segments' data files, opened with the image: pages are read lazily, and from the
+   * files as they were at open even if a save swaps a new directory in under the same name
+   * meanwhile (a file opened only at its first page would be the new image's, whose framed
+   * index checks out on its own). A file that cannot be opened now is tried again, and
+   * reported, at its first page.
+   */
+  private readonly opened = new Map<string, BlockFile>();
+
   constructor(
     readonly dir: DirectorySource,
     readonly sectionFiles: Map<string, string>,
     readonly segmentFiles: Map<string, { file: string; ranges: Uint32Array }>,
     readonly le: boolean,
-  ) {}
+  ) {
+    for (const [name, s] of segmentFiles) {
+      try {
+        this.opened.set(name, dir.openFile(s.file));
+      } catch {
+        // reported at the segment's first page, as before
+      }
+    }
+  }
   get name(): string {
     return this.dir.name;
   }
@@ -259,7 +276,11 @@ class DirStore implements PartStore {
   }
   segmentData(e: SegmentEntry): { source: ByteSource; file: string; offset: number } {
     const rel = this.segmentFiles.get(e.name)!.file;
-    const f = this.dir.openFile(rel);
+    let f = this.opened.get(e.name);
+    if (f === undefined) {
+      f = this.dir.openFile(rel);
+      this.opened.set(e.name, f);
+    }
     if (f.size() !== e.dataLength) {
       throw new CheckpointError(
         f.size() < e.dataLength ? "TRUNCATED" : "CORRUPT",
@@ -276,7 +297,10 @@ class DirStore implements PartStore {
     };
     return { source, file: f.name, offset: 0 };
   }
-  close(): void {}
+  close(): void {
+    for (const f of this.opened.values()) f.close();
+    this.opened.clear();
+  }
 }
 
 /**

@@ -188,7 +188,7 @@ export class SegmentReader {
     if (k >= 0) {
       const f = this.reader();
       try {
-        return f.readPage(k).slice();
+        return f.readPage(k); // a fresh array already
       } catch (x) {
         if (isCompressError(x)) {
           const { file, offset } = this.image.store.segmentData(this.entry);

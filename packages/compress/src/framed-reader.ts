@@ -2,6 +2,7 @@ import { findRecord, type ParsedBlock, parseBlock } from "./block-records.js";
 import { ByteReader } from "./byte-reader.js";
 import { type ByteSource, bytesSource, readExactly } from "./byte-source.js";
 import { xxh64 } from "./checksum.js";
+import { CODEC_IDS } from "./codec.js";
 import { codecById } from "./codec-registry.js";
 import { CompressError } from "./errors.js";
 import {
@@ -34,6 +35,7 @@ export interface FramedReaderOptions {
 
 export type PageKind = "fill" | "ref" | "raw" | "delta" | "base";
 const KIND_NAMES: PageKind[] = ["fill", "ref", "raw", "delta", "base"];
+const CODEC_NONE = CODEC_IDS.none;
 
 function checkMagic(bytes: Uint8Array, magic: Uint8Array, offset: number, what: string): void {
   for (let i = 0; i < magic.length; i++) {
@@ -71,7 +73,11 @@ export class FramedReader {
   readonly codecId: number;
   readonly incompatFeatures: number;
   readonly compatFeatures: number;
-  readonly index: readonly IndexEntry[];
+  /** The index as read (entries of INDEX_ENTRY_SIZE bytes), checked once at open. */
+  private readonly indexView: DataView;
+  /** Where the index lies in the data, for error messages. */
+  private readonly indexAt: number;
+  private entries: IndexEntry[] | undefined;
   private readonly limits: DecodeLimits;
   private readonly basePage: FramedReaderOptions["basePage"];
   private readonly cacheSize: number;
@@ -175,29 +181,42 @@ export class FramedReader {
     }
     const indexBytes = readExactly(source, expectedIndexOffset, indexLength, "index");
     checkSum(indexBytes, indexChecksum, expectedIndexOffset, "index");
-    this.index = this.parseIndex(indexBytes, expectedIndexOffset, blockCount, pageCount);
+    this.indexView = new DataView(indexBytes.buffer, indexBytes.byteOffset, indexBytes.byteLength);
+    this.indexAt = expectedIndexOffset;
     this.pageCount = pageCount;
+    this.checkIndex(blockCount);
   }
 
   static open(source: Uint8Array | ByteSource, options: FramedReaderOptions = {}): FramedReader {
     return new FramedReader(source instanceof Uint8Array ? bytesSource(source) : source, options);
   }
 
-  private parseIndex(bytes: Uint8Array, at: number, blockCount: number, pageCount: number): IndexEntry[] {
-    const r = new ByteReader(bytes, at);
-    const entries: IndexEntry[] = [];
+  /**
+   * Checks every index entry (blocks back to back in page order, known codecs, bounded
+   * sizes). One pass of plain reads over the index bytes: the entries are read from them on
+   * demand (`index` builds objects only for whoever asks), so opening a big image for a few
+   * pages (a lazy resume) costs little.
+   */
+  private checkIndex(blockCount: number): void {
+    const v = this.indexView;
+    const at = this.indexAt;
+    const pageCount = this.pageCount;
     let nextPage = 0;
     let dataEnd = HEADER_SIZE;
+    let lastCodec = -1;
     for (let i = 0; i < blockCount; i++) {
-      const entryAt = at + i * INDEX_ENTRY_SIZE;
-      const offset = r.u64Number("block offset");
-      const storedLength = r.u32("stored length");
-      const rawLength = r.u32("raw length");
-      const firstPage = r.u32("first page");
-      const count = r.u32("page count");
-      const codecId = r.u8("codec id");
-      r.take(7, "reserved");
-      const checksum = r.u64("block checksum");
+      const o = i * INDEX_ENTRY_SIZE;
+      const entryAt = at + o;
+      const hi = v.getUint32(o + 4, true);
+      if (hi > 0x1f_ffff) {
+        throw new CompressError("CORRUPT", "block offset exceeds 2^53", entryAt, "a value below 2^53");
+      }
+      const offset = hi * 2 ** 32 + v.getUint32(o, true);
+      const storedLength = v.getUint32(o + 8, true);
+      const rawLength = v.getUint32(o + 12, true);
+      const firstPage = v.getUint32(o + 16, true);
+      const count = v.getUint32(o + 20, true);
+      const codecId = v.getUint8(o + 24);
       // Blocks are written back to back, in page order, between the header and the index.
       if (offset !== dataEnd || offset + storedLength > at) {
         throw new CompressError(
@@ -223,8 +242,10 @@ export class FramedReader {
           `≤ ${this.limits.maxBlockBytes}`,
         );
       }
-      codecById(codecId, entryAt + 24);
-      entries.push({ offset, storedLength, rawLength, firstPage, pageCount: count, codecId, checksum });
+      if (codecId !== lastCodec) {
+        codecById(codecId, entryAt + 24);
+        lastCodec = codecId;
+      }
       nextPage += count;
       dataEnd = offset + storedLength;
     }
@@ -236,11 +257,39 @@ export class FramedReader {
         `${pageCount} pages and data up to ${at}`,
       );
     }
-    return entries;
+  }
+
+  /** Block i's index entry (checked at open). */
+  entry(i: number): IndexEntry {
+    const v = this.indexView;
+    const o = i * INDEX_ENTRY_SIZE;
+    return {
+      offset: v.getUint32(o + 4, true) * 2 ** 32 + v.getUint32(o, true),
+      storedLength: v.getUint32(o + 8, true),
+      rawLength: v.getUint32(o + 12, true),
+      firstPage: v.getUint32(o + 16, true),
+      pageCount: v.getUint32(o + 20, true),
+      codecId: v.getUint8(o + 24),
+      checksum: v.getBigUint64(o + 32, true),
+    };
+  }
+
+  /** Every block's index entry, in order. */
+  get index(): readonly IndexEntry[] {
+    if (this.entries === undefined) {
+      const out: IndexEntry[] = [];
+      for (let i = 0; i < this.blockCount; i++) out.push(this.entry(i));
+      this.entries = out;
+    }
+    return this.entries;
+  }
+
+  private firstPageOf(i: number): number {
+    return this.indexView.getUint32(i * INDEX_ENTRY_SIZE + 16, true);
   }
 
   get blockCount(): number {
-    return this.index.length;
+    return this.indexView.byteLength / INDEX_ENTRY_SIZE;
   }
 
   /** Index of the block holding page n (binary search on first pages). */
@@ -249,10 +298,10 @@ export class FramedReader {
       throw new CompressError("OUT_OF_RANGE", `page ${n}`, undefined, `0..${this.pageCount - 1}`);
     }
     let lo = 0;
-    let hi = this.index.length - 1;
+    let hi = this.blockCount - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (this.index[mid].firstPage <= n) lo = mid;
+      if (this.firstPageOf(mid) <= n) lo = mid;
       else hi = mid - 1;
     }
     return lo;
@@ -266,7 +315,7 @@ export class FramedReader {
       this.cache.set(i, cached);
       return cached;
     }
-    const e = this.index[i];
+    const e = this.entry(i);
     const parsed = parseBlock(this.decodedBlock(i), e.firstPage, e.pageCount, this.pageSize, e.offset);
     this.cache.set(i, parsed);
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
@@ -278,12 +327,14 @@ export class FramedReader {
    * writer's `onBlock` saw, whatever codec stores it.
    */
   decodedBlock(i: number): Uint8Array {
-    const e = this.index[i];
-    if (e === undefined) {
-      throw new CompressError("OUT_OF_RANGE", `block ${i}`, undefined, `0..${this.index.length - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.blockCount) {
+      throw new CompressError("OUT_OF_RANGE", `block ${i}`, undefined, `0..${this.blockCount - 1}`);
     }
+    const e = this.entry(i);
     const stored = readExactly(this.source, e.offset, e.storedLength, `block ${i}`);
     checkSum(stored, e.checksum, e.offset, `block ${i}`);
+    // Stored as is: the bytes read are the block (no copy; nothing writes to a decoded block).
+    if (e.codecId === CODEC_NONE && stored.length === e.rawLength) return stored;
     try {
       return codecById(e.codecId, e.offset).decode(stored, e.rawLength);
     } catch (err) {
@@ -324,7 +375,7 @@ export class FramedReader {
           throw new CompressError(
             "CORRUPT",
             `page ${n} is a reference to a reference`,
-            this.index[i].offset,
+            this.entry(i).offset,
             "references only to stored pages",
           );
         }
@@ -333,12 +384,12 @@ export class FramedReader {
         return decodeXorDelta(
           block.bytes.subarray(param, param + block.dataLength[r]),
           this.base(n),
-          this.index[i].offset,
+          this.entry(i).offset,
         );
       case RECORD_BASE_RUN:
         return this.base(n).slice();
       default:
-        throw new CompressError("CORRUPT", `record kind ${block.kind[r]}`, this.index[i].offset, "kind 0..4");
+        throw new CompressError("CORRUPT", `record kind ${block.kind[r]}`, this.entry(i).offset, "kind 0..4");
     }
   }
 
@@ -379,7 +430,7 @@ export class FramedReader {
     // Which pages were REFs, so a reference's target is checked without reloading its block
     // (reloading evicted blocks made readAll of deduplicated images decode blocks repeatedly).
     const isRef = new Uint8Array(this.pageCount);
-    for (let i = 0; i < this.index.length; i++) {
+    for (let i = 0; i < this.blockCount; i++) {
       const block = this.loadBlock(i);
       for (let r = 0; r < block.recordCount; r++) {
         const first = block.recordFirstPage[r];
@@ -401,7 +452,7 @@ export class FramedReader {
               throw new CompressError(
                 "CORRUPT",
                 `page ${first} refers to page ${param}, itself a reference`,
-                this.index[i].offset,
+                this.entry(i).offset,
                 "references only to stored pages",
               );
             }

@@ -56,6 +56,12 @@ export interface WasmLayout {
   needOffset: number;
   /** Under translation: where the MMU keeps its TLBs (`Mmu.placeTlbs`' layout). */
   tlbOffset?: number;
+  /**
+   * Under translation: where a region leaving through a backward branch or jump to a pc
+   * outside it writes that pc (an int32), so that the caller can count the pc as a loop
+   * head (see `WasmBlockCache.enter`); nothing is written for other exits.
+   */
+  backOffset?: number;
 }
 
 /**
@@ -270,6 +276,9 @@ class Gen {
     const c = this.c;
     const b = this.index.get(pc);
     if (b === undefined) {
+      const back = this.layout.backOffset;
+      const last = from.insns[from.insns.length - 1]!;
+      if (back !== undefined && pc >>> 0 <= last.pc >>> 0) c.i32(0).i32(pc).mem(W.I32Store, 2, back);
       c.i32(pc).set(NPC).br(this.out);
       return;
     }

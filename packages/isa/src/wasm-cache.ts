@@ -32,7 +32,8 @@ export const WASM_HOT = 2000;
  * The same threshold for code running under Sv32 translation, where an execution reached
  * backwards (a taken backward branch or jump: a loop head, most likely) counts
  * `LOOP_WEIGHT_TRANSLATED` times, so loops compile after 2,000 iterations as physical
- * code does while a kernel's many warm, loopless paths wait for 50,000 calls. Measured
+ * code does while a kernel's many warm, loopless paths wait for 50,000 calls (so does a pc
+ * a translated region leaves for backwards: see `WasmLayout.backOffset`). Measured
  * (CPU time, medians of 3 interleaved, loaded 2-core machine): the Linux MMU boot's first
  * 40 M steps took 2.42 s (43 regions) against 2.69 s (89 regions) with a plain 2,000 and
  * 2.50 s on the JS back end; bench-paged 307 ms against 280 ms (the JS back end ≈ 1 s).
@@ -76,6 +77,10 @@ const WHO = 148;
  * (and commits their pages) before the first region is compiled.
  */
 const USED = 152;
+/** The pc a translated region last left for through a backward branch or jump (`WasmLayout.backOffset`). */
+const BACK = 156;
+/** Its index in `state` (which starts at STEPS). */
+const STATE_BACK = (BACK - STEPS) >> 2;
 const TAGS = 256;
 const FNS = TAGS + 4 * (JIT_MASK + 1);
 /** Per region slot: exits to pcs outside it, and a ring of the last RECENT of those pcs. */
@@ -217,7 +222,7 @@ export class WasmBlockCache implements RegionCache {
     const host = flat.hostOffset + (this.translated ? AREA_STRIDE : 0);
     const tlbOffset = flat.hostOffset + TLBS;
     this.regs = new Int32Array(buffer, host + REGS, 33);
-    this.state = new Int32Array(buffer, host + STEPS, 4);
+    this.state = new Int32Array(buffer, host + STEPS, STATE_BACK + 1);
     this.exits = new Int32Array(buffer, host + EXITS, MAX_REGIONS);
     this.recent = new Int32Array(buffer, host + RECENT_PCS, RECENT * MAX_REGIONS);
     this.host = host;
@@ -236,6 +241,7 @@ export class WasmBlockCache implements RegionCache {
       stepsOffset: host + STEPS,
       needOffset: host + NEED,
       tlbOffset: this.translated ? tlbOffset : undefined,
+      backOffset: this.translated ? host + BACK : undefined,
     };
     this.table = new WebAssembly.Table({ element: "anyfunc", initial: 64 });
     this.imports = { m: { mem: flat.memory, tab: this.table } };
@@ -297,7 +303,13 @@ export class WasmBlockCache implements RegionCache {
     while (steps < left) {
       const j = (pc >>> 1) & JIT_MASK;
       if (tag[j] !== pc) {
-        if (!first && ++this.hot[j]! < this.hotness) break;
+        if (!first) {
+          // Compiled code left for a pc with none: count it, as a loop head when reached
+          // backwards (only translated regions say so; see `WasmLayout.backOffset`).
+          const heat = this.hot[j]! + (state[STATE_BACK] === pc ? this.loopWeight : 1);
+          this.hot[j] = heat;
+          if (heat < this.hotness) break;
+        }
         this.hot[j] = 0;
         if (!this.compile(pc)) break;
       }

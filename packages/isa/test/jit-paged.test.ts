@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { JIT_MASK } from "../src/block-cache.js";
 import { asm } from "./support/assemble.js";
 import { BACKENDS, cycle, runBoth, twin } from "./support/compiled-twin.js";
 import { BOARD_RAM_BASE as BASE, DEVICE, type LazyBoard } from "./support/lazy-board.js";
@@ -483,5 +484,60 @@ describe.each(BACKENDS)("block compiler (%s back end) under Sv32: random straigh
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+// A region cut by its block cap leaves through a backward jump to a loop head it does not
+// hold (bench-paged's heap sort did: its sift-down loop head was left for 50,000 times
+// before it compiled). The WebAssembly back end marks such a pc, and it counts as a loop
+// head reached backwards (LOOP_WEIGHT_TRANSLATED at a time), as in the interpreter.
+describe("block compiler (wasm back end) under Sv32: a region leaving backwards for a pc it lacks", () => {
+  const run = (loopHeadBefore: boolean) => {
+    const PHASE1 = 6;
+    const ROUNDS = 5;
+    // x24: 1 in phase 1 (S's last block goes on to P, which runs S again from behind,
+    // so that S compiles first), 0 in phase 2 (S's last block branches to H).
+    const p = new Program(VBASE).li(22, ROUNDS).li(25, PHASE1).li(24, 1).jal(0, "S");
+    const head = (q: Program) =>
+      q.label("H").op("addi", { rd: 20, rs1: 20, imm: 1 }).branch("beq", 20, 22, "done").jal(0, "S");
+    if (loopHeadBefore) head(p);
+    p.label("S");
+    // 23 blocks of one add and a branch never taken, then the block branching to H:
+    // 24 blocks, the cap, so that neither H nor P is part of S's region.
+    for (let k = 0; k < 23; k++) p.op("addi", { rd: 21, rs1: 21, imm: k + 1 }).branch("bne", 0, 0, "S");
+    p.op("addi", { rd: 23, rs1: 23, imm: 1 }).branch("beq", 24, 0, "H");
+    p.label("P")
+      .op("addi", { rd: 25, rs1: 25, imm: -1 })
+      .branch("bne", 25, 0, "S")
+      .op("addi", { rd: 24, rs1: 0, imm: 0 })
+      .jal(0, "S");
+    if (!loopHeadBefore) head(p);
+    p.label("done").jal(0, "done");
+    const t = twin(
+      RAM,
+      (b) => {
+        tables(b, false);
+        machineCode(b, false);
+        supervisorCode(b, p, false);
+      },
+      "wasm",
+    );
+    runBoth(t, cycle([5, 60, 1, 33, 400], 4_000), loopHeadBefore ? "backward exit" : "forward exit");
+    expect(t.jit.hart.translatedBackend).toBe("wasm");
+    expect(t.jit.hart.x[20]).toBe(ROUNDS);
+    // Whether H starts a block of a compiled region (the translated cache's pc table).
+    const jit = (t.jit.hart as unknown as { jitTranslated: { tag: Int32Array } }).jitTranslated;
+    const h = p.at("H");
+    return jit.tag[(h >>> 1) & JIT_MASK] === h;
+  };
+
+  it("counts that pc as a loop head, so that it compiles after a few exits; the run matches the interpreter", () => {
+    // H is left for ROUNDS times backwards: 25 a time reach the tests' hotness of 50 after two.
+    expect(run(true)).toBe(true);
+  });
+
+  it("leaves the count of a pc left for forwards at one per exit", () => {
+    // H (after S) is left for forwards only ROUNDS times, fewer than the hotness.
+    expect(run(false)).toBe(false);
   });
 });

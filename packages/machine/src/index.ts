@@ -34,7 +34,8 @@ export {
   VirtioBalloon,
   type VirtioBalloonState,
 } from "./devices/virtio-balloon.js";
-export { type DiskBackend, type DmaMemory, VirtioBlk, type VirtioBlkState } from "./devices/virtio-blk.js";
+export { type DiskBackend, VirtioBlk, type VirtioBlkState } from "./devices/virtio-blk.js";
+export type { DmaMemory } from "./devices/virtqueue.js";
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
 export { GuestClock } from "./guest-clock.js";
 export { CapturedIo, type HostIo } from "./host-io.js";

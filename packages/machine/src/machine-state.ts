@@ -3,8 +3,8 @@ import { MSTATUS, type Privilege, TDATA1_RESET, TRIGGER_COUNT, Triggers } from "
 import type { ClintState } from "./devices/clint.js";
 import type { PlicState } from "./devices/plic.js";
 import type { UartState } from "./devices/uart16550.js";
-import { BALLOON_QUEUES, type VirtioBalloonState } from "./devices/virtio-balloon.js";
-import type { VirtioBlkState } from "./devices/virtio-blk.js";
+import { BALLOON_QUEUE_SIZE, BALLOON_QUEUES, type VirtioBalloonState } from "./devices/virtio-balloon.js";
+import { BLK_QUEUE_SIZE, type VirtioBlkState } from "./devices/virtio-blk.js";
 import { MachineError } from "./machine-error.js";
 import type { SemihostingState } from "./semihosting.js";
 
@@ -396,10 +396,9 @@ const MSTATUS_BITS = Object.values(MSTATUS).reduce((a, b) => a | b, 0);
 /** Supervisor and machine software, timer and external interrupt bits (mie, mip). */
 const INTERRUPT_BITS = 0xaaa;
 const PLIC_MAX_PRIORITY = 7;
-/** Highest virtio queue size the device offers (QUEUE_SIZE in virtio-blk.ts). */
-const VIRTQUEUE_MAX = 256;
-/** Highest queue size the balloon offers (QUEUE_SIZE in virtio-balloon.ts). */
-const BALLOON_QUEUE_MAX = 128;
+/** Highest queue sizes the devices offer. */
+const VIRTQUEUE_MAX = BLK_QUEUE_SIZE;
+const BALLOON_QUEUE_MAX = BALLOON_QUEUE_SIZE;
 
 /** Bytes up to and including the last non-zero one. */
 function usedLength(bytes: Uint8Array): number {
@@ -408,12 +407,10 @@ function usedLength(bytes: Uint8Array): number {
   return n;
 }
 
-/** `bytes` followed by zeros up to `size`; `tooLong` reports bytes that do not fit. */
-function padTo(bytes: Uint8Array, size: number, tooLong: () => never): Uint8Array {
+/** `bytes` if they fit in `size`; `tooLong` reports bytes that do not. */
+function fitting(bytes: Uint8Array, size: number, tooLong: () => never): Uint8Array {
   if (bytes.length > size) tooLong();
-  const out = new Uint8Array(size);
-  out.set(bytes);
-  return out;
+  return bytes;
 }
 
 const HANDLE_KINDS = ["stdin", "stdout", "stderr", "features"];
@@ -544,7 +541,7 @@ export function sectionsToState(reader: CheckpointReader, mromSize: number): Mac
       imageEnd: m.int("imageEnd", 0, 0x1_0000_0000),
       fdtAddress: m.int("fdtAddress", 0, 0xffff_ffff),
       initrd: m.bool("hasInitrd") ? initrd(m) : undefined,
-      mrom: padTo(m.array("mrom", Uint8Array, -1), mromSize, () =>
+      mrom: fitting(m.array("mrom", Uint8Array, -1), mromSize, () =>
         m.bad("mrom", `is longer than the ROM (${mromSize} bytes)`),
       ),
     },

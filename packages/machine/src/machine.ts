@@ -205,7 +205,9 @@ export class Machine extends SavingBoard {
     this.imageEnd = b.imageEnd;
     this.fdtAddress = b.fdtAddress;
     this.initrd = b.initrd;
-    this.mrom().set(b.mrom);
+    const rom = this.mrom();
+    rom.set(b.mrom);
+    rom.fill(0, b.mrom.length); // past the bytes kept, the ROM reads as zero
     const hart = this.hart;
     const csr = hart.csr;
     for (const k of CSR_FIELDS) csr[k] = s.csr[k];

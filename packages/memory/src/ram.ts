@@ -27,6 +27,10 @@ export interface RamOptions {
  */
 const LAZY_FLAT_PAGES = 256;
 
+/** Pages per chunk of the last-written epochs (4 KiB of them: 16 MiB of RAM). */
+const WRITTEN_SHIFT = 10;
+const WRITTEN_CHUNK = 1 << WRITTEN_SHIFT;
+
 /**
  * Guest RAM: pages allocated on first write, so untouched RAM costs only its page
  * table. Every page remembers the epoch it was last written in; `changedSince(E)`
@@ -59,8 +63,12 @@ export class Ram {
    */
   private flatFastWrite: Uint8Array | undefined;
   private readonly watched: Uint8Array;
-  /** Epoch in which each page was last written; 0 = never written. */
-  private readonly writtenIn: Uint32Array;
+  /**
+   * Epoch in which each page was last written (0 = never written), in chunks of
+   * WRITTEN_CHUNK pages made at their first write: a machine pays for the pages it writes,
+   * not for its RAM size (one array for 256 MiB was 256 KiB to zero at every start).
+   */
+  private readonly writtenIn: (Uint32Array | undefined)[];
   private epochNumber = 1;
   private allocated = 0;
   private readonly initWord: number;
@@ -111,7 +119,8 @@ export class Ram {
         : new Uint8Array(buffer, this.flat!.fastReadOffset, this.pageCount);
     this.updateFastRead();
     this.watched = new Uint8Array(this.pageCount);
-    this.writtenIn = new Uint32Array(this.pageCount);
+    this.writtenIn = [];
+    for (let c = 0; c < this.pageCount; c += WRITTEN_CHUNK) this.writtenIn.push(undefined);
   }
 
   /** The current dirty epoch. */
@@ -175,8 +184,13 @@ export class Ram {
   /** Indexes of the pages written in `epoch` or later, ascending. */
   changedSince(epoch: number): number[] {
     const out: number[] = [];
-    const w = this.writtenIn;
-    for (let i = 0; i < w.length; i++) if (w[i]! >= epoch) out.push(i);
+    const chunks = this.writtenIn;
+    for (let c = 0; c < chunks.length; c++) {
+      const w = chunks[c];
+      if (w === undefined) continue;
+      const first = c * WRITTEN_CHUNK;
+      for (let i = 0; i < w.length; i++) if (w[i]! >= epoch) out.push(first + i);
+    }
     return out;
   }
 
@@ -309,6 +323,13 @@ export class Ram {
     return this.allocate(index);
   }
 
+  /** Makes chunk `c` of `writtenIn` (the last one holds only the pages RAM has). */
+  private writtenChunk(c: number): Uint32Array {
+    const w = new Uint32Array(Math.min(WRITTEN_CHUNK, this.pageCount - c * WRITTEN_CHUNK));
+    this.writtenIn[c] = w;
+    return w;
+  }
+
   private touch(index: number): Uint8Array {
     let p = this.pages8[index];
     let blank = false;
@@ -319,7 +340,9 @@ export class Ram {
     // Before the page changes: what the snapshot and the baselines keep of it.
     const copy = this.baselines.length === 0 ? undefined : this.keepForBaselines(index, p, blank);
     this.snapshot?.beforeWrite(index, copy);
-    this.writtenIn[index] = this.epochNumber;
+    const chunk = index >>> WRITTEN_SHIFT;
+    const w = this.writtenIn[chunk] ?? this.writtenChunk(chunk);
+    w[index & (WRITTEN_CHUNK - 1)] = this.epochNumber;
     const fast = this.watched[index] === 1 ? 0 : 1;
     this.fastWrite[index] = fast;
     if (this.flatFastWrite !== undefined) this.flatFastWrite[index] = fast;
@@ -332,7 +355,7 @@ export class Ram {
    * Returns the copy, if one was made.
    */
   private keepForBaselines(index: number, p: Uint8Array, blank: boolean): Uint8Array | undefined {
-    const since = this.writtenIn[index]!;
+    const since = this.writtenIn[index >>> WRITTEN_SHIFT]?.[index & (WRITTEN_CHUNK - 1)] ?? 0;
     let copy: Uint8Array | undefined;
     for (const b of this.baselines) {
       if (since >= b.epoch) continue;

@@ -86,6 +86,32 @@ describe("dirty-page epochs", () => {
     expect(ram.changedSince(e2)).toEqual([5, 8, 9]);
   });
 
+  it("keeps epochs right across a big RAM's pages, its last page included, and against a model", () => {
+    // 2049 pages: the epochs are kept in chunks of pages, the last chunk holding one page.
+    const pages = 2049;
+    const ram = new Ram({ base: BASE, size: pages * PAGE_SIZE });
+    const model = new Uint32Array(pages);
+    const order = [2048, 0, 1023, 1024, 1025, 2047, 1024, 7];
+    for (const [k, p] of order.entries()) {
+      if (k % 3 === 2) ram.openEpoch();
+      ram.write(p * PAGE_SIZE + (k % 4) * 4, 4, k + 1);
+      model[p] = ram.epoch;
+    }
+    for (let e = 1; e <= ram.epoch + 1; e++) {
+      const expected = [...model.keys()].filter((p) => model[p]! !== 0 && model[p]! >= e);
+      expect(ram.changedSince(e), `since epoch ${e}`).toEqual(expected);
+    }
+    expect(ram.allocatedPageIndexes()).toEqual([0, 7, 1023, 1024, 1025, 2047, 2048]);
+    // A baseline copies a page before its first write since its instant, whatever its chunk.
+    const b = ram.keepBaseline();
+    ram.write(2048 * PAGE_SIZE, 4, 99);
+    ram.write(1500 * PAGE_SIZE, 4, 98);
+    expect(b.pageAt(2048)?.[0]).toBe(1);
+    expect(b.writtenPages()).toEqual([1500, 2048]);
+    expect(ram.changedSince(b.epoch)).toEqual([1500, 2048]);
+    b.end();
+  });
+
   it("clears fast-write permission at a new epoch so the next write is recorded", () => {
     const ram = new Ram({ base: BASE, size: 4 * PAGE_SIZE });
     ram.write(0, 4, 1);

@@ -16,7 +16,14 @@
 // data costs on this disk) and the `lz4 -1` / `zstd -1` CLIs over the 32 MiB of page bytes.
 // `--before DIR` also bundles the sources of another checkout (e.g. `git archive main`) and
 // interleaves its saves with these, so a change is measured before/after under the same load.
-// Usage: node --expose-gc tools/bench/checkpoint/save-speed.mjs [--runs N] [--before DIR]
+// With --json, one JSON line instead of the text: { load, runs, rows: [{ what, kind, ramMiB,
+// place, variant, wallMs, cpuMs, n, ... }] } (kind "full", "incremental", "anchor" (the full
+// save's anchors) or "anchor-1MiB"; place "disk" or "tmpfs"; variant "this tree" or "before";
+// cpuMs null for the anchors). One row per kind, RAM size, place and variant: wallMs and cpuMs
+// are the background save's pause (what the guest waits for; an older tree's stop-the-world
+// save), and the other figures ride along as bestMs, durableMs, stopTheWorldMs,
+// firstPauseMs and longestStallMs.
+// Usage: node --expose-gc tools/bench/checkpoint/save-speed.mjs [--runs N] [--before DIR] [--json]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +35,7 @@ import { makePage } from "./page-data.mjs";
 const args = process.argv.slice(2);
 const runs = Math.max(5, Number(takeFlag(args, "--runs", "7")) || 7);
 const before = takeFlag(args, "--before", "");
+const json = args.includes("--json");
 const PAGE = 4096;
 const MiB = 1 << 20;
 const creator = { name: "amber-bench", version: "0" };
@@ -42,8 +50,8 @@ if (before) variants.unshift({ name: "before", ck: await importBundle("save-spee
 for (const v of variants) await v.ck.initCheckpoint();
 
 const places = [
-  { name: "disk, synced", dir: mkdtempSync(join(tmpdir(), "amber-save-speed-")) },
-  { name: "tmpfs, no sync cost", dir: mkdtempSync(join("/dev/shm", "amber-save-speed-")) },
+  { name: "disk, synced", key: "disk", dir: mkdtempSync(join(tmpdir(), "amber-save-speed-")) },
+  { name: "tmpfs, no sync cost", key: "tmpfs", dir: mkdtempSync(join("/dev/shm", "amber-save-speed-")) },
 ];
 
 function spread(ramBytes, bytes) {
@@ -141,19 +149,26 @@ const row = (what, walls, cpus) =>
 /** The ways to save, for a variant (an older tree may not save in the background). */
 function ways(v) {
   const all = [
-    { name: "stop-the-world", run: async (m, f, o) => measureStopped(v, m, f, o), cols: ["total"] },
+    {
+      name: "stop-the-world",
+      run: async (m, f, o) => measureStopped(v, m, f, o),
+      cols: ["total"],
+      keys: ["stopTheWorld"],
+    },
   ];
   if (typeof v.ck.node.startCheckpointFile === "function")
     all.push({
       name: "background",
       run: (m, f, o) => measureBackground(v, m, f, o),
       cols: ["pause (guest waits)", "to durable"],
+      keys: ["pause", "durable"],
     });
   if (typeof v.ck.node.startCheckpointFile === "function")
     all.push({
       name: "background, guest run every 64 pages",
       run: (m, f, o) => measureSliced(v, m, f, o),
       cols: ["first pause", "longest stall", "to durable"],
+      keys: ["firstPause", "longestStall", "slicedDurable"],
     });
   return all;
 }
@@ -172,7 +187,15 @@ function keep(c, times) {
   }
 }
 
-function report(label, cs) {
+/** The results by name, for --json: one row per kind, RAM size, place and variant. */
+const results = [];
+
+/**
+ * Prints each way's columns, and gives --json one row per variant: the pause as its wall and
+ * CPU figures (an older tree without background saves: its stop-the-world save), the best
+ * pause and the other ways' figures beside it.
+ */
+function report(label, cs, fields) {
   for (const c of cs)
     for (const [k, s] of c.samples.entries())
       row(
@@ -180,10 +203,29 @@ function report(label, cs) {
         s.walls,
         s.cpus.some(Number.isNaN) ? undefined : s.cpus,
       );
+  for (const v of variants) {
+    const figures = {};
+    for (const c of cs.filter((x) => x.v === v))
+      for (const [k, s] of c.samples.entries()) figures[c.w.keys[k]] = s;
+    const main = figures.pause ?? figures.stopTheWorld;
+    const extra = {};
+    for (const [key, s] of Object.entries(figures))
+      if (s !== main && key !== "slicedDurable") extra[`${key}Ms`] = median(s.walls);
+    results.push({
+      what: label,
+      ...fields,
+      variant: v.name,
+      wallMs: median(main.walls),
+      cpuMs: median(main.cpus),
+      n: main.walls.length,
+      bestMs: Math.min(...main.walls),
+      ...extra,
+    });
+  }
 }
 
 /** `dd conv=fsync` of `bytes` into `dir`: the disk's own cost of making that much durable. */
-function ddAnchor(dir, bytes, label) {
+function ddAnchor(dir, bytes, label, fields) {
   const src = join(dir, `anchor-${bytes}.raw`);
   const raw = new Uint8Array(bytes);
   for (let i = 0; i < bytes / PAGE; i++) raw.set(makePage(i), i * PAGE);
@@ -202,6 +244,13 @@ function ddAnchor(dir, bytes, label) {
       )[0],
     );
   row(`anchor: dd conv=fsync of ${label} (process start included)`, ts);
+  results.push({
+    what: `dd conv=fsync of ${label}`,
+    ...fields,
+    wallMs: median(ts),
+    cpuMs: null,
+    n: ts.length,
+  });
 }
 
 try {
@@ -224,8 +273,16 @@ try {
         if (i > 0) keep(c, times);
       }
     }
-    report(`full save 128 MiB RAM / 32 MiB touched, ${place.name}`, cs);
-    ddAnchor(place.dir, 32 * MiB, `32 MiB, ${place.name}`);
+    report(`full save 128 MiB RAM / 32 MiB touched, ${place.name}`, cs, {
+      kind: "full",
+      ramMiB: 128,
+      place: place.key,
+    });
+    ddAnchor(place.dir, 32 * MiB, `32 MiB, ${place.name}`, {
+      kind: "anchor",
+      tool: "dd conv=fsync",
+      place: place.key,
+    });
     machines.clear();
     globalThis.gc?.();
   }
@@ -261,8 +318,17 @@ try {
           if (i > 0) keep(c, times);
         }
       }
-      report(`incremental save, 1 MiB dirty, ${ramBytes / MiB} MiB RAM, ${place.name}`, cs);
-      if (ramBytes === 128 * MiB) ddAnchor(place.dir, MiB, `1 MiB, ${place.name}`);
+      report(`incremental save, 1 MiB dirty, ${ramBytes / MiB} MiB RAM, ${place.name}`, cs, {
+        kind: "incremental",
+        ramMiB: ramBytes / MiB,
+        place: place.key,
+      });
+      if (ramBytes === 128 * MiB)
+        ddAnchor(place.dir, MiB, `1 MiB, ${place.name}`, {
+          kind: "anchor-1MiB",
+          tool: "dd conv=fsync",
+          place: place.key,
+        });
       cs.length = 0;
       globalThis.gc?.();
     }
@@ -281,6 +347,15 @@ try {
       const ts = [];
       for (let i = 0; i < runs; i++) ts.push(measure(() => execFileSync(cmd, argv))[0]);
       row(`anchor: ${name} CLI of the 32 MiB of page bytes, ${place.name} (no fsync)`, ts);
+      results.push({
+        what: `${name} CLI of the 32 MiB of page bytes`,
+        kind: "anchor",
+        tool: name,
+        place: place.key,
+        wallMs: median(ts),
+        cpuMs: null,
+        n: ts.length,
+      });
     }
   }
 } finally {
@@ -288,10 +363,13 @@ try {
 }
 
 const load = execFileSync("cat", ["/proc/loadavg"]).toString().trim();
-console.log(
-  `save speed (medians, and the best wall time: the least disturbed by load; load average ${load})`,
-);
-for (const [what, wall, cpu, n, best] of rows)
+if (json) console.log(JSON.stringify({ load, runs, rows: results }));
+else {
   console.log(
-    `  ${what.padEnd(110)} wall ${wall.padStart(9)}  ${cpu ? `CPU ${cpu.padStart(9)}` : "".padEnd(13)}  best wall ${best.padStart(9)}  (n=${n})`,
+    `save speed (medians, and the best wall time: the least disturbed by load; load average ${load})`,
   );
+  for (const [what, wall, cpu, n, best] of rows)
+    console.log(
+      `  ${what.padEnd(110)} wall ${wall.padStart(9)}  ${cpu ? `CPU ${cpu.padStart(9)}` : "".padEnd(13)}  best wall ${best.padStart(9)}  (n=${n})`,
+    );
+}

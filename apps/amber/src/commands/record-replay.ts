@@ -1,4 +1,4 @@
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -21,9 +21,12 @@ import { openImage } from "./checkpoint-open.js";
 import { machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { bootMachine, finishRun, type RunOptions } from "./run.js";
 
+/** A SHA-256 hash; node:crypto is loaded only by runs that record or replay. */
+const newSha256 = (): Hash => process.getBuiltinModule("node:crypto").createHash("sha256");
+
 /** Host I/O passed on, with the console output counted and hashed (SHA-256) on the way. */
 export class ConsoleTap implements HostIo {
-  private readonly hash: Hash = createHash("sha256");
+  private readonly hash: Hash = newSha256();
   bytes = 0;
 
   constructor(private readonly inner: HostIo) {}
@@ -57,7 +60,7 @@ export class ConsoleTap implements HostIo {
  * canonical JSON) and every RAM page that holds non-zero data, with its index.
  */
 export function stateDigest(machine: Machine): string {
-  const h = createHash("sha256");
+  const h = newSha256();
   h.update(
     JSON.stringify(machine.captureState(), (_k, v: unknown) =>
       v instanceof Uint8Array || v instanceof Int32Array || v instanceof Uint32Array ? Array.from(v) : v,
@@ -76,7 +79,7 @@ export function stateDigest(machine: Machine): string {
 }
 
 function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return newSha256().update(bytes).digest("hex");
 }
 
 /** How a run ended, as the log records it. */

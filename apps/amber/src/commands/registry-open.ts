@@ -6,17 +6,9 @@ import { openRemote } from "@amber/registry/node";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
 
-/** The cache directory `--cache DIR` chose for this process (default: `@amber/registry/node`'s). */
-let cacheDir: string | undefined;
+import { chosenCacheDir } from "./registry-cache.js";
 
-/** Takes the running command's `--cache DIR` (undefined: the default). */
-export function useCache(dir: string | undefined): void {
-  cacheDir = dir;
-}
-
-export function chosenCacheDir(): string | undefined {
-  return cacheDir;
-}
+export { chosenCacheDir, useCache } from "./registry-cache.js";
 
 /** Whether a command argument names a world in a registry: written as a REF and not an existing path. */
 export function isRemoteRef(arg: string): boolean {
@@ -34,5 +26,5 @@ export function registryFailure(e: RegistryError): UserError {
  * fetching worker.
  */
 export function openRemoteImage(ref: string): CheckpointReader {
-  return openRemote(ref, { sections: SECTION_SPECS, cacheDir }).reader;
+  return openRemote(ref, { sections: SECTION_SPECS, cacheDir: chosenCacheDir() }).reader;
 }

@@ -13,6 +13,7 @@ import {
   Session,
   type SessionOptions,
 } from "@amber/machine";
+import { programEntry } from "../program-entry.js";
 
 /** What a forked worker is started with. */
 interface ForkData {
@@ -76,7 +77,8 @@ async function perform(s: Session, r: Request): Promise<unknown> {
 
 /** A forker whose copies run in worker threads of this program; `workers` collects them so they can be ended. */
 export function workerForker(workers: Set<Worker>): Forker {
-  const entry = fileURLToPath(import.meta.url);
+  // The bundle's entry (its chunks are modules, not programs); this file from sources.
+  const entry = programEntry() ?? fileURLToPath(import.meta.url);
   return async (image: Uint8Array, n: number, options: SessionOptions) =>
     Array.from({ length: n }, (_, index) => {
       const data: ForkData = {

@@ -6,6 +6,7 @@ import { type BootOptions, Session, SessionError, type SessionOptions } from "@a
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
+import { importModule } from "../import-module.js";
 import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { workerForker } from "./script-fork.js";
@@ -96,7 +97,7 @@ export async function scriptCommand(env: CliEnv, file: string, args: string[]): 
   const api = scriptApi(args, workers);
   (globalThis as { amber?: ScriptApi }).amber = api;
   try {
-    const module = (await import(pathToFileURL(full).href)) as { default?: unknown };
+    const module = (await importModule(pathToFileURL(full).href)) as { default?: unknown };
     if (typeof module.default === "function") await (module.default as (a: ScriptApi) => unknown)(api);
     return ExitCode.Ok;
   } catch (e) {

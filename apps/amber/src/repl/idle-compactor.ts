@@ -1,7 +1,7 @@
-import { fileURLToPath } from "node:url";
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import { compactCheckpointFile } from "@amber/checkpoint/node";
 import { SECTION_SPECS } from "@amber/machine";
+import { programEntry } from "../program-entry.js";
 
 /** How long the REPL must be idle before saved worlds are recompressed (AMBER_IDLE_COMPACT_MS overrides). */
 export const IDLE_COMPACT_MS = 5000;
@@ -76,8 +76,7 @@ export class IdleCompactor {
     private readonly say: (text: string) => void,
     public enabled = true,
   ) {
-    const self = fileURLToPath(import.meta.url);
-    this.entry = self.endsWith(".js") ? self : undefined;
+    this.entry = programEntry();
   }
 
   /** Whether files run in a worker thread (false: on the main thread, from sources). */

@@ -1,6 +1,7 @@
 /**
- * The virtio-mmio (version 2) transport's registers and the split virtqueue's layout, shared
- * by the board's virtio devices (virtio 1.2 spec, sections 4.2.2 and 2.7).
+ * The virtio-mmio (version 2) transport's registers and the split virtqueue's descriptor
+ * flags (virtio 1.2 spec, sections 4.2.2 and 2.7), for `VirtioMmioTransport` and
+ * `SplitVirtqueues`.
  */
 export const MAGIC = 0x000;
 export const VERSION = 0x004;
@@ -32,6 +33,8 @@ export const MAGIC_VALUE = 0x74726976; // "virt"
 /** QEMU's vendor id ("QEMU"), which QEMU's empty slots report too. */
 export const VENDOR_QEMU = 0x554d4551;
 
+/** Device status bits (virtio 1.2, 2.1) the device looks at. */
+export const STATUS_DRIVER_OK = 4;
 export const STATUS_FEATURES_OK = 8;
 export const STATUS_NEEDS_RESET = 64;
 

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { CheckpointReader } from "@amber/checkpoint";
 import type { ChunkedFile } from "../chunked-file.js";
 import { type ClientOptions, RegistryClient } from "../client.js";
@@ -10,8 +9,11 @@ import { credentialsFor } from "./credentials.js";
 import { DirectoryBlobCache } from "./directory-cache.js";
 import { WorkerTransport } from "./sync-transport.js";
 
-// OpenSSL's SHA-256 (hardware-accelerated where the CPU has it) for every digest in Node.
-useNativeSha256((bytes) => createHash("sha256").update(bytes).digest("hex"));
+// OpenSSL's SHA-256 (hardware-accelerated where the CPU has it) for every digest in Node;
+// node:crypto loaded on the first digest (a CLI that reads no registry never loads it).
+useNativeSha256((bytes) =>
+  process.getBuiltinModule("node:crypto").createHash("sha256").update(bytes).digest("hex"),
+);
 
 export { credentialsFor } from "./credentials.js";
 export { DEFAULT_CACHE_BYTES, DirectoryBlobCache, defaultCacheDir } from "./directory-cache.js";

@@ -1,0 +1,75 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Script } from "node:vm";
+
+/**
+ * The `amber` program as installed: dist/amber.js is this launcher, and the CLI itself is
+ * dist/amber-main.cjs, one script compiled here with V8's code cache. Compiling the CLI's
+ * 0.6 MB was about a quarter of an `amber resume`'s start-up; with the cache V8 deserialises
+ * what an earlier run compiled (its functions included) instead. Node 20 has no code cache
+ * for ES modules, hence a script.
+ *
+ * The cache is a file per build of the CLI, Node version and architecture, in
+ * AMBER_CODE_CACHE (a directory; "off" for none), else $XDG_CACHE_HOME/amber/code-cache,
+ * else ~/.cache/amber/code-cache. A cache V8 rejects (another V8, other flags) is ignored
+ * and replaced; one that cannot be read or written (read-only, no home) only costs the
+ * compile, as without a cache. Written atomically (temporary file, rename), once, at exit.
+ */
+declare const AMBER_MAIN_ID: string; // build.mjs: a digest of amber-main.cjs
+
+const dir = dirname(fileURLToPath(import.meta.url));
+const mainFile = join(dir, "amber-main.cjs");
+const cacheDir = codeCacheDir();
+const cacheName = `amber-main-${AMBER_MAIN_ID}-${process.version}-${process.arch}.v8cache`;
+
+function codeCacheDir(): string | undefined {
+  const chosen = process.env.AMBER_CODE_CACHE;
+  if (chosen === "off") return undefined;
+  if (chosen) return chosen;
+  const base = process.env.XDG_CACHE_HOME || (process.env.HOME && join(process.env.HOME, ".cache"));
+  return base ? join(base, "amber", "code-cache") : undefined;
+}
+
+function readCache(): Buffer | undefined {
+  if (cacheDir === undefined) return undefined;
+  try {
+    return readFileSync(join(cacheDir, cacheName));
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCache(data: Buffer): void {
+  if (cacheDir === undefined) return;
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    const temp = join(cacheDir, `${cacheName}.${process.pid}.tmp`);
+    writeFileSync(temp, data);
+    renameSync(temp, join(cacheDir, cacheName));
+    // Caches of other builds of the CLI are never read again.
+    for (const f of readdirSync(cacheDir)) {
+      if (f.startsWith("amber-main-") && f.endsWith(".v8cache") && f !== cacheName) {
+        rmSync(join(cacheDir, f), { force: true });
+      }
+    }
+  } catch {
+    // A read-only or full disk: runs compile the CLI as without a cache.
+  }
+}
+
+const cached = readCache();
+const script = new Script(
+  `(function (exports, require, module, __filename, __dirname, __amberUrl) {${readFileSync(mainFile, "utf8")}\n})`,
+  { filename: mainFile, cachedData: cached },
+);
+if (cached === undefined || script.cachedDataRejected === true) {
+  // At exit, so the functions this run compiled are in the cache too.
+  process.once("exit", () => writeCache(script.createCachedData()));
+}
+// A compiled script cannot import() without --experimental-vm-modules: lend it this module's
+// (a user's `amber script FILE`; see import-module.ts).
+(globalThis as { __amberImport?: (url: string) => Promise<unknown> }).__amberImport = (url) => import(url);
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(mainFile), module, mainFile, dir, import.meta.url);
