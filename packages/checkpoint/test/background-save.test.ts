@@ -15,7 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), "amber-ckpt-background-"));
 beforeAll(() => initCheckpoint());
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** 3 MiB of pages: more than one staging buffer, so the image is several background writes. */
+/** 3 MiB of pages. */
 function ram(seed: number): SparseRam {
   const r = new SparseRam(1024 * 4096);
   for (let i = 0; i < 768; i++) r.write(i, pageOf(i * seed + 1));
@@ -24,20 +24,34 @@ function ram(seed: number): SparseRam {
 
 const noTemps = (): string[] => readdirSync(tmp).filter((n) => n.startsWith("."));
 
-/** Background fdatasyncs held until `release()`: the test, not the clock, says when the disk is done. */
-function heldSyncs(): { io: Partial<BackgroundIo>; held: () => number; release: () => void } {
+/**
+ * Background fdatasyncs held until `release()`: the test, not the clock, says when the disk
+ * is done. `requested` resolves at the first one asked for.
+ */
+function heldSyncs(): {
+  io: Partial<BackgroundIo>;
+  held: () => number;
+  requested: Promise<void>;
+  release: () => void;
+} {
   const queue: (() => void)[] = [];
+  let asked: () => void = () => {};
+  const requested = new Promise<void>((resolve) => {
+    asked = resolve;
+  });
   return {
     io: {
       fdatasync: (fd) =>
-        new Promise<void>((resolve) =>
+        new Promise<void>((resolve) => {
           queue.push(() => {
             fdatasyncSync(fd);
             resolve();
-          }),
-        ),
+          });
+          asked();
+        }),
     },
     held: () => queue.length,
+    requested,
     release: () => {
       for (const go of queue.splice(0)) go();
     },
@@ -70,12 +84,10 @@ test("the image reads correctly before it is durable; the target appears only on
   const seg = reader.findSegment("ram")!;
   for (const i of [0, 1, 400, 767]) expect(seg.readPage(i)).toEqual(r.read(i));
   // Held at the fdatasync: not renamed yet, whatever the time.
-  await new Promise((resolve) => setImmediate(resolve));
+  await syncs.requested;
   expect(syncs.held()).toBe(1);
   expect(existsSync(target)).toBe(false);
   syncs.release();
-  await new Promise((resolve) => setImmediate(resolve));
-  syncs.release(); // the syncs started on the way, if the image was big enough for any
   await pending.durable;
   expect(existsSync(target)).toBe(true);
   // Still the same image after the rename (the reader holds its own descriptor).
