@@ -1,7 +1,7 @@
 // Bundles the CLI into one file. Workspace packages are bundled from their TypeScript
 // sources (the "@amber/source" condition), so the app never depends on their dist/.
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,22 +18,26 @@ function zstdWasmPath() {
 }
 
 /**
- * commander requires node:child_process when loaded, only to run executable subcommands,
- * which amber has none of; loading it (with net and dgram) was several ms of every start.
- * Here commander gets it on first use.
+ * Built-ins that dependencies require when loaded but use only in what few runs do: each
+ * such require gives the dependency a stand-in that loads the module on first use.
+ * commander's node:child_process runs executable subcommands, which amber has none of
+ * (with net and dgram, several ms of every start); cli-progress's readline (and Node's
+ * streams with it) moves the cursor of a progress bar, drawn only on a terminal.
  */
-const lazyChildProcess = {
-  name: "amber-lazy-child-process",
+const LAZY_BUILTINS = [
+  { importer: /[\\/]commander[\\/]/, module: /^(node:)?child_process$/, name: "node:child_process" },
+  { importer: /[\\/]cli-progress[\\/]/, module: /^(node:)?readline$/, name: "node:readline" },
+];
+const lazyBuiltins = {
+  name: "amber-lazy-builtins",
   setup(b) {
-    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
-      /[\\/]commander[\\/]/.test(args.importer)
-        ? { path: "child_process", namespace: "amber-lazy" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "amber-lazy" }, () => ({
+    b.onResolve({ filter: /^(node:)?(child_process|readline)$/ }, (args) => {
+      const lazy = LAZY_BUILTINS.find((l) => l.module.test(args.path) && l.importer.test(args.importer));
+      return lazy ? { path: lazy.name, namespace: "amber-lazy" } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: "amber-lazy" }, (args) => ({
       loader: "js",
-      contents:
-        'let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require("node:child_process"))[k] });',
+      contents: `let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require(${JSON.stringify(args.path)}))[k] });`,
     }));
   },
 };
@@ -66,7 +70,7 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     // The code finds what ships beside it (zstd.wasm, lisp.elf, bundle-runtime/) and starts
     // worker threads from the launcher's URL.
     define: { "import.meta.url": "__amberUrl" },
-    plugins: [lazyChildProcess],
+    plugins: [lazyBuiltins],
     // No source map: it would point at the workspace's sources, which the package does not ship.
     sourcemap: false,
     // Half the bytes Node reads, decodes and parses at every start. Not keepNames: its
@@ -76,12 +80,16 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     logLevel: "warning",
   });
   const id = createHash("sha256").update(readFileSync(main)).digest("hex").slice(0, 16);
+  // The launcher is a CommonJS script (see launcher.ts), wherever it is written: this tells
+  // Node so (apps/amber's own package.json says "module", and without any Node would first
+  // try it one way, then the other).
+  writeFileSync(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
   await build({
     entryPoints: [`${here}src/launcher.ts`],
     outfile,
     bundle: true,
     platform: "node",
-    format: "esm",
+    format: "cjs",
     target: "node20",
     define: { AMBER_MAIN_ID: JSON.stringify(id) },
     banner: { js: "#!/usr/bin/env node" },

@@ -1,7 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Script } from "node:vm";
 
 /**
@@ -11,6 +10,11 @@ import { Script } from "node:vm";
  * what an earlier run compiled (its functions included) instead. Node 20 has no code cache
  * for ES modules, hence a script.
  *
+ * The launcher itself is a CommonJS script too (build.mjs writes a package.json saying so
+ * beside it): as an ES module, Node set up its ES module loader and built an ES module view
+ * of node:fs (loading fs's streams with it) before the first line ran, about a tenth of an
+ * `amber resume`'s start-up.
+ *
  * The cache is a file per build of the CLI, Node version and architecture, in
  * AMBER_CODE_CACHE (a directory; "off" for none), else $XDG_CACHE_HOME/amber/code-cache,
  * else ~/.cache/amber/code-cache. A cache V8 rejects (another V8, other flags) is ignored
@@ -19,7 +23,7 @@ import { Script } from "node:vm";
  */
 declare const AMBER_MAIN_ID: string; // build.mjs: a digest of amber-main.cjs
 
-const dir = dirname(fileURLToPath(import.meta.url));
+const dir = __dirname;
 const mainFile = join(dir, "amber-main.cjs");
 const cacheDir = codeCacheDir();
 const cacheName = `amber-main-${AMBER_MAIN_ID}-${process.version}-${process.arch}.v8cache`;
@@ -68,8 +72,10 @@ if (cached === undefined || script.cachedDataRejected === true) {
   // At exit, so the functions this run compiled are in the cache too.
   process.once("exit", () => writeCache(script.createCachedData()));
 }
-// A compiled script cannot import() without --experimental-vm-modules: lend it this module's
-// (a user's `amber script FILE`; see import-module.ts).
+// A compiled script cannot import() without --experimental-vm-modules: lend it this
+// script's, which Node gives ES module semantics (a user's `amber script FILE`; see
+// import-module.ts).
 (globalThis as { __amberImport?: (url: string) => Promise<unknown> }).__amberImport = (url) => import(url);
-const module = { exports: {} };
-script.runInThisContext()(module.exports, createRequire(mainFile), module, mainFile, dir, import.meta.url);
+// The CLI's own `import.meta.url` is this launcher's: worker threads run this file.
+const main = { exports: {} };
+script.runInThisContext()(main.exports, require, main, mainFile, dir, pathToFileURL(__filename).href);
