@@ -67,6 +67,38 @@ const nativeBase64 = {
   },
 };
 
+/**
+ * esbuild gives each `import * as fs from "node:fs"` its own copy of the module's namespace
+ * (a getter per export, made by its __toESM helper): 21 copies of node:fs, 21 of node:path,
+ * thousands of closures made at every start. In ES modules there is one namespace object per
+ * module: the helper is made to keep the first copy of each module's (for ES module importers,
+ * the calls with isNodeMode set) and hand it to every importer.
+ */
+const TO_ESM =
+  /var ([\w$]+)=\(([\w$]+),([\w$]+),([\w$]+)\)=>\(\4=\2!=null\?[\w$]+\([\w$]+\(\2\)\):\{\},[\w$]+\(\3\|\|!\2\|\|!\2\.__esModule\?[\w$]+\(\4,"default",\{value:\2,enumerable:!0\}\):\4,\2\)\);/g;
+function shareNamespaces(text, file) {
+  const found = [...text.matchAll(TO_ESM)];
+  if (found.length !== 1) throw new Error(`${file}: ${found.length} esbuild __toESM helpers, expected 1`);
+  const [helper, name] = found[0];
+  const at = found[0].index + helper.length;
+  const memo = `${name}=(f=>{let c=new WeakMap;return(n,e)=>{if(!e||n==null||typeof n!="object")return f(n,e);let t=c.get(n);if(t===void 0)c.set(n,t=f(n,e));return t}})(${name});`;
+  return text.slice(0, at) + memo + text.slice(at);
+}
+
+/**
+ * amber-main.cjs as the launcher compiles it: one function expression taking what a CommonJS
+ * module gets (and the launcher's URL), written so at build time. Wrapped at every start
+ * instead, V8 copied the 0.6 MB source once more, and all of it ASCII (esbuild's default
+ * charset, asserted here) so that the launcher reads it as Latin-1, without UTF-8 decoding.
+ */
+function finishMain(file) {
+  const text = shareNamespaces(readFileSync(file, "utf8"), file);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range itself
+  const wide = /[^\x00-\x7f]/.exec(text);
+  if (wide !== null) throw new Error(`${file}: non-ASCII character at ${wide.index}`);
+  writeFileSync(file, `(function (exports, require, module, __filename, __dirname, __amberUrl) {${text}\n})`);
+}
+
 /** Chunks of code-split builds (an earlier layout of dist/): not shipped. */
 const CHUNK = /^chunk-[A-Z0-9]+\.js$/;
 
@@ -102,8 +134,10 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     // __name() calls would break code run from its own source text (the serial back ends'
     // worker); messages name errors by their explicit `name` fields.
     minify: true,
+    charset: "ascii",
     logLevel: "warning",
   });
+  finishMain(main);
   const id = createHash("sha256").update(readFileSync(main)).digest("hex").slice(0, 16);
   // The launcher is a CommonJS script (see launcher.ts), wherever it is written: this tells
   // Node so (apps/amber's own package.json says "module", and without any Node would first

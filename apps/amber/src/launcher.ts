@@ -64,10 +64,8 @@ function writeCache(data: Buffer): void {
 }
 
 const cached = readCache();
-const script = new Script(
-  `(function (exports, require, module, __filename, __dirname, __amberUrl) {${readFileSync(mainFile, "utf8")}\n})`,
-  { filename: mainFile, cachedData: cached },
-);
+// The file is one function expression, all ASCII (build.mjs): Latin-1 reads it as it is.
+const script = new Script(readFileSync(mainFile, "latin1"), { filename: mainFile, cachedData: cached });
 if (cached === undefined || script.cachedDataRejected === true) {
   // At exit, so the functions this run compiled are in the cache too.
   process.once("exit", () => writeCache(script.createCachedData()));
