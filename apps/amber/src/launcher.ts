@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Script } from "node:vm";
+import { ExitCode } from "./exit-codes.js";
 
 /**
  * The `amber` program as installed: dist/amber.js is this launcher, and the CLI itself is
@@ -20,13 +21,21 @@ import { Script } from "node:vm";
  * else ~/.cache/amber/code-cache. A cache V8 rejects (another V8, other flags) is ignored
  * and replaced; one that cannot be read or written (read-only, no home) only costs the
  * compile, as without a cache. Written atomically (temporary file, rename), once, at exit.
+ *
+ * One cache per command (the first argument when it is a word; "other" for options alone,
+ * as `--version` or none): a cache holds the functions the run that wrote it compiled, so
+ * one written by `amber --version` would leave an `amber resume` compiling its own code at
+ * every start. A run refused as a bad command line (exit status 2: a mistyped command)
+ * writes none.
  */
 declare const AMBER_MAIN_ID: string; // build.mjs: a digest of amber-main.cjs
 
 const dir = __dirname;
 const mainFile = join(dir, "amber-main.cjs");
 const cacheDir = codeCacheDir();
-const cacheName = `amber-main-${AMBER_MAIN_ID}-${process.version}-${process.arch}.v8cache`;
+const command = /^[a-z][a-z0-9-]{0,31}$/.test(process.argv[2] ?? "") ? process.argv[2] : "other";
+const buildPrefix = `amber-main-${AMBER_MAIN_ID}-`;
+const cacheName = `${buildPrefix}${command}-${process.version}-${process.arch}.v8cache`;
 
 function codeCacheDir(): string | undefined {
   const chosen = process.env.AMBER_CODE_CACHE;
@@ -54,7 +63,7 @@ function writeCache(data: Buffer): void {
     renameSync(temp, join(cacheDir, cacheName));
     // Caches of other builds of the CLI are never read again.
     for (const f of readdirSync(cacheDir)) {
-      if (f.startsWith("amber-main-") && f.endsWith(".v8cache") && f !== cacheName) {
+      if (f.startsWith("amber-main-") && f.endsWith(".v8cache") && !f.startsWith(buildPrefix)) {
         rmSync(join(cacheDir, f), { force: true });
       }
     }
@@ -68,7 +77,9 @@ const cached = readCache();
 const script = new Script(readFileSync(mainFile, "latin1"), { filename: mainFile, cachedData: cached });
 if (cached === undefined || script.cachedDataRejected === true) {
   // At exit, so the functions this run compiled are in the cache too.
-  process.once("exit", () => writeCache(script.createCachedData()));
+  process.once("exit", (status) => {
+    if (status !== ExitCode.Usage) writeCache(script.createCachedData());
+  });
 }
 // A compiled script cannot import() without --experimental-vm-modules: lend it this
 // script's, which Node gives ES module semantics (a user's `amber script FILE`; see
