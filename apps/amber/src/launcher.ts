@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Script } from "node:vm";
+import { ExitCode } from "./exit-codes.js";
 
 /**
  * The `amber` program as installed: dist/amber.js is this launcher, and the CLI itself is
@@ -11,18 +11,31 @@ import { Script } from "node:vm";
  * what an earlier run compiled (its functions included) instead. Node 20 has no code cache
  * for ES modules, hence a script.
  *
+ * The launcher itself is a CommonJS script too (build.mjs writes a package.json saying so
+ * beside it): as an ES module, Node set up its ES module loader and built an ES module view
+ * of node:fs (loading fs's streams with it) before the first line ran, about a tenth of an
+ * `amber resume`'s start-up.
+ *
  * The cache is a file per build of the CLI, Node version and architecture, in
  * AMBER_CODE_CACHE (a directory; "off" for none), else $XDG_CACHE_HOME/amber/code-cache,
  * else ~/.cache/amber/code-cache. A cache V8 rejects (another V8, other flags) is ignored
  * and replaced; one that cannot be read or written (read-only, no home) only costs the
  * compile, as without a cache. Written atomically (temporary file, rename), once, at exit.
+ *
+ * One cache per command (the first argument when it is a word; "other" for options alone,
+ * as `--version` or none): a cache holds the functions the run that wrote it compiled, so
+ * one written by `amber --version` would leave an `amber resume` compiling its own code at
+ * every start. A run refused as a bad command line (exit status 2: a mistyped command)
+ * writes none.
  */
 declare const AMBER_MAIN_ID: string; // build.mjs: a digest of amber-main.cjs
 
-const dir = dirname(fileURLToPath(import.meta.url));
+const dir = __dirname;
 const mainFile = join(dir, "amber-main.cjs");
 const cacheDir = codeCacheDir();
-const cacheName = `amber-main-${AMBER_MAIN_ID}-${process.version}-${process.arch}.v8cache`;
+const command = /^[a-z][a-z0-9-]{0,31}$/.test(process.argv[2] ?? "") ? process.argv[2] : "other";
+const buildPrefix = `amber-main-${AMBER_MAIN_ID}-`;
+const cacheName = `${buildPrefix}${command}-${process.version}-${process.arch}.v8cache`;
 
 function codeCacheDir(): string | undefined {
   const chosen = process.env.AMBER_CODE_CACHE;
@@ -50,7 +63,7 @@ function writeCache(data: Buffer): void {
     renameSync(temp, join(cacheDir, cacheName));
     // Caches of other builds of the CLI are never read again.
     for (const f of readdirSync(cacheDir)) {
-      if (f.startsWith("amber-main-") && f.endsWith(".v8cache") && f !== cacheName) {
+      if (f.startsWith("amber-main-") && f.endsWith(".v8cache") && !f.startsWith(buildPrefix)) {
         rmSync(join(cacheDir, f), { force: true });
       }
     }
@@ -60,16 +73,18 @@ function writeCache(data: Buffer): void {
 }
 
 const cached = readCache();
-const script = new Script(
-  `(function (exports, require, module, __filename, __dirname, __amberUrl) {${readFileSync(mainFile, "utf8")}\n})`,
-  { filename: mainFile, cachedData: cached },
-);
+// The file is one function expression, all ASCII (build.mjs): Latin-1 reads it as it is.
+const script = new Script(readFileSync(mainFile, "latin1"), { filename: mainFile, cachedData: cached });
 if (cached === undefined || script.cachedDataRejected === true) {
   // At exit, so the functions this run compiled are in the cache too.
-  process.once("exit", () => writeCache(script.createCachedData()));
+  process.once("exit", (status) => {
+    if (status !== ExitCode.Usage) writeCache(script.createCachedData());
+  });
 }
-// A compiled script cannot import() without --experimental-vm-modules: lend it this module's
-// (a user's `amber script FILE`; see import-module.ts).
+// A compiled script cannot import() without --experimental-vm-modules: lend it this
+// script's, which Node gives ES module semantics (a user's `amber script FILE`; see
+// import-module.ts).
 (globalThis as { __amberImport?: (url: string) => Promise<unknown> }).__amberImport = (url) => import(url);
-const module = { exports: {} };
-script.runInThisContext()(module.exports, createRequire(mainFile), module, mainFile, dir, import.meta.url);
+// The CLI's own `import.meta.url` is this launcher's: worker threads run this file.
+const main = { exports: {} };
+script.runInThisContext()(main.exports, require, main, mainFile, dir, pathToFileURL(__filename).href);

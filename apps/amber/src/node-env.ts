@@ -1,5 +1,4 @@
 import { fstatSync, readFileSync, readSync } from "node:fs";
-import { isatty } from "node:tty";
 import type { HostIo } from "@amber/machine";
 import type { CliEnv } from "./cli-env.js";
 import { openSerial } from "./serial/open-serial.js";
@@ -9,7 +8,8 @@ const CTRL_A = 0x01;
 /** What the process's stdin is: a terminal, a stream that may make us wait (pipe, socket), or neither. */
 function stdinKind(): "tty" | "stream" | "file" | "closed" {
   try {
-    if (isatty(0)) return "tty";
+    // node:tty on demand: most runs never read stdin.
+    if (process.getBuiltinModule("node:tty").isatty(0)) return "tty";
     const st = fstatSync(0);
     return st.isFIFO() || st.isSocket() ? "stream" : "file";
   } catch {
@@ -76,18 +76,41 @@ const sleep = (ms: number): void => {
   if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
 };
 
+let stdoutReady = false;
+
+/**
+ * Writes to the process's stdout. process.stdout is made on first use (a terminal's, a
+ * pipe's or a file's stream: node:tty, node:net, streams), which most runs of a guest that
+ * prints nothing, or only to Amber's stderr, never pay for.
+ */
+export function writeStdout(data: string | Uint8Array): void {
+  if (!stdoutReady) {
+    stdoutReady = true;
+    // A reader that went away (`amber run x.elf | head`) is not an error worth a stack trace.
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
+  }
+  process.stdout.write(data);
+}
+
+/**
+ * Monotonic milliseconds since the first call. process.hrtime, not performance.now():
+ * the global `performance` loads node:perf_hooks when first touched.
+ */
+let origin: [number, number] | undefined;
+function hostMs(): number {
+  if (origin === undefined) origin = process.hrtime();
+  const [s, ns] = process.hrtime(origin);
+  return s * 1000 + ns / 1e6;
+}
+
 /** The CLI environment of a real process: stdout for guest data, stderr for Amber's talk. */
 export function nodeEnv(): CliEnv {
-  // A reader that went away (`amber run x.elf | head`) is not an error worth a stack trace.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(0);
-    throw e;
-  });
   let stdin: ReturnType<typeof stdinReader> | undefined;
   const io: HostIo = {
-    stdout: (data) => {
-      process.stdout.write(data);
-    },
+    stdout: writeStdout,
     stderr: (data) => {
       process.stderr.write(data);
     },
@@ -108,8 +131,8 @@ export function nodeEnv(): CliEnv {
       process.stderr.write(text);
     },
     readFile: (path) => readFileSync(path),
-    now: () => performance.now() / 1000,
-    hostClock: { now: () => performance.now(), sleep },
+    now: () => hostMs() / 1000,
+    hostClock: { now: hostMs, sleep },
     openSerial: (spec) => openSerial(spec, (line) => process.stderr.write(`amber: ${line}\n`)),
   };
 }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: build.mjs is plain JavaScript without types
 import { bundle } from "../build.mjs";
+import { ExitCode } from "../src/exit-codes.js";
 import { guests } from "./guests.js";
 
 // The bundled CLI compiles amber-main.cjs with V8's code cache (src/launcher.ts). Whatever
@@ -52,6 +53,19 @@ describe("the bundled CLI's code cache", () => {
     // Accepted: not rewritten (a rejected cache is replaced at exit).
     expect(readFileSync(join(dir, files[0]!)).equals(written)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("is one file per command, the run that wrote it having run that command; a bad command line writes none", () => {
+    const dir = join(tmp, "per-command");
+    const amber = (args: string[]) =>
+      spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, AMBER_CODE_CACHE: dir } });
+    expect(amber(["--version"]).status).toBe(0);
+    expect(amber(["runn", hello.elf]).status).toBe(ExitCode.Usage); // mistyped: no cache for "runn"
+    runHello(dir);
+    const files = cacheFiles(dir).sort();
+    expect(files).toHaveLength(2);
+    expect(files[0]).toMatch(/^amber-main-[0-9a-f]{16}-other-/);
+    expect(files[1]).toMatch(/^amber-main-[0-9a-f]{16}-run-/);
   });
 
   it("ignores and replaces a cache that is garbage or truncated, and removes other builds' caches", () => {

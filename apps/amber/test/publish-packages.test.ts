@@ -206,14 +206,17 @@ describe("publishable packages", () => {
     const m = manifest(installed);
     expect(m.dependencies ?? {}).toEqual({});
     expect(m.bin).toEqual({ amber: "./dist/amber.js" });
-    // The launcher (the bin), the CLI it compiles with V8's code cache, and what they read.
+    // The launcher (the bin, a CommonJS script as dist/package.json says), the CLI it
+    // compiles with V8's code cache, and what they read.
     expect(readdirSync(join(installed, "dist")).sort()).toEqual([
       "amber-main.cjs",
       "amber.js",
       "bundle-runtime",
       "lisp.elf",
+      "package.json",
       "zstd.wasm",
     ]);
+    expect(manifest(join(installed, "dist")).type).toBe("commonjs");
     // What `amber bundle` builds a bundle from ships too, so an installed amber can bundle.
     expect(readdirSync(join(installed, "dist/bundle-runtime")).sort()).toEqual([
       "loader.cjs",

@@ -1,4 +1,4 @@
-import * as net from "node:net";
+import type * as net from "node:net";
 import {
   Debugger,
   type GdbEnd,
@@ -130,7 +130,8 @@ export function listenGdb(
       setImmediate(pump);
     };
 
-    const listener = net.createServer((socket) => {
+    // node:net on demand: loading it was a few ms of every `amber run` and `amber resume`.
+    const listener = process.getBuiltinModule("node:net").createServer((socket) => {
       if (client !== undefined) {
         socket.end();
         return;

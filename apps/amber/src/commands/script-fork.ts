@@ -13,7 +13,7 @@ import {
   Session,
   type SessionOptions,
 } from "@amber/machine";
-import { programEntry } from "../program-entry.js";
+import { PROGRAM_WORKER_ARG, programEntry } from "../program-entry.js";
 
 /** What a forked worker is started with. */
 interface ForkData {
@@ -90,7 +90,7 @@ export function workerForker(workers: Set<Worker>): Forker {
           name: options.name ?? "world",
         },
       };
-      const worker = new Worker(entry, { workerData: data });
+      const worker = new Worker(entry, { workerData: data, argv: [PROGRAM_WORKER_ARG] });
       workers.add(worker);
       return remote(worker, index, () => workers.delete(worker));
     });

@@ -1,7 +1,7 @@
 import { parentPort, Worker, workerData } from "node:worker_threads";
 import { compactCheckpointFile } from "@amber/checkpoint/node";
 import { SECTION_SPECS } from "@amber/machine";
-import { programEntry } from "../program-entry.js";
+import { PROGRAM_WORKER_ARG, programEntry } from "../program-entry.js";
 
 /** How long the REPL must be idle before saved worlds are recompressed (AMBER_IDLE_COMPACT_MS overrides). */
 export const IDLE_COMPACT_MS = 5000;
@@ -174,7 +174,7 @@ export class IdleCompactor {
     }
     return new Promise((resolve) => {
       const data: CompactData = { amberCompact: { file } };
-      const worker = new Worker(this.entry!, { workerData: data });
+      const worker = new Worker(this.entry!, { workerData: data, argv: [PROGRAM_WORKER_ARG] });
       this.worker = worker;
       worker.unref();
       let answered = false;

@@ -1,4 +1,3 @@
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import type { HostIo } from "@amber/machine";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
@@ -23,6 +22,8 @@ export function openSocketSerial(
   spec: Extract<SerialSpec, { kind: "tcp" | "unix" }>,
   talk: (line: string) => void,
 ): SerialPort {
+  // node:worker_threads on demand: loading it was several ms of every `amber` start.
+  const { MessageChannel, receiveMessageOnPort, Worker } = process.getBuiltinModule("node:worker_threads");
   const buffer = createRingBuffer();
   const ring = new RingReader(buffer);
   const { port1, port2 } = new MessageChannel();

@@ -1,4 +1,4 @@
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
+import type { MessagePort, Worker } from "node:worker_threads";
 import { RegistryError } from "../errors.js";
 import type { HttpRequest, HttpResponse, NetworkFailure, SyncTransport } from "../http.js";
 
@@ -33,26 +33,30 @@ parentPort.on("message", async (req) => {
  * A blocking HTTP transport for `runSync`: a worker thread runs `fetch` while this thread
  * waits on an Atomics flag. It is what a page fault on a remote world costs: the emulator
  * waits for the chunk as it waits for a disk read; the worker is unreferenced so it never
- * keeps the process alive.
+ * keeps the process alive. node:worker_threads is loaded with the first request (a CLI
+ * that opens no remote world never pays for it).
  */
 export class WorkerTransport implements SyncTransport {
   private worker: Worker | undefined;
+  /** The port the worker answers on (this thread's end). */
+  private replies: MessagePort | undefined;
   private readonly signal = new SharedArrayBuffer(4);
   private readonly flag = new Int32Array(this.signal);
-  private readonly channel = new MessageChannel();
 
   constructor(private readonly timeoutMs = 120_000) {}
 
   private start(): Worker {
     if (this.worker === undefined) {
-      const port = this.channel.port2;
+      const { MessageChannel, Worker } = process.getBuiltinModule("node:worker_threads");
+      const { port1, port2 } = new MessageChannel();
       this.worker = new Worker(WORKER, {
         eval: true,
-        workerData: { port, signal: this.signal },
-        transferList: [port],
+        workerData: { port: port2, signal: this.signal },
+        transferList: [port2],
       });
       this.worker.unref();
-      this.channel.port1.unref();
+      port1.unref();
+      this.replies = port1;
     }
     return this.worker;
   }
@@ -66,7 +70,7 @@ export class WorkerTransport implements SyncTransport {
         "NETWORK",
         `no answer from ${new URL(req.url).host} in ${this.timeoutMs / 1000} s`,
       );
-    const msg = receiveMessageOnPort(this.channel.port1);
+    const msg = process.getBuiltinModule("node:worker_threads").receiveMessageOnPort(this.replies!);
     if (msg === undefined)
       throw new RegistryError("NETWORK", `the fetch worker answered nothing for ${req.url}`);
     return msg.message as HttpResponse | NetworkFailure;
@@ -79,6 +83,7 @@ export class WorkerTransport implements SyncTransport {
   close(): void {
     void this.worker?.terminate();
     this.worker = undefined;
-    this.channel.port1.close();
+    this.replies?.close();
+    this.replies = undefined;
   }
 }
