@@ -17,9 +17,7 @@ export function makePage(n, out = new Uint8Array(PAGE)) {
     x >>>= 0;
     if (kind < 4) {
       // instruction-like words from a small vocabulary
-      const w =
-        VOCABULARY[x % 6] ^
-        ((x >>> 20) & 0xf80);
+      const w = VOCABULARY[x % 6] ^ ((x >>> 20) & 0xf80);
       out[i] = w;
       out[i + 1] = w >>> 8;
       out[i + 2] = w >>> 16;
