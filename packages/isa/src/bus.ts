@@ -17,6 +17,9 @@ export interface Bus {
 /**
  * Direct access to RAM pages so that loads, stores and fetches from RAM skip the bus.
  * Pages are 4 KiB; a missing page reads through the bus (init pattern, no allocation).
+ * Every page holding data is in `pages8`; `pages16` and `pages32` may still lack it (the
+ * RAM makes those views on the page's first access through the bus), and `fastWrite` is 1
+ * only for pages present in all three.
  */
 export interface RamWindow {
   readonly base: number;

@@ -144,13 +144,15 @@ export class RegionScanner {
     if (pa === -1) return false;
     const off = (pa - this.ram.base) >>> 0;
     if (off >= this.ram.size) return false;
-    const page = this.ram.pages16[off >>> 12];
+    // pages8: every page holding data has its byte view (the wider views come on first access).
+    const page = this.ram.pages8[off >>> 12];
     if (page === undefined) return false;
-    const lo = page[(off >>> 1) & 2047]!;
+    const at = off & 4094;
+    const lo = page[at]! | (page[at + 1]! << 8);
     let raw = lo;
     if ((lo & 3) === 3) {
-      if ((off & 4095) === 4094) return false;
-      raw = (lo | (page[((off >>> 1) & 2047) + 1]! << 16)) >>> 0;
+      if (at === 4094) return false;
+      raw = (lo | (page[at + 2]! << 16) | (page[at + 3]! << 24)) >>> 0;
     }
     return decodeInto(raw, this.d);
   }

@@ -37,7 +37,9 @@ const WRITTEN_CHUNK = 1 << WRITTEN_SHIFT;
  * lists the pages written in epoch E or later, the basis of incremental images.
  *
  * The page arrays and `fastWrite` are public so a hart can reach RAM without a call
- * per access (it matches `@amber/isa`'s `RamWindow` structurally).
+ * per access (it matches `@amber/isa`'s `RamWindow` structurally). Every page holding data
+ * has its byte view in `pages8`; its 16- and 32-bit views come on its first `read` or
+ * `write` (see `addViews`), and `fastWrite` is 1 only for a page that has all three.
  */
 export class Ram {
   readonly base: number;
@@ -99,13 +101,13 @@ export class Ram {
     this.initByte = (options.initByte ?? 0) & 0xff;
     this.initWord = Math.imul(this.initByte, 0x01010101);
     this.pageCount = size / PAGE_SIZE;
-    // The page arrays grow (with undefined, never holey, so element access stays on V8's
-    // fast path) up to the highest page allocated so far: a page beyond their length reads
-    // as undefined, like an unallocated one, and a machine costs what it touches, not its
-    // RAM size (three 64 Ki-entry arrays per 256 MiB took ≈ 5 ms at every start).
-    this.pages8 = [];
-    this.pages16 = [];
-    this.pages32 = [];
+    // The page arrays grow up to the highest page allocated so far: a page beyond their
+    // length reads as undefined, like an unallocated one, and a machine costs what it
+    // touches, not its RAM size (three 64 Ki-entry arrays per 256 MiB took ≈ 5 ms at every
+    // start). They are holey from the start (see `grow`), so their element kind never changes.
+    this.pages8 = holeyArray();
+    this.pages16 = holeyArray();
+    this.pages32 = holeyArray();
     this.flat = options.flat === true ? flatLayout(size) : undefined;
     this.flatLater = options.flat === "lazy";
     const buffer = this.flat?.memory.buffer;
@@ -231,6 +233,7 @@ export class Ram {
       const at = flat.ramOffset + i * PAGE_SIZE;
       bytes.set(p, at);
       this.pages8[i] = new Uint8Array(buffer, at, PAGE_SIZE);
+      if (this.pages32[i] === undefined) continue; // its views come when first needed
       this.pages16[i] = new Uint16Array(buffer, at, PAGE_SIZE / 2);
       this.pages32[i] = new Int32Array(buffer, at, PAGE_SIZE / 4);
     }
@@ -310,17 +313,38 @@ export class Ram {
     this.allocatedBlank = from === undefined;
     if (index >= this.pages8.length) this.grow(index + 1);
     this.pages8[index] = p;
-    this.pages16[index] = new Uint16Array(buffer, at, PAGE_SIZE / 2);
-    this.pages32[index] = new Int32Array(buffer, at, PAGE_SIZE / 4);
     this.allocated++;
     return p;
   }
 
-  /** Extends the page arrays with undefined to `length` entries (at least doubling, up to the page count). */
+  /**
+   * Gives page `index` (allocated: `p` is its bytes) its 16- and 32-bit views, if it has none
+   * yet. A page gets them on its first access through `read` or `write` (the hart's slow
+   * paths), not when it is allocated: pages only loaders, restores or devices wrote
+   * (`writeBytes`) hold one view instead of three (≈ 200 bytes of V8 heap less per page,
+   * and far fewer objects surviving into the old generation while RAM fills, which is what
+   * grew V8's young generation). The hart's fast paths find such a page missing from
+   * `pages16`/`pages32` and take the slow path once.
+   */
+  private addViews(index: number, p: Uint8Array): void {
+    if (this.pages32[index] !== undefined) return;
+    this.pages16[index] = new Uint16Array(p.buffer, p.byteOffset, PAGE_SIZE / 2);
+    this.pages32[index] = new Int32Array(p.buffer, p.byteOffset, PAGE_SIZE / 4);
+  }
+
+  /**
+   * Extends the page arrays with undefined to `length` entries (at least doubling, up to the
+   * page count), in place (harts hold them). Setting the length allocates the new backing
+   * store once, at its exact size; pushing one entry at a time reallocated it every 1.5×
+   * and left the copies to the garbage collector: the device tree at the top of 256 MiB of
+   * RAM cost ≈ 5 MiB resident instead of the three 512 KiB arrays.
+   */
   private grow(length: number): void {
     const target = Math.min(this.pageCount, Math.max(length, this.pages8.length * 2, 64));
     for (const a of [this.pages8, this.pages16, this.pages32] as unknown[][]) {
-      for (let i = a.length; i < target; i++) a.push(undefined);
+      const from = a.length;
+      a.length = target;
+      a.fill(undefined, from);
     }
   }
 
@@ -338,7 +362,14 @@ export class Ram {
     return w;
   }
 
-  private touch(index: number): Uint8Array {
+  /**
+   * Page `index` about to be written: allocated, its old bytes given to the snapshot and the
+   * baselines, its epoch set. With `views` (writes from `write`, the hart's slow path) it
+   * gets its 16- and 32-bit views and may be written directly from now on (`fastWrite`,
+   * which requires all three views); without (`writeBytes`), a page that has no views yet
+   * stays off the fast path until its first `write`.
+   */
+  private touch(index: number, views: boolean): Uint8Array {
     let p = this.pages8[index];
     let blank = false;
     if (p === undefined) {
@@ -351,7 +382,11 @@ export class Ram {
     const chunk = index >>> WRITTEN_SHIFT;
     const w = this.writtenIn[chunk] ?? this.writtenChunk(chunk);
     w[index & (WRITTEN_CHUNK - 1)] = this.epochNumber;
-    const fast = this.watched[index] === 1 ? 0 : 1;
+    let fast = this.watched[index] === 1 ? 0 : 1;
+    if (fast === 1 && this.pages32[index] === undefined) {
+      if (views) this.addViews(index, p);
+      else fast = 0;
+    }
     this.fastWrite[index] = fast;
     if (this.flatFastWrite !== undefined) this.flatFastWrite[index] = fast;
     return p;
@@ -394,6 +429,7 @@ export class Ram {
       const p = this.readable(index);
       if (p === undefined)
         return size === 4 ? this.initWord >>> 0 : this.initWord & (size === 1 ? 0xff : 0xffff);
+      if (this.pages32[index] === undefined) this.addViews(index, p); // the hart reads it directly next time
       if (size === 1) return p[within]!;
       if (size === 2) return p[within]! | (p[within + 1]! << 8);
       return (p[within]! | (p[within + 1]! << 8) | (p[within + 2]! << 16) | (p[within + 3]! << 24)) >>> 0;
@@ -408,7 +444,7 @@ export class Ram {
     const within = offset & (PAGE_SIZE - 1);
     if (within + size <= PAGE_SIZE) {
       const index = offset >>> PAGE_SHIFT;
-      const p = this.touch(index);
+      const p = this.touch(index, true);
       if (this.watched[index] === 1) this.onWatchedWrite?.(offset, size);
       p[within] = value;
       if (size >= 2) p[within + 1] = value >>> 8;
@@ -435,7 +471,7 @@ export class Ram {
       const within = at & (PAGE_SIZE - 1);
       const n = Math.min(PAGE_SIZE - within, data.length - done);
       const index = at >>> PAGE_SHIFT;
-      this.touch(index).set(data.subarray(done, done + n), within);
+      this.touch(index, false).set(data.subarray(done, done + n), within);
       if (this.watched[index] === 1) this.onWatchedWrite?.(at, n);
       done += n;
     }
@@ -454,8 +490,9 @@ export class Ram {
     if (!Number.isInteger(index) || index < 0 || index >= this.pageCount) {
       throw new MemoryError("OUT_OF_RANGE", `page ${index} is outside RAM of ${this.pageCount} pages`);
     }
-    if (this.readable(index) === undefined) return false;
-    const words = this.pages32[index]!;
+    const p = this.readable(index);
+    if (p === undefined) return false;
+    const words = this.pages32[index] ?? new Int32Array(p.buffer, p.byteOffset, PAGE_SIZE / 4);
     const fill = this.initWord;
     let blank = true;
     for (let i = 0; i < words.length; i++) {
@@ -465,7 +502,7 @@ export class Ram {
       }
     }
     if (blank) return false;
-    this.touch(index).fill(this.initByte);
+    this.touch(index, false).fill(this.initByte);
     if (this.watched[index] === 1) this.onWatchedWrite?.(index * PAGE_SIZE, PAGE_SIZE);
     return true;
   }
@@ -661,4 +698,15 @@ export class RamBaseline {
     this.bytes = 0;
     this.onEnd(this);
   }
+}
+
+/**
+ * An empty array of V8's holey element kind, the kind `grow` gives the page arrays when it
+ * sets their length: made so from the start, every page array has one element kind, and the
+ * hart's page loads see one shape.
+ */
+function holeyArray<T>(): (T | undefined)[] {
+  const a = new Array<T | undefined>(1);
+  a.length = 0;
+  return a;
 }

@@ -64,6 +64,29 @@ describe("RAM pages", () => {
     );
   });
 
+  it("gives a page bulk-written by writeBytes its wider views and fast writes on its first read or write", () => {
+    for (const flat of [false, true]) {
+      const ram = new Ram({ base: BASE, size: 1 << 20, flat });
+      const data = new Uint8Array(2 * PAGE_SIZE).map((_, i) => (i * 7) & 0xff);
+      ram.writeBytes(0, data);
+      expect(ram.pages8[0]).toEqual(data.subarray(0, PAGE_SIZE));
+      expect([ram.pages16[0], ram.pages32[0], ram.fastWrite[0]]).toEqual([undefined, undefined, 0]);
+      // A read (the hart's slow path) adds the views over the same bytes, no fast write yet.
+      expect(ram.read(4, 4)).toBe(new DataView(data.buffer).getUint32(4, true));
+      expect(ram.pages16[0]![3]).toBe(new DataView(data.buffer).getUint16(6, true));
+      expect(ram.pages32[0]![1]).toBe(new DataView(data.buffer).getInt32(4, true));
+      expect(ram.fastWrite[0]).toBe(0);
+      // A write adds them too, and grants fast writes; direct writes land in every view.
+      ram.write(PAGE_SIZE + 8, 2, 0xbeef);
+      expect(ram.fastWrite[1]).toBe(1);
+      ram.pages32[1]![3] = 0x01020304;
+      expect(ram.pages8[1]![12]).toBe(4);
+      expect(ram.pages16[1]![4]).toBe(0xbeef);
+      expect(ram.readBytes(PAGE_SIZE + 12, 2)).toEqual(new Uint8Array([4, 3]));
+      expect(ram.changedSince(1)).toEqual([0, 1]);
+    }
+  });
+
   it("rejects sizes that are not whole pages", () => {
     expect(() => new Ram({ base: BASE, size: 1000 })).toThrow(MemoryError);
     expect(() => new Ram({ base: 0xffff_f000, size: 2 * PAGE_SIZE })).toThrow(/does not fit/);
@@ -138,6 +161,7 @@ describe("RAM snapshots (copy-on-write)", () => {
     ram.writeBytes(0, page(1));
     ram.writeBytes(PAGE_SIZE, page(2));
     ram.writeBytes(2 * PAGE_SIZE, page(3));
+    ram.write(0, 1, ram.read(0, 1)); // a hart's write: page 0 goes on the fast path
     const fastBefore = ram.fastWrite[0];
     const snap = ram.beginSnapshot();
     expect(fastBefore).toBe(1);

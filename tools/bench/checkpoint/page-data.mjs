@@ -2,6 +2,9 @@
 
 const PAGE = 4096;
 
+/** Instruction words the machine-code-like pages are made of (one array, not one per word). */
+const VOCABULARY = [0x00000513, 0x00a12023, 0xfe010113, 0x00008067, 0x0000006f, 0x01c12083];
+
 /** A touched page, deterministic from `n`: machine-code-like, text-like or random words. */
 export function makePage(n, out = new Uint8Array(PAGE)) {
   let x = (n * 2654435761) >>> 0 || 1;
@@ -14,9 +17,7 @@ export function makePage(n, out = new Uint8Array(PAGE)) {
     x >>>= 0;
     if (kind < 4) {
       // instruction-like words from a small vocabulary
-      const w =
-        [0x00000513, 0x00a12023, 0xfe010113, 0x00008067, 0x0000006f, 0x01c12083][x % 6] ^
-        ((x >>> 20) & 0xf80);
+      const w = VOCABULARY[x % 6] ^ ((x >>> 20) & 0xf80);
       out[i] = w;
       out[i + 1] = w >>> 8;
       out[i + 2] = w >>> 16;
