@@ -1,5 +1,6 @@
 import { causeName, disassemble, StopReason } from "@amber/isa";
 import { LoadingBoard } from "./board-loading.js";
+import type { RamPrefetch } from "./ram-prefetch.js";
 
 /** Why `Machine.run` returned. */
 export type RunOutcome =
@@ -34,6 +35,9 @@ const untilInputOffer = (steps: number): number => INPUT_OFFER_STEPS - (steps % 
 
 /** The loaded board plus the run loop: runs until the guest exits, a budget is spent or a trap has no handler. */
 export class RunningBoard extends LoadingBoard {
+  /** A lazily restored machine's RAM still being loaded between slices (see RamPrefetch). */
+  protected prefetch: RamPrefetch | undefined;
+
   /**
    * Runs until the guest exits, `maxSteps` more steps are taken, or a trap has no
    * handler. Deterministic: the outcome depends only on the state and the input.
@@ -50,7 +54,9 @@ export class RunningBoard extends LoadingBoard {
         // predicted in steps, so look at the timer often instead.
         const untilTimer =
           this.hostTime === undefined ? Math.max(1, this.cyclesUntilTimer()) : HOST_TIME_SLICE;
+        const before = hart.steps;
         const reason = hart.run(Math.min(remaining, SLICE, untilTimer, untilInputOffer(hart.steps)));
+        if (this.prefetch?.afterSteps(hart.steps - before) === true) this.prefetch = undefined;
         if (hart.steps % INPUT_OFFER_STEPS === 0) this.uart.offerInput();
         switch (reason) {
           case StopReason.Semihosting: {
@@ -77,6 +83,21 @@ export class RunningBoard extends LoadingBoard {
     } finally {
       this.flushConsole();
     }
+  }
+
+  /**
+   * For a machine restored lazily from an image: loads up to `pages` more of the pages the
+   * image holds and the guest has not touched yet (the run loads them a few at a time between
+   * its slices; a host may load them when it is idle). True when the prefetch is over: RAM no
+   * longer reads from the image (`ram.loadsDirect`), or a damaged page was met, which is then
+   * reported where the guest or a save first reads it (see RamPrefetch). Changes nothing the
+   * guest can see.
+   */
+  prefetchRam(pages = Number.POSITIVE_INFINITY): boolean {
+    if (this.prefetch === undefined) return true;
+    if (!this.prefetch.load(pages)) return false;
+    this.prefetch = undefined;
+    return true;
   }
 
   /**
