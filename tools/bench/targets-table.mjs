@@ -56,10 +56,11 @@ function cpuRows(r, guest, goal, min, cpuIsTarget) {
     {
       target: `${guest}, Amber/QEMU TCG speed (wall)`,
       anchor: `QEMU ${seconds(field(r, "qemu.wallSeconds"))} wall (${show(field(r, "qemu.mips"), 1, " MIPS")})`,
-      amber: `${seconds(field(r, "amber.seconds"))} run, ${seconds(field(r, "amber.wallSeconds"))} process (${show(field(r, "amber.mips"), 1, " MIPS")})`,
-      value: times(field(r, "ratio")),
+      // Judged whole process against whole process; Amber's run alone is shown beside it.
+      amber: `${seconds(field(r, "amber.seconds"))} run, ${seconds(field(r, "amber.wallSeconds"))} process (${show(field(r, "amber.mips"), 1, " MIPS")}; run alone ${times(field(r, "ratio"))})`,
+      value: times(field(r, "wallRatio")),
       goal,
-      met: judge(field(r, "ratio"), (x) => x >= min),
+      met: judge(field(r, "wallRatio"), (x) => x >= min),
     },
     {
       target: `${guest}, Amber/QEMU TCG speed (CPU)`,

@@ -7,12 +7,14 @@ import { evaluate, formatTable, type TargetRow } from "../../../tools/bench/targ
 
 const MiB = 1 << 20;
 
-const cpu = (ratio: number, cpuRatio: number) => ({
+// wallRatio: whole process against whole process (judged); ratio: Amber's run alone (shown).
+const cpu = (wallRatio: number, cpuRatio: number, ratio: number) => ({
   guest: "tools/guests/out/rv32imac/bench.elf",
   runs: 1,
   instructions: 3_440_000_000,
   amber: { seconds: 10.5, wallSeconds: 10.9, cpuSeconds: 11.2, mips: 327.6 },
   qemu: { wallSeconds: 9.24, cpuSeconds: 7.6, mips: 372.3 },
+  wallRatio,
   ratio,
   cpuRatio,
 });
@@ -87,8 +89,8 @@ const machine = {
 };
 
 const full = {
-  cpu: cpu(1.2, 0.68),
-  paged: cpu(0.79, 0.2),
+  cpu: cpu(1.2, 0.68, 1.31),
+  paged: cpu(0.79, 0.2, 0.86),
   linux: {
     variant: "mmu",
     runs: 1,
@@ -121,6 +123,7 @@ describe("issue 16 target table", () => {
     const wall = byTarget(rows, "bench.elf, Amber/QEMU TCG speed (wall)");
     expect(wall).toMatchObject({ value: "1.20×", goal: "≥ 1.2×", met: true });
     expect(wall.anchor).toBe("QEMU 9.24 s wall (372.3 MIPS)");
+    expect(wall.amber).toContain("run alone 1.31×"); // shown, not judged
     expect(byTarget(rows, "bench.elf, Amber/QEMU TCG speed (CPU)")).toMatchObject({
       value: "0.68×",
       met: false,

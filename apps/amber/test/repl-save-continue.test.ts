@@ -6,7 +6,14 @@ import { initCheckpoint } from "@amber/checkpoint";
 import { openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
 import { initCodecs } from "@amber/compress";
 import { Machine, SECTION_SPECS } from "@amber/machine";
-import { CONSOLE_SECTION, ConsoleIo, diffImages, WorldSession } from "@amber/monitor";
+import {
+  CONSOLE_SECTION,
+  ConsoleIo,
+  diffImages,
+  type MonitorHost,
+  saveWorldAs,
+  WorldSession,
+} from "@amber/monitor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MachineDirectory } from "../src/repl/machine-directory.js";
 import { NodeWorldStore } from "../src/repl/node-world-store.js";
@@ -22,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function boot(): { session: WorldSession; io: ConsoleIo; output: () => string } {
+function boot(dirName = "machine"): { session: WorldSession; io: ConsoleIo; output: () => string } {
   let text = "";
   let session: WorldSession | undefined;
   const io = new ConsoleIo((data) => {
@@ -32,7 +39,7 @@ function boot(): { session: WorldSession; io: ConsoleIo; output: () => string } 
   const machine = new Machine({ io });
   machine.loadElf(readFileSync(LISP), "lisp.elf");
   let dir: MachineDirectory | undefined;
-  const root = join(tmp, "machine");
+  const root = join(tmp, dirName);
   const store = new NodeWorldStore((create) => {
     if (dir === undefined && create) dir = MachineDirectory.create(root, undefined, machine.ram.size);
     return dir;
@@ -61,6 +68,7 @@ describe("save-and-continue in the REPL", () => {
     const file = report.location;
     const after = session.machine.hart.steps;
     expect(after).toBeGreaterThan(report.steps); // the guest ran on while the image was written
+    await report.persisted; // on disk, in place (the guest may run on meanwhile)
     await session.settled();
     expect(output()).toMatch(/400000\nlisp> $/);
     session.close();
@@ -91,5 +99,38 @@ describe("save-and-continue in the REPL", () => {
     expect(a.digest).toBe(stopped.digest);
     a.close();
     b.close();
+  });
+
+  it("a save asked for while another is being made durable waits for it, and is incremental on it", async () => {
+    const { session } = boot("queued");
+    session.start();
+    await session.settled();
+    session.sendLine(DEFINE);
+    await session.settled();
+    const said: string[] = [];
+    const host = {
+      session,
+      out: () => {},
+      say: (text: string) => said.push(text),
+      confirm: async () => false,
+      progress: () => ({ update: () => {}, stop: () => {} }),
+      quit: () => {},
+    } satisfies MonitorHost;
+    // Both asked for at once (as the guest's save-world during a :save): the machine takes
+    // one save at a time, so the second waits until the first is durable.
+    await Promise.all([saveWorldAs(host, "one"), saveWorldAs(host, "two")]);
+    expect(said).toHaveLength(2);
+    const [first, second] = said.map((l) => /^saved (\w+) \(([^)]*)\)/.exec(l)!.slice(1));
+    expect(first![1]).toBe("full");
+    expect(second![1]).toBe(`incremental on ${first![0]}`);
+    const child = openCheckpoint(join(tmp, "queued", "worlds", `${second![0]}.amber`), {
+      sections: SECTION_SPECS,
+    });
+    const parent = openCheckpoint(join(tmp, "queued", "worlds", `${first![0]}.amber`));
+    expect(child.parent?.digest).toBe(parent.digest);
+    child.verify();
+    child.close();
+    parent.close();
+    session.close();
   });
 });

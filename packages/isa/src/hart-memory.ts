@@ -68,6 +68,8 @@ export abstract class HartMemory {
    * the time (CSRs, device accesses); `liveSteps` adds it to `steps`.
    */
   protected runSteps = 0;
+  /** Steps taken in compiled code (a statistic: what runs interpreted is `steps` minus this). */
+  compiledSteps = 0;
   /** Sv32 translation; `translateFetch`/`translateData` say whether it applies right now. */
   readonly mmu: Mmu;
   protected translateFetch = false;

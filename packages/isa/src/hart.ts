@@ -59,7 +59,6 @@ export interface HartOptions extends HartMemoryOptions {
  * to it to a sink register.
  */
 export class Hart extends HartSystem {
-  semihosting: boolean;
   private codePage: Uint8Array = new Uint8Array(0);
 
   /**
@@ -243,7 +242,7 @@ export class Hart extends HartSystem {
    * forgotten): decide which checks accesses need from now on. The decode cache
    * survives: its tags are physical.
    */
-  private translationChanged(contextOnly: boolean): void {
+  protected translationChanged(contextOnly: boolean): void {
     const mmu = this.mmu;
     if (!contextOnly) mmu.flush();
     this.fetchPage = -1;
@@ -287,7 +286,7 @@ export class Hart extends HartSystem {
    * sfence.vma of one virtual address: its page's translations are forgotten (every
    * context's), and the one-entry page memories and page-straddling decodes with them.
    */
-  private pageFenced(va: number): void {
+  protected pageFenced(va: number): void {
     this.mmu.flushPage(va);
     this.fetchPage = -1;
     this.loadPage = -1;
@@ -424,6 +423,7 @@ export class Hart extends HartSystem {
         if (compiled) {
           pc = jit.enter(pc, budget - n);
           n += jit.steps;
+          this.compiledSteps += jit.steps;
           if (n >= budget) break;
         }
       }
@@ -736,85 +736,17 @@ export class Hart extends HartSystem {
         }
         case Op.FENCE:
           break;
-        case Op.FENCE_I:
-          this.flushDecodeCache();
-          break;
-        case Op.ECALL:
-          next = this.trap(Exception.EcallFromU + this.csr.priv, 0, pc);
-          break;
-        case Op.EBREAK:
-          if (this.semihosting && w >>> 24 === 4 && this.isSemihostingCall(pc)) {
+        default:
+          // The rest (system, CSR and atomic instructions, and illegal ones) are rare: a
+          // method of their own keeps this loop small for the optimising compiler.
+          next = this.system(op, w, rd, rs1, rs2, imm, pc, next, n);
+          if (this.stopReason !== StopReason.Budget) {
+            reason = this.stopReason;
+            this.stopReason = StopReason.Budget;
             pc = next;
             n++;
-            reason = StopReason.Semihosting;
             break loop;
           }
-          next = this.trap(Exception.Breakpoint, 0, pc); // mtval 0, as QEMU
-          break;
-        case Op.SRET:
-          if (
-            this.csr.priv === Privilege.User ||
-            (this.csr.priv === Privilege.Supervisor && this.csr.mstatus & MSTATUS.TSR)
-          ) {
-            next = this.trap(Exception.IllegalInstruction, 0x10200073, pc);
-          } else next = this.afterControlChange(this.csr.returnFromSupervisor());
-          break;
-        case Op.SFENCE_VMA:
-          if (
-            this.csr.priv === Privilege.User ||
-            (this.csr.priv === Privilege.Supervisor && this.csr.mstatus & MSTATUS.TVM)
-          ) {
-            next = this.trap(
-              Exception.IllegalInstruction,
-              (0x12000073 | (rs1 << 15) | (rs2 << 20)) >>> 0,
-              pc,
-            );
-          } else if (rs1 !== 0) this.pageFenced(x[rs1]!);
-          else this.translationChanged(false);
-          break;
-        case Op.MRET:
-          if (this.csr.priv !== Privilege.Machine)
-            next = this.trap(Exception.IllegalInstruction, 0x30200073, pc);
-          else next = this.afterControlChange(this.csr.returnFromTrap());
-          break;
-        case Op.WFI:
-          // With S-mode present, wfi is illegal in U-mode, and in S-mode when TW is set (as QEMU).
-          if (
-            this.csr.priv === Privilege.User ||
-            (this.csr.priv === Privilege.Supervisor && this.csr.mstatus & MSTATUS.TW)
-          ) {
-            next = this.trap(Exception.IllegalInstruction, 0x10500073, pc);
-            break;
-          }
-          pc = next;
-          n++;
-          reason = StopReason.WaitForInterrupt;
-          break loop;
-        case Op.CSRRW:
-        case Op.CSRRS:
-        case Op.CSRRC:
-        case Op.CSRRWI:
-        case Op.CSRRSI:
-        case Op.CSRRCI:
-          this.runSteps = n;
-          next = this.csrInstruction(op, rd, rs1, imm, pc, next);
-          break;
-        case Op.LR_W:
-        case Op.SC_W:
-        case Op.AMOSWAP_W:
-        case Op.AMOADD_W:
-        case Op.AMOXOR_W:
-        case Op.AMOAND_W:
-        case Op.AMOOR_W:
-        case Op.AMOMIN_W:
-        case Op.AMOMAX_W:
-        case Op.AMOMINU_W:
-        case Op.AMOMAXU_W:
-          this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
-          next = this.atomic(op, rd, rs1, rs2, pc, next);
-          break;
-        default:
-          next = this.trap(Exception.IllegalInstruction, 0, pc);
           break;
       }
       pc = next;

@@ -54,6 +54,14 @@ export interface MachineOptions {
    * the parent's file (default 64 MiB; 0 keeps none: same images, slower saves).
    */
   baselineBytes?: number;
+  /**
+   * Once this machine has run 100,000 steps (a guest that runs that long is likely to run
+   * much longer), run a small built-in program once per process (and per back end) on a
+   * throwaway machine, so V8 optimises the interpreter once instead of again each time
+   * the guest meets a new path (default true; see `warmUpOnce`). The machine itself is unaffected:
+   * same steps, output and state either way.
+   */
+  warmUp?: boolean;
 }
 
 /**
@@ -132,6 +140,12 @@ export class Board {
   protected fdtAddress = 0;
   protected initrd: { start: number; end: number } | undefined;
   protected resetPending = false;
+  /** The back end to warm up (`MachineOptions.warmUp`), undefined once done or when off. */
+  protected warmUpPending: Pick<MachineOptions, "jit" | "compiler"> | undefined;
+  /** The step count at which to look again whether to warm up (set by the first run). */
+  protected warmUpAt = -1;
+  /** Where the window the warm-up looks at began: `hart.steps` and `hart.compiledSteps` then. */
+  protected warmUpWindow = { steps: 0, compiled: 0, until: 0 };
   protected cmdline: string;
   /** By virtio slot, the attached disks with their written-page tracking. */
   protected readonly disks: (TrackedDisk | undefined)[] = [];
@@ -160,6 +174,8 @@ export class Board {
     this.bootargs = options.bootargs;
     this.cmdline = options.cmdline ?? "";
     this.baselineBytes = Math.max(0, options.baselineBytes ?? DEFAULT_BASELINE_BYTES);
+    if (options.warmUp === false) this.warmUpAt = Number.POSITIVE_INFINITY;
+    else this.warmUpPending = { jit: options.jit, compiler: options.compiler };
     this.hart = new Hart(this.bus, {
       time: () => this.clint.mtime(),
       jit: options.jit,

@@ -1,6 +1,8 @@
 import { causeName, disassemble, StopReason } from "@amber/isa";
+import type { MachineOptions } from "./board.js";
 import { LoadingBoard } from "./board-loading.js";
 import type { RamPrefetch } from "./ram-prefetch.js";
+import { type WarmUpTarget, warmUpOnce } from "./warm-up.js";
 
 /** Why `Machine.run` returned. */
 export type RunOutcome =
@@ -32,6 +34,19 @@ const HOST_TIME_SLICE = 1 << 16;
  */
 const INPUT_OFFER_STEPS = 1 << 20;
 const untilInputOffer = (steps: number): number => INPUT_OFFER_STEPS - (steps % INPUT_OFFER_STEPS);
+/**
+ * A machine warms up (`MachineOptions.warmUp`) at the end of the first window of this many
+ * steps in which the interpreter took at least `WARM_UP_INTERPRETED` of the steps, early in
+ * a Linux boot (30 M steps; its second window), before V8 has optimised much with partial
+ * feedback (warming up at 1 M left 5–9 recompilations of `Hart.run` in the boot, at the
+ * start 2–4). Short programs (most test guests, a resume for a few steps: the warm-up would
+ * cost them ≈ 100 ms of CPU, more than they do) never pay for it, nor do guests that run in
+ * compiled code (bench.elf: 92 % of its first window, 97–99 % after; the warm-up cost it
+ * 7 % of its CPU time and bench-paged 25 %), and none does after `WARM_UP_WATCH` steps.
+ */
+const WARM_UP_AFTER = 100_000;
+const WARM_UP_INTERPRETED = 0.25;
+const WARM_UP_WATCH = 5_000_000;
 
 /** The loaded board plus the run loop: runs until the guest exits, a budget is spent or a trap has no handler. */
 export class RunningBoard extends LoadingBoard {
@@ -45,17 +60,34 @@ export class RunningBoard extends LoadingBoard {
   run(maxSteps = Number.POSITIVE_INFINITY): RunOutcome {
     const hart = this.hart;
     const stopAt = hart.steps + maxSteps;
+    if (this.warmUpAt < 0) {
+      this.warmUpAt = hart.steps + WARM_UP_AFTER;
+      this.warmUpWindow = {
+        steps: hart.steps,
+        compiled: hart.compiledSteps,
+        until: hart.steps + WARM_UP_WATCH,
+      };
+    }
     try {
       while (this.exitCode === undefined) {
         const remaining = stopAt - hart.steps;
         if (remaining <= 0) return { kind: "budget" };
+        if (hart.steps >= this.warmUpAt) this.maybeWarmUp();
         this.syncClint();
         // Deterministic time: stop exactly where the timer fires. Host time cannot be
         // predicted in steps, so look at the timer often instead.
         const untilTimer =
           this.hostTime === undefined ? Math.max(1, this.cyclesUntilTimer()) : HOST_TIME_SLICE;
+        // (A slice also ends where the warm-up is due: slicing never changes what the guest does.)
+        const slice = Math.min(
+          remaining,
+          SLICE,
+          untilTimer,
+          untilInputOffer(hart.steps),
+          this.warmUpAt - hart.steps,
+        );
         const before = hart.steps;
-        const reason = hart.run(Math.min(remaining, SLICE, untilTimer, untilInputOffer(hart.steps)));
+        const reason = hart.run(slice);
         if (this.prefetch?.afterSteps(hart.steps - before) === true) this.prefetch = undefined;
         if (hart.steps % INPUT_OFFER_STEPS === 0) this.uart.offerInput();
         switch (reason) {
@@ -83,6 +115,37 @@ export class RunningBoard extends LoadingBoard {
     } finally {
       this.flushConsole();
     }
+  }
+
+  /** At the end of a window: warm up if the interpreter ran enough of it, else look at the next. */
+  private maybeWarmUp(): void {
+    const hart = this.hart;
+    const window = this.warmUpWindow;
+    const steps = hart.steps - window.steps;
+    const interpreted = steps - (hart.compiledSteps - window.compiled);
+    if (interpreted >= steps * WARM_UP_INTERPRETED) {
+      this.warmUp();
+      return;
+    }
+    if (hart.steps >= window.until) {
+      this.warmUpAt = Number.POSITIVE_INFINITY;
+      this.warmUpPending = undefined;
+      return;
+    }
+    window.steps = hart.steps;
+    window.compiled = hart.compiledSteps;
+    this.warmUpAt = hart.steps + WARM_UP_AFTER;
+  }
+
+  /** Runs the warm-up program on a throwaway machine of this class (see `warmUpOnce`), once. */
+  private warmUp(): void {
+    this.warmUpAt = Number.POSITIVE_INFINITY;
+    const backend = this.warmUpPending;
+    this.warmUpPending = undefined;
+    if (backend === undefined) return;
+    // Of this very class: the warm-up must show V8 the classes the guest's run will use.
+    const Board = this.constructor as new (options: MachineOptions) => WarmUpTarget;
+    warmUpOnce(backend, (options) => new Board(options));
   }
 
   /**

@@ -93,6 +93,9 @@ export async function saveWorldAs(
   options: { full?: boolean; compact?: boolean; guestAwaits?: boolean } = {},
 ): Promise<void> {
   const s = host.session;
+  // A save still being made durable (the guest asked for one during a :save) goes first:
+  // this one is incremental on it, or on the world before it if it failed.
+  await s.whenSaved();
   const store = s.store;
   const name = requested === undefined ? await store.nextName() : store.checkName(requested);
   if (s.baseline !== undefined && s.baseline.location === store.locationOf(name)) {
@@ -114,6 +117,11 @@ export async function saveWorldAs(
     const { figures, steps } = await s.compactGuest();
     compaction = `; the guest compacted in ${(performance.now() - t).toFixed(1)} ms, ${steps.toLocaleString("en")} instructions (${figures})`;
   }
+  // (Again: another save may have begun while this one was being prepared.)
+  for (let last = s.whenSaved(); ; last = s.whenSaved()) {
+    await last;
+    if (last === s.whenSaved()) break;
+  }
   // Worlds of a few MiB save in a blink: a bar only for the long ones.
   const bar =
     s.machine.ram.allocatedPages >= PROGRESS_PAGES
@@ -130,14 +138,16 @@ export async function saveWorldAs(
   } finally {
     bar.stop();
   }
-  // The pause the guest saw ends here; making the image durable may take a little longer.
+  // The pause the guest saw ends here; the image is made durable while the guest runs on,
+  // and "saved" is said only once it is.
   const ms = performance.now() - started;
   await report.persisted;
+  const durableMs = performance.now() - started;
   await store.setCurrent(name);
   const kind = report.parent === undefined ? "full" : `incremental on ${report.parent}`;
   const how = options.guestAwaits ? " (the guest's save-world)" : "";
   host.say(
-    `saved ${name}${how} (${kind}): ${formatBytes(report.bytes)}, ${report.pages} page${report.pages === 1 ? "" : "s"}, at instruction ${report.steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms${compaction} → ${report.location}\n`,
+    `saved ${name}${how} (${kind}): ${formatBytes(report.bytes)}, ${report.pages} page${report.pages === 1 ? "" : "s"}, at instruction ${report.steps.toLocaleString("en")}, in ${ms.toFixed(1)} ms (durable after ${durableMs.toFixed(1)} ms)${compaction} → ${report.location}\n`,
   );
 }
 

@@ -106,6 +106,8 @@ export class WorldSession {
   machine: Machine;
   state: SessionState = "running";
   baseline: Baseline | undefined;
+  /** The last save's `persisted`, settled either way (see `whenSaved`). */
+  private lastSave: Promise<void> = Promise.resolve();
   readonly breakpoints = new Set<number>();
   /** Readers the machine reads pages from lazily, kept open until the world is replaced. */
   private readers: CheckpointReader[] = [];
@@ -458,7 +460,8 @@ export class WorldSession {
    * the image holds exactly the state at this instant. Incremental on the baseline unless
    * `full`. On success the new image becomes the baseline; on failure nothing changes (an
    * older world of that name is left intact) and a MonitorError says why. The store may
-   * still be making the image durable: `persisted` settles when it is.
+   * still be making the image durable: `persisted` settles when it is, and rejects if that
+   * failed (the baseline is then the previous one again). Await it before the next save.
    */
   save(
     name: string,
@@ -514,7 +517,24 @@ export class WorldSession {
       if (stopped !== undefined) this.afterRun(stopped);
     }
     this.readers.push(saved.reader);
-    this.baseline = { name, location: saved.ref.location, reader: saved.reader, steps };
+    const previous = this.baseline;
+    const baseline = { name, location: saved.ref.location, reader: saved.reader, steps };
+    this.baseline = baseline;
+    // Not durable after all (a full disk found in the background): the world it came from
+    // stays the baseline, as the machine's own baseline does; the reader of the lost image goes.
+    const persisted = saved.persisted.catch((e: unknown) => {
+      if (this.baseline === baseline) this.baseline = previous;
+      const i = this.readers.indexOf(saved.reader);
+      if (i >= 0) {
+        this.readers.splice(i, 1);
+        saved.reader.close();
+      }
+      throw e;
+    });
+    this.lastSave = persisted.then(
+      () => {},
+      () => {},
+    );
     return {
       bytes: saved.bytes,
       pages: saved.pages,
@@ -522,8 +542,16 @@ export class WorldSession {
       digest: saved.digest,
       steps,
       location: saved.ref.location,
-      persisted: saved.persisted,
+      persisted,
     };
+  }
+
+  /**
+   * Settles once the last save is durable or has failed: a save asked for meanwhile (the
+   * guest's save-world during a :save) and the end of the session wait for it.
+   */
+  whenSaved(): Promise<void> {
+    return this.lastSave;
   }
 
   /**

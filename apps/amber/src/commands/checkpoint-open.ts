@@ -1,4 +1,9 @@
-import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
+import {
+  type CheckpointReader,
+  isCheckpointError,
+  type ParentLocation,
+  type ParentRef,
+} from "@amber/checkpoint";
 import { nodeParentResolver, openCheckpoint } from "@amber/checkpoint/node";
 import { IMAGE_FORMAT_NAMES, probeFormat } from "@amber/image";
 import { nodeImageHost } from "@amber/image/node";
@@ -40,6 +45,15 @@ function diskHint(file: string): string {
 }
 
 /**
+ * How `openImage` finds an image's parents: on disk by the hint (relative to the image), or
+ * in a registry (a world saved on one resumed from a registry names its parent by REF).
+ */
+export function imageParents(): (ref: ParentRef) => ParentLocation | undefined {
+  const onDisk = nodeParentResolver();
+  return (ref) => (isRemoteRef(ref.hint) ? { reader: openRemoteImage(ref.hint) } : onDisk(ref));
+}
+
+/**
  * Opens an image (and its parent chain, found by the stored hints), or a world in a registry
  * when `file` is a REF (fetched lazily); failures exit 125.
  */
@@ -51,13 +65,8 @@ export function openImage(file: string): CheckpointReader {
       return checkpointFailure(e, file);
     }
   }
-  // A world saved on one resumed from a registry names its parent by REF: read it from there.
-  const onDisk = nodeParentResolver();
   try {
-    return openCheckpoint(file, {
-      sections: SECTION_SPECS,
-      resolveParent: (ref) => (isRemoteRef(ref.hint) ? { reader: openRemoteImage(ref.hint) } : onDisk(ref)),
-    });
+    return openCheckpoint(file, { sections: SECTION_SPECS, resolveParent: imageParents() });
   } catch (e) {
     return checkpointFailure(e, file);
   }

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
+import type { CheckpointInput, CheckpointReader, SectionInput } from "@amber/checkpoint";
 import { writeCheckpointFile } from "@amber/checkpoint/node";
 import { disassemble } from "@amber/isa";
 import {
@@ -9,6 +9,7 @@ import {
   InputLog,
   Machine,
   MachineError,
+  type MachineSave,
   type ReplayLog,
   type RunOutcome,
 } from "@amber/machine";
@@ -529,36 +530,8 @@ export function saveImage(
   target: string,
   request: SaveRequest = {},
 ): { digest: string; pages: number } {
-  const { parent } = request;
   try {
-    let written = (): number => 0;
-    const between =
-      request.progress === undefined
-        ? request.between
-        : () => {
-            request.between?.();
-            request.progress?.(written());
-          };
-    const searchPath: string[] = [];
-    const save = machine.beginSave(
-      { name: "amber", version: VERSION },
-      {
-        parent: parent?.reader,
-        parentHint: parent === undefined ? undefined : parentHint(parent, target),
-        // A disk's base is recorded as %n%/file, its directory in the image's search path
-        // (relative to the image, as the parent is): `amber relocate` moves it.
-        diskSource: (source) => diskReference(target, source, searchPath),
-        every: request.every ?? SAVE_SLICE_PAGES,
-        between,
-      },
-    );
-    written = () => save.pagesWritten();
-    const input = {
-      ...save.input,
-      searchPath,
-      sections:
-        request.sections === undefined ? save.input.sections : [...save.input.sections, ...request.sections],
-    };
+    const { save, input } = beginImageSave(machine, target, request);
     try {
       const written = writeCheckpointFile(target, input);
       const pages = save.pagesWritten();
@@ -570,6 +543,48 @@ export function saveImage(
   } catch (e) {
     return checkpointFailure(e, target);
   }
+}
+
+/**
+ * Starts saving the machine as it is now to `target` (see `saveImage`): the machine's save
+ * and its checkpoint input, the guest run between batches of pages as `request` says. The
+ * caller writes `input` and then calls `save.committed` (or `save.end()` on failure).
+ */
+export function beginImageSave(
+  machine: Machine,
+  target: string,
+  request: SaveRequest,
+): { save: MachineSave; input: CheckpointInput } {
+  const { parent } = request;
+  let written = (): number => 0;
+  const between =
+    request.progress === undefined
+      ? request.between
+      : () => {
+          request.between?.();
+          request.progress?.(written());
+        };
+  const searchPath: string[] = [];
+  const save = machine.beginSave(
+    { name: "amber", version: VERSION },
+    {
+      parent: parent?.reader,
+      parentHint: parent === undefined ? undefined : parentHint(parent, target),
+      // A disk's base is recorded as %n%/file, its directory in the image's search path
+      // (relative to the image, as the parent is): `amber relocate` moves it.
+      diskSource: (source) => diskReference(target, source, searchPath),
+      every: request.every ?? SAVE_SLICE_PAGES,
+      between,
+    },
+  );
+  written = () => save.pagesWritten();
+  const input = {
+    ...save.input,
+    searchPath,
+    sections:
+      request.sections === undefined ? save.input.sections : [...save.input.sections, ...request.sections],
+  };
+  return { save, input };
 }
 
 /** Saves with the guest stopped (see `saveImage`); returns the image's digest. */

@@ -14,11 +14,11 @@ import {
   type WorldRef,
   type WorldStore,
 } from "@amber/monitor";
+import { saveImageInBackground } from "../commands/background-save.js";
 import { openSavedDisks } from "../commands/checkpoint.js";
 import { openImage } from "../commands/checkpoint-open.js";
 import { machineDisks } from "../commands/image-disks.js";
 import { isRemoteRef } from "../commands/registry-open.js";
-import { saveImage } from "../commands/run.js";
 import { UserError } from "../user-error.js";
 import { checkWorldName, type MachineDirectory, WORLD_EXT, WORLDS_DIR } from "./machine-directory.js";
 
@@ -110,23 +110,38 @@ export class NodeWorldStore implements WorldStore {
     };
   }
 
+  /**
+   * Saves in the background (see `saveImageInBackground`): returns once the image is encoded,
+   * the guest running on while the OS writes and syncs it; `persisted` settles when it is
+   * durable in place (or rejects with one line, the previous world of that name intact).
+   */
   save(machine: Parameters<WorldStore["save"]>[0], name: string, request: StoreSaveRequest): StoredWorld {
     const target = this.dir(true)!.worldPath(name);
     const parent = request.parent;
-    const saved = saveImage(machine, target, {
+    const saved = saveImageInBackground(machine, target, {
       parent: parent === undefined ? undefined : { reader: parent.reader, path: located(parent.location) },
       every: request.every,
       between: request.between,
       sections: request.sections,
     });
+    let reader: CheckpointReader;
+    try {
+      reader = saved.open();
+    } catch (e) {
+      // Nothing to keep a failed save's reader for: let the save finish (or fail) on its own.
+      saved.durable.catch(() => {});
+      throw e;
+    }
     return {
       ref: { name, location: shown(target) },
       parent: parent?.name,
       digest: saved.digest,
       pages: saved.pages,
-      bytes: fs.statSync(target).size,
-      reader: openImage(target),
-      persisted: Promise.resolve(),
+      bytes: saved.bytes,
+      reader,
+      persisted: saved.durable.catch((e: unknown) => {
+        throw e instanceof UserError ? new MonitorError(e.message) : e;
+      }),
     };
   }
 

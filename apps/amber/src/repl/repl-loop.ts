@@ -232,7 +232,9 @@ export class ReplLoop {
     this.dropHeld();
     this.session.close();
     this.rl.close();
-    this.finished?.(status);
+    // A save in flight (the guest's save-world when it powered off) is durable before the end.
+    const finished = this.finished;
+    void this.session.whenSaved().then(() => finished?.(status));
   }
 
   private host(): MonitorHost {

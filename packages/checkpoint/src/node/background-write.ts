@@ -1,0 +1,258 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { BlockFile } from "@amber/image";
+import { hostReason } from "@amber/image/node";
+import { CheckpointError, isCheckpointError } from "../errors.js";
+import { CheckpointReader } from "../reader.js";
+import { type CheckpointInput, hostError, type WriteResult, writeCheckpoint } from "../writer.js";
+import { removeStaleTemps } from "./index.js";
+import { WriteBehind } from "./write-behind.js";
+
+/**
+ * The host's file operations the background half of a save uses, each asynchronous (Node
+ * runs them on its thread pool, so the caller's thread, and the guest on it, runs on
+ * meanwhile). Tests replace some to hold them or inject failures.
+ */
+export interface BackgroundIo {
+  fdatasync(fd: number): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** fsync of a directory, making a rename in it durable. */
+  syncDirectory(dir: string): Promise<void>;
+}
+
+const nodeIo: BackgroundIo = {
+  fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve()))),
+  rename: (from, to) => fs.promises.rename(from, to),
+  syncDirectory: async (dir) => {
+    const h = await fs.promises.open(dir, "r");
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  },
+};
+
+export interface BackgroundWriteOptions {
+  /** Re-open the finished temporary file (header, tables, digest) before renaming it. Default true. */
+  check?: boolean;
+  /** Replaces some of the host's file operations (tests hold them or inject failures). */
+  io?: Partial<BackgroundIo>;
+  /** Wraps the temporary file while the image is encoded into it (tests inject write faults). */
+  wrapFile?: (file: BlockFile) => BlockFile;
+}
+
+/** A checkpoint file being made durable (see `startCheckpointFile`). */
+export interface PendingCheckpointFile {
+  /** The image's digest, size and counts: known as soon as its bytes are encoded. */
+  readonly result: WriteResult;
+  /**
+   * Settles once the image is durable under its name (resolves with `result`) or the save
+   * failed (rejects with a one-line CheckpointError naming the target: the previous file
+   * there is untouched and the temporary file is removed). Always handle it.
+   */
+  readonly durable: Promise<WriteResult>;
+  /**
+   * The image, readable now (before it is durable or even renamed): the temporary file,
+   * read through its own descriptor, under the target's name. Close it when done; a failed
+   * save leaves it reading a removed file (keep it only if `durable` resolved).
+   */
+  open(options?: Parameters<typeof CheckpointReader.open>[1]): CheckpointReader;
+}
+
+/**
+ * Saves a checkpoint in two halves: now, the image is encoded (its pages read and hashed:
+ * call this at the save instant, or from a copy-on-write snapshot of it) and written into a
+ * temporary file beside `target` (into the OS's page cache: no waiting for the disk); then,
+ * in the background (the returned `durable`), the file is fdatasynced, read back, renamed
+ * over `target` and the directory fsynced, while the caller runs on. The same atomicity as
+ * `writeCheckpointFile` (of which it is the asynchronous twin, writing the same bytes): until
+ * the rename, `target` is whatever it was; a failure at any point removes the temporary file.
+ * An error in the first half (a full disk met while writing, a page source that throws) is
+ * thrown, nothing left behind.
+ */
+export function startCheckpointFile(
+  target: string,
+  input: CheckpointInput,
+  options: BackgroundWriteOptions = {},
+): PendingCheckpointFile {
+  const io: BackgroundIo = { ...nodeIo, ...options.io };
+  removeStaleTemps(target);
+  const dir = path.dirname(target);
+  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  let fd: number;
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory())
+      throw new CheckpointError("IO_ERROR", "is a directory; cannot write a file there", target);
+    fd = fs.openSync(tmp, "wx+");
+  } catch (e) {
+    if (isCheckpointError(e)) throw e;
+    throw failure(e, target, `cannot write in ${dir}`);
+  }
+  const raw = new FdWriteFile(fd, tmp, io);
+  const file = new WriteBehind(options.wrapFile ? options.wrapFile(raw) : raw);
+  let closed = false;
+  const discard = (): void => {
+    if (!closed) {
+      closed = true;
+      fs.closeSync(fd);
+    }
+    fs.rmSync(tmp, { force: true });
+  };
+  let result: WriteResult;
+  let inPlace = false;
+  try {
+    result = writeCheckpoint(file, input);
+    file.flush();
+  } catch (e) {
+    discard();
+    throw renamed(hostError(e, target), target);
+  }
+  const durable = (async () => {
+    try {
+      await raw.drained();
+      await io.fdatasync(fd);
+      // Never rename a damaged image over a good one: read back what was written.
+      if (options.check !== false)
+        CheckpointReader.open(new FdFile(fd, tmp, result.size), { withoutParent: true }).close();
+    } catch (e) {
+      discard();
+      throw renamed(failure(e, target, "writing"), target);
+    }
+    try {
+      await io.rename(tmp, target);
+      inPlace = true;
+    } catch (e) {
+      discard();
+      throw failure(e, target, "renaming into place");
+    }
+    try {
+      await io.syncDirectory(dir);
+    } catch (e) {
+      // Renamed, not yet durable: the image is in place and whole; say so rather than hide it.
+      throw failure(e, target, "syncing its directory (the image is in place but may not survive a crash)");
+    } finally {
+      if (!closed) {
+        closed = true;
+        fs.closeSync(fd);
+      }
+    }
+    return result;
+  })();
+  return {
+    result,
+    durable,
+    // Its own descriptor (the reader owns and closes it), on the file wherever it is now.
+    open: (o) =>
+      CheckpointReader.open(
+        new FdFile(fs.openSync(inPlace ? target : tmp, "r"), target, result.size, true),
+        o,
+      ),
+  };
+}
+
+/** A host failure as one line naming `target`. */
+function failure(e: unknown, target: string, doing: string): CheckpointError {
+  if (isCheckpointError(e)) return e;
+  const mapped = hostError(e, target);
+  if (isCheckpointError(mapped)) return mapped;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === "ENOSPC")
+    return new CheckpointError("NO_SPACE", `no space left on device while ${doing}`, target);
+  return new CheckpointError("IO_ERROR", `${doing}: ${hostReason(e)}`, target);
+}
+
+/** Names the image being saved, not its temporary file. */
+function renamed(e: unknown, target: string): unknown {
+  if (
+    e instanceof CheckpointError &&
+    (e.code === "NO_SPACE" || e.code === "IO_ERROR") &&
+    e.file !== undefined &&
+    e.file !== target
+  ) {
+    return new CheckpointError(e.code, e.detail, target, e.offset, e.expected);
+  }
+  return e;
+}
+
+/**
+ * The temporary file as the writer sees it: writes go straight into the OS's page cache (a
+ * copy the kernel makes, cheaper than any of ours); `sync`, which WriteBehind calls every few
+ * MiB of a big image, only starts an fdatasync on the thread pool, so the disk is busy
+ * writing while the rest is encoded and the last one has little left to do. Failures of
+ * those syncs are kept and reported by `drained`.
+ */
+class FdWriteFile implements BlockFile {
+  readonly writable = true;
+  private end = 0;
+  private readonly syncs: Promise<void>[] = [];
+  private error: unknown;
+
+  constructor(
+    private readonly fd: number,
+    readonly name: string,
+    private readonly io: BackgroundIo,
+  ) {}
+
+  size(): number {
+    return this.end;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    return new FdFile(this.fd, this.name, this.end).read(offset, length);
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(this.fd, data, done, data.length - done, offset + done);
+    this.end = Math.max(this.end, offset + data.length);
+  }
+
+  sync(): void {
+    this.syncs.push(
+      this.io.fdatasync(this.fd).catch((e: unknown) => {
+        this.error ??= e;
+      }),
+    );
+  }
+
+  /** Resolves once the syncs started are done; rejects with the first failure. */
+  async drained(): Promise<void> {
+    await Promise.all(this.syncs);
+    if (this.error !== undefined) throw this.error;
+  }
+
+  close(): void {}
+}
+
+/** A file read through a descriptor (the temporary file, for the read-back and `open`). */
+class FdFile implements BlockFile {
+  readonly writable = false;
+  constructor(
+    private readonly fd: number,
+    readonly name: string,
+    private readonly length: number,
+    private readonly owned = false,
+  ) {}
+  size(): number {
+    return this.length;
+  }
+  read(offset: number, length: number): Uint8Array {
+    const n = Math.max(0, Math.min(length, this.length - offset));
+    const out = new Uint8Array(n);
+    let done = 0;
+    while (done < n) {
+      const r = fs.readSync(this.fd, out, done, n - done, offset + done);
+      if (r === 0) break;
+      done += r;
+    }
+    return done === n ? out : out.subarray(0, done);
+  }
+  write(): void {
+    throw new CheckpointError("INVALID_ARGUMENT", "read-only", this.name);
+  }
+  close(): void {
+    if (this.owned) fs.closeSync(this.fd);
+  }
+}
