@@ -12,6 +12,7 @@ import {
   RAM_SEGMENT,
   sectionsToState,
 } from "./machine-state.js";
+import { RamPrefetch } from "./ram-prefetch.js";
 import { SavingBoard } from "./saving.js";
 
 /** What a restored machine takes from its host; the rest comes from the checkpoint. */
@@ -89,6 +90,10 @@ export class Machine extends SavingBoard {
     });
     machine.ram.setPageSource((i) => (segment.isPresent(i) ? segment.readPage(i) : undefined));
     machine.restoredRam = segment;
+    // Code compiled to WebAssembly loads faster once RAM has no page source: load the rest
+    // of RAM while the guest runs (see RamPrefetch).
+    if (machine.hart.compilerBackend === "wasm")
+      machine.prefetch = new RamPrefetch(machine.ram, segment, machine.hart);
     machine.applyState(state);
     // The disks: the base (checked) with the saved pages over it, as the guest left them.
     for (const [i, d] of disks.entries()) {

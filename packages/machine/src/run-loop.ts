@@ -1,6 +1,7 @@
 import { causeName, disassemble, StopReason } from "@amber/isa";
 import type { MachineOptions } from "./board.js";
 import { LoadingBoard } from "./board-loading.js";
+import type { RamPrefetch } from "./ram-prefetch.js";
 import { type WarmUpTarget, warmUpOnce } from "./warm-up.js";
 
 /** Why `Machine.run` returned. */
@@ -49,6 +50,9 @@ const WARM_UP_WATCH = 5_000_000;
 
 /** The loaded board plus the run loop: runs until the guest exits, a budget is spent or a trap has no handler. */
 export class RunningBoard extends LoadingBoard {
+  /** A lazily restored machine's RAM still being loaded between slices (see RamPrefetch). */
+  protected prefetch: RamPrefetch | undefined;
+
   /**
    * Runs until the guest exits, `maxSteps` more steps are taken, or a trap has no
    * handler. Deterministic: the outcome depends only on the state and the input.
@@ -82,7 +86,9 @@ export class RunningBoard extends LoadingBoard {
           untilInputOffer(hart.steps),
           this.warmUpAt - hart.steps,
         );
+        const before = hart.steps;
         const reason = hart.run(slice);
+        if (this.prefetch?.afterSteps(hart.steps - before) === true) this.prefetch = undefined;
         if (hart.steps % INPUT_OFFER_STEPS === 0) this.uart.offerInput();
         switch (reason) {
           case StopReason.Semihosting: {
@@ -140,6 +146,21 @@ export class RunningBoard extends LoadingBoard {
     // Of this very class: the warm-up must show V8 the classes the guest's run will use.
     const Board = this.constructor as new (options: MachineOptions) => WarmUpTarget;
     warmUpOnce(backend, (options) => new Board(options));
+  }
+
+  /**
+   * For a machine restored lazily from an image: loads up to `pages` more of the pages the
+   * image holds and the guest has not touched yet (the run loads them a few at a time between
+   * its slices; a host may load them when it is idle). True when the prefetch is over: RAM no
+   * longer reads from the image (`ram.loadsDirect`), or a damaged page was met, which is then
+   * reported where the guest or a save first reads it (see RamPrefetch). Changes nothing the
+   * guest can see.
+   */
+  prefetchRam(pages = Number.POSITIVE_INFINITY): boolean {
+    if (this.prefetch === undefined) return true;
+    if (!this.prefetch.load(pages)) return false;
+    this.prefetch = undefined;
+    return true;
   }
 
   /**
