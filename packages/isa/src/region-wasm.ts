@@ -17,8 +17,10 @@ import { Code, encodeModule, I32, VOID, W } from "./wasm-encoder.js";
  * beyond RAM, so it is the bounds check too): `fastRead` for loads, `fastWrite` for
  * stores (a store to a code page, or to a page not yet dirty in the current epoch or
  * not allocated, leaves the region, so self-modifying code and dirty-page tracking
- * stay exact). Halfword and word accesses also leave when misaligned. Registers live in wasm
- * locals, loaded from the state area on entry and written back at the single exit.
+ * stay exact). Halfword and word accesses also leave when misaligned. Registers the region
+ * writes live in wasm locals, loaded from the state area on entry and written back at the
+ * single exit; those it only reads are loaded from the state area at each use (V8's
+ * register allocator, most of its optimising compile time, then tracks fewer values).
  *
  * Shape: `block $out (loop $top (block $dispatch (block $case_{K-1} ... (block $case_0
  * (br_table $b))) case code ...) dispatch code))`. A jump to a block of the region sets
@@ -91,7 +93,7 @@ export const NEED_REMAPPED = 2;
 /** Entries per TLB (`Mmu.placeTlbs`' layout: tags, then frames, per access kind). */
 const TLB_ENTRIES = TLB_MASK + 1;
 
-/** Locals: the parameters, then the region's working values, then one per register it uses. */
+/** Locals: the parameters, then the region's working values, then one per register it writes. */
 const PC = 0;
 const LEFT = 1;
 const B = 2;
@@ -264,10 +266,18 @@ class Gen {
     this.labels.pop();
   }
 
-  /** A pusher for register r (x0 reads as 0). */
+  /**
+   * A pusher for register r (x0 reads as 0). Registers the region never writes have no
+   * local: each read loads them from the state area, which holds their value throughout
+   * (fewer values live across the whole function for V8's register allocator).
+   */
   reg(r: number): Push {
     if (r === 0) return (c) => c.i32(0);
-    const l = this.local.get(r)!;
+    const l = this.local.get(r);
+    if (l === undefined) {
+      const at = this.layout.regsOffset + 4 * r;
+      return (c) => c.i32(0).mem(W.I32Load, 2, at);
+    }
     return (c) => c.get(l);
   }
 
@@ -346,7 +356,8 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
     throw new Error("region compiler: a translated region needs the TLBs' offset");
   const plan = planRegion(scanned);
   const { region, units, unitOf } = plan;
-  const { registers: regs, written } = regionLayout(region);
+  const { written } = regionLayout(region);
+  const regs = [...written].sort((a, b) => a - b);
   const g = new Gen(plan, layout);
   const c = g.c;
   regs.forEach((r, k) => {
