@@ -1,9 +1,9 @@
 import { Access, TLB_KIND_BYTES, TLB_MASK } from "./mmu.js";
 import { type MemoryAccess, OpKind, opInfo } from "./op-table.js";
-import { Op } from "./ops.js";
 import { isSelfLoop, planRegion, type RegionPlan } from "./region-loops.js";
 import { type Block, BlockEnd, type Insn, type Region, regionLayout } from "./region-scan.js";
-import { Code, encodeModule, I32, VOID, W } from "./wasm-encoder.js";
+import { type Push, WASM_ALU, WASM_BRANCH } from "./region-wasm-alu.js";
+import { Code, encodeModule, VOID, W } from "./wasm-encoder.js";
 
 /**
  * Turns a scanned region into a WebAssembly module (the WebAssembly back end of the
@@ -104,108 +104,9 @@ const NEED = 5;
 const O = 6;
 /** A translated access's virtual address. */
 const T = 7;
-const FIRST_REG = 8;
-
-/**
- * How each conditional branch compares rs1 with rs2 (the operands are on the stack).
- * The op table says which ops are branches; `test/op-table.test.ts` checks every one is here.
- */
-export const WASM_BRANCH: Partial<Record<Op, W>> = {
-  [Op.BEQ]: W.I32Eq,
-  [Op.BNE]: W.I32Ne,
-  [Op.BLT]: W.I32LtS,
-  [Op.BGE]: W.I32GeS,
-  [Op.BLTU]: W.I32LtU,
-  [Op.BGEU]: W.I32GeU,
-};
-
-/** Pushes a register's value. */
-type Push = (c: Code) => void;
-
-/**
- * Each ALU operation: pushes the value rd receives, given pushers for rs1 and rs2, the
- * immediate and the instruction (auipc needs its pc). Mirrors the interpreter's cases.
- */
-export const WASM_ALU: Partial<Record<Op, (c: Code, a: Push, b: Push, imm: number, i: Insn) => void>> = {
-  [Op.LUI]: (c, _a, _b, imm) => c.i32(imm),
-  [Op.AUIPC]: (c, _a, _b, imm, i) => c.i32(i.pc + imm),
-  [Op.ADDI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Add),
-  [Op.SLTI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32LtS),
-  [Op.SLTIU]: (c, a, _b, imm) => binImm(c, a, imm, W.I32LtU),
-  [Op.XORI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Xor),
-  [Op.ORI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Or),
-  [Op.ANDI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32And),
-  [Op.SLLI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32Shl),
-  [Op.SRLI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32ShrU),
-  [Op.SRAI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32ShrS),
-  // wasm shifts take the count modulo 32, as RISC-V does.
-  [Op.ADD]: (c, a, b) => bin(c, a, b, W.I32Add),
-  [Op.SUB]: (c, a, b) => bin(c, a, b, W.I32Sub),
-  [Op.SLL]: (c, a, b) => bin(c, a, b, W.I32Shl),
-  [Op.SLT]: (c, a, b) => bin(c, a, b, W.I32LtS),
-  [Op.SLTU]: (c, a, b) => bin(c, a, b, W.I32LtU),
-  [Op.XOR]: (c, a, b) => bin(c, a, b, W.I32Xor),
-  [Op.SRL]: (c, a, b) => bin(c, a, b, W.I32ShrU),
-  [Op.SRA]: (c, a, b) => bin(c, a, b, W.I32ShrS),
-  [Op.OR]: (c, a, b) => bin(c, a, b, W.I32Or),
-  [Op.AND]: (c, a, b) => bin(c, a, b, W.I32And),
-  [Op.MUL]: (c, a, b) => bin(c, a, b, W.I32Mul),
-  [Op.MULH]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32S, W.I64ExtendI32S),
-  [Op.MULHSU]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32S, W.I64ExtendI32U),
-  [Op.MULHU]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32U, W.I64ExtendI32U),
-  // Division by zero gives -1 (quotient) or the dividend (remainder); INT_MIN / -1 gives
-  // INT_MIN (wasm's div_s would trap) and INT_MIN % -1 gives 0 (as wasm's rem_s does).
-  [Op.DIV]: (c, a, b) => {
-    b(c);
-    c.op(W.I32Eqz).op(W.If).byte(I32).i32(-1).op(W.Else);
-    a(c);
-    c.i32(-0x8000_0000).op(W.I32Eq);
-    b(c);
-    c.i32(-1).op(W.I32Eq).op(W.I32And).op(W.If).byte(I32).i32(-0x8000_0000).op(W.Else);
-    bin(c, a, b, W.I32DivS);
-    c.op(W.End).op(W.End);
-  },
-  [Op.DIVU]: (c, a, b) => {
-    b(c);
-    c.op(W.I32Eqz).op(W.If).byte(I32).i32(-1).op(W.Else);
-    bin(c, a, b, W.I32DivU);
-    c.op(W.End);
-  },
-  [Op.REM]: (c, a, b) => {
-    b(c);
-    c.op(W.I32Eqz).op(W.If).byte(I32);
-    a(c);
-    c.op(W.Else);
-    bin(c, a, b, W.I32RemS);
-    c.op(W.End);
-  },
-  [Op.REMU]: (c, a, b) => {
-    b(c);
-    c.op(W.I32Eqz).op(W.If).byte(I32);
-    a(c);
-    c.op(W.Else);
-    bin(c, a, b, W.I32RemU);
-    c.op(W.End);
-  },
-};
-
-function bin(c: Code, a: Push, b: Push, o: W): void {
-  a(c);
-  b(c);
-  c.op(o);
-}
-
-function binImm(c: Code, a: Push, imm: number, o: W): void {
-  a(c);
-  c.i32(imm).op(o);
-}
-
-function mulHigh(c: Code, a: Push, b: Push, extA: W, extB: W): void {
-  a(c);
-  c.op(extA);
-  b(c);
-  c.op(extB).op(W.I64Mul).op(W.I64Const).s32(32).op(W.I64ShrU).op(W.I32WrapI64);
-}
+/** In a loop with back edges to its middle: the block its top goes to (0: the head; see `RegionPlan.inner`). */
+const INNER = 8;
+const FIRST_REG = 9;
 
 const LOAD_OP = { 1: [W.I32Load8U, W.I32Load8S], 2: [W.I32Load16U, W.I32Load16S], 4: [W.I32Load, W.I32Load] };
 const STORE_OP = { 1: W.I32Store8, 2: W.I32Store16, 4: W.I32Store };
@@ -215,6 +116,13 @@ const ALIGN_BITS = { 1: 0, 2: 1, 4: 2 } as const;
 class Gen {
   readonly c = new Code();
   readonly local = new Map<number, number>();
+  /**
+   * Registers the region only reads, held in locals while a loop is generated (loaded
+   * where its code starts: they keep their value, and are live in the loop only).
+   */
+  readonly cached = new Map<number, number>();
+  /** The local a read-only register gets inside loops (after the written ones). */
+  readonly cacheLocal = new Map<number, number>();
   /** Labels inside the innermost of `labels` (open `if`s, a block's own loop). */
   nest = 0;
   /**
@@ -273,12 +181,27 @@ class Gen {
    */
   reg(r: number): Push {
     if (r === 0) return (c) => c.i32(0);
-    const l = this.local.get(r);
+    const l = this.local.get(r) ?? this.cached.get(r);
     if (l === undefined) {
       const at = this.layout.regsOffset + 4 * r;
       return (c) => c.i32(0).mem(W.I32Load, 2, at);
     }
     return (c) => c.get(l);
+  }
+
+  /** Loads the read-only registers blocks [from, to] read into their loop locals, for `reg`. */
+  cacheLoop(from: number, to: number): void {
+    for (let j = from; j <= to; j++)
+      for (const i of this.region.blocks[j]!.insns)
+        for (const r of [i.rs1, i.rs2]) {
+          const l = this.cacheLocal.get(r);
+          if (l === undefined || this.cached.has(r)) continue;
+          this.c
+            .i32(0)
+            .mem(W.I32Load, 2, this.layout.regsOffset + 4 * r)
+            .set(l);
+          this.cached.set(r, l);
+        }
   }
 
   /** Leaves the region before the instruction at `pc`, `uncount` steps of the block taken back. */
@@ -338,7 +261,12 @@ class Gen {
     // unit, through `$top`'s br_table.
     if (loop !== -1 && b === loop) c.br(this.depth(`loop:${b}`));
     else if (loop !== -1 && loopOf[b] === loop && b > this.current) c.br(this.depth(`in:${b}`));
-    else if (unitOf[b] === -1) throw new Error("region compiler: a jump into a loop from outside");
+    else if (loop !== -1 && loopOf[b] === loop) {
+      // Backwards into the loop's middle: through its top's br_table.
+      c.i32(this.plan.inner.get(loop)!.indexOf(b) + 1)
+        .set(INNER)
+        .br(this.depth(`loop:${loop}`));
+    } else if (unitOf[b] === -1) throw new Error("region compiler: a jump into a loop from outside");
     else if (b > this.current) c.br(this.depth(`case:${b}`));
     else c.i32(unitOf[b]!).set(B).br(this.top);
   }
@@ -356,12 +284,16 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
     throw new Error("region compiler: a translated region needs the TLBs' offset");
   const plan = planRegion(scanned);
   const { region, units, unitOf } = plan;
-  const { written } = regionLayout(region);
-  const regs = [...written].sort((a, b) => a - b);
+  const { registers, written } = regionLayout(region);
+  const regs = registers.filter((r) => written.has(r));
+  const readOnly = registers.filter((r) => !written.has(r));
   const g = new Gen(plan, layout);
   const c = g.c;
   regs.forEach((r, k) => {
     g.local.set(r, FIRST_REG + k);
+  });
+  readOnly.forEach((r, k) => {
+    g.cacheLocal.set(r, FIRST_REG + regs.length + k);
   });
   for (const r of regs)
     c.i32(0)
@@ -381,13 +313,29 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
     g.close(); // this unit's case: its code follows
     if (last === head) emitBlock(g, region.blocks[head]!, head);
     else {
+      g.cacheLoop(head, last);
       g.open(W.Loop, `loop:${head}`);
       for (let j = last; j > head; j--) g.open(W.Block, `in:${j}`);
+      const mid = plan.inner.get(head);
+      if (mid !== undefined) {
+        // The loop's top: to the block INNER names, INNER back to 0 (the head).
+        g.open(W.Block, `in:${head}`);
+        c.get(INNER)
+          .i32(0)
+          .set(INNER)
+          .op(W.BrTable)
+          .u32(mid.length + 1);
+        c.u32(g.depth(`in:${head}`));
+        for (const j of mid) c.u32(g.depth(`in:${j}`));
+        c.u32(g.depth(`in:${head}`));
+        g.close();
+      }
       for (let j = head; j <= last; j++) {
         if (j > head) g.close(); // block j's `in` label
         emitBlock(g, region.blocks[j]!, j);
       }
       g.close();
+      g.cached.clear();
     }
   }
   g.close(); // the dispatch's
@@ -437,7 +385,7 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
   const bytes = encodeModule({
     types: [[2, 1]],
     imports: [{ module: "m", name: "mem", kind: "memory" }],
-    funcs: [{ type: 0, locals: FIRST_REG - 2 + regs.length, body: c }],
+    funcs: [{ type: 0, locals: FIRST_REG - 2 + registers.length, body: c }],
     exports: [{ name: "f", func: 0 }],
   });
   return { bytes, entries: entries.map(([pc]) => pc) };
@@ -452,6 +400,8 @@ function emitBlock(g: Gen, block: Block, i: number): void {
   const last = block.insns[len - 1]!;
   // A block that branches to itself (most inner loops) runs in a wasm loop of its own.
   const selfLoop = isSelfLoop(block);
+  const own = selfLoop && g.cached.size === 0;
+  if (own) g.cacheLoop(i, i);
   if (selfLoop) {
     c.op(W.Loop).byte(VOID);
     g.nest++;
@@ -505,6 +455,7 @@ function emitBlock(g: Gen, block: Block, i: number): void {
       c.i32(block.fallThrough).set(NPC).i32(1).set(NEED).br(g.out);
       break;
   }
+  if (own) g.cached.clear();
 }
 
 function emitInsn(g: Gen, i: Insn, uncount: number): void {
