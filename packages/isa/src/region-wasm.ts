@@ -17,10 +17,8 @@ import { Code, encodeModule, VOID, W } from "./wasm-encoder.js";
  * beyond RAM, so it is the bounds check too): `fastRead` for loads, `fastWrite` for
  * stores (a store to a code page, or to a page not yet dirty in the current epoch or
  * not allocated, leaves the region, so self-modifying code and dirty-page tracking
- * stay exact). Halfword and word accesses also leave when misaligned. Registers the region
- * writes live in wasm locals, loaded from the state area on entry and written back at the
- * single exit; those it only reads are loaded from the state area at each use (V8's
- * register allocator, most of its optimising compile time, then tracks fewer values).
+ * stay exact). Halfword and word accesses also leave when misaligned. Registers live in wasm
+ * locals, loaded from the state area on entry and written back at the single exit.
  *
  * Shape: `block $out (loop $top (block $dispatch (block $case_{K-1} ... (block $case_0
  * (br_table $b))) case code ...) dispatch code))`. A jump to a block of the region sets
@@ -93,7 +91,7 @@ export const NEED_REMAPPED = 2;
 /** Entries per TLB (`Mmu.placeTlbs`' layout: tags, then frames, per access kind). */
 const TLB_ENTRIES = TLB_MASK + 1;
 
-/** Locals: the parameters, then the region's working values, then one per register it writes. */
+/** Locals: the parameters, then the region's working values, then one per register it uses. */
 const PC = 0;
 const LEFT = 1;
 const B = 2;
@@ -116,13 +114,6 @@ const ALIGN_BITS = { 1: 0, 2: 1, 4: 2 } as const;
 class Gen {
   readonly c = new Code();
   readonly local = new Map<number, number>();
-  /**
-   * Registers the region only reads, held in locals while a loop is generated (loaded
-   * where its code starts: they keep their value, and are live in the loop only).
-   */
-  readonly cached = new Map<number, number>();
-  /** The local a read-only register gets inside loops (after the written ones). */
-  readonly cacheLocal = new Map<number, number>();
   /** Labels inside the innermost of `labels` (open `if`s, a block's own loop). */
   nest = 0;
   /**
@@ -174,34 +165,11 @@ class Gen {
     this.labels.pop();
   }
 
-  /**
-   * A pusher for register r (x0 reads as 0). Registers the region never writes have no
-   * local: each read loads them from the state area, which holds their value throughout
-   * (fewer values live across the whole function for V8's register allocator).
-   */
+  /** A pusher for register r (x0 reads as 0). */
   reg(r: number): Push {
     if (r === 0) return (c) => c.i32(0);
-    const l = this.local.get(r) ?? this.cached.get(r);
-    if (l === undefined) {
-      const at = this.layout.regsOffset + 4 * r;
-      return (c) => c.i32(0).mem(W.I32Load, 2, at);
-    }
+    const l = this.local.get(r)!;
     return (c) => c.get(l);
-  }
-
-  /** Loads the read-only registers blocks [from, to] read into their loop locals, for `reg`. */
-  cacheLoop(from: number, to: number): void {
-    for (let j = from; j <= to; j++)
-      for (const i of this.region.blocks[j]!.insns)
-        for (const r of [i.rs1, i.rs2]) {
-          const l = this.cacheLocal.get(r);
-          if (l === undefined || this.cached.has(r)) continue;
-          this.c
-            .i32(0)
-            .mem(W.I32Load, 2, this.layout.regsOffset + 4 * r)
-            .set(l);
-          this.cached.set(r, l);
-        }
   }
 
   /** Leaves the region before the instruction at `pc`, `uncount` steps of the block taken back. */
@@ -284,16 +252,11 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
     throw new Error("region compiler: a translated region needs the TLBs' offset");
   const plan = planRegion(scanned);
   const { region, units, unitOf } = plan;
-  const { registers, written } = regionLayout(region);
-  const regs = registers.filter((r) => written.has(r));
-  const readOnly = registers.filter((r) => !written.has(r));
+  const { registers: regs, written } = regionLayout(region);
   const g = new Gen(plan, layout);
   const c = g.c;
   regs.forEach((r, k) => {
     g.local.set(r, FIRST_REG + k);
-  });
-  readOnly.forEach((r, k) => {
-    g.cacheLocal.set(r, FIRST_REG + regs.length + k);
   });
   for (const r of regs)
     c.i32(0)
@@ -313,7 +276,6 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
     g.close(); // this unit's case: its code follows
     if (last === head) emitBlock(g, region.blocks[head]!, head);
     else {
-      g.cacheLoop(head, last);
       g.open(W.Loop, `loop:${head}`);
       for (let j = last; j > head; j--) g.open(W.Block, `in:${j}`);
       const mid = plan.inner.get(head);
@@ -335,7 +297,6 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
         emitBlock(g, region.blocks[j]!, j);
       }
       g.close();
-      g.cached.clear();
     }
   }
   g.close(); // the dispatch's
@@ -385,7 +346,7 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
   const bytes = encodeModule({
     types: [[2, 1]],
     imports: [{ module: "m", name: "mem", kind: "memory" }],
-    funcs: [{ type: 0, locals: FIRST_REG - 2 + registers.length, body: c }],
+    funcs: [{ type: 0, locals: FIRST_REG - 2 + regs.length, body: c }],
     exports: [{ name: "f", func: 0 }],
   });
   return { bytes, entries: entries.map(([pc]) => pc) };
@@ -400,8 +361,6 @@ function emitBlock(g: Gen, block: Block, i: number): void {
   const last = block.insns[len - 1]!;
   // A block that branches to itself (most inner loops) runs in a wasm loop of its own.
   const selfLoop = isSelfLoop(block);
-  const own = selfLoop && g.cached.size === 0;
-  if (own) g.cacheLoop(i, i);
   if (selfLoop) {
     c.op(W.Loop).byte(VOID);
     g.nest++;
@@ -455,7 +414,6 @@ function emitBlock(g: Gen, block: Block, i: number): void {
       c.i32(block.fallThrough).set(NPC).i32(1).set(NEED).br(g.out);
       break;
   }
-  if (own) g.cached.clear();
 }
 
 function emitInsn(g: Gen, i: Insn, uncount: number): void {

@@ -174,9 +174,8 @@ describe("wasm back end: loops", () => {
 /**
  * A loop laid out with a block after its end that branches back into its middle (as gcc
  * lays out a heap sort's sift-down): the run from the head extends over that block, and
- * the back edge goes through the loop's top. x9 and x20 are only read in the loop (no
- * locals: loaded from the state area, or once per loop entry); stores and loads leave
- * the region while their page is not yet dirty, with only some registers written.
+ * the back edge goes through the loop's top. Stores and loads leave the region while
+ * their page is not yet dirty, with only some registers written.
  */
 const midLoop = [
   addi(1, 0, HOT), // 0
