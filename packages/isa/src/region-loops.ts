@@ -8,8 +8,12 @@ import { type Block, BlockEnd, type Region } from "./region-scan.js";
  * `loop`, so its back edges and inner forward edges are plain branches; a unit's head is
  * reached from elsewhere through the region's `br_table` (backwards) or its case label
  * (forwards). Blocks inside a loop are no entry points of the region: an indirect jump
- * to one leaves the region, and the cache does not map their pcs to it. The plan also
- * says where the budget is checked (`budgetChecks`).
+ * to one leaves the region, and the cache does not map their pcs to it. A loop may also
+ * have back edges to blocks in its middle (a loop whose code the compiler laid out with
+ * its entry in the middle, such as a heap sort's sift-down: the run then extends over the
+ * later blocks that branch back into it); those go to the loop's top, where a `br_table`
+ * on a local (its `inner` index, 0 for the head) picks the block. The plan also says
+ * where the budget is checked (`budgetChecks`).
  */
 export interface RegionPlan {
   /** The region, its blocks in address order (stable: the first block scanned at a pc stays). */
@@ -24,6 +28,11 @@ export interface RegionPlan {
   readonly unitOf: Int32Array;
   /** Per block: the head of the loop unit it belongs to, or -1. */
   readonly loopOf: Int32Array;
+  /**
+   * Per loop head with back edges to blocks in its middle: those blocks, ascending (their
+   * `inner` index is their position here plus one).
+   */
+  readonly inner: Map<number, number[]>;
   /** Blocks that start with a budget check: targets of backward edges (see `budgetChecks`). */
   readonly heads: Set<number>;
   /** Per block: the most steps from its start to the next budget check or exit. */
@@ -59,31 +68,50 @@ export function planRegion(scanned: Region): RegionPlan {
   const units: (readonly [number, number])[] = [];
   const unitOf = new Int32Array(K).fill(-1);
   const loopOf = new Int32Array(K).fill(-1);
-  const loopFits = (h: number, t: number): boolean => {
-    if (entry > h && entry <= t) return false;
-    for (let j = h + 1; j <= t; j++) if (returnSite.has(j)) return false;
+  const inner = new Map<number, number[]>();
+  /**
+   * The blocks of [h, t] entered backwards from its blocks after `t0` (the last block
+   * branching back to h), or undefined when [h, t] is no loop unit: entered from outside
+   * only at h, and within [h, t0] only forward edges (or a block's own loop) lead to
+   * non-heads (a loop nested there stays a unit of its own outside the run).
+   */
+  const loopFits = (h: number, t0: number, t: number): number[] | undefined => {
+    if (entry > h && entry <= t) return undefined;
+    for (let j = h + 1; j <= t; j++) if (returnSite.has(j)) return undefined;
+    const mid = new Set<number>();
     for (let s = 0; s < K; s++) {
       const inside = s >= h && s <= t;
       for (const d of succ[s]!) {
         if (d <= h || d > t) continue; // to the head or outside the run
-        // Inside the run only forward edges (or a block's own loop) lead to non-heads.
-        if (!inside || d < s || (d === s && !isSelfLoop(blocks[s]!))) return false;
+        if (!inside) return undefined;
+        if (d > s || (d === s && isSelfLoop(blocks[s]!))) continue;
+        if (s <= t0) return undefined;
+        mid.add(d); // backwards into the middle: through the loop's top
       }
     }
-    return true;
+    return [...mid].sort((a, b) => a - b);
   };
   for (let h = 0; h < K; ) {
-    let t = h;
-    for (let s = h + 1; s < K; s++) if (succ[s]!.includes(h)) t = s;
-    if (t > h && loopFits(h, t)) {
+    let t0 = h;
+    for (let s = h + 1; s < K; s++) if (succ[s]!.includes(h)) t0 = s;
+    // Extended over later blocks branching back into [h, t].
+    let t = t0;
+    if (t0 > h) for (let s = t0 + 1; s < K; s++) if (succ[s]!.some((d) => d > h && d <= t)) t = s;
+    let mid = t0 > h ? loopFits(h, t0, t) : undefined;
+    if (mid === undefined && t > t0) {
+      t = t0;
+      mid = loopFits(h, t0, t);
+    }
+    if (mid !== undefined) {
       for (let j = h; j <= t; j++) loopOf[j] = h;
+      if (mid.length > 0) inner.set(h, mid);
     } else t = h;
     unitOf[h] = units.length;
     units.push([h, t]);
     h = t + 1;
   }
   const { heads, reach } = budgetChecks(blocks, succ);
-  return { region, index, succ, units, unitOf, loopOf, heads, reach };
+  return { region, index, succ, units, unitOf, loopOf, inner, heads, reach };
 }
 
 /**

@@ -1,9 +1,9 @@
 import { Access, TLB_KIND_BYTES, TLB_MASK } from "./mmu.js";
 import { type MemoryAccess, OpKind, opInfo } from "./op-table.js";
-import { Op } from "./ops.js";
 import { isSelfLoop, planRegion, type RegionPlan } from "./region-loops.js";
 import { type Block, BlockEnd, type Insn, type Region, regionLayout } from "./region-scan.js";
-import { Code, encodeModule, I32, VOID, W } from "./wasm-encoder.js";
+import { type Push, WASM_ALU, WASM_BRANCH } from "./region-wasm-alu.js";
+import { Code, encodeModule, VOID, W } from "./wasm-encoder.js";
 
 /**
  * Turns a scanned region into a WebAssembly module (the WebAssembly back end of the
@@ -102,108 +102,9 @@ const NEED = 5;
 const O = 6;
 /** A translated access's virtual address. */
 const T = 7;
-const FIRST_REG = 8;
-
-/**
- * How each conditional branch compares rs1 with rs2 (the operands are on the stack).
- * The op table says which ops are branches; `test/op-table.test.ts` checks every one is here.
- */
-export const WASM_BRANCH: Partial<Record<Op, W>> = {
-  [Op.BEQ]: W.I32Eq,
-  [Op.BNE]: W.I32Ne,
-  [Op.BLT]: W.I32LtS,
-  [Op.BGE]: W.I32GeS,
-  [Op.BLTU]: W.I32LtU,
-  [Op.BGEU]: W.I32GeU,
-};
-
-/** Pushes a register's value. */
-type Push = (c: Code) => void;
-
-/**
- * Each ALU operation: pushes the value rd receives, given pushers for rs1 and rs2, the
- * immediate and the instruction (auipc needs its pc). Mirrors the interpreter's cases.
- */
-export const WASM_ALU: Partial<Record<Op, (c: Code, a: Push, b: Push, imm: number, i: Insn) => void>> = {
-  [Op.LUI]: (c, _a, _b, imm) => c.i32(imm),
-  [Op.AUIPC]: (c, _a, _b, imm, i) => c.i32(i.pc + imm),
-  [Op.ADDI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Add),
-  [Op.SLTI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32LtS),
-  [Op.SLTIU]: (c, a, _b, imm) => binImm(c, a, imm, W.I32LtU),
-  [Op.XORI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Xor),
-  [Op.ORI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32Or),
-  [Op.ANDI]: (c, a, _b, imm) => binImm(c, a, imm, W.I32And),
-  [Op.SLLI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32Shl),
-  [Op.SRLI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32ShrU),
-  [Op.SRAI]: (c, a, _b, imm) => binImm(c, a, imm & 31, W.I32ShrS),
-  // wasm shifts take the count modulo 32, as RISC-V does.
-  [Op.ADD]: (c, a, b) => bin(c, a, b, W.I32Add),
-  [Op.SUB]: (c, a, b) => bin(c, a, b, W.I32Sub),
-  [Op.SLL]: (c, a, b) => bin(c, a, b, W.I32Shl),
-  [Op.SLT]: (c, a, b) => bin(c, a, b, W.I32LtS),
-  [Op.SLTU]: (c, a, b) => bin(c, a, b, W.I32LtU),
-  [Op.XOR]: (c, a, b) => bin(c, a, b, W.I32Xor),
-  [Op.SRL]: (c, a, b) => bin(c, a, b, W.I32ShrU),
-  [Op.SRA]: (c, a, b) => bin(c, a, b, W.I32ShrS),
-  [Op.OR]: (c, a, b) => bin(c, a, b, W.I32Or),
-  [Op.AND]: (c, a, b) => bin(c, a, b, W.I32And),
-  [Op.MUL]: (c, a, b) => bin(c, a, b, W.I32Mul),
-  [Op.MULH]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32S, W.I64ExtendI32S),
-  [Op.MULHSU]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32S, W.I64ExtendI32U),
-  [Op.MULHU]: (c, a, b) => mulHigh(c, a, b, W.I64ExtendI32U, W.I64ExtendI32U),
-  // Division by zero gives -1 (quotient) or the dividend (remainder); INT_MIN / -1 gives
-  // INT_MIN (wasm's div_s would trap) and INT_MIN % -1 gives 0 (as wasm's rem_s does).
-  [Op.DIV]: (c, a, b) => {
-    b(c);
-    c.op(W.I32Eqz).op(W.If).byte(I32).i32(-1).op(W.Else);
-    a(c);
-    c.i32(-0x8000_0000).op(W.I32Eq);
-    b(c);
-    c.i32(-1).op(W.I32Eq).op(W.I32And).op(W.If).byte(I32).i32(-0x8000_0000).op(W.Else);
-    bin(c, a, b, W.I32DivS);
-    c.op(W.End).op(W.End);
-  },
-  [Op.DIVU]: (c, a, b) => {
-    b(c);
-    c.op(W.I32Eqz).op(W.If).byte(I32).i32(-1).op(W.Else);
-    bin(c, a, b, W.I32DivU);
-    c.op(W.End);
-  },
-  [Op.REM]: (c, a, b) => {
-    b(c);
-    c.op(W.I32Eqz).op(W.If).byte(I32);
-    a(c);
-    c.op(W.Else);
-    bin(c, a, b, W.I32RemS);
-    c.op(W.End);
-  },
-  [Op.REMU]: (c, a, b) => {
-    b(c);
-    c.op(W.I32Eqz).op(W.If).byte(I32);
-    a(c);
-    c.op(W.Else);
-    bin(c, a, b, W.I32RemU);
-    c.op(W.End);
-  },
-};
-
-function bin(c: Code, a: Push, b: Push, o: W): void {
-  a(c);
-  b(c);
-  c.op(o);
-}
-
-function binImm(c: Code, a: Push, imm: number, o: W): void {
-  a(c);
-  c.i32(imm).op(o);
-}
-
-function mulHigh(c: Code, a: Push, b: Push, extA: W, extB: W): void {
-  a(c);
-  c.op(extA);
-  b(c);
-  c.op(extB).op(W.I64Mul).op(W.I64Const).s32(32).op(W.I64ShrU).op(W.I32WrapI64);
-}
+/** In a loop with back edges to its middle: the block its top goes to (0: the head; see `RegionPlan.inner`). */
+const INNER = 8;
+const FIRST_REG = 9;
 
 const LOAD_OP = { 1: [W.I32Load8U, W.I32Load8S], 2: [W.I32Load16U, W.I32Load16S], 4: [W.I32Load, W.I32Load] };
 const STORE_OP = { 1: W.I32Store8, 2: W.I32Store16, 4: W.I32Store };
@@ -328,7 +229,12 @@ class Gen {
     // unit, through `$top`'s br_table.
     if (loop !== -1 && b === loop) c.br(this.depth(`loop:${b}`));
     else if (loop !== -1 && loopOf[b] === loop && b > this.current) c.br(this.depth(`in:${b}`));
-    else if (unitOf[b] === -1) throw new Error("region compiler: a jump into a loop from outside");
+    else if (loop !== -1 && loopOf[b] === loop) {
+      // Backwards into the loop's middle: through its top's br_table.
+      c.i32(this.plan.inner.get(loop)!.indexOf(b) + 1)
+        .set(INNER)
+        .br(this.depth(`loop:${loop}`));
+    } else if (unitOf[b] === -1) throw new Error("region compiler: a jump into a loop from outside");
     else if (b > this.current) c.br(this.depth(`case:${b}`));
     else c.i32(unitOf[b]!).set(B).br(this.top);
   }
@@ -372,6 +278,20 @@ export function generateWasmRegion(scanned: Region, layout: WasmLayout, log?: Ex
     else {
       g.open(W.Loop, `loop:${head}`);
       for (let j = last; j > head; j--) g.open(W.Block, `in:${j}`);
+      const mid = plan.inner.get(head);
+      if (mid !== undefined) {
+        // The loop's top: to the block INNER names, INNER back to 0 (the head).
+        g.open(W.Block, `in:${head}`);
+        c.get(INNER)
+          .i32(0)
+          .set(INNER)
+          .op(W.BrTable)
+          .u32(mid.length + 1);
+        c.u32(g.depth(`in:${head}`));
+        for (const j of mid) c.u32(g.depth(`in:${j}`));
+        c.u32(g.depth(`in:${head}`));
+        g.close();
+      }
       for (let j = head; j <= last; j++) {
         if (j > head) g.close(); // block j's `in` label
         emitBlock(g, region.blocks[j]!, j);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { INSTRUCTIONS, Op } from "../src/index.js";
 import { isCompiled, OP_TABLE, OpKind, opInfo } from "../src/op-table.js";
 import { JS_ALU, JS_BRANCH } from "../src/region-codegen.js";
-import { WASM_ALU, WASM_BRANCH } from "../src/region-wasm.js";
+import { WASM_ALU, WASM_BRANCH } from "../src/region-wasm-alu.js";
 
 // The op table is the one place that says what each operation is and whether compiled
 // regions run it. Every back end that compiles regions must have a form for every op
