@@ -1,6 +1,6 @@
 import type { MmioDevice } from "@amber/memory";
 import { F_VERSION_1 } from "./virtio-mmio.js";
-import { VirtioMmioTransport } from "./virtio-mmio-transport.js";
+import { type VirtioMmioState, VirtioMmioTransport } from "./virtio-mmio-transport.js";
 import type { DescriptorChain, DmaMemory } from "./virtqueue.js";
 
 /** Guest memory as the balloon sees it: DMA plus dropping pages. */
@@ -35,27 +35,15 @@ const DEFLATE = 1;
 const REPORTING = 2;
 export const BALLOON_QUEUES = 3;
 
-/** The balloon's transport, queues and counters (what `saveState` gives and `loadState` takes). */
-export interface VirtioBalloonState {
-  deviceFeaturesSel: number;
-  driverFeaturesSel: number;
-  /** The two 32-bit words of the features the driver accepted. */
-  driverFeatures: Uint32Array;
-  status: number;
-  interruptStatus: number;
-  queueSel: number;
-  /** Per queue (inflate, deflate, reporting): size, ready, ring addresses, next available index. */
-  queueNum: Uint32Array;
-  queueReady: Uint8Array;
-  desc: Uint32Array;
-  avail: Uint32Array;
-  used: Uint32Array;
-  lastAvail: Uint32Array;
+/**
+ * The balloon's transport and queues (inflate, deflate, reporting), its configuration and
+ * counters (what `saveState` gives and `loadState` takes).
+ */
+export interface VirtioBalloonState extends VirtioMmioState {
   /** The device's target size in 4 KiB pages (config num_pages). */
   numPages: number;
   /** The driver's balloon size in 4 KiB pages (config actual). */
   actual: number;
-  configGeneration: number;
   /** Pages dropped because the guest reported them free (pages that held data). */
   reportedPages: number;
   /** Pages dropped because the guest gave them to the balloon (inflate). */
