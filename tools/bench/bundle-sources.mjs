@@ -28,6 +28,23 @@ export async function importBundle(name, contents, resolveDir) {
   return import(pathToFileURL(outfile).href);
 }
 
+/**
+ * The entry the checkpoint benchmarks bundle (imports resolved from `root`, or from
+ * another tree's root): @amber/checkpoint, its Node part as `node`, and the Machine.
+ */
+export const CHECKPOINT_MACHINE_ENTRY = [
+  'export * from "./packages/checkpoint/src/index.ts";',
+  'export * as node from "./packages/checkpoint/src/node/index.ts";',
+  'export { Machine, CapturedIo } from "./packages/machine/src/index.ts";',
+].join(" ");
+
+/** Bundles CHECKPOINT_MACHINE_ENTRY from `tree` as `name`, imports it and initialises the checkpoint codecs. */
+export async function importCheckpointMachine(name, tree = root) {
+  const ck = await importBundle(name, CHECKPOINT_MACHINE_ENTRY, tree);
+  await ck.initCheckpoint();
+  return ck;
+}
+
 /** Bundles packages/<pkg>/src/index.ts and imports it. */
 export function importSource(pkg) {
   const dir = join(root, "packages", pkg);

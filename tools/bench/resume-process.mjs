@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundle } from "../../apps/amber/build.mjs";
-import { importBundle, root } from "./bundle-sources.mjs";
+import { importCheckpointMachine, root } from "./bundle-sources.mjs";
 import { makePage } from "./checkpoint/page-data.mjs";
 import { median, takeFlag } from "./stats.mjs";
 
@@ -50,16 +50,7 @@ function timed(argv) {
 const dir = mkdtempSync(join(tmpdir(), "amber-resume-process-"));
 let result;
 try {
-  const ck = await importBundle(
-    "resume-process",
-    [
-      'export * from "./packages/checkpoint/src/index.ts";',
-      'export * as node from "./packages/checkpoint/src/node/index.ts";',
-      'export { Machine, CapturedIo } from "./packages/machine/src/index.ts";',
-    ].join(" "),
-    root,
-  );
-  await ck.initCheckpoint();
+  const ck = await importCheckpointMachine("resume-process");
   const cli = join(dir, "amber.js");
   await bundle(cli);
 

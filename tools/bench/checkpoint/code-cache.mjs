@@ -10,18 +10,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { importBundle, root } from "../bundle-sources.mjs";
+import { CHECKPOINT_MACHINE_ENTRY, importCheckpointMachine, root } from "../bundle-sources.mjs";
 import { median, takeFlag } from "../stats.mjs";
 import { makePage } from "./page-data.mjs";
 
 const args = process.argv.slice(2);
 const runs = Math.max(3, Number(takeFlag(args, "--runs", "11")) || 11);
 const MiB = 1 << 20;
-const entry = [
-  'export * from "./packages/checkpoint/src/index.ts";',
-  'export * as node from "./packages/checkpoint/src/node/index.ts";',
-  'export { Machine, CapturedIo } from "./packages/machine/src/index.ts";',
-].join(" ");
+const entry = CHECKPOINT_MACHINE_ENTRY;
 // Beside the ES module bundle of machine.mjs, so the WASM packages resolve from there.
 const bundle = join(root, "packages/compress/node_modules/.cache/amber-bench/checkpoint-machine.cjs");
 await build({
@@ -41,8 +37,7 @@ await build({
 const dir = mkdtempSync(join(tmpdir(), "amber-code-cache-"));
 try {
   // The image machine.mjs resumes: the CPU benchmark guest on 256 MiB with 64 MiB of data.
-  const ck = await importBundle("checkpoint-machine", entry, root);
-  await ck.initCheckpoint();
+  const ck = await importCheckpointMachine("checkpoint-machine");
   const m = new ck.Machine({ ramSize: 256 * MiB, io: new ck.CapturedIo() });
   m.loadElf(readFileSync(join(root, "tools/guests/out/rv32imac/bench.elf")), "bench.elf");
   const page = new Uint8Array(4096);

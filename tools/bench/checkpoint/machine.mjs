@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { bundle } from "../../../apps/amber/build.mjs";
-import { importBundle, root } from "../bundle-sources.mjs";
+import { importCheckpointMachine, root } from "../bundle-sources.mjs";
 import { median, takeFlag } from "../stats.mjs";
 import { makePage } from "./page-data.mjs";
 
@@ -34,16 +34,7 @@ const MiB = 1 << 20;
 const RAM = 256 * MiB;
 const GUEST = join(root, "tools/guests/out/rv32imac/bench.elf");
 
-const ck = await importBundle(
-  "checkpoint-machine",
-  [
-    'export * from "./packages/checkpoint/src/index.ts";',
-    'export * as node from "./packages/checkpoint/src/node/index.ts";',
-    'export { Machine, CapturedIo } from "./packages/machine/src/index.ts";',
-  ].join(" "),
-  root,
-);
-await ck.initCheckpoint();
+const ck = await importCheckpointMachine("checkpoint-machine");
 const dir = mkdtempSync(join(tmpdir(), "amber-machine-bench-"));
 const rows = [];
 /** The measured figures by name, for --json. */

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { importBundle, root } from "../bundle-sources.mjs";
+import { importCheckpointMachine, root } from "../bundle-sources.mjs";
 import { median, takeFlag } from "../stats.mjs";
 
 const args = process.argv.slice(2);
@@ -15,16 +15,7 @@ const runs = Math.max(1, Number(takeFlag(args, "--runs", "3")) || 3);
 const saveAt = Number(takeFlag(args, "--save-at", "2000000"));
 const json = args.includes("--json");
 const GUEST = join(root, "tools/guests/out/rv32imac/bench.elf");
-const ck = await importBundle(
-  "resumed-speed",
-  [
-    'export * from "./packages/checkpoint/src/index.ts";',
-    'export * as node from "./packages/checkpoint/src/node/index.ts";',
-    'export { Machine, CapturedIo } from "./packages/machine/src/index.ts";',
-  ].join(" "),
-  root,
-);
-await ck.initCheckpoint();
+const ck = await importCheckpointMachine("resumed-speed");
 const dir = mkdtempSync(join(tmpdir(), "amber-resumed-speed-"));
 const elf = readFileSync(GUEST);
 
