@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CapturedIo, Machine } from "../src/index.js";
 import { bootGuest } from "./boot-guest.js";
 import { type EndState, endState } from "./end-state.js";
+import { fullImage, resume } from "./resume-helpers.js";
 
 // Resume reads RAM lazily: a page comes from the image when the guest (or a save) first
 // touches it. These tests hold a lazily resumed machine against one whose every page was
@@ -25,18 +26,6 @@ const tmp = mkdtempSync(join(tmpdir(), "amber-lazy-resume-"));
 beforeAll(() => initCheckpoint());
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A full image of `m`, and its digest. */
-function fullImage(m: Machine): { file: MemoryBlockFile; digest: string } {
-  const file = new MemoryBlockFile();
-  const s = m.beginSave();
-  try {
-    const w = writeCheckpoint(file, s.input);
-    return { file, digest: w.digest };
-  } finally {
-    s.end();
-  }
-}
-
 /** The digest of an image of `m` incremental on `parent` (not committed: the baseline stays). */
 function incrementalDigest(m: Machine, parent: CheckpointReader): string {
   const s = m.beginSave(undefined, { parent });
@@ -45,16 +34,6 @@ function incrementalDigest(m: Machine, parent: CheckpointReader): string {
   } finally {
     s.end();
   }
-}
-
-/** Resumes `reader`; "eager" reads every page the image holds before the first instruction. */
-function resume(reader: CheckpointReader, mode: "lazy" | "eager"): { machine: Machine; io: CapturedIo } {
-  const io = new CapturedIo();
-  const machine = Machine.fromCheckpoint(reader, { io });
-  if (mode === "eager") {
-    for (const p of reader.segment("ram").presentPages()) machine.ram.read(p * PAGE, 1);
-  }
-  return { machine, io };
 }
 
 describe("lazy resume", () => {

@@ -5,16 +5,15 @@ import {
   type CheckpointReader,
   initCheckpoint,
   isCheckpointError,
-  MemoryBlockFile,
   CheckpointReader as Reader,
-  writeCheckpoint,
 } from "@amber/checkpoint";
 import { openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapturedIo, Machine } from "../src/index.js";
+import type { Machine } from "../src/index.js";
 import { STEPS_PER_PAGE } from "../src/ram-prefetch.js";
 import { bootGuest } from "./boot-guest.js";
 import { type EndState, endState } from "./end-state.js";
+import { fullImage, resume } from "./resume-helpers.js";
 
 // A lazily resumed machine compiling to WebAssembly loads the image's remaining pages between
 // run slices, then drops RAM's page source so that compiled loads go straight to the memory
@@ -26,25 +25,6 @@ const tmp = mkdtempSync(join(tmpdir(), "amber-ram-prefetch-"));
 
 beforeAll(() => initCheckpoint());
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A full image of `m`, and its digest. */
-function fullImage(m: Machine): { file: MemoryBlockFile; digest: string } {
-  const file = new MemoryBlockFile();
-  const s = m.beginSave();
-  try {
-    return { file, digest: writeCheckpoint(file, s.input).digest };
-  } finally {
-    s.end();
-  }
-}
-
-/** Resumes `reader` ("eager": every page read at resume; "interpreted": no compiler). */
-function resume(reader: CheckpointReader, mode: "lazy" | "eager" | "interpreted") {
-  const io = new CapturedIo();
-  const machine = Machine.fromCheckpoint(reader, { io, jit: mode !== "interpreted" });
-  if (mode === "eager") for (const p of reader.segment("ram").presentPages()) machine.ram.read(p * PAGE, 1);
-  return { machine, io };
-}
 
 /** bench-short with 64 data pages written, run `steps`, saved in memory. */
 function savedBenchShort(steps: number): { open: () => CheckpointReader; before: string } {
