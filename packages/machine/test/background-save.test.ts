@@ -17,8 +17,9 @@ import {
   writeCheckpointFile,
 } from "@amber/checkpoint/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapturedIo, Machine, type RunOutcome } from "../src/index.js";
+import { CapturedIo, Machine } from "../src/index.js";
 import { bootGuest } from "./boot-guest.js";
+import { finish } from "./end-state.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "amber-background-save-"));
 beforeAll(() => initCheckpoint());
@@ -56,15 +57,6 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
   );
   await new Promise((r) => setImmediate(r));
   return done;
-}
-
-function finish(
-  m: Machine,
-  io: CapturedIo,
-  outcome: RunOutcome,
-): { stdout: string; outcome: RunOutcome; steps: number } {
-  const last = outcome.kind === "budget" ? m.run() : outcome;
-  return { stdout: io.stdoutText, outcome: last, steps: m.hart.steps };
 }
 
 /** A synchronous save of `m` now into `file` (the baseline moves to it). */

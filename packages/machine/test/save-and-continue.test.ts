@@ -2,6 +2,7 @@ import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } fr
 import { beforeAll, describe, expect, it } from "vitest";
 import { CapturedIo, Machine, type RunOutcome } from "../src/index.js";
 import { bootGuest } from "./boot-guest.js";
+import { finish } from "./end-state.js";
 
 beforeAll(() => initCheckpoint());
 
@@ -35,15 +36,6 @@ function saveRunning(
   } finally {
     save.end();
   }
-}
-
-function finish(
-  m: Machine,
-  io: CapturedIo,
-  outcome: RunOutcome,
-): { stdout: string; outcome: RunOutcome; steps: number } {
-  const last = outcome.kind === "budget" ? m.run() : outcome;
-  return { stdout: io.stdoutText, outcome: last, steps: m.hart.steps };
 }
 
 describe("save and continue", () => {
