@@ -95,7 +95,36 @@ test("the image reads correctly before it is durable; the target appears only on
   reader.close();
 });
 
-test("a write failing midway (a full disk) is one line naming the image, thrown at once; the previous image intact", () => {
+test("a gathered image is written only after the pause: a full disk then rejects `durable` with one line; the previous image intact", async () => {
+  const target = join(tmp, "full-gathered.ambc");
+  const first = writeCheckpointFile(target, baseInput(ram(7)));
+  const before = readFileSync(target);
+  const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+  let writes = 0;
+  const pending = startCheckpointFile(target, baseInput(ram(8)), {
+    io: {
+      write: () => {
+        writes++;
+        return Promise.reject(enospc);
+      },
+    },
+  });
+  // Encoded: the bytes are written only once the caller runs on (the thread pool writes them).
+  expect(writes).toBe(0);
+  const err = await pending.durable.then(
+    () => undefined,
+    (e: unknown) => e as CheckpointError,
+  );
+  expect(writes).toBe(1);
+  expect(err).toBeInstanceOf(CheckpointError);
+  expect(err?.code).toBe("NO_SPACE");
+  expect(err?.message).toBe(`${target}: no space left on device while writing`);
+  expect(readFileSync(target).equals(before)).toBe(true);
+  expect(openCheckpoint(target).digest).toBe(first.digest);
+  expect(noTemps()).toEqual([]);
+});
+
+test("an image streamed as it is encoded (too big to gather): a write failing midway (a full disk) is one line naming the image, thrown at once; the previous image intact", () => {
   const target = join(tmp, "full.ambc");
   const first = writeCheckpointFile(target, baseInput(ram(7)));
   const before = readFileSync(target);
@@ -104,6 +133,7 @@ test("a write failing midway (a full disk) is one line naming the image, thrown 
   const err = (() => {
     try {
       startCheckpointFile(target, baseInput(ram(8)), {
+        gather: 64 * 1024,
         wrapFile: (f) => ({
           name: f.name,
           writable: true,

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { BlockFile } from "@amber/image";
+import { type BlockFile, MemoryBlockFile } from "@amber/image";
 import { hostReason } from "@amber/image/node";
 import { CheckpointError, isCheckpointError } from "../errors.js";
 import { CheckpointReader } from "../reader.js";
@@ -18,11 +18,21 @@ export interface BackgroundIo {
   rename(from: string, to: string): Promise<void>;
   /** fsync of a directory, making a rename in it durable. */
   syncDirectory(dir: string): Promise<void>;
+  /** Writes all of `data` at `offset` of the file (a gathered image, written after the pause). */
+  write(fd: number, data: Uint8Array, offset: number): Promise<void>;
 }
 
 const nodeIo: BackgroundIo = {
   fdatasync: (fd) => new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve()))),
   rename: (from, to) => fs.promises.rename(from, to),
+  write: async (fd, data, offset) => {
+    let done = 0;
+    while (done < data.length) {
+      done += await new Promise<number>((resolve, reject) =>
+        fs.write(fd, data, done, data.length - done, offset + done, (e, n) => (e ? reject(e) : resolve(n))),
+      );
+    }
+  },
   syncDirectory: async (dir) => {
     const h = await fs.promises.open(dir, "r");
     try {
@@ -38,9 +48,28 @@ export interface BackgroundWriteOptions {
   check?: boolean;
   /** Replaces some of the host's file operations (tests hold them or inject failures). */
   io?: Partial<BackgroundIo>;
-  /** Wraps the temporary file while the image is encoded into it (tests inject write faults). */
+  /**
+   * Wraps the temporary file while an image too big to gather is encoded into it (tests
+   * inject write faults; a gathered image is written by `io.write`).
+   */
   wrapFile?: (file: BlockFile) => BlockFile;
+  /**
+   * Images up to this many bytes are encoded into memory and the file is created and written
+   * only after the pause, on the thread pool (default GATHER_MAX, 4 MiB); a bigger one is
+   * written into the temporary file as it is encoded (that file opened once the image
+   * outgrows this). 0: always so.
+   */
+  gather?: number;
 }
+
+/**
+ * Images up to this size are gathered in memory (an incremental save: its dirty pages,
+ * XOR-delta): nothing touches the file system in the pause. Measured (save-speed.mjs, 1 MiB
+ * dirty): creating and writing the file in the pause cost ≈ 1 ms more on disk than on tmpfs.
+ * A bigger image (a full save) is streamed as it was: copying it into memory first only
+ * costs more.
+ */
+export const GATHER_MAX = 4 * 1024 * 1024;
 
 /** A checkpoint file being made durable (see `startCheckpointFile`). */
 export interface PendingCheckpointFile {
@@ -53,23 +82,26 @@ export interface PendingCheckpointFile {
    */
   readonly durable: Promise<WriteResult>;
   /**
-   * The image, readable now (before it is durable or even renamed): the temporary file,
-   * read through its own descriptor, under the target's name. Close it when done; a failed
-   * save leaves it reading a removed file (keep it only if `durable` resolved).
+   * The image, readable now (before it is durable or even written): the bytes gathered in
+   * memory, or the temporary file read through its own descriptor, under the target's name.
+   * Close it when done; a failed save leaves it reading a removed file (keep it only if
+   * `durable` resolved).
    */
   open(options?: Parameters<typeof CheckpointReader.open>[1]): CheckpointReader;
 }
 
 /**
  * Saves a checkpoint in two halves: now, the image is encoded (its pages read and hashed:
- * call this at the save instant, or from a copy-on-write snapshot of it) and written into a
+ * call this at the save instant, or from a copy-on-write snapshot of it) into memory (an
+ * image up to `gather` bytes: nothing touches the file system) or, a bigger one, into a
  * temporary file beside `target` (into the OS's page cache: no waiting for the disk); then,
- * in the background (the returned `durable`), the file is fdatasynced, read back, renamed
- * over `target` and the directory fsynced, while the caller runs on. The same atomicity as
- * `writeCheckpointFile` (of which it is the asynchronous twin, writing the same bytes): until
- * the rename, `target` is whatever it was; a failure at any point removes the temporary file.
- * An error in the first half (a full disk met while writing, a page source that throws) is
- * thrown, nothing left behind.
+ * in the background (the returned `durable`), the temporary file is created and written (a
+ * gathered image), fdatasynced, read back, renamed over `target` and the directory fsynced,
+ * while the caller runs on. The same atomicity as `writeCheckpointFile` (of which it is the
+ * asynchronous twin, writing the same bytes): until the rename, `target` is whatever it was;
+ * a failure at any point removes the temporary file. An error while encoding (a page source
+ * that throws, a full disk met while streaming a big image) is thrown, nothing left behind;
+ * a directory that cannot be written is refused at once, before anything is encoded.
  */
 export function startCheckpointFile(
   target: string,
@@ -77,29 +109,40 @@ export function startCheckpointFile(
   options: BackgroundWriteOptions = {},
 ): PendingCheckpointFile {
   const io: BackgroundIo = { ...nodeIo, ...options.io };
-  removeStaleTemps(target);
   const dir = path.dirname(target);
   const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
-  let fd: number;
   try {
     fs.accessSync(dir, fs.constants.W_OK);
     if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory())
       throw new CheckpointError("IO_ERROR", "is a directory; cannot write a file there", target);
-    fd = fs.openSync(tmp, "wx+");
   } catch (e) {
     if (isCheckpointError(e)) throw e;
     throw failure(e, target, `cannot write in ${dir}`);
   }
-  const raw = new FdWriteFile(fd, tmp, io);
-  const file = new WriteBehind(options.wrapFile ? options.wrapFile(raw) : raw);
+  let fd: number | undefined;
+  let raw: FdWriteFile | undefined;
   let closed = false;
-  const discard = (): void => {
-    if (!closed) {
+  const close = (): void => {
+    if (fd !== undefined && !closed) {
       closed = true;
       fs.closeSync(fd);
     }
-    fs.rmSync(tmp, { force: true });
   };
+  const discard = (): void => {
+    close();
+    if (fd !== undefined) fs.rmSync(tmp, { force: true });
+  };
+  // Streaming a big image: the temporary file made once it outgrows the gathering.
+  const file = new GatheringFile(tmp, options.gather ?? GATHER_MAX, () => {
+    removeStaleTemps(target);
+    try {
+      fd = fs.openSync(tmp, "wx+");
+    } catch (e) {
+      throw failure(e, target, `cannot write in ${dir}`);
+    }
+    raw = new FdWriteFile(fd, tmp, io);
+    return new WriteBehind(options.wrapFile ? options.wrapFile(raw) : raw);
+  });
   let result: WriteResult;
   let inPlace = false;
   try {
@@ -109,13 +152,23 @@ export function startCheckpointFile(
     discard();
     throw renamed(hostError(e, target), target);
   }
+  const gathered = file.gathered();
   const durable = (async () => {
     try {
-      await raw.drained();
-      await io.fdatasync(fd);
+      if (gathered !== undefined) {
+        try {
+          fd = await openNew(tmp);
+        } catch (e) {
+          throw failure(e, target, `cannot write in ${dir}`);
+        }
+        // After the first wait: nothing here runs in the pause.
+        removeStaleTemps(target);
+        await io.write(fd, gathered, 0);
+      } else await raw!.drained();
+      await io.fdatasync(fd!);
       // Never rename a damaged image over a good one: read back what was written.
       if (options.check !== false)
-        CheckpointReader.open(new FdFile(fd, tmp, result.size), { withoutParent: true }).close();
+        CheckpointReader.open(new FdFile(fd!, tmp, result.size), { withoutParent: true }).close();
     } catch (e) {
       discard();
       throw renamed(failure(e, target, "writing"), target);
@@ -133,23 +186,83 @@ export function startCheckpointFile(
       // Renamed, not yet durable: the image is in place and whole; say so rather than hide it.
       throw failure(e, target, "syncing its directory (the image is in place but may not survive a crash)");
     } finally {
-      if (!closed) {
-        closed = true;
-        fs.closeSync(fd);
-      }
+      close();
     }
     return result;
   })();
   return {
     result,
     durable,
-    // Its own descriptor (the reader owns and closes it), on the file wherever it is now.
-    open: (o) =>
-      CheckpointReader.open(
+    open: (o) => {
+      // Gathered: the bytes in memory until the file is in place (they are the file's).
+      if (gathered !== undefined && !inPlace)
+        return CheckpointReader.open(new MemoryBlockFile(gathered, target, false), o);
+      // Its own descriptor (the reader owns and closes it), on the file wherever it is now.
+      return CheckpointReader.open(
         new FdFile(fs.openSync(inPlace ? target : tmp, "r"), target, result.size, true),
         o,
-      ),
+      );
+    },
   };
+}
+
+/** Creates `file` (it must not exist) for reading and writing, on the thread pool. */
+function openNew(file: string): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(file, "wx+", (e, fd) => (e ? reject(e) : resolve(fd))));
+}
+
+/**
+ * The file an image is encoded into: in memory up to `max` bytes; past that, the file `spill`
+ * opens (the bytes so far written into it first), written through from then on.
+ */
+class GatheringFile implements BlockFile {
+  readonly writable = true;
+  private bytes = new Uint8Array(64 * 1024);
+  private length = 0;
+  private out: WriteBehind | undefined;
+  constructor(
+    readonly name: string,
+    private readonly max: number,
+    private readonly spill: () => WriteBehind,
+  ) {}
+  size(): number {
+    return this.out?.size() ?? this.length;
+  }
+  read(offset: number, length: number): Uint8Array {
+    if (this.out !== undefined) return this.out.read(offset, length);
+    return this.bytes.slice(offset, Math.max(offset, Math.min(this.length, offset + length)));
+  }
+  write(offset: number, data: Uint8Array): void {
+    const end = offset + data.length;
+    if (this.out === undefined) {
+      if (end <= this.max) {
+        if (end > this.bytes.length) {
+          const grown = new Uint8Array(Math.min(this.max, Math.max(end, 2 * this.bytes.length)));
+          grown.set(this.bytes.subarray(0, this.length));
+          this.bytes = grown;
+        }
+        this.bytes.set(data, offset);
+        this.length = Math.max(this.length, end);
+        return;
+      }
+      const out = this.spill();
+      this.out = out;
+      if (this.length > 0) out.write(0, this.bytes.subarray(0, this.length));
+      this.bytes = new Uint8Array(0);
+    }
+    this.out.write(offset, data);
+  }
+  /** The image, if it was gathered in memory (never spilled into the file). */
+  gathered(): Uint8Array | undefined {
+    return this.out === undefined ? this.bytes.subarray(0, this.length) : undefined;
+  }
+  flush(): void {
+    this.out?.flush();
+  }
+  sync(): void {
+    this.out?.sync();
+  }
+  close(): void {}
 }
 
 /** A host failure as one line naming `target`. */
