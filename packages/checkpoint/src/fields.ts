@@ -122,12 +122,28 @@ export function typeOf(v: FieldValue, path: string): FieldType {
   return bad(`field ${path}: unsupported value ${String(v)}`);
 }
 
+/**
+ * Field names as UTF-8, remembered: a machine's state has the same few hundred names at
+ * every save (the bytes are never written to). Bounded, in case names are made up.
+ */
+const nameBytesCache = new Map<string, Uint8Array>();
+const NAME_CACHE_MAX = 4096;
+
+function nameBytes(name: string): Uint8Array {
+  let b = nameBytesCache.get(name);
+  if (b === undefined) {
+    b = encodeUtf8(name);
+    if (nameBytesCache.size < NAME_CACHE_MAX) nameBytesCache.set(name, b);
+  }
+  return b;
+}
+
 /** Field names sorted by their UTF-8 bytes: the stored order, so encoding is canonical. */
 function sortedNames(rec: FieldRecord, path: string): [string, Uint8Array][] {
   const names: [string, Uint8Array][] = [];
   for (const name of Object.keys(rec)) {
     if (rec[name] === undefined) continue;
-    const b = encodeUtf8(name);
+    const b = nameBytes(name);
     if (b.length === 0 || b.length > MAX_NAME_BYTES)
       bad(`field ${path}${name}: names are 1..255 UTF-8 bytes`);
     names.push([name, b]);

@@ -156,12 +156,13 @@ export function startCheckpointFile(
   const durable = (async () => {
     try {
       if (gathered !== undefined) {
+        // Nothing of this runs in the pause: the caller (the guest) runs on first.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         try {
           fd = await openNew(tmp);
         } catch (e) {
           throw failure(e, target, `cannot write in ${dir}`);
         }
-        // After the first wait: nothing here runs in the pause.
         removeStaleTemps(target);
         await io.write(fd, gathered, 0);
       } else await raw!.drained();
