@@ -14,7 +14,7 @@ import { openImage } from "@amber/image";
 import { nodeImageHost } from "@amber/image/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GUESTS_DIR } from "./guests.js";
-import { runCli } from "./run-cli.js";
+import { runCli, runCliAsync } from "./run-cli.js";
 
 const GUEST = `${GUESTS_DIR}rv32imac/disk.elf`;
 let dir: string;
@@ -62,10 +62,10 @@ describe("amber run --disk --save-at / resume", () => {
   // The guest writes sector 5 in its step 45,340 of 74,255.
   for (const at of [20_000, 60_000]) {
     for (const mode of ["halted", "running on"] as const) {
-      it(`saved at ${at} (${mode}), resumed: same output, instructions and disk`, () => {
+      it(`saved at ${at} (${mode}), resumed: same output, instructions and disk`, async () => {
         const s = straight();
         const image = p(`at-${at}-${mode.replace(" ", "-")}.ambc`);
-        const first = runCli([
+        const first = await runCliAsync([
           "run",
           "--stats",
           "--disk",
@@ -170,11 +170,20 @@ describe("amber run --disk --save-at / resume", () => {
     expect(changed.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  it("a qcow2 disk (compressed clusters) saves and resumes, and verify passes", () => {
+  it("a qcow2 disk (compressed clusters) saves and resumes, and verify passes", async () => {
     const s = straight();
     expect(runCli(["image", "convert", "-O", "qcow2", "-c", p("disk.img"), p("disk.qcow2")]).status).toBe(0);
     const image = p("q.ambc");
-    const first = runCli(["run", "--disk", p("disk.qcow2"), GUEST, "--save-at", "50000", "--save-to", image]);
+    const first = await runCliAsync([
+      "run",
+      "--disk",
+      p("disk.qcow2"),
+      GUEST,
+      "--save-at",
+      "50000",
+      "--save-to",
+      image,
+    ]);
     expect(first.stdout).toBe(s.stdout);
     expect(JSON.parse(runCli(["inspect", "--json", image]).out).disks).toEqual([
       expect.objectContaining({ source: "%1%/disk.qcow2", format: "qcow2", writtenPages: 1 }),

@@ -12,7 +12,7 @@ import { join, relative } from "node:path";
 import { initCheckpoint } from "@amber/checkpoint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GUESTS_DIR } from "./guests.js";
-import { runCli } from "./run-cli.js";
+import { runCli, runCliAsync } from "./run-cli.js";
 
 const GUEST = `${GUESTS_DIR}rv32imac/disk.elf`;
 let dir: string;
@@ -30,10 +30,10 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("amber relocate: disks that moved, fixed by one command", () => {
-  it("save, move the disks, resume fails in one line with the hint, relocate, resume reaches the same digest", () => {
+  it("save, move the disks, resume fails in one line with the hint, relocate, resume reaches the same digest", async () => {
     const world = p("A/worlds/w.ambc");
     const child = p("A/worlds/child.ambc");
-    const save = runCli([
+    const save = await runCliAsync([
       "run",
       "--disk",
       p("A/disks/disk.img"),

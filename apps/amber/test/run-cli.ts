@@ -41,3 +41,23 @@ export function runCli(args: string[], stdin = ""): CliResult {
     throw new Error("runCli is for commands that finish synchronously (not repl)");
   return { status, stdout: io.stdoutText, stdoutBytes: io.stdoutBytes, stderr: stderr + io.stderrText, out };
 }
+
+/**
+ * Runs the CLI in-process as `runCli` does, for commands that may finish later: `amber run`
+ * whose save (`--save-at`, the guest's save-world) is made durable while the guest runs on.
+ */
+export async function runCliAsync(args: string[], stdin = ""): Promise<CliResult> {
+  const io = new CapturedIo(stdin);
+  let stderr = "";
+  let out = "";
+  const status = await main(
+    args,
+    testEnv(io, (text) => {
+      stderr += text;
+    }),
+    (text) => {
+      out += text;
+    },
+  );
+  return { status, stdout: io.stdoutText, stdoutBytes: io.stdoutBytes, stderr: stderr + io.stderrText, out };
+}

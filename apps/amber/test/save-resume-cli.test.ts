@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initCheckpoint } from "@amber/checkpoint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./run-cli.js";
+import { runCli, runCliAsync } from "./run-cli.js";
 
 const OUT = fileURLToPath(new URL("../../../tools/guests/out/rv32imac/", import.meta.url));
 let dir: string;
@@ -21,7 +21,7 @@ describe("amber run --save-at / resume / inspect / verify", () => {
     ["priv-interrupts", 3001],
     ["exit-code", 100],
   ] as const) {
-    it(`${name}: run to ${at}, save, resume gives the straight run's output and status`, () => {
+    it(`${name}: run to ${at}, save, resume gives the straight run's output and status`, async () => {
       const elf = `${OUT}${name}.elf`;
       const straight = runCli(["run", elf]);
       const file = join(dir, `${name}.ambc`);
@@ -31,20 +31,27 @@ describe("amber run --save-at / resume / inspect / verify", () => {
       expect(first.stdout + resumed.stdout).toBe(straight.stdout);
       expect(resumed.status).toBe(straight.status);
       // Saving and running on gives the same as not saving at all.
-      const through = runCli(["run", elf, "--save-at", String(at), "--save-to", join(dir, "t.ambc")]);
+      const through = await runCliAsync([
+        "run",
+        elf,
+        "--save-at",
+        String(at),
+        "--save-to",
+        join(dir, "t.ambc"),
+      ]);
       expect(through.stdout).toBe(straight.stdout);
       expect(through.status).toBe(straight.status);
     });
   }
 
-  it("an image written while the guest runs on equals one written with the guest halted", () => {
+  it("an image written while the guest runs on equals one written with the guest halted", async () => {
     const elf = `${OUT}bench-short.elf`;
     const halted = join(dir, "halted.ambc");
     const running = join(dir, "running.ambc");
     expect(
       runCli(["run", elf, "--save-at", "2000000", "--save-to", halted, "--halt-after-save"]).status,
     ).toBe(0);
-    expect(runCli(["run", elf, "--save-at", "2000000", "--save-to", running]).status).toBe(0);
+    expect((await runCliAsync(["run", elf, "--save-at", "2000000", "--save-to", running])).status).toBe(0);
     const digest = (file: string) => JSON.parse(runCli(["inspect", "--json", file]).out).digest;
     expect(digest(running)).toBe(digest(halted));
   });
@@ -113,14 +120,14 @@ describe("amber run --save-at / resume / inspect / verify", () => {
     }, 60_000);
   }
 
-  it("run --parent saves while the guest runs on, the same image as saved halted", () => {
+  it("run --parent saves while the guest runs on, the same image as saved halted", async () => {
     const elf = `${OUT}priv-interrupts.elf`;
     const straight = runCli(["run", elf]);
     const base = join(dir, "p-base.ambc");
     expect(runCli(["run", elf, "--save-at", "20000", "--save-to", base, "--halt-after-save"]).status).toBe(0);
     const running = join(dir, "p-running.ambc");
     const halted = join(dir, "p-halted.ambc");
-    const r = runCli(["run", elf, "--save-at", "150000", "--save-to", running, "--parent", base]);
+    const r = await runCliAsync(["run", elf, "--save-at", "150000", "--save-to", running, "--parent", base]);
     expect(r.status, r.stderr).toBe(straight.status);
     expect(r.stdout).toBe(straight.stdout);
     const h = runCli([

@@ -6,7 +6,7 @@ import { openCheckpoint, writeCheckpointFile } from "@amber/checkpoint/node";
 import { Machine } from "@amber/machine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { guests } from "./guests.js";
-import { runCli } from "./run-cli.js";
+import { runCli, runCliAsync } from "./run-cli.js";
 
 const hello = guests(({ march, name }) => march === "rv32imac" && name === "hello")[0]!;
 let dir: string;
@@ -45,7 +45,7 @@ describe("--save-to is checked before the guest runs", () => {
 });
 
 describe("saves say what they did", () => {
-  it("prints one line when a save completes (stopped and running on)", () => {
+  it("prints one line when a save completes (stopped and running on)", async () => {
     const file = join(dir, "hello.amber");
     const halted = runCli(["run", hello.elf, "--save-at", "5000", "--save-to", file, "--halt-after-save"]);
     expect(halted.status).toBe(0);
@@ -54,7 +54,7 @@ describe("saves say what they did", () => {
         `^amber: saved ${file} \\(full\\): [\\d.]+ (bytes|KiB|MiB), \\d+ pages?, at instruction 5,000, in [\\d.]+ ms\\n$`,
       ),
     );
-    const on = runCli(["run", hello.elf, "--save-at", "5000", "--save-to", join(dir, "on.amber")]);
+    const on = await runCliAsync(["run", hello.elf, "--save-at", "5000", "--save-to", join(dir, "on.amber")]);
     expect(on.status).toBe(0);
     expect(on.stdout).toBe(hello.expectedStdout.toString("latin1"));
     expect(on.stderr).toMatch(/^amber: saved .*on\.amber \(full\): .* at instruction 5,000, in [\d.]+ ms\n$/);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { initCheckpoint } from "@amber/checkpoint";
 import { initCodecs } from "@amber/compress";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./run-cli.js";
+import { runCli, runCliAsync } from "./run-cli.js";
 
 // Lisp's (save-world "NAME") outside the REPL: `amber run` and `amber resume` save the
 // world, other ways of running refuse at once. The guest never waits for an answer that
@@ -19,9 +19,9 @@ beforeAll(async () => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("(save-world NAME) under amber run and amber resume", () => {
-  it("amber run saves NAME.amber in --worlds and goes on (#f); amber resume of it answers #t and saves beside it", () => {
+  it("amber run saves NAME.amber in --worlds and goes on (#f); amber resume of it answers #t and saves beside it", async () => {
     // Smalltalk's snapshot idiom: the saving session exits, the resumed one goes on.
-    const first = runCli(
+    const first = await runCliAsync(
       ["run", LISP, "--worlds", tmp],
       '(define x 41)\n(if (save-world "w") (quote resumed) (exit 5))\n',
     );
@@ -48,12 +48,12 @@ describe("(save-world NAME) under amber run and amber resume", () => {
     expect(again.status).toBe(4);
   });
 
-  it("is refused at once, as an error in Lisp, where the run cannot save (the world itself, a bad name, --record)", () => {
+  it("is refused at once, as an error in Lisp, where the run cannot save (the world itself, a bad name, --record)", async () => {
     const self = runCli(["resume", join(tmp, "w.amber")], '(save-world "w")\n(+ 1 2)\n(exit 0)\n');
     expect(self.stdout).toBe(
       "resumed\nlisp> error: save-world: w.amber is the world this one came from: choose another name\nlisp> 3\nlisp> ",
     );
-    const bad = runCli(["run", LISP, "--worlds", tmp], '(save-world "x.amber")\n(exit 0)\n');
+    const bad = await runCliAsync(["run", LISP, "--worlds", tmp], '(save-world "x.amber")\n(exit 0)\n');
     expect(bad.stdout).toMatch(/error: save-world: "x\.amber" is not a world name here/);
     const recorded = runCli(
       ["run", LISP, "--record", join(tmp, "r.log")],

@@ -1,10 +1,11 @@
 import * as path from "node:path";
-import type { CheckpointReader } from "@amber/checkpoint";
+import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
 import type { HostIo, Machine, RunOutcome } from "@amber/machine";
 import { CONSOLE_SECTION, GuestControlIo, isWorldName } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { UserError } from "../user-error.js";
 import { checkSaveTarget, type SaveParent, saveImage, saveReport } from "./run.js";
+import { runWhileSaving, type SaveInFlight, startSave } from "./run-while-saving.js";
 
 /** Whether a world was saved by the guest's own `(save-world ...)` (it waits for the answer "resumed"). */
 export function savedByGuest(reader: CheckpointReader): boolean {
@@ -55,6 +56,79 @@ export function runSavingWorlds(
   }
 }
 
+/**
+ * `runSavingWorlds` for `amber run`, whose saves are made durable in the background: the
+ * guest is answered once its world is encoded and runs on meanwhile (see `runWhileSaving`);
+ * the next save, and the end of the run, wait for the one in flight. A run in which the
+ * guest saves nothing ends at once (the outcome); one that saved ends once every save is
+ * durable or failed (`failed`: one did, after the guest was answered, reported on stderr).
+ */
+export function runSavingWorldsInBackground(
+  env: CliEnv,
+  machine: Machine,
+  control: GuestControlIo,
+  maxSteps: number,
+  worlds: string,
+): RunOutcome | Promise<{ outcome: RunOutcome; failed: boolean }> {
+  const first = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+  if (first.kind !== "stuck" || control.pendingSave === undefined) return first;
+  return (async () => {
+    let outcome: RunOutcome = first;
+    let failed = false;
+    let flight: SaveInFlight | undefined;
+    const settle = async (): Promise<void> => {
+      if (flight === undefined) return;
+      await flight.done;
+      if (flight.failure !== undefined) failed = true;
+      flight = undefined;
+    };
+    for (;;) {
+      const name = control.pendingSave;
+      if (outcome.kind !== "stuck" || name === undefined) break;
+      // One save at a time: the one in flight is durable (or failed) before the next begins.
+      await settle();
+      const target = path.join(worlds, `${name}.amber`);
+      let started: SaveInFlight | string;
+      try {
+        started = startSave(env, machine, target, {
+          report: saveReport(env, machine, target, false),
+          sections: [consoleSection(control)],
+          what: "the guest's save-world: ",
+        });
+      } catch (e) {
+        started = refusal(env, e);
+      }
+      if (typeof started === "string") {
+        control.answer(started);
+        outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
+      } else {
+        flight = started;
+        control.answer(undefined);
+        outcome = await runWhileSaving(machine, maxSteps, started);
+      }
+    }
+    await settle();
+    return { outcome, failed };
+  })();
+}
+
+/** The console section a guest's save keeps: its tail, and that it awaits save-world's answer. */
+function consoleSection(control: GuestControlIo): SectionInput {
+  return {
+    name: CONSOLE_SECTION,
+    version: 1,
+    minVersion: 1,
+    fields: { tail: control.consoleTail, awaits: "save-world" },
+  };
+}
+
+/** A save the guest asked for that failed before it was answered: reported, and its one line. */
+function refusal(env: CliEnv, e: unknown): string {
+  const message = e instanceof UserError || e instanceof Error ? e.message : String(e);
+  env.stderr(`amber: the guest's save-world: ${message}\n`);
+  return message;
+}
+
 /** Saves the world a guest asked for; undefined when saved, else why not (one line). */
 function saveGuestWorld(
   env: CliEnv,
@@ -75,20 +149,11 @@ function saveGuestWorld(
     const saved = saveImage(machine, target, {
       parent,
       progress: report.progress,
-      sections: [
-        {
-          name: CONSOLE_SECTION,
-          version: 1,
-          minVersion: 1,
-          fields: { tail: control.consoleTail, awaits: "save-world" },
-        },
-      ],
+      sections: [consoleSection(control)],
     });
     report.done(saved);
     return undefined;
   } catch (e) {
-    const message = e instanceof UserError || e instanceof Error ? e.message : String(e);
-    env.stderr(`amber: the guest's save-world: ${message}\n`);
-    return message;
+    return refusal(env, e);
   }
 }

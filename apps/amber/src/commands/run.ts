@@ -27,11 +27,12 @@ import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { diskReference } from "./disk-references.js";
 import { DiskTrace } from "./disk-trace.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
-import { guestControl, runSavingWorlds } from "./guest-save-world.js";
+import { guestControl, runSavingWorldsInBackground } from "./guest-save-world.js";
 import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
 import { Recording, recordedFiles } from "./record-replay.js";
 import { isRemoteRef } from "./registry-open.js";
+import { runWhileSaving, startSave } from "./run-while-saving.js";
 import { checkSaveDestination } from "./save-target.js";
 
 export interface RunOptions {
@@ -172,6 +173,13 @@ export function runCommand(
   const parent = options.parent === undefined ? undefined : openImage(options.parent);
   const trace = options.diskTrace === undefined ? undefined : new DiskTrace(options.diskTrace, disks);
   let port: SerialPort | undefined;
+  // A run that saved in the background ends later: the console and the parent stay open until then.
+  let later = false;
+  const close = (): void => {
+    port?.close();
+    parent?.close();
+    trace?.close();
+  };
   try {
     if (parent !== undefined) checkSaveTarget(options.saveTo!, parent);
     if (gdb !== undefined) {
@@ -180,7 +188,7 @@ export function runCommand(
     }
     port = serial === undefined ? undefined : openConsole(env, serial);
     const io = port ?? env.io;
-    return runMachine(env, io, file, args, options, {
+    const status = runMachine(env, io, file, args, options, {
       ramSize,
       maxSteps,
       saveAt,
@@ -189,10 +197,11 @@ export function runCommand(
       parent,
       trace,
     });
+    if (typeof status === "number") return status;
+    later = true;
+    return status.finally(close);
   } finally {
-    port?.close();
-    parent?.close();
-    trace?.close();
+    if (!later) close();
   }
 }
 
@@ -220,7 +229,7 @@ function runMachine(
     parent: CheckpointReader | undefined;
     trace: DiskTrace | undefined;
   },
-): number {
+): number | Promise<number> {
   const { ramSize, maxSteps, saveAt, diskSpecs, disks } = o;
   // The guest's (save-world "NAME") is saved in the plain run; elsewhere refused at once.
   const canSave = !options.trace && saveAt === undefined && options.record === undefined;
@@ -287,24 +296,37 @@ function runMachine(
         closeDisks(disks, diskSpecs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
-      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent, report);
-      if (outcome.kind === "budget") outcome = machine.run(maxSteps - machine.hart.steps);
-    } else {
-      nothingSaved = true;
+      // The guest waits only for the image to be encoded; it runs on while it is made durable.
+      const save = startSave(env, machine, options.saveTo!, { parent, report });
+      return runWhileSaving(machine, maxSteps, save).then(async (after) => {
+        await save.done;
+        return end(after, save.failure !== undefined);
+      });
     }
+    nothingSaved = true;
   } else {
+    let ran: RunOutcome | Promise<{ outcome: RunOutcome; failed: boolean }>;
     try {
-      outcome = canSave ? runSavingWorlds(env, machine, io, maxSteps, worlds) : machine.run(maxSteps);
+      ran = canSave ? runSavingWorldsInBackground(env, machine, io, maxSteps, worlds) : machine.run(maxSteps);
     } catch (e) {
       recording?.abandon();
       throw e;
     }
+    // The guest saved a world: the run went on while it was made durable.
+    if (ran instanceof Promise) return ran.then((r) => end(r.outcome, r.failed));
+    outcome = ran;
     recording?.finish(outcome);
   }
-  const seconds = env.now() - started;
-  closeDisks(disks, diskSpecs, options.saveDiskDiff);
-  const status = finishRun(env, machine, outcome, seconds, options.stats === true);
-  return nothingSaved ? saveNotReached(env, saveAt!, machine, status) : status;
+  return end(outcome, false);
+
+  /** The end of the run: its status (125 when a save made in the background failed after all). */
+  function end(outcome: RunOutcome, saveFailed: boolean): number {
+    const seconds = env.now() - started;
+    closeDisks(disks, diskSpecs, options.saveDiskDiff);
+    const status = finishRun(env, machine, outcome, seconds, options.stats === true);
+    if (nothingSaved) return saveNotReached(env, saveAt!, machine, status);
+    return saveFailed ? ExitCode.Failure : status;
+  }
 }
 
 /**
