@@ -34,11 +34,20 @@ export function startSave(
   env: CliEnv,
   machine: Machine,
   target: string,
-  request: { parent?: SaveParent; report: SaveReport; sections?: SectionInput[]; what?: string },
+  request: {
+    parent?: SaveParent;
+    report: SaveReport;
+    sections?: SectionInput[];
+    /** Runs the guest on for a slice every 64 pages encoded (see `SaveRequest.between`). */
+    between?: () => void;
+    /** Said before a failure's line (e.g. "the guest's save-world: "). */
+    what?: string;
+  },
 ): SaveInFlight {
   const saved: BackgroundSave = saveImageInBackground(machine, target, {
     parent: request.parent,
     sections: request.sections,
+    between: request.between,
   });
   const flight: SaveInFlight = {
     target,
@@ -60,7 +69,8 @@ export function startSave(
 }
 
 /**
- * Runs the guest on (up to `maxSteps` in all) while `save` is made durable: in slices of
+ * Runs the guest on (up to `maxSteps` in all; `outcome`: how its last slice ended, if it ran
+ * while the image was encoded) while `save` is made durable: in slices of
  * DURABLE_SLICE_STEPS with a turn of the event loop between them (the file system's
  * completions come in there), then, once it has settled, the rest at once. Returns when the
  * guest stops (exits, crashes, waits for something, or spends `maxSteps`); the save may
@@ -71,8 +81,10 @@ export async function runWhileSaving(
   machine: Machine,
   maxSteps: number,
   save: SaveInFlight,
+  outcome: RunOutcome = { kind: "budget" },
 ): Promise<RunOutcome> {
-  let outcome: RunOutcome = { kind: "budget" };
+  // The guest stopped while the image was encoded (see `startSave`'s `between`).
+  if (outcome.kind !== "budget") return outcome;
   while (!save.settled && machine.hart.steps < maxSteps) {
     outcome = machine.run(Math.min(DURABLE_SLICE_STEPS, maxSteps - machine.hart.steps));
     if (outcome.kind !== "budget") return outcome;

@@ -296,9 +296,19 @@ function runMachine(
         closeDisks(disks, diskSpecs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
-      // The guest waits only for the image to be encoded; it runs on while it is made durable.
-      const save = startSave(env, machine, options.saveTo!, { parent, report });
-      return runWhileSaving(machine, maxSteps, save).then(async (after) => {
+      // The guest waits only for the state to be captured: it runs a slice every 64 pages
+      // encoded (RAM read through a copy-on-write snapshot), then on while the image is made
+      // durable.
+      let during: RunOutcome = { kind: "budget" };
+      const save = startSave(env, machine, options.saveTo!, {
+        parent,
+        report,
+        between: () => {
+          const left = maxSteps - machine.hart.steps;
+          if (during.kind === "budget" && left > 0) during = machine.run(Math.min(SAVE_SLICE_STEPS, left));
+        },
+      });
+      return runWhileSaving(machine, maxSteps, save, during).then(async (after) => {
         await save.done;
         return end(after, save.failure !== undefined);
       });
