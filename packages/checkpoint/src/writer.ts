@@ -114,6 +114,12 @@ export interface CheckpointInput {
   level?: number;
   /** Byte order of the checkpoint's own structures. Default little-endian; big-endian exists for tests. */
   byteOrder?: "little" | "big";
+  /**
+   * About how many bytes the image will take at most (e.g. the pages to store × the page
+   * size), if the caller knows: `startCheckpointFile` then streams an image too big to gather
+   * in memory from its first byte. Not stored; the image is the same either way.
+   */
+  sizeHint?: number;
 }
 
 export interface WriteResult {

@@ -20,6 +20,9 @@ export interface CheckpointCreator {
 
 const DEFAULT_CREATOR: CheckpointCreator = { name: "amber", version: "0.1.0" };
 
+/** Room for the state sections, tables and header in an image's size hint (`CheckpointInput.sizeHint`). */
+const STATE_BYTES = 256 * 1024;
+
 /** The codec of the machine's saves: none, the fastest (see inputWith). */
 export const SAVE_CODEC = "none";
 
@@ -314,9 +317,23 @@ export class SavingBoard extends RunningBoard {
             },
           },
     );
+    // At most the pages handed over, whole (a restored machine's full or compared save: unknown).
+    const ramPages =
+      mode === "dirty"
+        ? dirty!.length
+        : mode === "full" && this.restoredRam === undefined
+          ? snapshot.pageCount
+          : undefined;
+    const diskBytes = diskSnapshots.reduce(
+      (n, d) => n + (d === undefined ? 0 : d.pages.length * DISK_PAGE),
+      0,
+    );
     let input: CheckpointInput;
     try {
-      input = this.inputWith(creator, segment, disks, parent, options.parentHint, options.diskSource);
+      input = {
+        ...this.inputWith(creator, segment, disks, parent, options.parentHint, options.diskSource),
+        sizeHint: ramPages === undefined ? undefined : ramPages * 4096 + diskBytes + STATE_BYTES,
+      };
     } catch (e) {
       for (const d of diskSnapshots) d?.disk.endSnapshot(false);
       snapshot.end();

@@ -71,6 +71,11 @@ export class RamSnapshot {
     else this.sparse!.set(index, state);
   }
 
+  /** How many pages held data at the instant. */
+  get pageCount(): number {
+    return this.indexes.length;
+  }
+
   /** Indexes of the pages that held data at the instant, ascending. */
   pages(): number[] {
     return this.indexes.slice();

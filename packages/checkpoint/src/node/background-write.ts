@@ -132,8 +132,11 @@ export function startCheckpointFile(
     close();
     if (fd !== undefined) fs.rmSync(tmp, { force: true });
   };
-  // Streaming a big image: the temporary file made once it outgrows the gathering.
-  const file = new GatheringFile(tmp, options.gather ?? GATHER_MAX, () => {
+  // Streaming a big image: the temporary file made once it outgrows the gathering (at once
+  // when the input says it will).
+  const gather =
+    options.gather ?? (input.sizeHint !== undefined && input.sizeHint > GATHER_MAX ? 0 : GATHER_MAX);
+  const file = new GatheringFile(tmp, gather, () => {
     removeStaleTemps(target);
     try {
       fd = fs.openSync(tmp, "wx+");
@@ -152,7 +155,8 @@ export function startCheckpointFile(
     discard();
     throw renamed(hostError(e, target), target);
   }
-  const gathered = file.gathered();
+  // Gathered: the pieces are put together after the pause too.
+  const gathered = file.spilled ? undefined : file;
   const durable = (async () => {
     try {
       if (gathered !== undefined) {
@@ -164,7 +168,7 @@ export function startCheckpointFile(
           throw failure(e, target, `cannot write in ${dir}`);
         }
         removeStaleTemps(target);
-        await io.write(fd, gathered, 0);
+        await io.write(fd, gathered.whole(), 0);
       } else await raw!.drained();
       await io.fdatasync(fd!);
       // Never rename a damaged image over a good one: read back what was written.
@@ -197,7 +201,7 @@ export function startCheckpointFile(
     open: (o) => {
       // Gathered: the bytes in memory until the file is in place (they are the file's).
       if (gathered !== undefined && !inPlace)
-        return CheckpointReader.open(new MemoryBlockFile(gathered, target, false), o);
+        return CheckpointReader.open(new MemoryBlockFile(gathered.whole(), target, false), o);
       // Its own descriptor (the reader owns and closes it), on the file wherever it is now.
       return CheckpointReader.open(
         new FdFile(fs.openSync(inPlace ? target : tmp, "r"), target, result.size, true),
@@ -213,12 +217,13 @@ function openNew(file: string): Promise<number> {
 }
 
 /**
- * The file an image is encoded into: in memory up to `max` bytes; past that, the file `spill`
- * opens (the bytes so far written into it first), written through from then on.
+ * The file an image is encoded into: in memory up to `max` bytes (each write kept as a copy,
+ * nothing copied twice); past that, the file `spill` opens (the bytes so far written into it
+ * first), written through from then on.
  */
 class GatheringFile implements BlockFile {
   readonly writable = true;
-  private bytes = new Uint8Array(64 * 1024);
+  private pieces: { offset: number; bytes: Uint8Array }[] = [];
   private length = 0;
   private out: WriteBehind | undefined;
   constructor(
@@ -231,31 +236,34 @@ class GatheringFile implements BlockFile {
   }
   read(offset: number, length: number): Uint8Array {
     if (this.out !== undefined) return this.out.read(offset, length);
-    return this.bytes.slice(offset, Math.max(offset, Math.min(this.length, offset + length)));
+    return this.whole().slice(offset, Math.max(offset, Math.min(this.length, offset + length)));
   }
   write(offset: number, data: Uint8Array): void {
     const end = offset + data.length;
     if (this.out === undefined) {
       if (end <= this.max) {
-        if (end > this.bytes.length) {
-          const grown = new Uint8Array(Math.min(this.max, Math.max(end, 2 * this.bytes.length)));
-          grown.set(this.bytes.subarray(0, this.length));
-          this.bytes = grown;
-        }
-        this.bytes.set(data, offset);
+        this.pieces.push({ offset, bytes: data.slice() });
         this.length = Math.max(this.length, end);
         return;
       }
       const out = this.spill();
       this.out = out;
-      if (this.length > 0) out.write(0, this.bytes.subarray(0, this.length));
-      this.bytes = new Uint8Array(0);
+      for (const p of this.pieces) out.write(p.offset, p.bytes);
+      this.pieces = [];
     }
     this.out.write(offset, data);
   }
-  /** The image, if it was gathered in memory (never spilled into the file). */
-  gathered(): Uint8Array | undefined {
-    return this.out === undefined ? this.bytes.subarray(0, this.length) : undefined;
+  /** Whether the image outgrew the gathering (it is in the file). */
+  get spilled(): boolean {
+    return this.out !== undefined;
+  }
+  /** The gathered image as one buffer. */
+  whole(): Uint8Array {
+    if (this.pieces.length === 1 && this.pieces[0]!.offset === 0) return this.pieces[0]!.bytes;
+    const all = new Uint8Array(this.length);
+    for (const p of this.pieces) all.set(p.bytes, p.offset);
+    this.pieces = [{ offset: 0, bytes: all }];
+    return all;
   }
   flush(): void {
     this.out?.flush();
