@@ -277,6 +277,35 @@ describe("RAM baselines (pages kept as at an instant)", () => {
     newer.end();
   });
 
+  it("a snapshot of the dirty pages of a 1 GiB RAM copies a listed page before the guest writes it, and only those", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 30 });
+    const last = ram.pageCount - 1;
+    const listed = [5, 70_000, last];
+    for (const i of [...listed, 9]) ram.write(i * PAGE_SIZE, 4, 0x11110000 + i);
+    for (const i of [...listed, 9]) expect(ram.fastWrite[i]).toBe(1);
+    const snap = ram.beginSnapshot(listed);
+    // Every page's next write goes through the RAM (the epoch opened), the highest one too.
+    for (const i of [...listed, 9]) expect(ram.fastWrite[i]).toBe(0);
+    ram.write(70_000 * PAGE_SIZE, 4, 0xdeadbeef);
+    ram.write(9 * PAGE_SIZE, 4, 0xdeadbeef);
+    ram.write(12 * PAGE_SIZE, 4, 1); // a page allocated after the instant
+    expect(snap.copiedPages).toBe(1);
+    expect(snap.pages()).toEqual(listed);
+    expect(snap.pageCount).toBe(3);
+    const word = (p: Uint8Array | undefined): number =>
+      new DataView(p!.buffer, p!.byteOffset).getUint32(0, true);
+    expect(word(snap.readPage(70_000))).toBe(0x11110000 + 70_000);
+    expect(() => snap.readPage(70_000)).toThrow(MemoryError);
+    expect(word(snap.readPage(last))).toBe(0x11110000 + last);
+    expect(word(snap.readPage(5))).toBe(0x11110000 + 5);
+    expect(snap.readPage(9)).toBeUndefined();
+    expect(snap.readPage(12)).toBeUndefined();
+    snap.end();
+    ram.write(5 * PAGE_SIZE, 4, 2);
+    expect(snap.copiedPages).toBe(1);
+    expect(() => snap.readPage(5)).toThrow(MemoryError);
+  });
+
   it("a snapshot limited to some pages holds only those", () => {
     const ram = new Ram({ base: BASE, size: 1 << 20 });
     for (let i = 0; i < 4; i++) ram.write(i * PAGE_SIZE, 1, i + 1);
