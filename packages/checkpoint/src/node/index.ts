@@ -21,6 +21,7 @@ import { ReadOnly, WriteBehind } from "./write-behind.js";
 export {
   type BackgroundIo,
   type BackgroundWriteOptions,
+  GATHER_MAX,
   type PendingCheckpointFile,
   startCheckpointFile,
 } from "./background-write.js";
