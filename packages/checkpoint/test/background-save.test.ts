@@ -228,3 +228,12 @@ test("a directory that cannot be written is refused at once, before anything is 
   expect(() => startCheckpointFile(target, counted)).toThrow(CheckpointError);
   expect(read).toBe(0);
 });
+
+test("two saves of one name started at once both complete; the one renamed last is in place", async () => {
+  const target = join(tmp, "twice.ambc");
+  const a = startCheckpointFile(target, baseInput(ram(11)));
+  const b = startCheckpointFile(target, baseInput(ram(12)));
+  const [da, db] = await Promise.all([a.durable, b.durable]);
+  expect([da.digest, db.digest]).toContain(openCheckpoint(target).digest);
+  expect(noTemps()).toEqual([]);
+});

@@ -110,7 +110,9 @@ export function startCheckpointFile(
 ): PendingCheckpointFile {
   const io: BackgroundIo = { ...nodeIo, ...options.io };
   const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  // Unique within the process too: two saves of one name may be in flight (their files are made later).
+  const stamp = `${Date.now().toString(36)}${(tmpCount++).toString(36)}`;
+  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${stamp}`);
   try {
     fs.accessSync(dir, fs.constants.W_OK);
     if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory())
@@ -210,6 +212,9 @@ export function startCheckpointFile(
     },
   };
 }
+
+/** Saves started by this process: part of each temporary file's name. */
+let tmpCount = 0;
 
 /** Creates `file` (it must not exist) for reading and writing, on the thread pool. */
 function openNew(file: string): Promise<number> {
