@@ -6,7 +6,9 @@
 //  - stop-the-world: beginSave + writeCheckpointFile (encode, write, fdatasync, read-back,
 //    rename, directory fsync) + committed, all while the guest waits (`amber run --save-at`);
 //  - background (the REPL's :save): the pause, beginSave + startCheckpointFile (the state
-//    captured, the pages encoded and handed to the OS), which is all the guest waits for; and
+//    captured, the pages encoded: a small incremental image into memory, its file created and
+//    written after the pause; a full one streamed into the OS's page cache), which is all the
+//    guest waits for; and
 //    the time until the image is durable in place (`durable` resolved, committed), which
 //    overlaps with the guest running (here nothing else runs);
 //  - background with the guest run between batches of 64 pages (the REPL's :save does so):
