@@ -61,7 +61,9 @@ export class Ram {
   private flatLater: boolean;
   /**
    * RAM made flat after the fact keeps `fastWrite` (harts hold it) and mirrors its flags here,
-   * in the memory, where compiled WebAssembly reads them.
+   * in the memory, where compiled WebAssembly reads them: 1 where a store may go straight to
+   * the memory (allocated, not watched, already written in this epoch), whether or not the page
+   * has the views `fastWrite` also requires (see `touch`).
    */
   private flatFastWrite: Uint8Array | undefined;
   private readonly watched: Uint8Array;
@@ -367,7 +369,12 @@ export class Ram {
    * baselines, its epoch set. With `views` (writes from `write`, the hart's slow path) it
    * gets its 16- and 32-bit views and may be written directly from now on (`fastWrite`,
    * which requires all three views); without (`writeBytes`), a page that has no views yet
-   * stays off the fast path until its first `write`.
+   * stays off the fast path until its first `write`. In RAM made flat after the fact
+   * (`makeFlat`), the flags compiled WebAssembly reads (`flatFastWrite`) need no views: they
+   * are set at once, and a page only compiled code writes never gets the two wider views
+   * (≈ 230 bytes of V8 heap per page: 8 % of the RAM a guest touches); the views come with
+   * the page's next write through `write` (the hart's interpreter or its JS compiler), or its
+   * first `read`.
    */
   private touch(index: number, views: boolean): Uint8Array {
     let p = this.pages8[index];
@@ -382,13 +389,18 @@ export class Ram {
     const chunk = index >>> WRITTEN_SHIFT;
     const w = this.writtenIn[chunk] ?? this.writtenChunk(chunk);
     w[index & (WRITTEN_CHUNK - 1)] = this.epochNumber;
-    let fast = this.watched[index] === 1 ? 0 : 1;
+    const writable = this.watched[index] === 1 ? 0 : 1;
+    const flatFast = this.flatFastWrite;
+    let fast = writable;
     if (fast === 1 && this.pages32[index] === undefined) {
-      if (views) this.addViews(index, p);
+      // RAM made flat after the fact: compiled WebAssembly stores into the memory, needing no
+      // views, so its flag is set below while the page stays without views; a write that
+      // still comes this way once that flag is set is the hart's own (views) path.
+      if (views && (flatFast === undefined || flatFast[index] === 1)) this.addViews(index, p);
       else fast = 0;
     }
     this.fastWrite[index] = fast;
-    if (this.flatFastWrite !== undefined) this.flatFastWrite[index] = fast;
+    if (flatFast !== undefined) flatFast[index] = writable;
     return p;
   }
 
