@@ -1,7 +1,15 @@
 // Bundles the CLI into one file. Workspace packages are bundled from their TypeScript
 // sources (the "@amber/source" condition), so the app never depends on their dist/.
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -160,6 +168,9 @@ export async function bundle(outfile = `${here}dist/amber.js`) {
     banner: { js: "#!/usr/bin/env -S node --max-semi-space-size=2" },
     logLevel: "warning",
   });
+  // Executable, so that `apps/amber/dist/amber.js ARGS` runs as the installed `amber` does,
+  // through its shebang and its flags (npm makes a package's bin executable when it installs it).
+  chmodSync(outfile, 0o755);
   rmSync(`${outfile}.map`, { force: true }); // left by earlier builds that made one
   copyFileSync(zstdWasmPath(), join(dirname(outfile), "zstd.wasm"));
   // `amber repl` boots the project's Lisp world by default: ship its ELF beside the bundle.

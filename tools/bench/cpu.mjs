@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cliArgv } from "./cli-process.mjs";
 import { median, takeFlag } from "./stats.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -49,7 +50,8 @@ function timed(cmd, cmdArgs) {
 }
 
 function runAmber() {
-  const r = timed(process.execPath, [cli, "run", guest, "--stats"]);
+  // As the installed `amber` runs: with its shebang's Node flags (cli-process.mjs).
+  const r = timed(process.execPath, cliArgv(cli, ["run", guest, "--stats"]));
   if (r.status !== 0) throw new Error(`amber exited ${r.status}: ${r.stderr}`);
   const stats = JSON.parse(r.stderr.trim().split("\n").pop());
   return {

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { bundle } from "../../apps/amber/build.mjs";
 import { importCheckpointMachine, root } from "./bundle-sources.mjs";
 import { makePage } from "./checkpoint/page-data.mjs";
+import { cliArgv } from "./cli-process.mjs";
 import { median, takeFlag } from "./stats.mjs";
 
 const args = process.argv.slice(2);
@@ -66,9 +67,10 @@ try {
 
   const commands = {
     node0: ["-e", "0"],
-    version: [cli, "--version"],
+    // As the installed `amber` runs: with its shebang's Node flags (cli-process.mjs).
+    version: cliArgv(cli, ["--version"]),
     // --max-insns runs out after the first instruction: exit status 124 is the expected end.
-    resume: [cli, "resume", image, "--max-insns", String(steps + 1)],
+    resume: cliArgv(cli, ["resume", image, "--max-insns", String(steps + 1)]),
   };
   const samples = { node0: [], version: [], resume: [] };
   for (let i = 0; i < runs; i++) {

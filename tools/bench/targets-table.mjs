@@ -95,9 +95,9 @@ function saveRows(save, kind, ramMiB, goalMs, label) {
   });
 }
 
-function rssRows(machine) {
-  const rss = field(machine, "rss");
-  const node0 = `\`node -e 0\` ${mib(field(machine, "node0RssBytes"))}`;
+function rssRows(result) {
+  const rss = field(result, "rss");
+  const node0 = `\`node -e 0\` ${mib(field(result, "node0RssBytes"))}, Node with its JIT busy ${mib(field(result, "nodeJitRssBytes"))}`;
   if (!Array.isArray(rss) || rss.length === 0)
     return [
       {
@@ -113,7 +113,7 @@ function rssRows(machine) {
     const ratio =
       num(r?.rssBytes) !== undefined && num(r?.boundBytes) ? r.rssBytes / r.boundBytes : undefined;
     return {
-      target: `RSS, guest touched T = ${mib(r?.touchedBytes, 1)}`,
+      target: `peak RSS, guest touched T = ${mib(r?.touchedBytes, 1)}`,
       anchor: node0,
       amber: `RSS ${mib(r?.rssBytes)} (bound ${mib(r?.boundBytes)})`,
       value: `${show(ratio, 2)} of bound`,

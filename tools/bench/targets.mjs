@@ -24,7 +24,7 @@ target | anchor (same run) | Amber | ratio or value | goal | met?
                linux    tools/bench/linux-boot.mjs mmu
                save     tools/bench/checkpoint/save-speed.mjs (full and incremental saves)
                resume   tools/bench/checkpoint/machine.mjs --only resume (in process)
-               rss      tools/bench/checkpoint/machine.mjs --only rss
+               rss      tools/bench/rss.mjs (peak RSS of \`amber run\` on a guest touching T bytes)
                process  tools/bench/resume-process.mjs (\`amber resume\` over \`node -e 0\`)
   -h, --help   this text
 
@@ -37,8 +37,8 @@ const COMMANDS = {
   paged: [[], "tools/bench/cpu.mjs", ["tools/guests/out/rv32imac/bench-paged.elf"]],
   linux: [[], "tools/bench/linux-boot.mjs", ["mmu"]],
   save: [["--expose-gc"], "tools/bench/checkpoint/save-speed.mjs", []],
-  // resume and rss share one run of machine.mjs when both are asked for
-  machine: [["--expose-gc"], "tools/bench/checkpoint/machine.mjs", []],
+  resume: [["--expose-gc"], "tools/bench/checkpoint/machine.mjs", ["--only", "resume"]],
+  rss: [[], "tools/bench/rss.mjs", []],
   process: [[], "tools/bench/resume-process.mjs", []],
 };
 
@@ -124,10 +124,7 @@ const run = (names, command, extra = []) => {
     for (const n of names) results[n] = null;
   }
 };
-for (const name of ["cpu", "paged", "linux", "save"]) if (only.includes(name)) run([name], COMMANDS[name]);
-const machineParts = ["resume", "rss"].filter((n) => only.includes(n));
-if (machineParts.length) run(machineParts, COMMANDS.machine, ["--only", machineParts.join(",")]);
-if (only.includes("process")) run(["process"], COMMANDS.process);
+for (const name of BENCHMARKS) if (only.includes(name)) run([name], COMMANDS[name]);
 const ended = { load: load(), at: new Date().toISOString() };
 
 const rows = evaluate(results);

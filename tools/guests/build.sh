@@ -72,6 +72,7 @@ PROGRAMS=(
 	"disk            | disk.c            | all               | 0 |"
 	"disk-console    | disk-console.c    | rv32imac          | 0 |"
 	"args            | args.c            | rv32imac          | 0 | --crt0=semihost"
+	"touch           | touch.c           | rv32imac          | 0 | --crt0=semihost -Wl,--defsym=__stack=0x81000000"
 	"priv-delegation | priv-delegation.c | all               | 0 |"
 	"priv-paging     | priv-paging.c     | all               | 0 |"
 	"priv-interrupts | priv-interrupts.c | all               | 0 |"
@@ -93,6 +94,7 @@ declare -A QEMU_EXTRA=(
 # The command line a program gets through SYS_GET_CMDLINE (QEMU's -semihosting-config arg=, argv[0] first).
 declare -A QEMU_SEMIHOST_ARGS=(
 	[args]=",arg=args,arg=hello,arg=world"
+	[touch]=",arg=touch,arg=2"
 )
 
 # What a program reads on its console (the UART, QEMU's stdin with -nographic); others read nothing.

@@ -6,10 +6,11 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: build.mjs is plain JavaScript without types
 import { bundle } from "../build.mjs";
@@ -99,4 +100,26 @@ describe("the bundled CLI's code cache", () => {
     expect(readdirSync(off)).toEqual([]);
     expect(existsSync(join(off, "amber"))).toBe(false);
   });
+});
+
+describe("the built command", () => {
+  it.skipIf(process.platform === "win32")(
+    "is executable and runs through its shebang, with the Node flags it names, as the installed `amber` does",
+    () => {
+      expect(statSync(cli).mode & 0o111).toBe(0o111);
+      const shebang = readFileSync(cli, "utf8").split("\n", 1)[0]!;
+      expect(shebang).toMatch(/^#!\/usr\/bin\/env -S node --max-semi-space-size=\d+$/);
+      // This Node first on PATH, for /usr/bin/env to find.
+      const r = spawnSync(cli, ["run", hello.elf], {
+        env: {
+          ...process.env,
+          AMBER_CODE_CACHE: "off",
+          PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+        },
+      });
+      expect(r.stderr.toString()).toBe("");
+      expect(Buffer.from(r.stdout).equals(hello.expectedStdout)).toBe(true);
+      expect(r.status).toBe(hello.expectedExit);
+    },
+  );
 });

@@ -112,10 +112,49 @@ describe("flat RAM", () => {
     expect(flags()).toEqual([0, 0, 0]);
     ram.write(9 * PAGE_SIZE, 1, 6); // from the page source, then written
     expect(flags()).toEqual([0, 0, 1]);
-    expect([...flags()]).toEqual([3, 7, 9].map((i) => fastWrite[i]));
+    // The hart's own flag needs the page's wider views, which its next write through `write` makes.
+    expect([3, 7, 9].map((i) => fastWrite[i])).toEqual([0, 0, 0]);
+    ram.write(9 * PAGE_SIZE + 2, 1, 7);
+    expect([3, 7, 9].map((i) => fastWrite[i])).toEqual([0, 0, 1]);
     expect(bytes[flat.ramOffset + 9 * PAGE_SIZE + 1]).toBe(5);
     // Loads may read directly only the pages that hold data (a page source is set).
     expect([3, 7, 9, 4].map((i) => bytes[flat.fastReadOffset + i])).toEqual([1, 1, 1, 0]);
+  });
+
+  it("made lazily, lets compiled code write a page at once without its 16- and 32-bit views, dirty tracking unchanged", () => {
+    const ram = new Ram({ base: BASE, size: 1 << 20, flat: "lazy" });
+    const flat = ram.makeFlat();
+    if (flat === undefined) throw new Error("this host has WebAssembly: RAM should become flat");
+    const bytes = new Uint8Array(flat.memory.buffer);
+    const memoryFlag = (i: number) => bytes[flat.fastWriteOffset + i];
+    const epoch = ram.openEpoch();
+    // A store compiled code could not make directly (its flag was 0) comes through `write`:
+    // from then on the memory's flag lets compiled stores go direct; the page has one view.
+    ram.write(4 * PAGE_SIZE + 8, 4, 0x12345678);
+    expect(memoryFlag(4)).toBe(1);
+    expect(ram.pages8[4]).toBeDefined();
+    expect([ram.pages16[4], ram.pages32[4], ram.fastWrite[4]]).toEqual([undefined, undefined, 0]);
+    expect(ram.changedSince(epoch)).toEqual([4]);
+    // A compiled store writes the memory itself; the page reads it.
+    bytes[flat.ramOffset + 4 * PAGE_SIZE + 100] = 0x5a;
+    expect(ram.read(4 * PAGE_SIZE + 100, 1)).toBe(0x5a);
+    // Pages loaders and devices fill (`writeBytes`) are direct for compiled code at once too.
+    ram.writeBytes(6 * PAGE_SIZE, new Uint8Array([1, 2, 3]));
+    expect([memoryFlag(6), ram.fastWrite[6], ram.pages32[6]]).toEqual([1, 0, undefined]);
+    // A write through `write` to a page whose memory flag is set is the hart's own path: the views come.
+    ram.write(6 * PAGE_SIZE + 4, 2, 0xbeef);
+    expect(ram.pages32[6]![1]).toBe(0xbeef);
+    expect(ram.fastWrite[6]).toBe(1);
+    // A new epoch sends every store back through `write`, where the page is marked dirty again.
+    const next = ram.openEpoch();
+    expect([memoryFlag(4), memoryFlag(6), ram.fastWrite[6]]).toEqual([0, 0, 0]);
+    ram.write(4 * PAGE_SIZE, 1, 9);
+    expect(ram.changedSince(next)).toEqual([4]);
+    expect(memoryFlag(4)).toBe(1);
+    // A watched (code) page is never direct, in either flag.
+    ram.watch(4);
+    ram.write(4 * PAGE_SIZE, 1, 10);
+    expect([memoryFlag(4), ram.fastWrite[4]]).toEqual([0, 0]);
   });
 
   it("made with flat: false never becomes flat", () => {

@@ -87,6 +87,29 @@ describe("RAM pages", () => {
     }
   });
 
+  it("lengthens the 16- and 32-bit page arrays only for pages given views, in place", () => {
+    const ram = new Ram({ base: BASE, size: 256 << 20 });
+    const { pages8, pages16, pages32 } = ram;
+    const top = ram.pageCount - 1;
+    // A device tree at the top of RAM, written by a loader and never read through the hart.
+    ram.writeBytes(top * PAGE_SIZE, new Uint8Array([0xd0, 0x0d, 0xfe, 0xed]));
+    expect(pages8.length).toBe(ram.pageCount);
+    expect(pages16.length).toBeLessThan(ram.pageCount);
+    expect(pages32.length).toBeLessThan(ram.pageCount);
+    expect(pages32[top]).toBeUndefined();
+    // Its first read through the hart's slow path gives it views: the arrays grow to hold them.
+    expect(ram.read(top * PAGE_SIZE, 4)).toBe(0xedfe0dd0);
+    expect(pages32.length).toBe(ram.pageCount);
+    expect(pages32[top]![0]).toBe(0xedfe0dd0 | 0);
+    expect(pages16[top]![1]).toBe(0xedfe);
+    // The same arrays the hart was given, lengthened in place.
+    expect(ram.pages16).toBe(pages16);
+    expect(ram.pages32).toBe(pages32);
+    // A page written through `write` below the arrays' length gets its views and fast writes.
+    ram.write(5 * PAGE_SIZE, 4, 0x11223344);
+    expect([pages32[5]![0], ram.fastWrite[5]]).toEqual([0x11223344, 1]);
+  });
+
   it("rejects sizes that are not whole pages", () => {
     expect(() => new Ram({ base: BASE, size: 1000 })).toThrow(MemoryError);
     expect(() => new Ram({ base: 0xffff_f000, size: 2 * PAGE_SIZE })).toThrow(/does not fit/);

@@ -5,14 +5,12 @@
 //     process (open image + restore machine + first instruction);
 //   - full and diff saves (the machine's save API: dirty epochs, XOR-delta, atomic write);
 //   - save-and-continue: the longest time the guest does not run while an image is written.
-//   - resident memory: RSS of a process running a guest that touched T bytes, next to the
-//     bound 1.2 × T + 50 MB.
+// (Resident memory is tools/bench/rss.mjs: the CLI's peak RSS on a guest touching T bytes.)
 // With --json, one JSON line instead of the table: { node, runs, rows: [{ benchmark, time,
 // size, anchor }] (the table's text), resume: { insideMs, againMs (a second resume in that
 // process: code compiled), compactedMs (the image compacted to zstd), processMs, node0Ms,
-// versionMs, imageBytes }, rss: [{ dataBytes, touchedBytes, rssBytes, boundBytes }],
-// node0RssBytes }, the parts not run absent.
-// Usage: node --expose-gc tools/bench/checkpoint/machine.mjs [--runs N] [--only save,continue,resume,rss] [--json]
+// versionMs, imageBytes } }, the parts not run absent.
+// Usage: node --expose-gc tools/bench/checkpoint/machine.mjs [--runs N] [--only save,continue,resume] [--json]
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,8 +23,8 @@ import { makePage } from "./page-data.mjs";
 
 const args = process.argv.slice(2);
 const runs = Math.max(3, Number(takeFlag(args, "--runs", "5")) || 5);
-// --only save,continue,resume,rss: run only those parts (default all).
-const only = takeFlag(args, "--only", "save,continue,resume,rss").split(",");
+// --only save,continue,resume: run only those parts (default all).
+const only = takeFlag(args, "--only", "save,continue,resume").split(",");
 const want = (part) => only.includes(part);
 const json = args.includes("--json");
 const PAGE = 4096;
@@ -283,67 +281,6 @@ try {
       ms(median(resume)),
       "",
       `\`node -e 0\`: ${ms(median(node0))}, \`amber --version\`: ${ms(median(version))}`,
-    ]);
-  }
-
-  // 4. Resident memory: a fresh process runs the guest on 256 MiB of RAM after writing T
-  // bytes of data (so the guest touched T bytes), against the bound 1.2 × T + 50 MB.
-  if (want("rss")) {
-    const probe = join(dir, "rss.mjs");
-    writeFileSync(
-      probe,
-      [
-        `import { readFileSync } from "node:fs";`,
-        `const ck = await import(${JSON.stringify(pathToFileURL(join(root, "packages/compress/node_modules/.cache/amber-bench/checkpoint-machine.mjs")).href)});`,
-        `const { makePage } = await import(${JSON.stringify(pathToFileURL(join(root, "tools/bench/checkpoint/page-data.mjs")).href)});`,
-        `await ck.initCheckpoint();`,
-        `const touched = Number(process.argv[2]);`,
-        `const m = new ck.Machine({ ramSize: ${RAM}, io: new ck.CapturedIo() });`,
-        `m.loadElf(readFileSync(${JSON.stringify(GUEST)}), "bench.elf");`,
-        `const page = new Uint8Array(${PAGE});`,
-        `for (let p = 0; p < touched / ${PAGE}; p++) m.ram.writeBytes(${DATA} + p * ${PAGE}, makePage(p, page));`,
-        `m.run(2_000_000);`,
-        `globalThis.gc?.();`,
-        `console.log(JSON.stringify({ rss: process.memoryUsage().rss, allocated: m.ram.allocatedPages * ${PAGE} }));`,
-      ].join("\n"),
-    );
-    for (const touched of [0, 16 * MiB, 64 * MiB, 192 * MiB]) {
-      const rss = [];
-      let allocated = 0;
-      for (let i = 0; i < 3; i++) {
-        const r = JSON.parse(
-          execFileSync(process.execPath, ["--expose-gc", probe, String(touched)], { encoding: "utf8" }),
-        );
-        rss.push(r.rss);
-        allocated = r.allocated;
-      }
-      const t = allocated; // what the guest and the loader touched, in pages held
-      const bound = 1.2 * t + 50e6;
-      const got = median(rss);
-      results.rss ??= [];
-      results.rss.push({ dataBytes: touched, touchedBytes: t, rssBytes: got, boundBytes: bound });
-      rows.push([
-        `resident memory, 256 MiB RAM, guest touched ${(t / MiB).toFixed(1)} MiB (${touched / MiB} MiB of data)`,
-        "",
-        `RSS ${(got / MiB).toFixed(0)} MiB`,
-        `bound 1.2 × T + 50 MB = ${(bound / MiB).toFixed(0)} MiB: ${got <= bound ? "within" : "OVER"} (${(got / bound).toFixed(2)} of it)`,
-      ]);
-    }
-    const node0 = [];
-    for (let i = 0; i < 3; i++)
-      node0.push(
-        Number(
-          execFileSync(process.execPath, ["-e", "console.log(process.memoryUsage().rss)"], {
-            encoding: "utf8",
-          }),
-        ),
-      );
-    results.node0RssBytes = median(node0);
-    rows.push([
-      "resident memory of `node -e 0` (anchor)",
-      "",
-      `RSS ${(median(node0) / MiB).toFixed(0)} MiB`,
-      "",
     ]);
   }
 } finally {
