@@ -66,6 +66,8 @@ PROGRAMS=(
 	"strings         | strings.c         | all               | 0 |"
 	"semihost-io     | semihost-io.c     | all               | 0 |"
 	"uart            | uart.c            | all               | 0 |"
+	"plic            | plic.c            | all               | 0 |"
+	"uart-regs       | uart-regs.c       | all               | 0 |"
 	"bench-short     | bench.c           | all               | 0 | -DBENCH_ROUNDS=4"
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
 	"bench-paged     | bench-paged.c     | all               | 0 | -DBENCH_ROUNDS=8"
