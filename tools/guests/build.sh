@@ -68,6 +68,7 @@ PROGRAMS=(
 	"uart            | uart.c            | all               | 0 |"
 	"plic            | plic.c            | all               | 0 |"
 	"uart-regs       | uart-regs.c       | all               | 0 |"
+	"amo-faults      | amo-faults.c      | rv32imac rv32ima  | 0 |"
 	"bench-short     | bench.c           | all               | 0 | -DBENCH_ROUNDS=4"
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
 	"bench-paged     | bench-paged.c     | all               | 0 | -DBENCH_ROUNDS=8"
