@@ -69,6 +69,7 @@ PROGRAMS=(
 	"plic            | plic.c            | all               | 0 |"
 	"uart-regs       | uart-regs.c       | all               | 0 |"
 	"amo-faults      | amo-faults.c      | rv32imac rv32ima  | 0 |"
+	"clint-regs      | clint-regs.c      | all               | 0 |"
 	"bench-short     | bench.c           | all               | 0 | -DBENCH_ROUNDS=4"
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
 	"bench-paged     | bench-paged.c     | all               | 0 | -DBENCH_ROUNDS=8"
