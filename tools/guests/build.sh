@@ -70,6 +70,7 @@ PROGRAMS=(
 	"uart-regs       | uart-regs.c       | all               | 0 |"
 	"amo-faults      | amo-faults.c      | rv32imac rv32ima  | 0 |"
 	"clint-regs      | clint-regs.c      | all               | 0 |"
+	"virtio-irq      | virtio-irq.c      | all               | 0 |"
 	"bench-short     | bench.c           | all               | 0 | -DBENCH_ROUNDS=4"
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
 	"bench-paged     | bench-paged.c     | all               | 0 | -DBENCH_ROUNDS=8"
@@ -92,6 +93,7 @@ PROGRAMS=(
 declare -A QEMU_EXTRA=(
 	[disk]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
 	[disk-console]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
+	[virtio-irq]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
 )
 
 # The command line a program gets through SYS_GET_CMDLINE (QEMU's -semihosting-config arg=, argv[0] first).
@@ -221,7 +223,7 @@ for spec in "${PROGRAMS[@]}"; do
 		continue
 	fi
 	[[ $marches == all ]] && marches="${MARCHES[*]}"
-	[[ $name == disk || $name == disk-console ]] && make_disk_image
+	[[ $name == disk || $name == disk-console || $name == virtio-irq ]] && make_disk_image
 	for march in $marches; do
 		dir=out/$march
 		mkdir -p "$dir"

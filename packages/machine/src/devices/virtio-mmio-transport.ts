@@ -264,7 +264,8 @@ export class VirtioMmioTransport implements MmioDevice {
         break;
       case INTERRUPT_ACK:
         this.interruptStatus &= ~v;
-        if (this.interruptStatus === 0) this.irq(false);
+        // QEMU reports the line either way (virtio_update_irq): bits still set raise it again.
+        this.irq(this.interruptStatus !== 0);
         break;
       case STATUS:
         this.writeStatus(v);
@@ -305,11 +306,14 @@ export class VirtioMmioTransport implements MmioDevice {
     this.interruptStatus = 0;
   }
 
-  /** Runs what the driver made available on queue `q`; interrupts when buffers were used. */
+  /**
+   * Runs what the driver made available on queue `q`; interrupts when buffers were used,
+   * unless the driver set VRING_AVAIL_F_NO_INTERRUPT (QEMU's `virtio_should_notify`).
+   */
   private notify(q: number): void {
     const used = this.queues.drain(q, this.model.handle);
     if (used < 0) this.fail();
-    else if (used > 0) {
+    else if (used > 0 && !this.queues.interruptSuppressed(q)) {
       this.interruptStatus |= INT_USED_BUFFER;
       this.irq(true);
     }
