@@ -3,7 +3,8 @@
  * the UART reports its interrupt line to the PLIC (source 10), which latches every
  * report of a high line: IER writes that change or do not change ETBEI, FCR writes
  * (FIFO enable, transmit FIFO reset), IIR reads, THR writes, register reads that do not
- * touch the line.  Interrupts stay masked (mstatus.MIE = 0, mie = 0).
+ * touch the line, and loopback (MCR bit 4: transmitted bytes are received, MSR mirrors
+ * MCR).  Interrupts stay masked (mstatus.MIE = 0, mie = 0).
  *
  * Prints what it sees, one line per step; the golden output is QEMU's.  UART output is
  * whole lines ("\n" alone), so that tests can merge the UART and console streams.
@@ -158,6 +159,29 @@ int main(void)
 	iir("IIR");
 	UART(IER) = 0;
 	UART(FCR) = 0;
+	(void)latched();
+
+	puts("-- loopback (MCR bit 4)");
+	UART(MCR) = 0x10 | 0x0a;
+	printf("%-40s MSR 0x%02x\n", "MCR = LOOP | RTS | OUT2", UART(MSR));
+	UART(MCR) = 0x10 | 0x05;
+	printf("%-40s MSR 0x%02x\n", "MCR = LOOP | DTR | OUT1", UART(MSR));
+	UART(IER) = IER_RDI;
+	UART(THR) = 'A';
+	printf("%-40s LSR 0x%02x\n", "THR = 'A'", UART(LSR));
+	iir("IIR");
+	printf("%-40s RBR 0x%02x, LSR 0x%02x\n", "RBR", UART(THR), UART(LSR));
+	step("after the RBR read");
+	UART(FCR) = 0x07;
+	UART(THR) = 'B';
+	UART(THR) = 'C';
+	printf("%-40s LSR 0x%02x\n", "FIFOs on, THR = 'B', 'C'", UART(LSR));
+	printf("%-40s RBR 0x%02x\n", "RBR", UART(THR));
+	printf("%-40s RBR 0x%02x, LSR 0x%02x\n", "RBR", UART(THR), UART(LSR));
+	UART(FCR) = 0;
+	UART(IER) = 0;
+	UART(MCR) = 0x08;
+	printf("%-40s MSR 0x%02x\n", "MCR = OUT2", UART(MSR));
 	(void)latched();
 
 	puts("uart-regs: done");

@@ -25,6 +25,9 @@ const FCR_CLEAR_TX = 0x04;
 /** The FCR bits QEMU keeps (enable, DMA mode, trigger level). */
 const FCR_KEPT = 0xc9;
 const MCR_OUT2 = 0x08;
+const MCR_LOOP = 0x10;
+/** MSR with nothing attached: DCD, DSR and CTS asserted, as QEMU's. */
+const MSR_IDLE = 0xb0;
 
 export interface UartState {
   ier: number;
@@ -150,6 +153,13 @@ export class Uart16550 implements MmioDevice {
     if (this.pollInput()) this.updateIrq();
   }
 
+  /** In loopback mode a transmitted byte is received instead (QEMU's `serial_receive1`). */
+  private loopBack(byte: number): void {
+    if (this.fcr & FCR_ENABLE) {
+      if (this.rx.length < RX_FIFO_SIZE) this.rx.push(byte);
+    } else this.rx = [byte]; // no FIFO: the receive buffer is overwritten
+  }
+
   read(offset: number, size: 1 | 2 | 4): number {
     if (size !== 1) return 0;
     const dlab = (this.lcr & LCR_DLAB) !== 0;
@@ -178,8 +188,11 @@ export class Uart16550 implements MmioDevice {
       case LSR:
         if (this.pollInput()) this.updateIrq();
         return LSR_THRE | LSR_TEMT | (this.rx.length > 0 ? LSR_DR : 0);
-      case MSR:
-        return 0xb0; // DCD, DSR, CTS asserted
+      case MSR: {
+        const m = this.mcr;
+        // Loopback: DTR, RTS, OUT1, OUT2 come back as DSR, CTS, RI, DCD.
+        return m & MCR_LOOP ? ((m & 0x0c) << 4) | ((m & 0x02) << 3) | ((m & 0x01) << 5) : MSR_IDLE;
+      }
       case SCR:
         return this.scr;
       default:
@@ -195,7 +208,8 @@ export class Uart16550 implements MmioDevice {
       case RBR_THR_DLL:
         if (dlab) this.dll = v;
         else {
-          this.output(v);
+          if (this.mcr & MCR_LOOP) this.loopBack(v);
+          else this.output(v);
           this.thrEmptyPending = true; // sent at once: THR is empty again
           this.updateIrq();
         }
