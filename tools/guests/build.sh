@@ -70,6 +70,7 @@ PROGRAMS=(
 	"uart-regs       | uart-regs.c       | all               | 0 |"
 	"amo-faults      | amo-faults.c      | rv32imac rv32ima  | 0 |"
 	"clint-regs      | clint-regs.c      | all               | 0 |"
+	"mmio-widths     | mmio-widths.c     | all               | 0 |"
 	"virtio-irq      | virtio-irq.c      | all               | 0 |"
 	"bench-short     | bench.c           | all               | 0 | -DBENCH_ROUNDS=4"
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"

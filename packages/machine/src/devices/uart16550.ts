@@ -160,8 +160,13 @@ export class Uart16550 implements MmioDevice {
     } else this.rx = [byte]; // no FIFO: the receive buffer is overwritten
   }
 
+  /**
+   * Halfword and word accesses reach the one register at their (aligned) address, as
+   * QEMU's `serial_mm_read`/`serial_mm_write` do: loads zero-extend its byte, stores write
+   * the low byte. Misaligned ones are access faults (QEMU's differ, see the README).
+   */
   read(offset: number, size: 1 | 2 | 4): number {
-    if (size !== 1) return 0;
+    if ((offset & (size - 1)) !== 0) return Number.NaN;
     const dlab = (this.lcr & LCR_DLAB) !== 0;
     switch (offset) {
       case RBR_THR_DLL: {
@@ -201,7 +206,7 @@ export class Uart16550 implements MmioDevice {
   }
 
   write(offset: number, size: 1 | 2 | 4, value: number): boolean {
-    if (size !== 1) return true;
+    if ((offset & (size - 1)) !== 0) return false;
     const v = value & 0xff;
     const dlab = (this.lcr & LCR_DLAB) !== 0;
     switch (offset) {
