@@ -54,6 +54,7 @@ PROGRAMS=(
 	"exit-code       | exit-code.c       | all               | 3 |"
 	"exit-sysexit    | exit-sysexit.c    | all               | 1 |"
 	"exit-finisher   | exit-finisher.c   | all               | 7 |"
+	"finisher-widths | finisher-widths.c | all               | 0 |"
 	"rv32i-alu       | rv32i-alu.c       | all               | 0 |"
 	"rv32i-branch    | rv32i-branch.c    | all               | 0 |"
 	"rv32i-loadstore | rv32i-loadstore.c | all               | 0 |"
