@@ -54,6 +54,7 @@ PROGRAMS=(
 	"exit-code       | exit-code.c       | all               | 3 |"
 	"exit-sysexit    | exit-sysexit.c    | all               | 1 |"
 	"exit-finisher   | exit-finisher.c   | all               | 7 |"
+	"finisher-widths | finisher-widths.c | all               | 0 |"
 	"rv32i-alu       | rv32i-alu.c       | all               | 0 |"
 	"rv32i-branch    | rv32i-branch.c    | all               | 0 |"
 	"rv32i-loadstore | rv32i-loadstore.c | all               | 0 |"
@@ -66,6 +67,12 @@ PROGRAMS=(
 	"strings         | strings.c         | all               | 0 |"
 	"semihost-io     | semihost-io.c     | all               | 0 |"
 	"uart            | uart.c            | all               | 0 |"
+	"plic            | plic.c            | all               | 0 |"
+	"uart-regs       | uart-regs.c       | all               | 0 |"
+	"amo-faults      | amo-faults.c      | rv32imac rv32ima  | 0 |"
+	"clint-regs      | clint-regs.c      | all               | 0 |"
+	"mmio-widths     | mmio-widths.c     | all               | 0 |"
+	"virtio-irq      | virtio-irq.c      | all               | 0 |"
 	"bench-short     | bench.c           | all               | 0 | -DBENCH_ROUNDS=4"
 	"bench           | bench.c           | all               | 0 | -DBENCH_ROUNDS=480"
 	"bench-paged     | bench-paged.c     | all               | 0 | -DBENCH_ROUNDS=8"
@@ -89,6 +96,7 @@ PROGRAMS=(
 declare -A QEMU_EXTRA=(
 	[disk]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
 	[disk-console]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
+	[virtio-irq]="-global virtio-mmio.force-legacy=false -drive file=out/disk.img,if=none,format=raw,id=d0,snapshot=on -device virtio-blk-device,drive=d0,bus=virtio-mmio-bus.0"
 )
 
 # The command line a program gets through SYS_GET_CMDLINE (QEMU's -semihosting-config arg=, argv[0] first).
@@ -219,7 +227,7 @@ for spec in "${PROGRAMS[@]}"; do
 		continue
 	fi
 	[[ $marches == all ]] && marches="${MARCHES[*]}"
-	[[ $name == disk || $name == disk-console ]] && make_disk_image
+	[[ $name == disk || $name == disk-console || $name == virtio-irq ]] && make_disk_image
 	for march in $marches; do
 		dir=out/$march
 		mkdir -p "$dir"

@@ -6,6 +6,7 @@ import { runCli } from "./run-cli.js";
 // The CPU-heavy benchmarks take seconds (bench-paged runs interpreted under Sv32); bench-short
 // runs the same code, priv-paging covers paging.
 // disk needs a disk attached (--disk): its end-to-end test is apps/amber/test/image-cli.test.ts;
+// virtio-irq too: packages/machine/test/virtio-blk.test.ts runs it;
 // disk-console also reads commands on its console: apps/amber/test/repl-disks.test.ts; args
 // prints the arguments QEMU gave it: apps/amber/test/world-bundle.test.ts.
 const all = guests(
@@ -13,6 +14,7 @@ const all = guests(
     name !== "bench" &&
     name !== "bench-paged" &&
     name !== "disk" &&
+    name !== "virtio-irq" &&
     name !== "disk-console" &&
     name !== "args",
 );

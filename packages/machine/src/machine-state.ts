@@ -1,7 +1,7 @@
 import type { CheckpointReader, FieldRecord, FieldValue, SectionInput, SectionSpec } from "@amber/checkpoint";
 import { MSTATUS, type Privilege, TDATA1_RESET, TRIGGER_COUNT, Triggers } from "@amber/isa";
 import type { ClintState } from "./devices/clint.js";
-import type { PlicState } from "./devices/plic.js";
+import { type PlicState, upgradePlicStateV1 } from "./devices/plic.js";
 import type { UartState } from "./devices/uart16550.js";
 import { BALLOON_QUEUE_SIZE, BALLOON_QUEUES, type VirtioBalloonState } from "./devices/virtio-balloon.js";
 import { BLK_QUEUE_SIZE, type VirtioBlkState } from "./devices/virtio-blk.js";
@@ -23,7 +23,12 @@ export const SECTION_VERSIONS = {
   /** Version 2 added the debug triggers (tselect, tdata1, tdata2); version 1 images get them at reset. */
   csr0: 2,
   clint: 1,
-  plic: 1,
+  /**
+   * 2: requests latch until claimed, also while claimed (QEMU's gateway), so `pending` and
+   * `claimed` may both be 1; a version-1 reader would offer such a source twice, hence
+   * minimum version 2 (`SECTION_MIN_VERSIONS`). Version 1 images are upgraded on reading.
+   */
+  plic: 2,
   uart0: 1,
   /** 2: `cmdlineRead` (a world of version 1 reads as having read it: arguments go to the console). */
   semihosting: 2,
@@ -41,6 +46,14 @@ const VIRTIO_SLOTS = 8;
 export const virtioSectionName = (slot: number): string => `virtio${slot}`;
 /** Name of the segment holding the pages the guest wrote to the disk in virtio slot `slot`. */
 export const diskSegmentName = (slot: number): string => `disk${slot}`;
+
+/** The minimum version written, where a version changed a field's meaning (older readers would misread it). */
+const SECTION_MIN_VERSIONS: Partial<Record<SectionName, number>> = { plic: 2 };
+
+/** How a section of an older version reads as the current one, where defaults are not enough. */
+const SECTION_UPGRADES: Partial<Record<SectionName, (fields: FieldRecord, from: number) => FieldRecord>> = {
+  plic: (fields, from) => (from < 2 ? upgradePlicStateV1(fields) : fields),
+};
 
 /** Fields an older version of a section did not have, as they are at reset (or as an older writer meant them). */
 const SECTION_DEFAULTS: Partial<Record<SectionName, FieldRecord>> = {
@@ -66,6 +79,7 @@ export const SECTION_SPECS: SectionSpec[] = [
     version,
     minVersion: 1,
     defaults: SECTION_DEFAULTS[name as SectionName],
+    upgrade: SECTION_UPGRADES[name as SectionName],
   })),
   ...Array.from({ length: VIRTIO_SLOTS }, (_, i) => ({
     name: virtioSectionName(i),
@@ -203,7 +217,7 @@ export interface MachineState {
 const section = (name: SectionName, fields: FieldRecord): SectionInput => ({
   name,
   version: SECTION_VERSIONS[name],
-  minVersion: 1,
+  minVersion: SECTION_MIN_VERSIONS[name] ?? 1,
   fields,
 });
 

@@ -64,6 +64,22 @@ describe("virtio-mmio slots", () => {
   }
 });
 
+describe("virtio-mmio interrupts", () => {
+  // virtio-irq watches the PLIC's latched pending bit for source 1 as it reads sectors:
+  // the line is reported on every used buffer the driver wants an interrupt for (none under
+  // VRING_AVAIL_F_NO_INTERRUPT) and on every InterruptACK (high while status bits remain).
+  for (const march of ["rv32imac", "rv32im"]) {
+    it(`are reported when QEMU reports them: the virtio-irq guest (${march}) prints what it prints on QEMU`, () => {
+      const io = new CapturedIo();
+      const m = new Machine({ io, disks: [memoryDisk(new Uint8Array(readFileSync(`${OUT}disk.img`)))] });
+      m.loadElf(readFileSync(`${OUT}${march}/virtio-irq.elf`), "virtio-irq.elf");
+      const outcome = m.run(50_000_000);
+      expect(io.stdoutText).toBe(readFileSync(`${OUT}${march}/virtio-irq.stdout`, "utf8"));
+      expect(outcome).toEqual({ kind: "exited", code: 0 });
+    });
+  }
+});
+
 describe("device tree", () => {
   it("describes the eight virtio-mmio slots as QEMU does (reg, interrupts 1..8 on the PLIC)", async () => {
     const { execFileSync } = await import("node:child_process");

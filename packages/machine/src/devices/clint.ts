@@ -16,6 +16,10 @@ export interface ClintState {
  * msip (software interrupt), mtimecmp and mtime. mtime is derived from the board's
  * guest clock, never from the host's, so timer interrupts land on the same
  * instruction every run. `changed` tells the board to re-evaluate MTIP/MSIP.
+ *
+ * mtime and mtimecmp are 64-bit registers held as JavaScript numbers, so values from 2^53
+ * up (28 years of guest time at 10 MHz) saturate at 2^53 − 1 where QEMU keeps all 64 bits:
+ * a guest writing a larger value reads back 0x001fffff_ffffffff (MTIP behaves the same).
  */
 export class Clint implements MmioDevice {
   readonly name = "clint";
@@ -52,6 +56,11 @@ export class Clint implements MmioDevice {
     return this.mtime() >= this.mtimecmp;
   }
 
+  /** Makes mtime read `value` now, saturated to a safe integer (so a saved offset always restores). */
+  private setMtime(value: number): void {
+    this.mtimeOffset = Math.min(value, Number.MAX_SAFE_INTEGER) - this.ticks();
+  }
+
   read(offset: number, size: 1 | 2 | 4): number {
     if (size !== 4) return Number.NaN;
     switch (offset) {
@@ -85,14 +94,12 @@ export class Clint implements MmioDevice {
         break;
       case MTIME: {
         const now = this.mtime();
-        this.mtimeOffset += v - (now % TWO32);
+        this.setMtime(now - (now % TWO32) + v);
         break;
       }
-      case MTIME + 4: {
-        const now = this.mtime();
-        this.mtimeOffset += (v - Math.floor(now / TWO32)) * TWO32;
+      case MTIME + 4:
+        this.setMtime(v * TWO32 + (this.mtime() % TWO32));
         break;
-      }
       default:
         return true;
     }

@@ -1,3 +1,4 @@
+import type { FieldRecord } from "@amber/checkpoint";
 import type { MmioDevice } from "@amber/memory";
 
 const SOURCES = 96; // source 0 is reserved; QEMU's virt has riscv,ndev = 95
@@ -21,9 +22,34 @@ export interface PlicState {
 }
 
 /**
- * SiFive's platform-level interrupt controller with level-triggered sources and two
- * contexts for hart 0, as QEMU's `virt` numbers them: context 0 drives MEIP, context
- * 1 drives SEIP. A claimed source is not pending again until it is completed.
+ * Reads a PLIC saved with state version 1 (Amber before the latching gateway), whose
+ * completion re-pended a claimed source if its line was still high. Such a source gets
+ * its request latched (pending = 1), so the completion the guest is about to write offers
+ * it again, as it would have. Fields of unexpected types are left to the section's checks.
+ */
+export function upgradePlicStateV1(fields: FieldRecord): FieldRecord {
+  const { level, pending, claimed } = fields;
+  if (!(level instanceof Uint8Array && pending instanceof Uint8Array && claimed instanceof Uint8Array)) {
+    return fields;
+  }
+  const latched = pending.slice();
+  const n = Math.min(latched.length, level.length, claimed.length);
+  for (let s = 0; s < n; s++) if (claimed[s] === 1 && level[s] === 1) latched[s] = 1;
+  return { ...fields, pending: latched };
+}
+
+/**
+ * SiFive's platform-level interrupt controller with two contexts for hart 0, as QEMU's
+ * `virt` numbers them: context 0 drives MEIP, context 1 drives SEIP.
+ *
+ * The gateway is QEMU 7.2's (`sifive_plic_irq_request`, with the 2024 fix "hw/intc:
+ * Don't clear pending bits on IRQ lowering" that Debian's 7.2.22 carries): a device
+ * that reports its line high sets the source's pending bit, also while the source is
+ * claimed; a line going low leaves the bit alone. Only a claim clears it. A claimed
+ * source is not offered again until it is completed, and completion does not look at
+ * the line: a source still high pends again only when its device next reports the
+ * level (QEMU's devices re-report on their own register accesses, and so do ours).
+ * `level` records the last level reported, for inspection; no decision depends on it.
  */
 export class Plic implements MmioDevice {
   readonly name = "plic";
@@ -70,8 +96,8 @@ export class Plic implements MmioDevice {
   setLevel(source: number, high: boolean): void {
     if (source <= 0 || source >= SOURCES) return;
     this.level[source] = high ? 1 : 0;
-    // Level-triggered, as QEMU's: pending follows the line while the source is not claimed.
-    if (this.claimed[source] === 0) this.pending[source] = high ? 1 : 0;
+    if (!high) return; // a falling line leaves a latched request pending until claimed
+    this.pending[source] = 1;
     this.update();
   }
 
@@ -79,12 +105,17 @@ export class Plic implements MmioDevice {
     return ((this.enable[context]![source >>> 5]! >>> (source & 31)) & 1) === 1;
   }
 
-  /** The pending, enabled source of highest priority above the threshold (0 if none). */
+  /** The pending, unclaimed, enabled source of highest priority above the threshold (0 if none). */
   private best(context: number): number {
     let best = 0;
     let bestPriority = this.threshold[context]!;
     for (let s = 1; s < SOURCES; s++) {
-      if (this.pending[s] === 1 && this.enabled(context, s) && this.priority[s]! > bestPriority) {
+      if (
+        this.pending[s] === 1 &&
+        this.claimed[s] === 0 &&
+        this.enabled(context, s) &&
+        this.priority[s]! > bestPriority
+      ) {
         best = s;
         bestPriority = this.priority[s]!;
       }
@@ -144,16 +175,14 @@ export class Plic implements MmioDevice {
       const context = Math.floor((offset - ENABLE) / ENABLE_STRIDE);
       const word = ((offset - ENABLE) % ENABLE_STRIDE) >>> 2;
       const bank = this.enable[context];
-      if (bank !== undefined && word < bank.length) bank[word] = word === 0 ? v & ~1 : v;
+      if (bank !== undefined && word < bank.length) bank[word] = v; // bit 0 too, as QEMU's (source 0 never pends)
     } else {
       const context = Math.floor((offset - CONTEXT) / CONTEXT_STRIDE);
       if (context > 1) return true;
       const reg = (offset - CONTEXT) % CONTEXT_STRIDE;
       if (reg === 0) this.threshold[context] = v & 7;
-      else if (reg === 4 && v > 0 && v < SOURCES && this.claimed[v] === 1) {
-        this.claimed[v] = 0;
-        if (this.level[v] === 1) this.pending[v] = 1;
-      }
+      // Completion with any source's id ends its claim, from either context, as QEMU's.
+      else if (reg === 4 && v > 0 && v < SOURCES) this.claimed[v] = 0;
     }
     this.update();
     return true;

@@ -10,7 +10,8 @@ const FINISHER_RESET = 0x7777;
 /**
  * SiFive's test finisher at 0x0010_0000: writing 0x5555 powers off with status 0,
  * 0x3333 | (code << 16) with status `code`, 0x7777 resets, as QEMU's `sifive_test`.
- * Other values and other offsets are ignored.
+ * Other values and other offsets are ignored. Halfword and word accesses only, as QEMU's
+ * (a halfword write at 0 acts on its 16 bits: code 0); byte accesses are access faults.
  */
 export class SifiveTest implements MmioDevice {
   readonly name = "sifive_test";
@@ -18,12 +19,13 @@ export class SifiveTest implements MmioDevice {
 
   constructor(private readonly onRequest: (request: FinisherRequest) => void) {}
 
-  read(): number {
-    return 0;
+  read(_offset: number, size: 1 | 2 | 4): number {
+    return size === 1 ? Number.NaN : 0;
   }
 
   write(offset: number, size: 1 | 2 | 4, value: number): boolean {
-    if (offset !== 0 || size !== 4) return true;
+    if (size === 1) return false;
+    if (offset !== 0) return true;
     const status = value & 0xffff;
     const code = (value >>> 16) & 0xffff;
     if (status === FINISHER_PASS) this.onRequest({ kind: "exit", code: 0 });

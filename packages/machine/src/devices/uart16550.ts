@@ -19,6 +19,15 @@ const IIR_NONE = 0x01;
 const IIR_THRI = 0x02;
 const IIR_RDI = 0x04;
 const IIR_FIFO_ENABLED = 0xc0;
+const FCR_ENABLE = 0x01;
+const FCR_CLEAR_RX = 0x02;
+const FCR_CLEAR_TX = 0x04;
+/** The FCR bits QEMU keeps (enable, DMA mode, trigger level). */
+const FCR_KEPT = 0xc9;
+const MCR_OUT2 = 0x08;
+const MCR_LOOP = 0x10;
+/** MSR with nothing attached: DCD, DSR and CTS asserted, as QEMU's. */
+const MSR_IDLE = 0xb0;
 
 export interface UartState {
   ier: number;
@@ -43,19 +52,23 @@ const RX_FIFO_SIZE = 16;
  * ends: `input` is only asked for what the receive buffer can take (16 bytes with the
  * FIFO enabled, 1 without), so bytes the guest is not ready for wait on the host's side
  * and nothing is dropped but what the guest itself clears from the FIFO. `irq` reports
- * the level of the interrupt line for the interrupt controller.
+ * the level of the interrupt line for the interrupt controller, at the moments QEMU's
+ * `serial_update_irq` does (a THR write, an IER write that changes it, an FCR write, an
+ * RBR read, an IIR read that reports THR empty, bytes arriving) and never otherwise:
+ * the PLIC latches every report of a high line, so when the line is reported matters.
+ * Reset values are QEMU's: LCR 0, MCR OUT2, no THR-empty interrupt pending.
  */
 export class Uart16550 implements MmioDevice {
   readonly name = "uart0";
   readonly size = 0x100;
   private ier = 0;
-  private lcr = 0x03;
-  private mcr = 0;
+  private lcr = 0;
+  private mcr = MCR_OUT2;
   private scr = 0;
   private dll = 0x0c;
   private dlm = 0;
   private fcr = 0;
-  private thrEmptyPending = true;
+  private thrEmptyPending = false;
   private rx: number[] = [];
   private ended = false;
 
@@ -103,12 +116,16 @@ export class Uart16550 implements MmioDevice {
     return (this.ier & IER_RDI) !== 0;
   }
 
-  private pollInput(): void {
-    const room = (this.fcr & 1 ? RX_FIFO_SIZE : 1) - this.rx.length;
-    if (room <= 0) return;
+  /** Takes what the host has for the receive buffer; whether any byte arrived. */
+  private pollInput(): boolean {
+    const room = (this.fcr & FCR_ENABLE ? RX_FIFO_SIZE : 1) - this.rx.length;
+    if (room <= 0) return false;
     const chunk = this.input(room);
     this.ended = chunk === null;
-    if (chunk !== null) for (let i = 0; i < chunk.length && i < room; i++) this.rx.push(chunk[i]!);
+    if (chunk === null) return false;
+    const before = this.rx.length;
+    for (let i = 0; i < chunk.length && i < room; i++) this.rx.push(chunk[i]!);
+    return this.rx.length > before;
   }
 
   private interruptId(): number {
@@ -123,8 +140,7 @@ export class Uart16550 implements MmioDevice {
 
   /** Offers received bytes to the guest (called by the board when host input arrives). */
   receive(): void {
-    this.pollInput();
-    this.updateIrq();
+    if (this.pollInput()) this.updateIrq();
   }
 
   /**
@@ -134,12 +150,23 @@ export class Uart16550 implements MmioDevice {
    */
   offerInput(): void {
     if ((this.ier & IER_RDI) === 0) return;
-    this.pollInput();
-    this.updateIrq();
+    if (this.pollInput()) this.updateIrq();
   }
 
+  /** In loopback mode a transmitted byte is received instead (QEMU's `serial_receive1`). */
+  private loopBack(byte: number): void {
+    if (this.fcr & FCR_ENABLE) {
+      if (this.rx.length < RX_FIFO_SIZE) this.rx.push(byte);
+    } else this.rx = [byte]; // no FIFO: the receive buffer is overwritten
+  }
+
+  /**
+   * Halfword and word accesses reach the one register at their (aligned) address, as
+   * QEMU's `serial_mm_read`/`serial_mm_write` do: loads zero-extend its byte, stores write
+   * the low byte. Misaligned ones are access faults (QEMU's differ, see the README).
+   */
   read(offset: number, size: 1 | 2 | 4): number {
-    if (size !== 1) return 0;
+    if ((offset & (size - 1)) !== 0) return Number.NaN;
     const dlab = (this.lcr & LCR_DLAB) !== 0;
     switch (offset) {
       case RBR_THR_DLL: {
@@ -153,19 +180,24 @@ export class Uart16550 implements MmioDevice {
         return dlab ? this.dlm : this.ier;
       case IIR_FCR: {
         const id = this.interruptId();
-        if (id === IIR_THRI) this.thrEmptyPending = false; // reading IIR clears THRE
-        this.updateIrq();
-        return id | (this.fcr & 1 ? IIR_FIFO_ENABLED : 0);
+        if (id === IIR_THRI) {
+          this.thrEmptyPending = false; // reading IIR that reports THR empty clears it
+          this.updateIrq();
+        }
+        return id | (this.fcr & FCR_ENABLE ? IIR_FIFO_ENABLED : 0);
       }
       case LCR:
         return this.lcr;
       case MCR:
         return this.mcr;
       case LSR:
-        this.pollInput();
+        if (this.pollInput()) this.updateIrq();
         return LSR_THRE | LSR_TEMT | (this.rx.length > 0 ? LSR_DR : 0);
-      case MSR:
-        return 0xb0; // DCD, DSR, CTS asserted
+      case MSR: {
+        const m = this.mcr;
+        // Loopback: DTR, RTS, OUT1, OUT2 come back as DSR, CTS, RI, DCD.
+        return m & MCR_LOOP ? ((m & 0x0c) << 4) | ((m & 0x02) << 3) | ((m & 0x01) << 5) : MSR_IDLE;
+      }
       case SCR:
         return this.scr;
       default:
@@ -174,28 +206,39 @@ export class Uart16550 implements MmioDevice {
   }
 
   write(offset: number, size: 1 | 2 | 4, value: number): boolean {
-    if (size !== 1) return true;
+    if ((offset & (size - 1)) !== 0) return false;
     const v = value & 0xff;
     const dlab = (this.lcr & LCR_DLAB) !== 0;
     switch (offset) {
       case RBR_THR_DLL:
         if (dlab) this.dll = v;
         else {
-          this.output(v);
-          this.thrEmptyPending = true;
+          if (this.mcr & MCR_LOOP) this.loopBack(v);
+          else this.output(v);
+          this.thrEmptyPending = true; // sent at once: THR is empty again
+          this.updateIrq();
         }
         break;
       case IER_DLM:
         if (dlab) this.dlm = v;
         else {
+          const changed = (this.ier ^ v) & 0x0f;
           this.ier = v & 0x0f;
-          if (this.ier & IER_THRI) this.thrEmptyPending = true;
+          // Enabling the THR-empty interrupt while THR is empty raises it (QEMU, Bochs);
+          // disabling it forgets it. Other IER writes leave it alone.
+          if (changed & IER_THRI) this.thrEmptyPending = (this.ier & IER_THRI) !== 0;
+          if (changed !== 0) this.updateIrq();
         }
         break;
-      case IIR_FCR:
-        this.fcr = v;
-        if (v & 0x02) this.rx = [];
+      case IIR_FCR: {
+        // Turning the FIFOs on or off clears both; clearing the transmit FIFO empties THR.
+        const f = (v ^ this.fcr) & FCR_ENABLE ? v | FCR_CLEAR_RX | FCR_CLEAR_TX : v;
+        if (f & FCR_CLEAR_RX) this.rx = [];
+        if (f & FCR_CLEAR_TX) this.thrEmptyPending = true;
+        this.fcr = f & FCR_KEPT;
+        this.updateIrq();
         break;
+      }
       case LCR:
         this.lcr = v;
         break;
@@ -208,7 +251,6 @@ export class Uart16550 implements MmioDevice {
       default:
         break;
     }
-    this.updateIrq();
     return true;
   }
 }

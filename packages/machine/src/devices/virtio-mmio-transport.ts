@@ -169,25 +169,29 @@ export class VirtioMmioTransport implements MmioDevice {
     this.configGeneration = s.configGeneration >>> 0;
   }
 
+  /**
+   * As QEMU's `virtio_mmio_read`: misaligned accesses fault; an empty slot answers any
+   * width with its magic, version and vendor (cut to the width) and 0 elsewhere; a
+   * device's configuration space takes any width, its registers only words (other widths
+   * read 0 and write nothing).
+   */
   read(offset: number, size: 1 | 2 | 4): number {
+    if ((offset & (size - 1)) !== 0) return Number.NaN;
     const empty = this.model.deviceId === 0;
-    if (offset >= CONFIG) return empty ? 0 : this.model.readConfig(offset - CONFIG, size);
-    if (size !== 4 || (offset & 3) !== 0) return Number.NaN;
-    switch (offset) {
-      case MAGIC:
-        return MAGIC_VALUE;
-      case VERSION:
-        return 2;
-      case DEVICE_ID:
-        return this.model.deviceId;
-      case VENDOR_ID:
-        return VENDOR_QEMU;
+    if (empty || size === 4) {
+      const id =
+        offset === MAGIC ? MAGIC_VALUE : offset === VERSION ? 2 : offset === VENDOR_ID ? VENDOR_QEMU : -1;
+      if (id >= 0) return size === 4 ? id : id & ((1 << (8 * size)) - 1);
+      if (empty) return 0;
     }
-    if (empty) return 0;
+    if (offset >= CONFIG) return this.model.readConfig(offset - CONFIG, size);
+    if (size !== 4) return 0;
     const queues = this.queues;
     // The queue registers are the selected queue's; past the last queue they read 0.
     const q = this.queueSel < queues.count ? this.queueSel : -1;
     switch (offset) {
+      case DEVICE_ID:
+        return this.model.deviceId;
       case DEVICE_FEATURES:
         return this.model.features[this.deviceFeaturesSel] ?? 0;
       case QUEUE_NUM_MAX:
@@ -212,13 +216,13 @@ export class VirtioMmioTransport implements MmioDevice {
   }
 
   write(offset: number, size: 1 | 2 | 4, value: number): boolean {
-    const empty = this.model.deviceId === 0;
+    if ((offset & (size - 1)) !== 0) return false;
+    if (this.model.deviceId === 0) return true; // an empty slot ignores writes
     if (offset >= CONFIG) {
-      if (!empty) this.model.writeConfig(offset - CONFIG, size, value);
+      this.model.writeConfig(offset - CONFIG, size, value);
       return true;
     }
-    if (size !== 4 || (offset & 3) !== 0) return false;
-    if (empty) return true;
+    if (size !== 4) return true;
     const v = value >>> 0;
     const queues = this.queues;
     // Setup of a queue past the last is ignored (its QueueNumMax reads 0).
@@ -264,7 +268,8 @@ export class VirtioMmioTransport implements MmioDevice {
         break;
       case INTERRUPT_ACK:
         this.interruptStatus &= ~v;
-        if (this.interruptStatus === 0) this.irq(false);
+        // QEMU reports the line either way (virtio_update_irq): bits still set raise it again.
+        this.irq(this.interruptStatus !== 0);
         break;
       case STATUS:
         this.writeStatus(v);
@@ -305,11 +310,14 @@ export class VirtioMmioTransport implements MmioDevice {
     this.interruptStatus = 0;
   }
 
-  /** Runs what the driver made available on queue `q`; interrupts when buffers were used. */
+  /**
+   * Runs what the driver made available on queue `q`; interrupts when buffers were used,
+   * unless the driver set VRING_AVAIL_F_NO_INTERRUPT (QEMU's `virtio_should_notify`).
+   */
   private notify(q: number): void {
     const used = this.queues.drain(q, this.model.handle);
     if (used < 0) this.fail();
-    else if (used > 0) {
+    else if (used > 0 && !this.queues.interruptSuppressed(q)) {
       this.interruptStatus |= INT_USED_BUFFER;
       this.irq(true);
     }

@@ -49,3 +49,5 @@ export const F_VERSION_1 = 32;
 export const DESC_F_NEXT = 1;
 export const DESC_F_WRITE = 2;
 export const DESC_F_INDIRECT = 4;
+/** Available ring flag: the driver wants no interrupt for buffers it gets back. */
+export const AVAIL_F_NO_INTERRUPT = 1;

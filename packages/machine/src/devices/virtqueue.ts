@@ -1,4 +1,4 @@
-import { DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE } from "./virtio-mmio.js";
+import { AVAIL_F_NO_INTERRUPT, DESC_F_INDIRECT, DESC_F_NEXT, DESC_F_WRITE } from "./virtio-mmio.js";
 
 /** Guest-physical memory as a device sees it (DMA). Must go through the RAM's dirty tracking. */
 export interface DmaMemory {
@@ -118,6 +118,15 @@ export class SplitVirtqueues {
       completed++;
     }
     return completed;
+  }
+
+  /**
+   * Whether the driver asked for no interrupt on queue `q` (VRING_AVAIL_F_NO_INTERRUPT in
+   * the available ring's flags; no event index here), as QEMU's `virtio_should_notify` reads it.
+   */
+  interruptSuppressed(q: number): boolean {
+    const flags = this.u16(this.avail[q]!);
+    return flags >= 0 && (flags & AVAIL_F_NO_INTERRUPT) !== 0;
   }
 
   /** Fills `chain` with the descriptors from `head` on; false when the chain is broken. */
