@@ -37,6 +37,16 @@ describe("amber run --save-at / resume / inspect / verify", () => {
     });
   }
 
+  it("resume --stats reports how long the restore took, run --stats does not", () => {
+    const elf = `${OUT}hello.elf`;
+    const file = join(dir, "stats.ambc");
+    expect(runCli(["run", elf, "--save-at", "5000", "--save-to", file, "--halt-after-save"]).status).toBe(0);
+    const last = (stderr: string) => JSON.parse(stderr.trim().split("\n").at(-1)!);
+    const resumed = last(runCli(["resume", "--stats", file]).stderr);
+    expect(resumed.restoreSeconds).toBeGreaterThan(0);
+    expect(Object.hasOwn(last(runCli(["run", "--stats", elf]).stderr), "restoreSeconds")).toBe(false);
+  });
+
   it("an image written while the guest runs on equals one written with the guest halted", () => {
     const elf = `${OUT}bench-short.elf`;
     const halted = join(dir, "halted.ambc");

@@ -167,6 +167,7 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
     return resumeUnderGdb(env, path, options, parseGdbAddress(options.gdb), maxSteps);
   }
   if (options.wait) throw new UserError("--wait needs --gdb", ExitCode.Usage);
+  const opening = env.now();
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
@@ -185,6 +186,7 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
         maxSteps,
         images,
         specs,
+        opening,
       );
     } finally {
       port?.close();
@@ -244,6 +246,8 @@ function resumeMachine(
   maxSteps: number,
   images: Image[],
   specs: DiskSpec[],
+  /** env.now() before the image was opened. */
+  opening: number,
 ): number {
   // The guest's (save-world "NAME") is saved beside the image in a plain resume; elsewhere refused at once.
   const canSave = saveAt === undefined && options.record === undefined;
@@ -290,6 +294,7 @@ function resumeMachine(
   }
   recording?.attach(machine);
   const started = env.now();
+  const restoreSeconds = started - opening;
   // --max-insns and --save-at count from the start of the guest, as in `amber run`.
   let outcome: RunOutcome;
   let nothingSaved = false;
@@ -328,7 +333,7 @@ function resumeMachine(
   }
   const seconds = env.now() - started;
   closeDisks(images, specs, options.saveDiskDiff);
-  const status = finishRun(env, machine, outcome, seconds, options.stats === true);
+  const status = finishRun(env, machine, outcome, seconds, options.stats === true, restoreSeconds);
   return nothingSaved ? saveNotReached(env, saveAt!, machine, status) : status;
 }
 

@@ -624,13 +624,19 @@ export function saveAndContinue(
   return outcome;
 }
 
-/** Reports the end of a run (statistics, why it stopped) and returns the exit status. */
+/**
+ * Reports the end of a run (statistics, why it stopped) and returns the exit status.
+ * `restoreSeconds` (`amber resume`): from opening the image to the machine restored, ready to
+ * run; with `seconds`, the run, it is the time to the first guest instruction when the run is
+ * one instruction long (`--max-insns` one past the image's count).
+ */
 export function finishRun(
   env: CliEnv,
   machine: Machine,
   outcome: RunOutcome,
   seconds: number,
   stats: boolean,
+  restoreSeconds?: number,
 ): number {
   if (stats) {
     const instructions = machine.hart.steps;
@@ -642,6 +648,7 @@ export function finishRun(
         mips: seconds > 0 ? Number((instructions / seconds / 1e6).toFixed(2)) : null,
         exit: outcome.kind === "exited" ? outcome.code : outcome.kind,
         pagesTouched: machine.ram.allocatedPages,
+        ...(restoreSeconds === undefined ? {} : { restoreSeconds: Number(restoreSeconds.toFixed(6)) }),
       })}\n`,
     );
   }
