@@ -38,7 +38,7 @@ export class CheckpointReader {
     const limits = { ...DEFAULT_READER_LIMITS, ...options.limits };
     return guard(file.name, () => {
       const { header, sections, segments, digest } = parseFile(file, limits);
-      return new CheckpointReader(new FileStore(file), header, sections, segments, digest, options);
+      return new CheckpointReader(new FileStore(file, sections), header, sections, segments, digest, options);
     });
   }
 

@@ -221,10 +221,15 @@ try {
       return { ms: d, r };
     };
     const wall = (argv) => spawn(argv).ms;
+    // The CLI as installed runs through its shebang, with the Node flags written there.
+    const shebang = /^#!\/usr\/bin\/env -S node(.*)$/m.exec(readFileSync(cli, "latin1").split("\n", 1)[0]);
+    if (!shebang) throw new Error(`${cli}: no "#!/usr/bin/env -S node" line`);
+    const nodeFlags = shebang[1].trim().split(/\s+/).filter(Boolean);
     const codeCache = join(dir, "code-cache");
     /** `amber resume IMG` for one instruction: [open → first instruction (ms), whole process (ms)]. */
     const resumeCli = (img, cache) => {
-      const { ms: whole, r } = spawn([cli, "resume", img, "--max-insns", String(steps + 1), "--stats"], {
+      const argv = [...nodeFlags, cli, "resume", img, "--max-insns", String(steps + 1), "--stats"];
+      const { ms: whole, r } = spawn(argv, {
         AMBER_CODE_CACHE: cache,
       });
       const line = r.stderr.split("\n").find((l) => l.startsWith("{"));
@@ -259,7 +264,7 @@ try {
     const lib = { first: [], again: [], warm: [] };
     for (let i = 0; i < Math.max(runs, 7); i++) {
       f.node0.push(wall(["-e", "0"]));
-      f.version.push(wall([cli, "--version"]));
+      f.version.push(wall([...nodeFlags, cli, "--version"]));
       const [first, whole] = resumeCli(image, codeCache);
       f.first.push(first);
       f.process.push(whole);
