@@ -10,7 +10,8 @@
 //     bound 1.2 × T + 50 MB.
 // With --json, one JSON line instead of the table: { node, runs, rows: [{ benchmark, time,
 // size, anchor }] (the table's text), resume: { firstMs (`amber resume` with its code cache,
-// open to first instruction: the judged figure), firstNoCacheMs (without a cache), insideMs,
+// open to first instruction: the judged figure), firstCpuMs (its CPU time: all the process's
+// threads), firstNoCacheMs and firstNoCacheCpuMs (without a cache), insideMs,
 // againMs, warmMs (the library's first, second and 20th resume in one process), compactedMs
 // (the image compacted to zstd, with the cache), processMs, node0Ms, versionMs, imageBytes },
 // rss: [{ dataBytes, touchedBytes, rssBytes, boundBytes }], node0RssBytes }, the parts not run
@@ -226,7 +227,10 @@ try {
     if (!shebang) throw new Error(`${cli}: no "#!/usr/bin/env -S node" line`);
     const nodeFlags = shebang[1].trim().split(/\s+/).filter(Boolean);
     const codeCache = join(dir, "code-cache");
-    /** `amber resume IMG` for one instruction: [open → first instruction (ms), whole process (ms)]. */
+    /**
+     * `amber resume IMG` for one instruction: [open → first instruction (ms), whole process
+     * (ms), the CPU time of open → first instruction (ms: all the process's threads)].
+     */
     const resumeCli = (img, cache) => {
       const argv = [...nodeFlags, cli, "resume", img, "--max-insns", String(steps + 1), "--stats"];
       const { ms: whole, r } = spawn(argv, {
@@ -236,7 +240,11 @@ try {
       // 124: stopped by --max-insns, as asked
       if (r.status !== 124 || line === undefined) throw new Error(`amber resume: ${r.status}: ${r.stderr}`);
       const stats = JSON.parse(line);
-      return [(stats.restoreSeconds + stats.seconds) * 1000, whole];
+      return [
+        (stats.restoreSeconds + stats.seconds) * 1000,
+        whole,
+        (stats.restoreCpuSeconds + stats.runCpuSeconds) * 1000,
+      ];
     };
     resumeCli(image, codeCache); // writes the code cache, as a user's first `amber resume` does
     const probe = join(dir, "probe.mjs");
@@ -260,22 +268,36 @@ try {
         `console.log(JSON.stringify({ first: times[0], again: times[1], warm: times[19] }));`,
       ].join("\n"),
     );
-    const f = { node0: [], version: [], first: [], firstNoCache: [], process: [], compacted: [] };
+    const f = {
+      node0: [],
+      version: [],
+      first: [],
+      firstCpu: [],
+      firstNoCache: [],
+      firstNoCacheCpu: [],
+      process: [],
+      compacted: [],
+    };
     const lib = { first: [], again: [], warm: [] };
     for (let i = 0; i < Math.max(runs, 7); i++) {
       f.node0.push(wall(["-e", "0"]));
       f.version.push(wall([...nodeFlags, cli, "--version"]));
-      const [first, whole] = resumeCli(image, codeCache);
+      const [first, whole, firstCpu] = resumeCli(image, codeCache);
       f.first.push(first);
+      f.firstCpu.push(firstCpu);
       f.process.push(whole);
-      f.firstNoCache.push(resumeCli(image, "off")[0]);
+      const [noCache, , noCacheCpu] = resumeCli(image, "off");
+      f.firstNoCache.push(noCache);
+      f.firstNoCacheCpu.push(noCacheCpu);
       f.compacted.push(resumeCli(compacted, codeCache)[0]);
       const r = JSON.parse(execFileSync(process.execPath, [probe, image], { encoding: "utf8" }));
       for (const k of Object.keys(lib)) lib[k].push(r[k]);
     }
     results.resume = {
       firstMs: median(f.first),
+      firstCpuMs: median(f.firstCpu),
       firstNoCacheMs: median(f.firstNoCache),
+      firstNoCacheCpuMs: median(f.firstNoCacheCpu),
       warmMs: median(lib.warm),
       insideMs: median(lib.first),
       againMs: median(lib.again),
@@ -287,14 +309,14 @@ try {
     };
     const size = `${(statSync(image).size / MiB).toFixed(1)} MiB image`;
     rows.push([
-      "`amber resume`: open to the first guest instruction, fresh process, with the CLI's V8 code cache (the user's path)",
-      ms(median(f.first)),
+      "`amber resume`: open to the first guest instruction, fresh process, with the CLI's V8 code cache (the user's path); CPU beside",
+      `${ms(median(f.first))} (CPU ${ms(median(f.firstCpu))})`,
       size,
       "Firecracker resume: < 8 ms",
     ]);
     rows.push([
       "the same without a code cache (AMBER_CODE_CACHE=off: V8 compiles on first call)",
-      ms(median(f.firstNoCache)),
+      `${ms(median(f.firstNoCache))} (CPU ${ms(median(f.firstNoCacheCpu))})`,
       "",
       "",
     ]);
