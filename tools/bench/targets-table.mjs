@@ -152,14 +152,17 @@ export function evaluate(results) {
       );
   }
   if (has("resume")) {
-    const inside = field(results.resume, "resume.insideMs");
+    // The user's path: `amber resume` in a fresh process with its V8 code cache, open to the
+    // first guest instruction; without the cache and warm (Amber's own work) shown beside it.
+    const r = results.resume;
+    const first = field(r, "resume.firstMs");
     rows.push({
       target: "resume to first guest instruction, in process",
       anchor: "Firecracker < 8 ms (published)",
-      amber: `${ms(inside)} (open + restore + 1 step, ${mib(field(results.resume, "resume.imageBytes"))} image)`,
-      value: ms(inside),
+      amber: `${ms(first)} in \`amber resume\` with its code cache, CPU ${ms(field(r, "resume.firstCpuMs"))} (${ms(field(r, "resume.firstNoCacheMs"))} without; warm ${ms(field(r, "resume.warmMs"))}; ${mib(field(r, "resume.imageBytes"))} image)`,
+      value: ms(first),
       goal: "< 5 ms",
-      met: judge(inside, (x) => x < 5),
+      met: judge(first, (x) => x < 5),
     });
   }
   if (has("process")) {

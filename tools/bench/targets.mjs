@@ -23,7 +23,8 @@ target | anchor (same run) | Amber | ratio or value | goal | met?
                paged    tools/bench/cpu.mjs bench-paged.elf (Sv32, S-mode)
                linux    tools/bench/linux-boot.mjs mmu
                save     tools/bench/checkpoint/save-speed.mjs (full and incremental saves)
-               resume   tools/bench/checkpoint/machine.mjs --only resume (in process)
+               resume   tools/bench/checkpoint/machine.mjs --only resume (open to the first
+                        instruction inside \`amber resume\`, with its code cache)
                rss      tools/bench/rss.mjs (peak RSS of \`amber run\` on a guest touching T bytes)
                process  tools/bench/resume-process.mjs (\`amber resume\` over \`node -e 0\`)
   -h, --help   this text

@@ -14,6 +14,8 @@ export interface CliEnv {
   readFile(path: string): Uint8Array;
   /** Monotonic host time in seconds, for statistics only (never seen by the guest). */
   now(): number;
+  /** CPU time the process has used, in seconds (all its threads), for statistics only. */
+  cpuNow(): number;
   /** The host's clock for `--host-time`: milliseconds, and a way to wait without spinning. */
   hostClock: { now(): number; sleep(ms: number): void };
   /**

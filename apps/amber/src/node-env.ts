@@ -132,6 +132,10 @@ export function nodeEnv(): CliEnv {
     },
     readFile: (path) => readFileSync(path),
     now: () => hostMs() / 1000,
+    cpuNow: () => {
+      const c = process.cpuUsage();
+      return (c.user + c.system) / 1e6;
+    },
     hostClock: { now: hostMs, sleep },
     openSerial: (spec) => openSerial(spec, (line) => process.stderr.write(`amber: ${line}\n`)),
   };

@@ -80,7 +80,18 @@ const machine = {
   node: "v20.20.2",
   runs: 3,
   rows: [],
-  resume: { insideMs: 4.9, processMs: 510, node0Ms: 178, versionMs: 314, imageBytes: 64 * MiB },
+  resume: {
+    firstMs: 4.9,
+    firstCpuMs: 6.5,
+    firstNoCacheMs: 12,
+    warmMs: 2.5,
+    insideMs: 9,
+    againMs: 4,
+    processMs: 510,
+    node0Ms: 178,
+    versionMs: 314,
+    imageBytes: 64 * MiB,
+  },
 };
 
 /** tools/bench/rss.mjs --json */
@@ -160,7 +171,16 @@ describe("issue 16 target table", () => {
       value: "3.0 ms",
       met: false,
     });
-    expect(byTarget(rows, "resume to first guest instruction")).toMatchObject({ value: "4.9 ms", met: true });
+    // Judged on `amber resume` with its code cache (firstMs), not the library's first resume (insideMs).
+    const resume = byTarget(rows, "resume to first guest instruction");
+    expect(resume).toMatchObject({ value: "4.9 ms", met: true });
+    expect(resume.amber).toBe(
+      "4.9 ms in `amber resume` with its code cache, CPU 6.5 ms (12 ms without; warm 2.5 ms; 64 MiB image)",
+    );
+    expect(
+      byTarget(evaluate({ resume: { ...machine, resume: { ...machine.resume, firstMs: 5 } } }), "resume to")
+        .met,
+    ).toBe(false);
     expect(byTarget(rows, "`amber resume` whole process")).toMatchObject({ value: "+60 ms CPU", met: true });
   });
 

@@ -19,6 +19,10 @@ export function testEnv(io: HostIo, stderr: (text: string) => void): CliEnv {
     stderr,
     readFile: (path) => readFileSync(path),
     now: () => performance.now() / 1000,
+    cpuNow: () => {
+      const c = process.cpuUsage();
+      return (c.user + c.system) / 1e6;
+    },
     hostClock: { now: () => performance.now(), sleep: () => {} },
   };
 }

@@ -44,6 +44,20 @@ describe("amber run --save-at / resume / inspect / verify", () => {
     });
   }
 
+  it("resume --stats reports the restore's wall and CPU time and the run's CPU time; run --stats does not", () => {
+    const elf = `${OUT}hello.elf`;
+    const file = join(dir, "stats.ambc");
+    expect(runCli(["run", elf, "--save-at", "5000", "--save-to", file, "--halt-after-save"]).status).toBe(0);
+    const last = (stderr: string) => JSON.parse(stderr.trim().split("\n").at(-1)!);
+    const resumed = last(runCli(["resume", "--stats", file]).stderr);
+    expect(resumed.restoreSeconds).toBeGreaterThan(0);
+    expect(resumed.restoreCpuSeconds).toBeGreaterThan(0);
+    expect(resumed.runCpuSeconds).toBeGreaterThanOrEqual(0);
+    const ran = last(runCli(["run", "--stats", elf]).stderr);
+    for (const k of ["restoreSeconds", "restoreCpuSeconds", "runCpuSeconds"])
+      expect(Object.hasOwn(ran, k)).toBe(false);
+  });
+
   it("an image written while the guest runs on equals one written with the guest halted", async () => {
     const elf = `${OUT}bench-short.elf`;
     const halted = join(dir, "halted.ambc");

@@ -16,8 +16,9 @@ import {
   type SectionEntry,
   type SegmentEntry,
 } from "./layout.js";
+import { setOpenDirectory } from "./parent-chain.js";
 import { guard, readExactly } from "./read-errors.js";
-import { CheckpointReader, setOpenDirectory } from "./reader.js";
+import { CheckpointReader } from "./reader.js";
 import type { DirectorySource, OpenOptions, PageMapPart, PartStore } from "./reader-types.js";
 import { hostError, ImageAssembler } from "./writer.js";
 

@@ -10,8 +10,10 @@ import {
   type SegmentEntry,
 } from "./layout.js";
 import { checkLayout } from "./layout-check.js";
+import { checkParentSegments, openParent } from "./parent-chain.js";
 import { err, guard } from "./read-errors.js";
-import type { DirectorySource, OpenOptions, PartStore, Section, SectionSpec } from "./reader-types.js";
+import type { OpenOptions, PartStore, Section, SectionSpec } from "./reader-types.js";
+import { asSpecified, checkSectionVersion } from "./section-versions.js";
 import { SegmentReader } from "./segment-reader.js";
 import { FileStore, parseFile } from "./single-file.js";
 
@@ -36,7 +38,7 @@ export class CheckpointReader {
     const limits = { ...DEFAULT_READER_LIMITS, ...options.limits };
     return guard(file.name, () => {
       const { header, sections, segments, digest } = parseFile(file, limits);
-      return new CheckpointReader(new FileStore(file), header, sections, segments, digest, options);
+      return new CheckpointReader(new FileStore(file, sections), header, sections, segments, digest, options);
     });
   }
 
@@ -55,22 +57,12 @@ export class CheckpointReader {
     this.digest = toHex(this.digestBytes);
     this.sectionEntries = sections;
     for (const s of options.sections ?? []) this.specs.set(s.name, s);
-    this.parent = this.isIncremental && !options.withoutParent ? openParent(this, options) : undefined;
+    this.parent =
+      this.isIncremental && !options.withoutParent
+        ? openParent(this, options, CheckpointReader.open)
+        : undefined;
     this.segments = segments.map((e) => new SegmentReader(this, e, options));
-    if (this.parent) {
-      for (const g of this.segments) {
-        const p = this.parent.findSegment(g.name);
-        if (p && p.pageSize !== g.pageSize) {
-          err(
-            "CORRUPT",
-            `segment "${g.name}" has ${g.pageSize}-byte pages, its parent ${p.pageSize}`,
-            store.name,
-            undefined,
-            "the parent's page size",
-          );
-        }
-      }
-    }
+    if (this.parent) checkParentSegments(this, this.parent);
   }
 
   get name(): string {
@@ -155,26 +147,7 @@ export class CheckpointReader {
   section(name: string, spec: SectionSpec | undefined = this.specs.get(name)): Section {
     const e = this.entry(name);
     const h = this.header;
-    if (spec !== undefined) {
-      if (e.minVersion > spec.version) {
-        err(
-          "SECTION_TOO_NEW",
-          `section "${name}" is version ${e.version} and needs a reader of version ≥ ${e.minVersion}; this reader knows version ${spec.version} (image written by ${h.creatorName} ${h.creatorVersion})`,
-          this.name,
-          e.offset,
-          `minimum version ≤ ${spec.version}`,
-        );
-      }
-      if (e.version < spec.minVersion) {
-        err(
-          "SECTION_TOO_OLD",
-          `section "${name}" is version ${e.version}; this reader loads versions ${spec.minVersion}..${spec.version} (image written by ${h.creatorName} ${h.creatorVersion})`,
-          this.name,
-          e.offset,
-          `version ≥ ${spec.minVersion}`,
-        );
-      }
-    }
+    if (spec !== undefined) checkSectionVersion(e, spec, this.header, this.name);
     let fields = this.decoded.get(name);
     if (fields === undefined) {
       const bytes = this.sectionBytes(name);
@@ -183,11 +156,7 @@ export class CheckpointReader {
       );
       this.decoded.set(name, fields);
     }
-    let out: FieldRecord = { ...fields };
-    if (spec !== undefined) {
-      if (e.version < spec.version && spec.upgrade) out = spec.upgrade(out, e.version);
-      for (const [k, v] of Object.entries(spec.defaults ?? {})) if (!(k in out)) out[k] = v;
-    }
+    const out = spec === undefined ? { ...fields } : asSpecified(fields, e, spec);
     return { name, version: e.version, minVersion: e.minVersion, fields: out };
   }
 
@@ -225,61 +194,4 @@ export class CheckpointReader {
     this.store.close();
     this.parent?.close();
   }
-}
-
-function openParent(child: CheckpointReader, options: OpenOptions): CheckpointReader {
-  const digest = toHex(child.header.parentDigest);
-  const chain = [...(options.chain ?? []), child.name];
-  if (chain.length > child.limits.maxChainDepth) {
-    err(
-      "PARENT_CYCLE",
-      `parent chain deeper than ${child.limits.maxChainDepth} images`,
-      child.name,
-      128,
-      `≤ ${child.limits.maxChainDepth} images`,
-    );
-  }
-  let parent: CheckpointReader | undefined = options.parent;
-  if (parent === undefined) {
-    const loc = options.resolveParent?.({ digest, hint: child.header.parentHint, child: child.name });
-    if (loc === undefined) {
-      err(
-        "PARENT_MISSING",
-        `parent ${digest} not found${child.header.parentHint ? ` (hint: "${child.header.parentHint}")` : ""}`,
-        child.name,
-        128,
-        "a resolvable parent",
-      );
-    }
-    const locName = "reader" in loc ? loc.reader.name : "file" in loc ? loc.file.name : loc.directory.name;
-    if (chain.includes(locName)) {
-      err(
-        "PARENT_CYCLE",
-        `parent "${locName}" is already in the chain ${chain.join(" → ")}`,
-        child.name,
-        128,
-        "a chain without repeats",
-      );
-    }
-    const next: OpenOptions = { ...options, parent: undefined, chain };
-    if ("reader" in loc) parent = loc.reader;
-    else if ("file" in loc) parent = CheckpointReader.open(loc.file, next);
-    else parent = openDirectoryImpl!(loc.directory, next);
-  }
-  if (parent.digest !== digest) {
-    err(
-      "PARENT_MISMATCH",
-      `parent "${parent.name}" has digest ${parent.digest}`,
-      child.name,
-      128,
-      `digest ${digest}`,
-    );
-  }
-  return parent;
-}
-
-/** Set by directory.ts (avoids an import cycle). */
-export let openDirectoryImpl: ((dir: DirectorySource, options: OpenOptions) => CheckpointReader) | undefined;
-export function setOpenDirectory(fn: (dir: DirectorySource, options: OpenOptions) => CheckpointReader): void {
-  openDirectoryImpl = fn;
 }

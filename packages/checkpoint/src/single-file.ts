@@ -20,18 +20,45 @@ import { refuseUnknownIncompatible } from "./layout-check.js";
 import { err, readExactly } from "./read-errors.js";
 import type { PageMapPart, PartStore } from "./reader-types.js";
 
+/**
+ * Sections lying within this many bytes of each other (a writer puts them back to back) are
+ * read with one read, at the first section asked for: a resume reads them all.
+ */
+const SECTIONS_SPAN_MAX = 256 * 1024;
+
 /** The single-file layout: where an image's parts are in its one file. */
 export class FileStore implements PartStore {
-  constructor(readonly file: BlockFile) {}
+  /** The sections' bytes, read at the first section asked for (see SECTIONS_SPAN_MAX). */
+  private span: { offset: number; bytes: Uint8Array } | undefined;
+
+  constructor(
+    readonly file: BlockFile,
+    /** The image's sections, to read them together. */
+    private readonly sections: readonly SectionEntry[] = [],
+  ) {}
   get name(): string {
     return this.file.name;
   }
+  /** The section's bytes as stored (their hash is the reader's to check). */
   sectionBytes(e: SectionEntry): PageMapPart {
-    return {
-      bytes: readExactly(this.file, e.offset, e.length, `section "${e.name}"`),
-      file: this.name,
-      offset: e.offset,
-    };
+    const span = this.sectionSpan();
+    const bytes =
+      span !== undefined && e.offset >= span.offset && e.offset + e.length <= span.offset + span.bytes.length
+        ? span.bytes.subarray(e.offset - span.offset, e.offset - span.offset + e.length)
+        : readExactly(this.file, e.offset, e.length, `section "${e.name}"`);
+    return { bytes, file: this.name, offset: e.offset };
+  }
+  private sectionSpan(): { offset: number; bytes: Uint8Array } | undefined {
+    if (this.span !== undefined || this.sections.length < 2) return this.span;
+    let start = Number.POSITIVE_INFINITY;
+    let end = 0;
+    for (const s of this.sections) {
+      start = Math.min(start, s.offset);
+      end = Math.max(end, s.offset + s.length);
+    }
+    if (end - start > SECTIONS_SPAN_MAX) return undefined;
+    this.span = { offset: start, bytes: readExactly(this.file, start, end - start, "sections") };
+    return this.span;
   }
   pageMapBytes(e: SegmentEntry): PageMapPart {
     const n = e.rangeCount * RANGE_ENTRY_SIZE;
@@ -61,6 +88,12 @@ export class FileStore implements PartStore {
   }
 }
 
+/**
+ * Bytes read at once from the start of an image: the fixed header and, in all but unusual
+ * images, the strings after it (the rest of a longer header is read after).
+ */
+const HEADER_READ = 512;
+
 /** Parses and checks header and tables of a single-file image; reads nothing else. */
 export function parseFile(
   file: BlockFile,
@@ -76,7 +109,9 @@ export function parseFile(
       0,
       `≥ ${FIXED_HEADER_SIZE} bytes`,
     );
-  const first = readExactly(file, 0, 4, "magic");
+  // One read for magic, fixed header and (most often) the whole header.
+  const head = readExactly(file, 0, Math.min(size, HEADER_READ), "header");
+  const first = head.subarray(0, 4);
   const le = detectByteOrder(first);
   if (le === undefined) {
     if (isZero(first))
@@ -97,7 +132,7 @@ export function parseFile(
       size,
       `≥ ${FIXED_HEADER_SIZE} bytes`,
     );
-  const fixed = readExactly(file, 0, FIXED_HEADER_SIZE, "header");
+  const fixed = head.subarray(0, FIXED_HEADER_SIZE);
   const dv = new DataView(fixed.buffer, fixed.byteOffset, fixed.byteLength);
   const version = dv.getUint16(4, le);
   if (version !== FORMAT_VERSION) {
@@ -123,8 +158,12 @@ export function parseFile(
       `a multiple of 8 in [${fixedLength}, ${MAX_HEADER_LENGTH}]`,
     );
   }
-  // A copy (a Node Buffer's slice() is a view) that the checksum field can be zeroed in.
-  const hbytes = new Uint8Array(readExactly(file, 0, headerLength, "header"));
+  // A copy that the checksum field can be zeroed in.
+  const hbytes = new Uint8Array(headerLength);
+  hbytes.set(head.subarray(0, Math.min(headerLength, head.length)));
+  if (headerLength > head.length) {
+    hbytes.set(readExactly(file, head.length, headerLength - head.length, "header"), head.length);
+  }
   const stored = new DataView(hbytes.buffer).getBigUint64(HEADER_CHECKSUM_AT, le);
   hbytes.fill(0, HEADER_CHECKSUM_AT, HEADER_CHECKSUM_AT + 8);
   const actual = checksum64(hbytes);

@@ -36,6 +36,8 @@ export interface FramedReaderOptions {
 export type PageKind = "fill" | "ref" | "raw" | "delta" | "base";
 const KIND_NAMES: PageKind[] = ["fill", "ref", "raw", "delta", "base"];
 const CODEC_NONE = CODEC_IDS.none;
+/** Index entries checked together, the first time one of them is used (see checkWindow). */
+const INDEX_WINDOW = 256;
 
 function checkMagic(bytes: Uint8Array, magic: Uint8Array, offset: number, what: string): void {
   for (let i = 0; i < magic.length; i++) {
@@ -73,8 +75,13 @@ export class FramedReader {
   readonly codecId: number;
   readonly incompatFeatures: number;
   readonly compatFeatures: number;
-  /** The index as read (entries of INDEX_ENTRY_SIZE bytes), checked once at open. */
+  /**
+   * The index as read (entries of INDEX_ENTRY_SIZE bytes). Its checksum and its ends are
+   * checked at open; its entries window by window, before any of them is first used.
+   */
   private readonly indexView: DataView;
+  /** By window of INDEX_WINDOW entries: 1 once its entries are checked (see checkWindow). */
+  private readonly checkedWindows: Uint8Array;
   /** Where the index lies in the data, for error messages. */
   private readonly indexAt: number;
   private entries: IndexEntry[] | undefined;
@@ -184,7 +191,8 @@ export class FramedReader {
     this.indexView = new DataView(indexBytes.buffer, indexBytes.byteOffset, indexBytes.byteLength);
     this.indexAt = expectedIndexOffset;
     this.pageCount = pageCount;
-    this.checkIndex(blockCount);
+    this.checkedWindows = new Uint8Array(Math.ceil(blockCount / INDEX_WINDOW));
+    this.checkEnds(blockCount);
   }
 
   static open(source: Uint8Array | ByteSource, options: FramedReaderOptions = {}): FramedReader {
@@ -192,75 +200,110 @@ export class FramedReader {
   }
 
   /**
-   * Checks every index entry (blocks back to back in page order, known codecs, bounded
-   * sizes). One pass of plain reads over the index bytes: the entries are read from them on
-   * demand (`index` builds objects only for whoever asks), so opening a big image for a few
-   * pages (a lazy resume) costs little.
+   * Checks the index's ends at open: the first block starts at page 0 right after the header,
+   * the last ends at page `pageCount` where the index begins. The entries between are checked
+   * window by window when first used (`checkWindow`): each is where the one before it ends, so
+   * once every window is checked (`index`, or reading every block) the whole index has been
+   * checked as one pass at open would have, and opening a big image for a few pages (a lazy
+   * resume) reads through a few entries, not all of them.
    */
-  private checkIndex(blockCount: number): void {
-    const v = this.indexView;
-    const at = this.indexAt;
-    const pageCount = this.pageCount;
-    let nextPage = 0;
-    let dataEnd = HEADER_SIZE;
-    let lastCodec = -1;
-    for (let i = 0; i < blockCount; i++) {
-      const o = i * INDEX_ENTRY_SIZE;
-      const entryAt = at + o;
-      const hi = v.getUint32(o + 4, true);
-      if (hi > 0x1f_ffff) {
-        throw new CompressError("CORRUPT", "block offset exceeds 2^53", entryAt, "a value below 2^53");
-      }
-      const offset = hi * 2 ** 32 + v.getUint32(o, true);
-      const storedLength = v.getUint32(o + 8, true);
-      const rawLength = v.getUint32(o + 12, true);
-      const firstPage = v.getUint32(o + 16, true);
-      const count = v.getUint32(o + 20, true);
-      const codecId = v.getUint8(o + 24);
-      // Blocks are written back to back, in page order, between the header and the index.
-      if (offset !== dataEnd || offset + storedLength > at) {
+  private checkEnds(blockCount: number): void {
+    if (blockCount === 0) {
+      if (this.pageCount !== 0 || this.indexAt !== HEADER_SIZE) {
         throw new CompressError(
           "CORRUPT",
-          `block ${i} at ${offset}+${storedLength} is not where the previous block ends`,
-          entryAt,
-          `offset ${dataEnd}, ending by ${at}`,
+          `index covers 0 pages and data up to ${HEADER_SIZE}`,
+          this.indexAt,
+          `${this.pageCount} pages and data up to ${this.indexAt}`,
         );
       }
-      if (firstPage !== nextPage || count === 0 || nextPage + count > pageCount) {
-        throw new CompressError(
-          "CORRUPT",
-          `block ${i} covers pages ${firstPage}+${count}`,
-          entryAt + 16,
-          `first page ${nextPage}, 1..${pageCount - nextPage} pages`,
-        );
-      }
-      if (rawLength > this.limits.maxBlockBytes) {
-        throw new CompressError(
-          "LIMIT_EXCEEDED",
-          `block ${i} declares ${rawLength} decoded bytes`,
-          entryAt + 12,
-          `≤ ${this.limits.maxBlockBytes}`,
-        );
-      }
-      if (codecId !== lastCodec) {
-        codecById(codecId, entryAt + 24);
-        lastCodec = codecId;
-      }
-      nextPage += count;
-      dataEnd = offset + storedLength;
+      return;
     }
-    if (nextPage !== pageCount || dataEnd !== at) {
+    this.checkEntry(0);
+    const last = blockCount - 1;
+    this.checkEntry(last);
+    const v = this.indexView;
+    const o = last * INDEX_ENTRY_SIZE;
+    const pagesEnd = v.getUint32(o + 16, true) + v.getUint32(o + 20, true);
+    const dataEnd = this.offsetOf(last) + v.getUint32(o + 8, true);
+    if (pagesEnd !== this.pageCount || dataEnd !== this.indexAt) {
       throw new CompressError(
         "CORRUPT",
-        `index covers ${nextPage} pages and data up to ${dataEnd}`,
-        at,
-        `${pageCount} pages and data up to ${at}`,
+        `index covers ${pagesEnd} pages and data up to ${dataEnd}`,
+        this.indexAt,
+        `${this.pageCount} pages and data up to ${this.indexAt}`,
       );
     }
   }
 
-  /** Block i's index entry (checked at open). */
+  /** Checks the entries of the window holding entry i, once. */
+  private checkWindow(i: number): void {
+    const w = Math.floor(i / INDEX_WINDOW);
+    if (this.checkedWindows[w] === 1) return;
+    const end = Math.min(this.blockCount, (w + 1) * INDEX_WINDOW);
+    for (let j = w * INDEX_WINDOW; j < end; j++) this.checkEntry(j);
+    this.checkedWindows[w] = 1;
+  }
+
+  /** Block i's stored offset (its high word checked: below 2^53). */
+  private offsetOf(i: number): number {
+    const v = this.indexView;
+    const o = i * INDEX_ENTRY_SIZE;
+    const hi = v.getUint32(o + 4, true);
+    if (hi > 0x1f_ffff) {
+      throw new CompressError("CORRUPT", "block offset exceeds 2^53", this.indexAt + o, "a value below 2^53");
+    }
+    return hi * 2 ** 32 + v.getUint32(o, true);
+  }
+
+  /**
+   * Checks index entry i against the one before it: blocks back to back in page order, known
+   * codecs, bounded sizes.
+   */
+  private checkEntry(i: number): void {
+    const v = this.indexView;
+    const at = this.indexAt;
+    const o = i * INDEX_ENTRY_SIZE;
+    const entryAt = at + o;
+    const p = o - INDEX_ENTRY_SIZE;
+    const dataEnd = i === 0 ? HEADER_SIZE : this.offsetOf(i - 1) + v.getUint32(p + 8, true);
+    const nextPage = i === 0 ? 0 : v.getUint32(p + 16, true) + v.getUint32(p + 20, true);
+    const offset = this.offsetOf(i);
+    const storedLength = v.getUint32(o + 8, true);
+    const rawLength = v.getUint32(o + 12, true);
+    const firstPage = v.getUint32(o + 16, true);
+    const count = v.getUint32(o + 20, true);
+    // Blocks are written back to back, in page order, between the header and the index.
+    if (offset !== dataEnd || offset + storedLength > at) {
+      throw new CompressError(
+        "CORRUPT",
+        `block ${i} at ${offset}+${storedLength} is not where the previous block ends`,
+        entryAt,
+        `offset ${dataEnd}, ending by ${at}`,
+      );
+    }
+    if (firstPage !== nextPage || count === 0 || nextPage + count > this.pageCount) {
+      throw new CompressError(
+        "CORRUPT",
+        `block ${i} covers pages ${firstPage}+${count}`,
+        entryAt + 16,
+        `first page ${nextPage}, 1..${this.pageCount - nextPage} pages`,
+      );
+    }
+    if (rawLength > this.limits.maxBlockBytes) {
+      throw new CompressError(
+        "LIMIT_EXCEEDED",
+        `block ${i} declares ${rawLength} decoded bytes`,
+        entryAt + 12,
+        `≤ ${this.limits.maxBlockBytes}`,
+      );
+    }
+    codecById(v.getUint8(o + 24), entryAt + 24);
+  }
+
+  /** Block i's index entry (checked, with its window, at its first use). */
   entry(i: number): IndexEntry {
+    this.checkWindow(i);
     const v = this.indexView;
     const o = i * INDEX_ENTRY_SIZE;
     return {
@@ -307,6 +350,24 @@ export class FramedReader {
     return lo;
   }
 
+  /**
+   * Block i, found by `blockOf` for page n, which it must hold: the search reads first pages
+   * of entries not checked yet, and a damaged one (checksum right, content not) can lead it
+   * astray.
+   */
+  private holding(i: number, n: number): ParsedBlock {
+    const block = this.loadBlock(i);
+    if (n < block.firstPage || n >= block.firstPage + block.pageCount) {
+      throw new CompressError(
+        "CORRUPT",
+        `page ${n} is not in block ${i} (pages ${block.firstPage}+${block.pageCount}), where the index leads`,
+        this.indexAt + i * INDEX_ENTRY_SIZE + 16,
+        "first pages ascending through the index",
+      );
+    }
+    return block;
+  }
+
   private loadBlock(i: number): ParsedBlock {
     const cached = this.cache.get(i);
     if (cached !== undefined) {
@@ -351,7 +412,7 @@ export class FramedReader {
 
   /** How page n is stored, without rebuilding it. */
   pageKind(n: number): PageKind {
-    const block = this.loadBlock(this.blockOf(n));
+    const block = this.holding(this.blockOf(n), n);
     return KIND_NAMES[block.kind[findRecord(block, n)]];
   }
 
@@ -362,7 +423,7 @@ export class FramedReader {
 
   private readPageAt(n: number, mayFollowRef: boolean): Uint8Array {
     const i = this.blockOf(n);
-    const block = this.loadBlock(i);
+    const block = this.holding(i, n);
     const r = findRecord(block, n);
     const param = block.param[r];
     switch (block.kind[r]) {

@@ -41,22 +41,13 @@ export { GuestClock } from "./guest-clock.js";
 export { CapturedIo, type HostIo } from "./host-io.js";
 export { type CheckpointDisk, Machine, type RestoreOptions } from "./machine.js";
 export { MachineError, type MachineErrorCode } from "./machine-error.js";
-export {
-  type BoardState,
-  CHECKPOINT_MACHINE,
-  type CsrState,
-  type DiskRecord,
-  diskSegmentName,
-  type HartState,
-  type MachineState,
-  RAM_SEGMENT,
-  SECTION_SPECS,
-  SECTION_VERSIONS,
-  sectionsToState,
-  stateToSections,
-  VIRTIO_SECTION_VERSION,
-  type VirtioDiskState,
-  virtioSectionName,
+export type {
+  BoardState,
+  CsrState,
+  DiskRecord,
+  HartState,
+  MachineState,
+  VirtioDiskState,
 } from "./machine-state.js";
 export { type InputEvent, InputLog } from "./replay/input-log.js";
 export {
@@ -83,3 +74,14 @@ export {
   type SessionOptions,
   type Snapshot,
 } from "./session/session.js";
+export { sectionsToState } from "./state-from-sections.js";
+export {
+  CHECKPOINT_MACHINE,
+  diskSegmentName,
+  RAM_SEGMENT,
+  SECTION_SPECS,
+  SECTION_VERSIONS,
+  stateToSections,
+  VIRTIO_SECTION_VERSION,
+  virtioSectionName,
+} from "./state-sections.js";

@@ -4,16 +4,11 @@ import { VIRT } from "./board-layout.js";
 import { DISK_PAGE, diskFingerprint, rangesToPages } from "./devices/tracked-disk.js";
 import type { DiskBackend } from "./devices/virtio-blk.js";
 import { MachineError } from "./machine-error.js";
-import {
-  CSR_FIELDS,
-  type DiskRecord,
-  diskSegmentName,
-  type MachineState,
-  RAM_SEGMENT,
-  sectionsToState,
-} from "./machine-state.js";
+import { CSR_FIELDS, type DiskRecord, type MachineState } from "./machine-state.js";
 import { RamPrefetch } from "./ram-prefetch.js";
 import { SavingBoard } from "./saving.js";
+import { sectionsToState } from "./state-from-sections.js";
+import { diskSegmentName, RAM_SEGMENT } from "./state-sections.js";
 
 /** What a restored machine takes from its host; the rest comes from the checkpoint. */
 export type RestoreOptions = Pick<MachineOptions, "io" | "jit" | "compiler" | "baselineBytes"> & {

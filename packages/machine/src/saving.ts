@@ -2,15 +2,9 @@ import type { CheckpointInput, CheckpointReader, SegmentReader } from "@amber/ch
 import type { RamSnapshot } from "@amber/memory";
 import { DISK_PAGE, pagesToRanges } from "./devices/tracked-disk.js";
 import { MachineError } from "./machine-error.js";
-import {
-  CHECKPOINT_MACHINE,
-  CSR_FIELDS,
-  diskSegmentName,
-  type MachineState,
-  RAM_SEGMENT,
-  stateToSections,
-} from "./machine-state.js";
+import { CSR_FIELDS, type MachineState } from "./machine-state.js";
 import { RunningBoard } from "./run-loop.js";
+import { CHECKPOINT_MACHINE, diskSegmentName, RAM_SEGMENT, stateToSections } from "./state-sections.js";
 
 /** Who wrote a checkpoint (its header's creator). */
 export interface CheckpointCreator {
@@ -181,7 +175,7 @@ export class SavingBoard extends RunningBoard {
 
   /**
    * The machine as checkpoint input for `writeCheckpoint` / `writeCheckpointFile`: one
-   * section per part (see machine-state.ts) and RAM as the "ram" segment of the pages that
+   * section per part (see state-sections.ts) and RAM as the "ram" segment of the pages that
    * hold data. Call it between runs (never from inside `run`); the pages are read while
    * the image is written, so write it before running on. A full image that does not change
    * the baseline: `beginSave` does everything this does and more. Disks are saved as

@@ -95,6 +95,38 @@ describe("lazy resume", () => {
     expect(lazy.machine.ram.read(0x600_0000 + 5 * PAGE, 4)).toBe(0x1005);
   });
 
+  it("an image whose block index spans several windows (checked where used) resumes as an eager one", () => {
+    // 34 MiB of data pages high in RAM: 270 blocks of 32 pages, so the RAM segment's index has
+    // two windows of 256 entries; a lazy resume checks those it uses, an eager one all of them.
+    const pages = 8640;
+    const withData = () => {
+      const g = bootGuest("hello");
+      for (let i = 0; i < pages; i++) g.machine.ram.write(0x400_0000 + i * PAGE, 4, 0x5eed_0000 + i);
+      return g;
+    };
+    const a = withData();
+    a.machine.run(2000);
+    const image = fullImage(a.machine);
+    const open = () => Reader.open(image.file);
+    const lazy = resume(open(), "lazy");
+    const eager = resume(open(), "eager");
+    expect(lazy.machine.ram.allocatedPages).toBe(0);
+    expect(eager.machine.ram.allocatedPages).toBeGreaterThan(pages);
+    // A page in the second window, read by the host before the guest runs.
+    expect(lazy.machine.ram.read(0x400_0000 + 8500 * PAGE, 4)).toBe(0x5eed_0000 + 8500);
+    const ends = [lazy, eager].map(({ machine, io }) => {
+      const outcome = machine.run();
+      return endState(machine, a.io.stdoutText + io.stdoutText, outcome);
+    });
+    expect(ends[0]).toEqual(ends[1]);
+    expect(fullImage(lazy.machine).digest).toBe(fullImage(eager.machine).digest);
+    // And as the machine that was never saved.
+    const straight = withData();
+    const outcome = straight.machine.run();
+    expect(ends[0]).toEqual(endState(straight.machine, straight.io.stdoutText, outcome));
+    expect(ends[0]!.stdout.length).toBeGreaterThan(a.io.stdoutText.length);
+  });
+
   it("a page damaged in the file is found when the guest first touches it: one error naming the file and offset; the file is left as it was", () => {
     const a = bootGuest("hello");
     a.machine.run(200);

@@ -167,6 +167,7 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
     return resumeUnderGdb(env, path, options, parseGdbAddress(options.gdb), maxSteps);
   }
   if (options.wait) throw new UserError("--wait needs --gdb", ExitCode.Usage);
+  const opening = { wall: env.now(), cpu: env.cpuNow() };
   return withCheckpoint(path, (reader) => {
     if (saveAt !== undefined && !options.full) checkSaveTarget(options.saveTo!, reader);
     const { specs, images } = openSavedDisks(reader, path, options.disk ?? []);
@@ -185,6 +186,7 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
         maxSteps,
         images,
         specs,
+        opening,
       );
     } finally {
       port?.close();
@@ -244,6 +246,8 @@ function resumeMachine(
   maxSteps: number,
   images: Image[],
   specs: DiskSpec[],
+  /** env.now() and env.cpuNow() before the image was opened. */
+  opening: { wall: number; cpu: number },
 ): number {
   // The guest's (save-world "NAME") is saved beside the image in a plain resume; elsewhere refused at once.
   const canSave = saveAt === undefined && options.record === undefined;
@@ -290,6 +294,8 @@ function resumeMachine(
   }
   recording?.attach(machine);
   const started = env.now();
+  const startedCpu = env.cpuNow();
+  const restored = { seconds: started - opening.wall, cpuSeconds: startedCpu - opening.cpu };
   // --max-insns and --save-at count from the start of the guest, as in `amber run`.
   let outcome: RunOutcome;
   let nothingSaved = false;
@@ -327,8 +333,12 @@ function resumeMachine(
     recording?.finish(outcome);
   }
   const seconds = env.now() - started;
+  const runCpuSeconds = env.cpuNow() - startedCpu;
   closeDisks(images, specs, options.saveDiskDiff);
-  const status = finishRun(env, machine, outcome, seconds, options.stats === true);
+  const status = finishRun(env, machine, outcome, seconds, options.stats === true, {
+    ...restored,
+    runCpuSeconds,
+  });
   return nothingSaved ? saveNotReached(env, saveAt!, machine, status) : status;
 }
 

@@ -656,13 +656,30 @@ export function saveAndContinue(
   return outcome;
 }
 
-/** Reports the end of a run (statistics, why it stopped) and returns the exit status. */
+/** What `amber resume --stats` adds: the restore's wall and CPU time, and the run's CPU time. */
+export interface ResumeTimes {
+  /** From opening the image to the machine restored, ready to run. */
+  seconds: number;
+  /** CPU time of the same (all the process's threads). */
+  cpuSeconds: number;
+  /** CPU time of the run (whose wall time is finishRun's `seconds`). */
+  runCpuSeconds: number;
+}
+
+/**
+ * Reports the end of a run (statistics, why it stopped) and returns the exit status.
+ * `resumed` (`amber resume`) adds restoreSeconds, restoreCpuSeconds and runCpuSeconds: with a
+ * run one instruction long (`--max-insns` one past the image's count), restoreSeconds +
+ * seconds is the time to the first guest instruction, and restoreCpuSeconds + runCpuSeconds
+ * its CPU time.
+ */
 export function finishRun(
   env: CliEnv,
   machine: Machine,
   outcome: RunOutcome,
   seconds: number,
   stats: boolean,
+  resumed?: ResumeTimes,
 ): number {
   if (stats) {
     const instructions = machine.hart.steps;
@@ -674,6 +691,13 @@ export function finishRun(
         mips: seconds > 0 ? Number((instructions / seconds / 1e6).toFixed(2)) : null,
         exit: outcome.kind === "exited" ? outcome.code : outcome.kind,
         pagesTouched: machine.ram.allocatedPages,
+        ...(resumed === undefined
+          ? {}
+          : {
+              restoreSeconds: Number(resumed.seconds.toFixed(6)),
+              restoreCpuSeconds: Number(resumed.cpuSeconds.toFixed(6)),
+              runCpuSeconds: Number(resumed.runCpuSeconds.toFixed(6)),
+            }),
       })}\n`,
     );
   }

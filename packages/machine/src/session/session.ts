@@ -1,7 +1,7 @@
 import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
 import { Machine } from "../machine.js";
-import { SECTION_SPECS } from "../machine-state.js";
 import type { RunOutcome } from "../run-loop.js";
+import { SECTION_SPECS } from "../state-sections.js";
 import { SessionConsole } from "./session-console.js";
 
 /** What a `Session` boots: a program (`elf`) or a kernel, as `Machine.loadElf`/`loadKernel` take them. */
