@@ -155,7 +155,8 @@ describe("amber run --save-at / resume / inspect / verify", () => {
     const full = join(dir, "f-full.ambc");
     expect(runCli(["run", elf, "--save-at", "2000", "--save-to", A, "--halt-after-save"]).status).toBe(0);
     expect(runCli(["resume", A, "--save-at", "8000", "--save-to", inc, "--halt-after-save"]).status).toBe(0);
-    expect((await runCliAsync(["resume", A, "--save-at", "8000", "--save-to", full, "--full"])).status).toBe(0);
+    const saved = await runCliAsync(["resume", A, "--save-at", "8000", "--save-to", full, "--full"]);
+    expect(saved.status).toBe(0);
     const info = JSON.parse(runCli(["inspect", "--json", full]).out);
     expect(info.incremental).toBe(false);
     expect(runCli(["diff", inc, full]).status).toBe(0);
