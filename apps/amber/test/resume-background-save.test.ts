@@ -35,11 +35,12 @@ const hello = guests((g) => g.march === "rv32imac" && g.name === "hello")[0]!;
 
 /**
  * Runs `f` with a tmpfs at `mount` (root only; false when it cannot be had) holding `files`
- * and no free byte more: every write there runs out of space.
+ * and no free byte more (every write there runs out of space), or mounted read-only.
  */
-async function onFullTmpfs(
+async function onSmallTmpfs(
   mount: string,
   files: Record<string, Buffer>,
+  how: "full" | "read-only",
   f: () => Promise<void>,
 ): Promise<boolean> {
   mkdirSync(mount, { recursive: true });
@@ -50,13 +51,17 @@ async function onFullTmpfs(
   }
   try {
     for (const [name, bytes] of Object.entries(files)) writeFileSync(join(mount, name), bytes);
-    const { bavail, bsize } = statfsSync(mount);
-    try {
-      writeFileSync(join(mount, "filler"), Buffer.alloc(Number(bavail) * Number(bsize), 0x55));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+    if (how === "read-only") {
+      expect(spawnSync("mount", ["-o", "remount,ro", mount]).status).toBe(0);
+    } else {
+      const { bavail, bsize } = statfsSync(mount);
+      try {
+        writeFileSync(join(mount, "filler"), Buffer.alloc(Number(bavail) * Number(bsize), 0x55));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOSPC") throw e;
+      }
+      expect(statfsSync(mount).bavail).toBe(0);
     }
-    expect(statfsSync(mount).bavail).toBe(0);
     await f();
     return true;
   } finally {
@@ -136,13 +141,32 @@ describe("amber resume --save-at saves while the guest runs on", () => {
     const previous = readFileSync(base);
     const small = join(dir, "small-save-at");
     const target = join(small, "next.amber");
-    const ran = await onFullTmpfs(small, { "next.amber": previous }, async () => {
+    const ran = await onSmallTmpfs(small, { "next.amber": previous }, "full", async () => {
       const r = await runCliAsync(["resume", base, "--save-at", "5000", "--save-to", target, "--full"]);
       expect(r.stderr).toMatch(/^amber: .*next\.amber: no space left on device while writing\n$/);
       expect(r.status).toBe(125);
       expect(made.stdout + r.stdout).toBe(hello.expectedStdout.toString("latin1"));
       expect(readFileSync(target).equals(previous)).toBe(true);
       expect(readdirSync(small).sort()).toEqual(["filler", "next.amber"]);
+    });
+    if (!ran) ctx.skip();
+  });
+
+  it("a read-only target: refused before the guest runs, one line, exit 125, the previous file kept", async (ctx) => {
+    const base = join(dir, "ro-base.amber");
+    expect(
+      runCli(["run", hello.elf, "--save-at", "2000", "--save-to", base, "--halt-after-save"]).status,
+    ).toBe(0);
+    const previous = readFileSync(base);
+    const ro = join(dir, "ro-save-at");
+    const target = join(ro, "next.amber");
+    const ran = await onSmallTmpfs(ro, { "next.amber": previous }, "read-only", async () => {
+      const r = await runCliAsync(["resume", base, "--save-at", "5000", "--save-to", target]);
+      expect(r.stderr).toBe(`amber: --save-to ${target}: cannot write in ${ro}: read-only file system\n`);
+      expect(r.status).toBe(125);
+      expect(r.stdout).toBe("");
+      expect(readFileSync(target).equals(previous)).toBe(true);
+      expect(readdirSync(ro)).toEqual(["next.amber"]);
     });
     if (!ran) ctx.skip();
   });
@@ -194,7 +218,7 @@ describe("the guest's save-world under amber resume", () => {
   it("a save-world that runs out of space: one line, exit 125, the guest went on, the previous world kept", async (ctx) => {
     const small = join(dir, "small-worlds");
     const previous = readFileSync(world);
-    const ran = await onFullTmpfs(small, { "e.amber": previous }, async () => {
+    const ran = await onSmallTmpfs(small, { "e.amber": previous }, "full", async () => {
       const r = await runCliAsync(
         ["resume", world, "--worlds", small],
         '(save-world "e")\n(+ 1 2)\n(exit 3)\n',
