@@ -546,15 +546,16 @@ export function registerCheckpointCommands(
     .addHelpText(
       "after",
       `
-The guest runs on while the image is written (copy-on-write: the image is the instant
---save-at names). An incremental image stores only the RAM pages the guest wrote since the
-resumed image was saved (XOR-delta against its pages) and finds the parent again by the
-path stored in it (relative to the image); the parent's digest decides.
+The guest runs on while the image is written, synced and renamed into place (copy-on-write:
+the image is the instant --save-at names); the run ends once it is durable. An incremental
+image stores only the RAM pages the guest wrote since the resumed image was saved
+(XOR-delta against its pages) and finds the parent again by the path stored in it
+(relative to the image); the parent's digest decides.
 Disks: the image holds the pages the guest wrote; their bases are reopened from the
 paths recorded (relative to the image) or from --disk, and must have the same content
 (size and fingerprint are checked).
-Exit status: the guest's own, 124 for --max-insns, 125 for a damaged image or a missing
-parent, 126 for an unhandled trap, 2 for a bad command line.`,
+Exit status: the guest's own, 124 for --max-insns, 125 for a damaged image, a missing
+parent or a save that failed, 126 for an unhandled trap, 2 for a bad command line.`,
     )
     .action((path: string, o) => setStatus(resumeCommand(env, path, o)));
   program
