@@ -48,7 +48,7 @@ describe("amber relocate: disks that moved, fixed by one command", () => {
     // An incremental world on it (before the guest writes the disk), and a full save further on: the oracle.
     const c = runCli(["resume", world, "--save-at", "30000", "--save-to", child, "--halt-after-save"]);
     expect(c.status).toBe(0);
-    const before = runCli([
+    const before = await runCliAsync([
       "resume",
       world,
       "--full",
@@ -106,7 +106,7 @@ describe("amber relocate: disks that moved, fixed by one command", () => {
 
     // Resumed from its new place, the world reaches the same full save (the disk named as before, relative to it).
     mkdirSync(p("B/worlds"));
-    const after = runCli([
+    const after = await runCliAsync([
       "resume",
       world,
       "--full",

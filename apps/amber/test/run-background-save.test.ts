@@ -79,7 +79,7 @@ describe("the guest's save-world under amber run", () => {
     const b = runCli(["resume", join(worlds, "b.amber")]);
     expect(b.stdout).toBe("#t\nlisp> ");
     expect(b.status).toBe(7);
-    const a = runCli(["resume", join(worlds, "a.amber")]);
+    const a = await runCliAsync(["resume", join(worlds, "a.amber")]);
     expect(a.stdout).toBe("#t\nlisp> x\nlisp> #f\nlisp> ");
     expect(a.stderr).toMatch(/^amber: saved .*\/b\.amber \(incremental\): /);
     expect(a.status).toBe(7);

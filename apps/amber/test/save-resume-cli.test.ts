@@ -82,7 +82,7 @@ describe("amber run --save-at / resume / inspect / verify", () => {
     ["priv-paging", 100_000, 400_000, 700_000],
     ["bench-short", 3_000_000, 15_000_000, 25_000_000],
   ] as const) {
-    it(`${name}: run → A, resume A → B (incremental, guest running on) → resume B is the straight run`, () => {
+    it(`${name}: run → A, resume A → B (incremental, guest running on) → resume B is the straight run`, async () => {
       const elf = `${OUT}${name}.elf`;
       const straight = runCli(["run", "--stats", elf]);
       const A = join(dir, `chain-${name}-a.ambc`);
@@ -92,7 +92,7 @@ describe("amber run --save-at / resume / inspect / verify", () => {
       expect(first.status, first.stderr).toBe(0);
 
       // Resume A, save B at n2 while running on to the end: the same output and status.
-      const through = runCli(["resume", "--stats", A, "--save-at", String(n2), "--save-to", B]);
+      const through = await runCliAsync(["resume", "--stats", A, "--save-at", String(n2), "--save-to", B]);
       expect(through.status, through.stderr).toBe(straight.status);
       expect(first.stdout + through.stdout).toBe(straight.stdout);
       expect(stats(through.stderr)).toEqual(stats(straight.stderr));
@@ -162,20 +162,21 @@ describe("amber run --save-at / resume / inspect / verify", () => {
     expect(h.stdout + runCli(["resume", running]).stdout).toBe(straight.stdout);
   });
 
-  it("resume --full saves a self-contained image of the same state", () => {
+  it("resume --full saves a self-contained image of the same state", async () => {
     const elf = `${OUT}hello.elf`;
     const A = join(dir, "f-a.ambc");
     const inc = join(dir, "f-inc.ambc");
     const full = join(dir, "f-full.ambc");
     expect(runCli(["run", elf, "--save-at", "2000", "--save-to", A, "--halt-after-save"]).status).toBe(0);
     expect(runCli(["resume", A, "--save-at", "8000", "--save-to", inc, "--halt-after-save"]).status).toBe(0);
-    expect(runCli(["resume", A, "--save-at", "8000", "--save-to", full, "--full"]).status).toBe(0);
+    const saved = await runCliAsync(["resume", A, "--save-at", "8000", "--save-to", full, "--full"]);
+    expect(saved.status).toBe(0);
     const info = JSON.parse(runCli(["inspect", "--json", full]).out);
     expect(info.incremental).toBe(false);
     expect(runCli(["diff", inc, full]).status).toBe(0);
   });
 
-  it("an incremental save onto its own parent is refused before running; --full may replace it", () => {
+  it("an incremental save onto its own parent is refused before running; --full may replace it", async () => {
     const elf = `${OUT}hello.elf`;
     const A = join(dir, "self.ambc");
     const B = join(dir, "self-b.ambc");
@@ -205,7 +206,7 @@ describe("amber run --save-at / resume / inspect / verify", () => {
       join(dir, "x.ambc"),
       "--halt-after-save",
     ]);
-    const full = runCli(["resume", A, "--save-at", "6000", "--save-to", A, "--full"]);
+    const full = await runCliAsync(["resume", A, "--save-at", "6000", "--save-to", A, "--full"]);
     expect(full.status, full.stderr).toBe(straight.status);
     expect(JSON.parse(runCli(["inspect", "--json", A]).out).incremental).toBe(false);
     const mid = runCli(["resume", join(dir, "x.ambc"), "--max-insns", "6000"]);

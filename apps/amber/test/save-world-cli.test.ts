@@ -36,7 +36,7 @@ describe("(save-world NAME) under amber run and amber resume", () => {
     // Execution goes on right after the call, which now answers #t; it saves again, beside
     // the image. What the guest had read ahead of its answer (the pipe's next lines) is part
     // of the saved world, so the world resumed from w2 reads them again.
-    const resumed = runCli(
+    const resumed = await runCliAsync(
       ["resume", join(tmp, "w.amber")],
       '(define r (save-world "w2"))\n(list r x)\n(exit 4)\n',
     );
@@ -49,7 +49,7 @@ describe("(save-world NAME) under amber run and amber resume", () => {
   });
 
   it("is refused at once, as an error in Lisp, where the run cannot save (the world itself, a bad name, --record)", async () => {
-    const self = runCli(["resume", join(tmp, "w.amber")], '(save-world "w")\n(+ 1 2)\n(exit 0)\n');
+    const self = await runCliAsync(["resume", join(tmp, "w.amber")], '(save-world "w")\n(+ 1 2)\n(exit 0)\n');
     expect(self.stdout).toBe(
       "resumed\nlisp> error: save-world: w.amber is the world this one came from: choose another name\nlisp> 3\nlisp> ",
     );

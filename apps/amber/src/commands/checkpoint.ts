@@ -25,27 +25,43 @@ import {
 } from "./image-disks.js";
 import { Recording, recordedFiles } from "./record-replay.js";
 import { isRemoteRef } from "./registry-open.js";
-import {
-  checkSaveTarget,
-  finishRun,
-  openConsole,
-  saveAndContinue,
-  saveImage,
-  saveNotReached,
-  saveReport,
-} from "./run.js";
+import { checkSaveTarget, finishRun, openConsole, saveImage, saveNotReached, saveReport } from "./run.js";
+import { saveAtAndRunOn } from "./run-while-saving.js";
 import { checkSaveDestination } from "./save-target.js";
 
-/** Runs `f` with the checkpoint at `path` open; its failures become one-line errors (exit 125). */
+/**
+ * Runs `f` with the checkpoint at `path` open (until the promise `f` returns settles, if it
+ * does); its failures become one-line errors (exit 125).
+ */
 function withCheckpoint<T>(path: string, f: (reader: CheckpointReader) => T): T {
   const reader = openImage(path);
+  return finallyAfter(
+    () => {
+      try {
+        const result = f(reader);
+        return result instanceof Promise
+          ? (result.catch((e: unknown) => checkpointFailure(e, path)) as T)
+          : result;
+      } catch (e) {
+        return checkpointFailure(e, path);
+      }
+    },
+    () => reader.close(),
+  );
+}
+
+/** `f()`, then `cleanup()`: at once, or once the promise `f` returns settles. */
+function finallyAfter<T>(f: () => T, cleanup: () => void): T {
+  let result: T;
   try {
-    return f(reader);
+    result = f();
   } catch (e) {
-    return checkpointFailure(e, path);
-  } finally {
-    reader.close();
+    cleanup();
+    throw e;
   }
+  if (result instanceof Promise) return result.finally(cleanup) as T;
+  cleanup();
+  return result;
 }
 
 export interface ResumeOptions {
@@ -175,23 +191,27 @@ export function resumeCommand(env: CliEnv, path: string, options: ResumeOptions)
       for (const i of images) i.close();
       throw new UserError("--save-disk-diff needs an image with exactly one disk", ExitCode.Usage);
     }
-    try {
-      port = serial === undefined ? undefined : openConsole(env, serial);
-      return resumeMachine(
-        { ...env, io: port ?? env.io },
-        reader,
-        path,
-        options,
-        saveAt,
-        maxSteps,
-        images,
-        specs,
-        opening,
-      );
-    } finally {
-      port?.close();
-      for (const i of images) i.close();
-    }
+    // A save in the background keeps them open until it is durable and the guest has stopped.
+    return finallyAfter(
+      () => {
+        port = serial === undefined ? undefined : openConsole(env, serial);
+        return resumeMachine(
+          { ...env, io: port ?? env.io },
+          reader,
+          path,
+          options,
+          saveAt,
+          maxSteps,
+          images,
+          specs,
+          opening,
+        );
+      },
+      () => {
+        port?.close();
+        for (const i of images) i.close();
+      },
+    );
   });
 }
 
@@ -248,7 +268,7 @@ function resumeMachine(
   specs: DiskSpec[],
   /** env.now() and env.cpuNow() before the image was opened. */
   opening: { wall: number; cpu: number },
-): number {
+): number | Promise<number> {
   // The guest's (save-world "NAME") is saved beside the image in a plain resume; elsewhere refused at once.
   const canSave = saveAt === undefined && options.record === undefined;
   const worlds = options.worlds ?? (isRemoteRef(path) ? "." : nodePath.dirname(path));
@@ -316,30 +336,41 @@ function resumeMachine(
         closeDisks(images, specs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
-      outcome = saveAndContinue(machine, options.saveTo!, maxSteps, parent, report);
-      if (outcome.kind === "budget") outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
-    } else {
-      nothingSaved = true;
+      // As `amber run --save-at`: the guest runs on while the image is made durable.
+      return saveAtAndRunOn(env, machine, options.saveTo!, maxSteps, { parent, report }).then((r) =>
+        end(r.outcome, r.failed),
+      );
     }
+    nothingSaved = true;
   } else {
+    let ran: RunOutcome | Promise<{ outcome: RunOutcome; failed: boolean }>;
     try {
-      outcome = canSave
+      ran = canSave
         ? runSavingWorlds(env, machine, io, maxSteps, worlds, { reader, path })
         : machine.run(Math.max(0, maxSteps - machine.hart.steps));
     } catch (e) {
       recording?.abandon();
       throw e;
     }
+    // The guest saved a world: the run went on while it was made durable.
+    if (ran instanceof Promise) return ran.then((r) => end(r.outcome, r.failed));
+    outcome = ran;
     recording?.finish(outcome);
   }
-  const seconds = env.now() - started;
-  const runCpuSeconds = env.cpuNow() - startedCpu;
-  closeDisks(images, specs, options.saveDiskDiff);
-  const status = finishRun(env, machine, outcome, seconds, options.stats === true, {
-    ...restored,
-    runCpuSeconds,
-  });
-  return nothingSaved ? saveNotReached(env, saveAt!, machine, status) : status;
+  return end(outcome, false);
+
+  /** The end of the run: its status (125 when a save made in the background failed after all). */
+  function end(outcome: RunOutcome, saveFailed: boolean): number {
+    const seconds = env.now() - started;
+    const runCpuSeconds = env.cpuNow() - startedCpu;
+    closeDisks(images, specs, options.saveDiskDiff);
+    const status = finishRun(env, machine, outcome, seconds, options.stats === true, {
+      ...restored,
+      runCpuSeconds,
+    });
+    if (nothingSaved) return saveNotReached(env, saveAt!, machine, status);
+    return saveFailed ? ExitCode.Failure : status;
+  }
 }
 
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
@@ -525,15 +556,16 @@ export function registerCheckpointCommands(
     .addHelpText(
       "after",
       `
-The guest runs on while the image is written (copy-on-write: the image is the instant
---save-at names). An incremental image stores only the RAM pages the guest wrote since the
-resumed image was saved (XOR-delta against its pages) and finds the parent again by the
-path stored in it (relative to the image); the parent's digest decides.
+The guest runs on while the image is written, synced and renamed into place (copy-on-write:
+the image is the instant --save-at names); the run ends once it is durable. An incremental
+image stores only the RAM pages the guest wrote since the resumed image was saved
+(XOR-delta against its pages) and finds the parent again by the path stored in it
+(relative to the image); the parent's digest decides.
 Disks: the image holds the pages the guest wrote; their bases are reopened from the
 paths recorded (relative to the image) or from --disk, and must have the same content
 (size and fingerprint are checked).
-Exit status: the guest's own, 124 for --max-insns, 125 for a damaged image or a missing
-parent, 126 for an unhandled trap, 2 for a bad command line.`,
+Exit status: the guest's own, 124 for --max-insns, 125 for a damaged image, a missing
+parent or a save that failed, 126 for an unhandled trap, 2 for a bad command line.`,
     )
     .action((path: string, o) => setStatus(resumeCommand(env, path, o)));
   program

@@ -4,7 +4,7 @@ import type { HostIo, Machine, RunOutcome } from "@amber/machine";
 import { CONSOLE_SECTION, GuestControlIo, isWorldName } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { UserError } from "../user-error.js";
-import { checkSaveTarget, type SaveParent, saveImage, saveReport } from "./run.js";
+import { checkSaveTarget, type SaveParent, saveReport } from "./run.js";
 import { runWhileSaving, type SaveInFlight, startSave } from "./run-while-saving.js";
 
 /** Whether a world was saved by the guest's own `(save-world ...)` (it waits for the answer "resumed"). */
@@ -37,8 +37,13 @@ export function guestControl(
 
 /**
  * `machine.run` until the guest exits, stops, or spends `maxSteps` (in all), saving the
- * worlds the guest asks for on the way (see GuestControlIo): full, or incremental on
- * `parent` (the resumed image) when given.
+ * worlds the guest asks for on the way (see GuestControlIo) for `amber run` and `amber
+ * resume`: full, or incremental on `parent` (the resumed image) when given. Each save is
+ * made durable in the background: the guest is answered once its world is encoded and runs
+ * on meanwhile (see `runWhileSaving`); the next save, and the end of the run, wait for the
+ * one in flight. A run in which the guest saves nothing ends at once (the outcome); one
+ * that saved ends once every save is durable or failed (`failed`: one did, after the guest
+ * was answered, reported on stderr).
  */
 export function runSavingWorlds(
   env: CliEnv,
@@ -47,28 +52,6 @@ export function runSavingWorlds(
   maxSteps: number,
   worlds: string,
   parent?: SaveParent,
-): RunOutcome {
-  for (;;) {
-    const outcome = machine.run(Math.max(0, maxSteps - machine.hart.steps));
-    const name = control.pendingSave;
-    if (outcome.kind !== "stuck" || name === undefined) return outcome;
-    control.answer(saveGuestWorld(env, machine, control, path.join(worlds, `${name}.amber`), parent));
-  }
-}
-
-/**
- * `runSavingWorlds` for `amber run`, whose saves are made durable in the background: the
- * guest is answered once its world is encoded and runs on meanwhile (see `runWhileSaving`);
- * the next save, and the end of the run, wait for the one in flight. A run in which the
- * guest saves nothing ends at once (the outcome); one that saved ends once every save is
- * durable or failed (`failed`: one did, after the guest was answered, reported on stderr).
- */
-export function runSavingWorldsInBackground(
-  env: CliEnv,
-  machine: Machine,
-  control: GuestControlIo,
-  maxSteps: number,
-  worlds: string,
 ): RunOutcome | Promise<{ outcome: RunOutcome; failed: boolean }> {
   const first = machine.run(Math.max(0, maxSteps - machine.hart.steps));
   if (first.kind !== "stuck" || control.pendingSave === undefined) return first;
@@ -90,11 +73,14 @@ export function runSavingWorldsInBackground(
       const target = path.join(worlds, `${name}.amber`);
       let started: SaveInFlight | string;
       try {
-        started = startSave(env, machine, target, {
-          report: saveReport(env, machine, target, false),
-          sections: [consoleSection(control)],
-          what: "the guest's save-world: ",
-        });
+        started =
+          sameAsParent(target, parent) ??
+          startSave(env, machine, target, {
+            parent,
+            report: saveReport(env, machine, target, parent !== undefined),
+            sections: [consoleSection(control)],
+            what: "the guest's save-world: ",
+          });
       } catch (e) {
         started = refusal(env, e);
       }
@@ -129,31 +115,13 @@ function refusal(env: CliEnv, e: unknown): string {
   return message;
 }
 
-/** Saves the world a guest asked for; undefined when saved, else why not (one line). */
-function saveGuestWorld(
-  env: CliEnv,
-  machine: Machine,
-  control: GuestControlIo,
-  target: string,
-  parent: SaveParent | undefined,
-): string | undefined {
+/** Why the guest cannot save to `target`: the world it came from (undefined: it can). */
+function sameAsParent(target: string, parent: SaveParent | undefined): string | undefined {
+  if (parent === undefined) return undefined;
   try {
-    if (parent !== undefined) {
-      try {
-        checkSaveTarget(target, parent.reader);
-      } catch {
-        return `${path.basename(target)} is the world this one came from: choose another name`;
-      }
-    }
-    const report = saveReport(env, machine, target, parent !== undefined);
-    const saved = saveImage(machine, target, {
-      parent,
-      progress: report.progress,
-      sections: [consoleSection(control)],
-    });
-    report.done(saved);
+    checkSaveTarget(target, parent.reader);
     return undefined;
-  } catch (e) {
-    return refusal(env, e);
+  } catch {
+    return `${path.basename(target)} is the world this one came from: choose another name`;
   }
 }

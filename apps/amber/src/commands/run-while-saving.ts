@@ -7,6 +7,8 @@ import type { SaveParent, SaveReport } from "./run.js";
 
 /** Guest steps run between two turns of the event loop while a save is made durable. */
 export const DURABLE_SLICE_STEPS = 100_000;
+/** Guest steps run after every batch of pages encoded while a `--save-at` image is encoded. */
+const SAVE_SLICE_STEPS = 100_000;
 
 /**
  * A background save being made durable while the guest runs on (`amber run --save-at`, the
@@ -92,4 +94,35 @@ export async function runWhileSaving(
   }
   const left = maxSteps - machine.hart.steps;
   return left > 0 ? machine.run(left) : outcome;
+}
+
+/**
+ * `--save-at N --save-to TARGET` (without `--halt-after-save`) under `amber run` and
+ * `amber resume`, the guest at instruction N: saves the machine to `target` (incremental on
+ * `parent` when given) while the guest runs on, up to `maxSteps` in all. The guest waits
+ * only for its state to be captured: it runs a slice every 64 pages encoded (RAM read
+ * through a copy-on-write snapshot, so the image is exactly instruction N), then on while
+ * the image is made durable (see `runWhileSaving`). Settles once the guest has stopped and
+ * the save is durable or failed (`failed`: reported on stderr in one line, the previous
+ * file untouched). An error before the guest runs on is thrown as `startSave`'s.
+ */
+export async function saveAtAndRunOn(
+  env: CliEnv,
+  machine: Machine,
+  target: string,
+  maxSteps: number,
+  request: { parent?: SaveParent; report: SaveReport },
+): Promise<{ outcome: RunOutcome; failed: boolean }> {
+  let during: RunOutcome = { kind: "budget" };
+  const save = startSave(env, machine, target, {
+    parent: request.parent,
+    report: request.report,
+    between: () => {
+      const left = maxSteps - machine.hart.steps;
+      if (during.kind === "budget" && left > 0) during = machine.run(Math.min(SAVE_SLICE_STEPS, left));
+    },
+  });
+  const outcome = await runWhileSaving(machine, maxSteps, save, during);
+  await save.done;
+  return { outcome, failed: save.failure !== undefined };
 }

@@ -27,12 +27,12 @@ import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { diskReference } from "./disk-references.js";
 import { DiskTrace } from "./disk-trace.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
-import { guestControl, runSavingWorldsInBackground } from "./guest-save-world.js";
+import { guestControl, runSavingWorlds } from "./guest-save-world.js";
 import { closeDisks, diffFormat, machineDisks, openDisks, parseDiskSpec } from "./image-disks.js";
 import { progressBar } from "./image-progress.js";
 import { Recording, recordedFiles } from "./record-replay.js";
 import { isRemoteRef } from "./registry-open.js";
-import { runWhileSaving, startSave } from "./run-while-saving.js";
+import { saveAtAndRunOn } from "./run-while-saving.js";
 import { checkSaveDestination } from "./save-target.js";
 
 export interface RunOptions {
@@ -296,28 +296,17 @@ function runMachine(
         closeDisks(disks, diskSpecs, options.saveDiskDiff);
         return ExitCode.Ok;
       }
-      // The guest waits only for the state to be captured: it runs a slice every 64 pages
-      // encoded (RAM read through a copy-on-write snapshot), then on while the image is made
-      // durable.
-      let during: RunOutcome = { kind: "budget" };
-      const save = startSave(env, machine, options.saveTo!, {
-        parent,
-        report,
-        between: () => {
-          const left = maxSteps - machine.hart.steps;
-          if (during.kind === "budget" && left > 0) during = machine.run(Math.min(SAVE_SLICE_STEPS, left));
-        },
-      });
-      return runWhileSaving(machine, maxSteps, save, during).then(async (after) => {
-        await save.done;
-        return end(after, save.failure !== undefined);
-      });
+      // The guest waits only for the state to be captured, then runs on while the image is
+      // made durable.
+      return saveAtAndRunOn(env, machine, options.saveTo!, maxSteps, { parent, report }).then((r) =>
+        end(r.outcome, r.failed),
+      );
     }
     nothingSaved = true;
   } else {
     let ran: RunOutcome | Promise<{ outcome: RunOutcome; failed: boolean }>;
     try {
-      ran = canSave ? runSavingWorldsInBackground(env, machine, io, maxSteps, worlds) : machine.run(maxSteps);
+      ran = canSave ? runSavingWorlds(env, machine, io, maxSteps, worlds) : machine.run(maxSteps);
     } catch (e) {
       recording?.abandon();
       throw e;
@@ -624,37 +613,8 @@ export function saveMachine(machine: Machine, target: string, parent?: SaveParen
   return saveImage(machine, target, { parent }).digest;
 }
 
-/** Pages written between slices of guest run while saving and continuing. */
+/** Pages encoded between two slices of the guest while a save runs it on (`SaveRequest.between`). */
 const SAVE_SLICE_PAGES = 64;
-/** Guest steps run per slice while saving and continuing. */
-const SAVE_SLICE_STEPS = 100_000;
-
-/**
- * Saves the machine as it is now to `target` (see `saveImage`) while the guest runs on: RAM is
- * read through a copy-on-write snapshot, and the guest runs a slice of steps (up to
- * `maxSteps` in all) after every few pages written, so the image is exactly the state at
- * the save instant. Returns the outcome of the last slice ({ kind: "budget" } if the guest
- * is still running).
- */
-export function saveAndContinue(
-  machine: Machine,
-  target: string,
-  maxSteps: number,
-  parent?: SaveParent,
-  report?: SaveReport,
-): RunOutcome {
-  let outcome: RunOutcome = { kind: "budget" };
-  const saved = saveImage(machine, target, {
-    parent,
-    between: () => {
-      const left = maxSteps - machine.hart.steps;
-      if (outcome.kind === "budget" && left > 0) outcome = machine.run(Math.min(SAVE_SLICE_STEPS, left));
-    },
-    progress: report?.progress,
-  });
-  report?.done(saved);
-  return outcome;
-}
 
 /** What `amber resume --stats` adds: the restore's wall and CPU time, and the run's CPU time. */
 export interface ResumeTimes {
