@@ -49,9 +49,11 @@ export interface HartOptions extends HartMemoryOptions {
    */
   compiler?: "wasm" | "js";
   /**
-   * Whether the wasm back end may compile regions on a worker thread while the
-   * interpreter goes on (default true, where the host has `worker_threads`). Results
-   * are identical either way; only how soon a region runs compiled differs.
+   * Whether the wasm back end compiles regions on a worker thread while the interpreter
+   * goes on (where the host has `worker_threads`; default false: on a 2-core machine the
+   * worker's start-up cost more CPU time than it took off the guest's thread, see the
+   * package README). Results are identical either way; only how soon a region runs
+   * compiled differs.
    */
   compileInBackground?: boolean;
 }
@@ -109,7 +111,7 @@ export class Hart extends HartSystem {
     this.csr.onTranslationChange = (contextOnly) => this.translationChanged(contextOnly === true);
     this.jitHotness = options.jitHotness;
     this.compiler = options.compiler ?? "wasm";
-    this.compileInBackground = options.compileInBackground !== false;
+    this.compileInBackground = options.compileInBackground === true;
     // The physical compiler is made with RAM (attachRam): it compiles nothing before.
     this.jitOn = options.jit !== false;
   }

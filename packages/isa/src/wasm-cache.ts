@@ -7,6 +7,7 @@ import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
 import { generateWasmRegion, NEED_LEARN, NEED_REMAPPED, type WasmLayout } from "./region-wasm.js";
 import { type BackgroundCompiler, backgroundCompiler } from "./wasm-compile-worker.js";
 import { generateDispatcher } from "./wasm-dispatcher.js";
+import { cachedModule, rememberModule } from "./wasm-module-cache.js";
 
 /**
  * The block compiler's WebAssembly back end, run-time side: the counterpart of
@@ -192,7 +193,7 @@ export class WasmBlockCache implements RegionCache {
     ram: RamWindow,
     onFailure: () => void,
     mmu?: Mmu,
-    background = true,
+    background = false,
   ): WasmBlockCache | undefined {
     const flat = ram.flat;
     if (flat === undefined && ram.makeFlat !== undefined && typeof WebAssembly === "object")
@@ -433,16 +434,26 @@ export class WasmBlockCache implements RegionCache {
       dead: false,
       waits: 0,
     };
+    const { bytes } = generated;
+    const known = cachedModule(bytes);
     // (Asked each time: that also hears whether the worker has started meanwhile.)
-    const worker = this.background ? backgroundCompiler() : undefined;
-    this.worker = worker;
+    const worker = this.background && known === undefined ? backgroundCompiler() : undefined;
+    if (worker !== undefined) this.worker = worker;
     let fn: WebAssembly.ExportValue | undefined;
     if (worker?.ready === true) {
       c.pending = true;
       this.waiting.set(pc, c);
-      worker.request(generated.bytes, (module) => this.arrived(c, module));
+      worker.request(bytes, (module) => {
+        if (module !== undefined) rememberModule(bytes, module);
+        this.arrived(c, module);
+      });
     } else {
-      fn = this.instantiate(() => new WebAssembly.Module(generated.bytes as BufferSource));
+      fn = this.instantiate(() => {
+        if (known !== undefined) return known;
+        const module = new WebAssembly.Module(bytes as BufferSource);
+        rememberModule(bytes, module);
+        return module;
+      });
       if (fn === undefined) return false;
     }
     this.regions++;

@@ -29,7 +29,7 @@ export interface MachineOptions {
   jit?: boolean;
   /** The compiler's back end: "wasm" (default, where the host allows it) or "js" (see `HartOptions.compiler`). */
   compiler?: "wasm" | "js";
-  /** Let the wasm back end compile on a worker thread (default true; see `HartOptions.compileInBackground`). */
+  /** Let the wasm back end compile on a worker thread (default false; see `HartOptions.compileInBackground`). */
   compileInBackground?: boolean;
   /**
    * Take guest time from the host's clock instead of from instructions, for interactive
