@@ -20,15 +20,16 @@ interface Entry {
 const modules = new Map<number, Entry[]>();
 let count = 0;
 
-/** FNV-1a over the bytes, a word at a time where they are aligned. */
+/** FNV-1a over the bytes, four at a time (the same wherever the bytes lie). */
 function hash(bytes: Uint8Array): number {
   let h = 0x811c9dc5 ^ bytes.length;
-  const words = bytes.byteOffset % 4 === 0 ? bytes.length >>> 2 : 0;
-  if (words !== 0) {
-    const w = new Int32Array(bytes.buffer, bytes.byteOffset, words);
-    for (let i = 0; i < words; i++) h = Math.imul(h ^ w[i]!, 0x01000193);
+  const end = bytes.length & ~3;
+  let i = 0;
+  for (; i < end; i += 4) {
+    const word = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    h = Math.imul(h ^ word, 0x01000193);
   }
-  for (let i = words << 2; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  for (; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
   return h;
 }
 
