@@ -7,7 +7,7 @@
  * to an instance. The bytes say everything about a region's code (its pcs, its code, the
  * memory layout it was made for; the memory itself is an import), so equal bytes are the
  * same code. The least recently used are dropped past `MAX_MODULES` (a Linux boot
- * compiles ≈ 85, the warm-up's included; each module holds a few tens of KB of code).
+ * compiles ≈ 70, the warm-up's included; each module holds a few tens of KB of code).
  */
 const MAX_MODULES = 256;
 
