@@ -7,7 +7,7 @@ import { BOARD_RAM_BASE as BASE, LazyBoard } from "./support/lazy-board.js";
 // Region modules kept by their bytes for the process (wasm-module-cache.ts).
 
 /** A valid module exporting `f` returning `k` (distinct bytes for each k). */
-function moduleBytes(k: number): Uint8Array {
+function moduleBytes(k: number): Uint8Array<ArrayBuffer> {
   const body = [0x00, 0x41, ...leb(k), 0x0b];
   return Uint8Array.from([
     0x00,
