@@ -48,6 +48,14 @@ export interface HartOptions extends HartMemoryOptions {
    * addresses and for code under Sv32 translation.
    */
   compiler?: "wasm" | "js";
+  /**
+   * Whether the wasm back end compiles regions on a worker thread while the interpreter
+   * goes on (where the host has `worker_threads`; default false: on a 2-core machine the
+   * worker's start-up cost more CPU time than it took off the guest's thread, see the
+   * package README). Results are identical either way; only how soon a region runs
+   * compiled differs.
+   */
+  compileInBackground?: boolean;
 }
 
 /**
@@ -76,6 +84,8 @@ export class Hart extends HartSystem {
   /** The block compiler for physical pcs and addresses, absent when turned off. */
   private jitPhysical: RegionCache | undefined;
   private readonly compiler: "wasm" | "js";
+  /** Whether wasm regions may compile on a worker thread (options.compileInBackground). */
+  private readonly compileInBackground: boolean;
   /**
    * The block compiler for code running under Sv32 translation (virtual pcs, TLB
    * lookups), made the first time translation is on (most harts never need it).
@@ -101,6 +111,7 @@ export class Hart extends HartSystem {
     this.csr.onTranslationChange = (contextOnly) => this.translationChanged(contextOnly === true);
     this.jitHotness = options.jitHotness;
     this.compiler = options.compiler ?? "wasm";
+    this.compileInBackground = options.compileInBackground === true;
     // The physical compiler is made with RAM (attachRam): it compiles nothing before.
     this.jitOn = options.jit !== false;
   }
@@ -124,6 +135,7 @@ export class Hart extends HartSystem {
             this.jitTranslated = js;
           },
           this.mmu,
+          this.compileInBackground,
         );
       }
       this.jitTranslated ??= this.translatedJs();
@@ -178,6 +190,8 @@ export class Hart extends HartSystem {
           if (this.jit === this.jitPhysical) this.jit = js;
           this.jitPhysical = js;
         },
+        undefined,
+        this.compileInBackground,
       );
     }
     if (next === undefined) {

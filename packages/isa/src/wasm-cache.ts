@@ -5,7 +5,9 @@ import type { RegionCache } from "./region-cache.js";
 import { RegionCoverage } from "./region-coverage.js";
 import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
 import { generateWasmRegion, NEED_LEARN, NEED_REMAPPED, type WasmLayout } from "./region-wasm.js";
+import { type BackgroundCompiler, backgroundCompiler } from "./wasm-compile-worker.js";
 import { generateDispatcher } from "./wasm-dispatcher.js";
+import { cachedModule, rememberModule } from "./wasm-module-cache.js";
 
 /**
  * The block compiler's WebAssembly back end, run-time side: the counterpart of
@@ -65,6 +67,14 @@ const LEARN_AFTER = 512;
 const MAX_GENERATIONS = 2;
 const MAX_ROOTS = 12;
 const RECENT = 8;
+/**
+ * A region compiling on the worker (see `wasm-compile-worker.ts`) is looked for again when
+ * the interpreter has reached its entry this many more times (counted as hotness is), so
+ * the port is polled now and then, not at every arrival; after `MAX_WAITS` such looks
+ * without an answer (a worker that stopped) the region is compiled here instead.
+ */
+const REPOLL = 64;
+const MAX_WAITS = 1024;
 /** Budgets are clamped to this so that the generated code counts in small integers. */
 const MAX_LEFT = 0x3fffffff;
 const EMPTY = 1;
@@ -107,6 +117,12 @@ interface Compiled {
   readonly generation: number;
   /** Block start pcs entered in the pc table for this region. */
   readonly entries: number[];
+  /** Compiling on the worker: not in the tables yet. */
+  pending: boolean;
+  /** Dropped (its code written, the cache flushed) before it arrived: never to be entered. */
+  dead: boolean;
+  /** Looks for it while pending (see REPOLL). */
+  waits: number;
 }
 
 type DispatchFn = (pc: number, left: number) => number;
@@ -157,6 +173,10 @@ export class WasmBlockCache implements RegionCache {
   private readonly translated: boolean;
   /** Whether a region compiled since the last flush relies on `RamWindow.loadsDirect`. */
   private direct = false;
+  /** Regions compiling on the worker, by entry pc. */
+  private readonly waiting = new Map<number, Compiled>();
+  /** The worker compiling regions (made at the first region), undefined while there is none. */
+  private worker: BackgroundCompiler | undefined;
 
   /**
    * A cache for `ram`, or undefined when it is not flat or the host cannot compile
@@ -173,13 +193,14 @@ export class WasmBlockCache implements RegionCache {
     ram: RamWindow,
     onFailure: () => void,
     mmu?: Mmu,
+    background = false,
   ): WasmBlockCache | undefined {
     const flat = ram.flat;
     if (flat === undefined && ram.makeFlat !== undefined && typeof WebAssembly === "object")
-      return new WasmBlockCache(file, markCode, hotness, ram, undefined, onFailure, mmu);
+      return new WasmBlockCache(file, markCode, hotness, ram, undefined, onFailure, mmu, background);
     if (!usable(flat)) return undefined;
     try {
-      return new WasmBlockCache(file, markCode, hotness, ram, flat, onFailure, mmu);
+      return new WasmBlockCache(file, markCode, hotness, ram, flat, onFailure, mmu, background);
     } catch {
       return undefined;
     }
@@ -194,6 +215,8 @@ export class WasmBlockCache implements RegionCache {
     /** Called once if a region fails to compile (e.g. a host limiting synchronous compiles). */
     private readonly onFailure: () => void,
     private readonly mmu: Mmu | undefined,
+    /** Whether regions may compile on a worker thread (see `wasm-compile-worker.ts`). */
+    private readonly background: boolean,
   ) {
     this.fileRegs = file.subarray(0, 32);
     this.translated = mmu !== undefined;
@@ -287,6 +310,8 @@ export class WasmBlockCache implements RegionCache {
   }
 
   flush(): void {
+    for (const c of this.waiting.values()) c.dead = true;
+    this.waiting.clear();
     this.emptyTags();
     this.owner.fill(undefined);
     this.bySlot.length = 0;
@@ -303,6 +328,8 @@ export class WasmBlockCache implements RegionCache {
     // Code compiled for loads straight from the memory must not run once some page may
     // not be (a page source set since).
     if (this.direct && this.ram.loadsDirect !== true) this.flush();
+    // Regions that finished compiling on the worker go into the tables now.
+    if (this.waiting.size !== 0) this.worker?.poll();
     const dispatch = this.dispatch!;
     const left = budget < MAX_LEFT ? budget : MAX_LEFT;
     const tag = this.tag;
@@ -351,6 +378,8 @@ export class WasmBlockCache implements RegionCache {
   }
 
   private kill(c: Compiled): void {
+    c.dead = true;
+    if (this.waiting.get(c.entry) === c) this.waiting.delete(c.entry);
     for (const pc of c.entries) {
       const j = (pc >>> 1) & JIT_MASK;
       if (this.owner[j] === c) {
@@ -374,57 +403,137 @@ export class WasmBlockCache implements RegionCache {
     this.compile(c.entry, roots, c.generation + 1);
   }
 
+  /**
+   * Compiles a region from `pc` (with `roots` as extra entries); true when it can be
+   * entered now, false when there is none (nothing to compile, or a failure) or it is
+   * compiling on the worker: the interpreter goes on meanwhile and the region is entered
+   * from the first look after it arrived (see REPOLL).
+   */
   private compile(pc: number, roots: readonly number[] = [], generation = 0): boolean {
+    const waiting = this.waiting.get(pc);
+    if (waiting !== undefined) {
+      if (++waiting.waits < MAX_WAITS) {
+        this.lookAgain(pc);
+        return false;
+      }
+      this.kill(waiting); // the worker stopped answering: compile it here
+    }
     const region = this.scanner.scan(pc, roots);
     if (region === undefined) return false;
     if (this.regions >= MAX_REGIONS) this.flush();
     const slot = this.regions;
-    const built = this.build(region, slot);
-    if (built === undefined) return false;
-    const { fn, entries } = built;
+    const generated = this.generate(region, slot);
+    if (generated === undefined) return false;
+    const c: Compiled = {
+      slot,
+      entry: pc,
+      roots,
+      generation,
+      entries: generated.entries,
+      pending: false,
+      dead: false,
+      waits: 0,
+    };
+    const { bytes } = generated;
+    const known = cachedModule(bytes);
+    // (Asked each time: that also hears whether the worker has started meanwhile.)
+    const worker = this.background && known === undefined ? backgroundCompiler() : undefined;
+    if (worker !== undefined) this.worker = worker;
+    let fn: WebAssembly.ExportValue | undefined;
+    if (worker?.ready === true) {
+      c.pending = true;
+      this.waiting.set(pc, c);
+      worker.request(bytes, (module) => {
+        if (module !== undefined) rememberModule(bytes, module);
+        this.arrived(c, module);
+      });
+    } else {
+      fn = this.instantiate(() => {
+        if (known !== undefined) return known;
+        const module = new WebAssembly.Module(bytes as BufferSource);
+        rememberModule(bytes, module);
+        return module;
+      });
+      if (fn === undefined) return false;
+    }
     this.regions++;
     if (slot >= this.table.length) this.table.grow(Math.max(64, this.table.length));
-    this.table.set(slot, fn);
     this.exits[slot] = 0;
     this.recent.fill(0, slot * RECENT, (slot + 1) * RECENT);
-    const c: Compiled = { slot, entry: pc, roots, generation, entries };
     this.bySlot[slot] = c;
     if (this.owner.length === 0) this.owner = new Array<Compiled | undefined>(JIT_MASK + 1).fill(undefined);
-    this.used[0] = 1;
-    for (const start of c.entries) {
-      const j = (start >>> 1) & JIT_MASK;
-      this.tag[j] = start;
-      this.fnIndex[j] = slot;
-      this.owner[j] = c;
-    }
+    // Watched from now on, so a store to its code drops it even before it arrives.
     this.coverage.track(region, c, this.ram);
     // Interior pcs were counted while interpreted; only a new miss should count now.
     for (const block of region.blocks)
       for (const insn of block.insns) this.hot[(insn.pc >>> 1) & JIT_MASK] = 0;
+    if (fn === undefined) {
+      this.lookAgain(pc);
+      return false;
+    }
+    this.install(c, fn);
     return true;
   }
 
-  private build(
-    region: Region,
-    slot: number,
-  ): { fn: WebAssembly.ExportValue; entries: number[] } | undefined {
+  /** Makes the hart enter (and so look for `pc`'s pending region) after REPOLL more arrivals. */
+  private lookAgain(pc: number): void {
+    this.hot[(pc >>> 1) & JIT_MASK] = Math.max(0, this.hotness - REPOLL);
+  }
+
+  /** A region's module came from the worker (undefined: it failed to compile there). */
+  private arrived(c: Compiled, module: WebAssembly.Module | undefined): void {
+    if (c.dead) return;
+    if (this.waiting.get(c.entry) === c) this.waiting.delete(c.entry);
+    c.pending = false;
+    const fn = module === undefined ? this.failed() : this.instantiate(() => module);
+    if (fn === undefined) {
+      c.dead = true;
+      return;
+    }
+    this.install(c, fn);
+  }
+
+  /** Enters a compiled region's blocks in the pc table. */
+  private install(c: Compiled, fn: WebAssembly.ExportValue): void {
+    this.table.set(c.slot, fn);
+    this.used[0] = 1;
+    for (const start of c.entries) {
+      const j = (start >>> 1) & JIT_MASK;
+      this.tag[j] = start;
+      this.fnIndex[j] = c.slot;
+      this.owner[j] = c;
+    }
+  }
+
+  private generate(region: Region, slot: number): { bytes: Uint8Array; entries: number[] } | undefined {
     const direct = !this.translated && this.ram.loadsDirect === true;
     this.layout.loadsDirect = direct;
     this.direct ||= direct;
     try {
-      const { bytes, entries } = generateWasmRegion(region, this.layout, {
+      return generateWasmRegion(region, this.layout, {
         count: this.host + EXITS + 4 * slot,
         recent: this.host + RECENT_PCS + 4 * RECENT * slot,
         after: LEARN_AFTER,
         who: this.host + WHO,
         slot,
       });
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), this.imports);
-      return { fn: instance.exports.f, entries };
     } catch {
-      // A host that limits synchronous compilation: the hart goes on with the JS back end.
-      this.onFailure();
-      return undefined;
+      return this.failed();
     }
+  }
+
+  /** The region function of `module()`'s instance, or undefined (and the JS back end) on failure. */
+  private instantiate(module: () => WebAssembly.Module): WebAssembly.ExportValue | undefined {
+    try {
+      return new WebAssembly.Instance(module(), this.imports).exports.f;
+    } catch {
+      return this.failed();
+    }
+  }
+
+  /** A host that limits synchronous compilation: the hart goes on with the JS back end. */
+  private failed(): undefined {
+    this.onFailure();
+    return undefined;
   }
 }

@@ -29,6 +29,8 @@ export interface MachineOptions {
   jit?: boolean;
   /** The compiler's back end: "wasm" (default, where the host allows it) or "js" (see `HartOptions.compiler`). */
   compiler?: "wasm" | "js";
+  /** Let the wasm back end compile on a worker thread (default false; see `HartOptions.compileInBackground`). */
+  compileInBackground?: boolean;
   /**
    * Take guest time from the host's clock instead of from instructions, for interactive
    * use: an idle guest then sleeps in `wfi` instead of racing through timer ticks.
@@ -180,6 +182,7 @@ export class Board {
       time: () => this.clint.mtime(),
       jit: options.jit,
       compiler: options.compiler,
+      compileInBackground: options.compileInBackground,
     });
     this.hart.attachRam(this.ram);
     const ips = options.instructionsPerSecond ?? 100_000_000;
