@@ -3,7 +3,13 @@
 // (whole process) side by side, the runs interleaved (Amber, QEMU, Amber, ...) so that
 // other jobs on the machine disturb both alike. Medians of RUNS runs, and their ratio.
 //
-//   node tools/bench/linux-boot.mjs [mmu|nommu] [--runs N] [--json] [--compiler wasm|js] [--no-warm-up]
+//   node tools/bench/linux-boot.mjs [mmu|nommu] [--runs N] [--json] [--compiler wasm|js] [--no-warm-up] [--keep-modules]
+//
+// Each boot after the first starts with the process's compiled region modules forgotten
+// (forgetCompiledModules), so it compiles its regions as a boot in a fresh process does:
+// only V8's own code for the emulator is warm. --keep-modules lets a boot reuse the modules
+// the boots before it compiled (what a replay, a fork or a second machine in one process
+// gets); its figures are reported as such, never as the boot's.
 //
 // The first Amber run of a process is the cold one (V8 compiles the emulator as it goes):
 // its time is reported apart as well as counted in the median. --no-warm-up turns the
@@ -21,15 +27,17 @@ const json = args.includes("--json");
 const compilerAt = args.indexOf("--compiler");
 const compiler = compilerAt >= 0 ? args[compilerAt + 1] : undefined;
 const warmUp = !args.includes("--no-warm-up");
+const keepModules = args.includes("--keep-modules");
 const variant = args.includes("nommu") ? "nommu" : "mmu";
 const out = join(root, "tools/guests/linux/out");
 const PROMPT = "amber# ";
 
-const { Machine } = await importSource("machine");
+const { Machine, forgetCompiledModules } = await importSource("machine");
 const kernel = readFileSync(join(out, `Image-${variant}`));
 const firmware = variant === "mmu" ? readFileSync(join(out, "firmware.elf")) : undefined;
 
 function bootAmber() {
+  if (!keepModules) forgetCompiledModules();
   let text = "";
   let prompt;
   const machine = new Machine({
@@ -112,6 +120,8 @@ const result = {
     secondsToPrompt: seconds,
     /** The first run, in a process that had not run a guest yet. */
     coldSecondsToPrompt: amber[0].seconds,
+    /** Whether boots reused the region modules earlier boots compiled (--keep-modules). */
+    keptModules: keepModules,
     instructionsToPrompt: steps,
     mips: Number((steps / seconds / 1e6).toFixed(1)),
   },
@@ -121,7 +131,9 @@ const result = {
 };
 if (json) console.log(JSON.stringify(result));
 else {
-  console.log(`Linux ${variant} kernel to the shell prompt (median of ${runs})`);
+  console.log(
+    `Linux ${variant} kernel to the shell prompt (median of ${runs}${keepModules ? ", region modules kept between boots" : ""})`,
+  );
   console.log("| runner | seconds | instructions | MIPS |");
   console.log("| --- | ---: | ---: | ---: |");
   console.log(`| amber | ${seconds.toFixed(2)} | ${steps.toLocaleString("en")} | ${result.amber.mips} |`);

@@ -15,3 +15,4 @@ export { Privilege } from "./privilege.js";
 export { StopReason } from "./stop-reason.js";
 export { causeName, Exception, INTERRUPT_BIT, Interrupt } from "./trap-causes.js";
 export { TDATA1_RESET, TINFO, TRIGGER_COUNT, TriggerAccess, Triggers } from "./triggers.js";
+export { forgetCompiledModules } from "./wasm-module-cache.js";

@@ -66,3 +66,12 @@ export function rememberModule(bytes: Uint8Array, module: WebAssembly.Module): v
     count -= entries.length;
   }
 }
+
+/**
+ * Drops every module kept: the next machine compiles its regions again, as the first in a
+ * process does (benchmarks that time a boot per machine rather than per process use it).
+ */
+export function forgetCompiledModules(): void {
+  modules.clear();
+  count = 0;
+}

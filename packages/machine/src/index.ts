@@ -1,3 +1,4 @@
+export { forgetCompiledModules } from "@amber/isa";
 export {
   type AttachedDisk,
   BALLOON_SLOT,
