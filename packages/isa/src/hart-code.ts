@@ -308,11 +308,11 @@ export abstract class HartCode extends HartSystem {
     if (!decodeInto(raw, d)) return this.fault(Exception.IllegalInstruction, raw);
     this.markCode(key);
     if (d.length === 4) this.markCode(hiAddress);
+    this.dcTag[i] = key; // before rememberVirtualSlot, which records the slot's tag
     if (this.translateFetch) {
       this.rememberVirtualSlot(key, i);
       if (d.length === 4 && hiAddress >>> 12 !== key >>> 12) this.rememberVirtualSlot(hiAddress, i);
     }
-    this.dcTag[i] = key;
     this.dcUsed = true;
     const rd = d.rd === 0 ? SINK : d.rd;
     this.dcWord[i] = d.spec.op | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19) | (d.length << 24);
