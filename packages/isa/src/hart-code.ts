@@ -135,7 +135,7 @@ export abstract class HartCode extends HartSystem {
   /** Gives the hart direct access to RAM pages; loads/stores elsewhere use the bus. */
   attachRam(ram: RamWindow): void {
     this.ram = ram;
-    this.ramBase = ram.base >>> 0;
+    this.ramBase = ram.base | 0; // an int32: offsets are taken as (a - ramBase) >>> 0
     this.ramSize = ram.size >>> 0;
     this.pages8 = ram.pages8;
     this.pages16 = ram.pages16;
@@ -245,6 +245,8 @@ export abstract class HartCode extends HartSystem {
     const triggers = csr.triggers;
     this.checkedData = this.translateData || this.pmpData || triggers.dataArmed;
     this.checkedFetch = this.translateFetch || this.pmpFetch || triggers.execArmed;
+    this.tlbData = this.translateData && !this.pmpData && !triggers.dataArmed;
+    this.tlbFetch = this.translateFetch && !this.pmpFetch && !triggers.execArmed;
     // Compiled code runs with PMP open only, with fetches and data both physical or
     // both translated (not under MPRV's mix).
     if (this.jitPhysical === undefined) this.jit = undefined;

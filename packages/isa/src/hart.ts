@@ -2,10 +2,10 @@ import { JIT_MASK } from "./block-cache.js";
 import type { Bus } from "./bus.js";
 import { DC_EMPTY, DC_MASK, HartCode, type HartCodeOptions } from "./hart-code.js";
 import { NO_FAULT } from "./hart-memory.js";
+import { TLB_MASK } from "./mmu.js";
 import { mulhu } from "./mul-high.js";
 import { Op } from "./ops.js";
 import { StopReason } from "./stop-reason.js";
-import { Exception } from "./trap-causes.js";
 
 export interface HartOptions extends HartCodeOptions {
   /** Stop at semihosting `ebreak` sequences instead of trapping (default true). */
@@ -50,7 +50,6 @@ export class Hart extends HartCode {
     const tag = this.dcTag;
     const words = this.dcWord;
     const imms = this.dcImm;
-    const ramBase = this.ramBase;
     const ramSize = this.ramSize;
     const pages8 = this.pages8;
     const pages16 = this.pages16;
@@ -91,26 +90,16 @@ export class Hart extends HartCode {
       const i = (pc >>> 1) & DC_MASK;
       let key = pc;
       if (this.checkedFetch) {
-        // An execute trigger: a breakpoint exception before the instruction (tval 0).
-        const triggers = this.csr.triggers;
-        if (triggers.execArmed && triggers.hitsExec(pc, this.csr.priv)) {
-          pc = this.trap(Exception.Breakpoint, 0, pc);
-          n++;
-          continue;
-        }
-        // Most instructions come from the page the previous one came from.
-        if (pc >>> 12 === this.fetchPage) key = this.fetchFrame | (pc & 0xfff);
+        // A fetch TLB hit needs no other check (when nothing else applies: tlbFetch).
+        const vpn = pc >>> 12;
+        const slot = vpn & TLB_MASK;
+        if (this.tlbFetch && this.fetchTags[slot] === vpn) key = this.fetchFrames[slot]! | (pc & 0xfff);
         else {
-          key = this.fetchAddress(pc) | 0;
+          key = this.checkedFetchAddress(pc);
           if (key === -1 && this.faultCause !== NO_FAULT) {
             pc = this.takeFault(pc);
             n++;
             continue;
-          }
-          // Remember the page only when PMP allowed all of it (a TLB hit means it did).
-          if (!this.pmpFetch) {
-            this.fetchPage = pc >>> 12;
-            this.fetchFrame = key & ~0xfff;
           }
         }
         // A slot never filled holds tag 0 (see emptyDecodeTags), which a virtual pc
@@ -137,7 +126,9 @@ export class Hart extends HartCode {
       seq = next;
 
       // RAM loads and stores are written out in their cases (with the page arrays in
-      // locals) because they are most of what a guest does; the methods handle the rest.
+      // locals) because they are most of what a guest does, physical or through a TLB
+      // hit (loadOffset, storeOffset); the methods handle the rest (TLB misses, devices,
+      // faults, misaligned accesses, watched code pages, pages not yet dirty).
       switch (op) {
         case Op.LUI:
           x[rd] = imm;
@@ -175,8 +166,8 @@ export class Hart extends HartCode {
           break;
         case Op.LB: {
           const a = (x[rs1]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          if (off < ramSize && !this.checkedData) {
+          const off = this.loadOffset(a);
+          if (off < ramSize) {
             const page = pages8[off >>> 12];
             if (page !== undefined) {
               x[rd] = (page[off & 4095]! << 24) >> 24;
@@ -190,16 +181,25 @@ export class Hart extends HartCode {
           break;
         }
         case Op.LH: {
+          const a = (x[rs1]! + imm) | 0;
+          const off = this.loadOffset(a);
+          if (off < ramSize && (a & 1) === 0) {
+            const page = pages16[off >>> 12];
+            if (page !== undefined) {
+              x[rd] = (page[(off >>> 1) & 2047]! << 16) >> 16;
+              break;
+            }
+          }
           this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
-          const v = this.ld16((x[rs1]! + imm) | 0);
+          const v = this.ld16(a);
           if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
           else x[rd] = (v << 16) >> 16;
           break;
         }
         case Op.LW: {
           const a = (x[rs1]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          if (off < ramSize && (a & 3) === 0 && !this.checkedData) {
+          const off = this.loadOffset(a);
+          if (off < ramSize && (a & 3) === 0) {
             const page = pages32[off >>> 12];
             if (page !== undefined) {
               x[rd] = page[(off >>> 2) & 1023]!;
@@ -214,8 +214,8 @@ export class Hart extends HartCode {
         }
         case Op.LBU: {
           const a = (x[rs1]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          if (off < ramSize && !this.checkedData) {
+          const off = this.loadOffset(a);
+          if (off < ramSize) {
             const page = pages8[off >>> 12];
             if (page !== undefined) {
               x[rd] = page[off & 4095]!;
@@ -230,8 +230,8 @@ export class Hart extends HartCode {
         }
         case Op.LHU: {
           const a = (x[rs1]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          if (off < ramSize && (a & 1) === 0 && !this.checkedData) {
+          const off = this.loadOffset(a);
+          if (off < ramSize && (a & 1) === 0) {
             const page = pages16[off >>> 12];
             if (page !== undefined) {
               x[rd] = page[(off >>> 1) & 2047]!;
@@ -246,8 +246,8 @@ export class Hart extends HartCode {
         }
         case Op.SB: {
           const a = (x[rs1]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          if (off < ramSize && fastWrite[off >>> 12] === 1 && !this.checkedData) {
+          const off = this.storeOffset(a);
+          if (off < ramSize && fastWrite[off >>> 12] === 1) {
             pages8[off >>> 12]![off & 4095] = x[rs2]!;
             break;
           }
@@ -263,9 +263,15 @@ export class Hart extends HartCode {
           }
           break;
         }
-        case Op.SH:
+        case Op.SH: {
+          const a = (x[rs1]! + imm) | 0;
+          const off = this.storeOffset(a);
+          if (off < ramSize && (a & 1) === 0 && fastWrite[off >>> 12] === 1) {
+            pages16[off >>> 12]![(off >>> 1) & 2047] = x[rs2]!;
+            break;
+          }
           this.runSteps = n; // devices (the CLINT's mtime) see the time of this step
-          if (!this.st16((x[rs1]! + imm) | 0, x[rs2]!)) {
+          if (!this.st16(a, x[rs2]!)) {
             if (this.faultCause !== NO_FAULT) next = this.takeFault(pc);
             else {
               pc = next;
@@ -275,10 +281,11 @@ export class Hart extends HartCode {
             }
           }
           break;
+        }
         case Op.SW: {
           const a = (x[rs1]! + imm) | 0;
-          const off = (a - ramBase) >>> 0;
-          if (off < ramSize && (a & 3) === 0 && fastWrite[off >>> 12] === 1 && !this.checkedData) {
+          const off = this.storeOffset(a);
+          if (off < ramSize && (a & 3) === 0 && fastWrite[off >>> 12] === 1) {
             pages32[off >>> 12]![(off >>> 2) & 1023] = x[rs2]!;
             break;
           }
