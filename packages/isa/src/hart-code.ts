@@ -1,6 +1,7 @@
 import { BlockCache, JIT_HOT, JIT_HOT_TRANSLATED } from "./block-cache.js";
 import type { Bus, RamWindow } from "./bus.js";
 import { MSTATUS } from "./csr-file.js";
+import { DC_EMPTY, DecodeCache } from "./decode-cache.js";
 import { type Decoded, decodeInto, emptyDecoded } from "./decoder.js";
 import { type HartMemoryOptions, SINK } from "./hart-memory.js";
 import { HartSystem } from "./hart-system.js";
@@ -9,21 +10,6 @@ import { Privilege } from "./privilege.js";
 import type { RegionCache } from "./region-cache.js";
 import { Exception } from "./trap-causes.js";
 import { WASM_HOT, WASM_HOT_TRANSLATED, WasmBlockCache } from "./wasm-cache.js";
-
-// Decoded-instruction cache: direct-mapped by pc, filled from the decode table on a
-// miss. Stores to a page holding cached code invalidate exactly the entries they touch.
-const DC_BITS = 18;
-const DC_SIZE = 1 << DC_BITS;
-export const DC_MASK = DC_SIZE - 1;
-/** An odd tag never equals a pc (pcs are 2-aligned), so it marks an empty slot. */
-export const DC_EMPTY = 1;
-
-/** Decode-cache tags, all empty: zero (never a pc that maps to slots 1..) with slot 0 DC_EMPTY. */
-function emptyDecodeTags(): Int32Array {
-  const tags = new Int32Array(DC_SIZE);
-  tags[0] = DC_EMPTY;
-  return tags;
-}
 
 /** What the hart's code side takes from its options (`HartOptions`). */
 export interface HartCodeOptions extends HartMemoryOptions {
@@ -57,15 +43,10 @@ export abstract class HartCode extends HartSystem {
   private codePage: Uint8Array = new Uint8Array(0);
 
   /**
-   * Made zeroed (untouched memory costs nothing until used): a zero tag can only match pc 0,
-   * which only slot 0 holds, so slot 0 alone starts as DC_EMPTY (see emptyDecodeTags).
+   * Decoded instructions by pc. Stores to a page holding cached code invalidate exactly
+   * the entries they touch. Replaced by a larger cache when crowded (`growDecodeCache`).
    */
-  protected readonly dcTag = emptyDecodeTags();
-  /** Whether any slot was filled since the last flush (a flush of an unused cache costs nothing). */
-  private dcUsed = false;
-  /** op | rd << 8 | rs1 << 14 | rs2 << 19 | length << 24, one load per step. */
-  protected readonly dcWord = new Int32Array(DC_SIZE);
-  protected readonly dcImm = new Int32Array(DC_SIZE);
+  protected decode = new DecodeCache();
   private readonly scratch: Decoded = emptyDecoded();
 
   /** The block compiler for physical pcs and addresses, absent when turned off. */
@@ -205,10 +186,19 @@ export abstract class HartCode extends HartSystem {
     return this.jitTranslated instanceof WasmBlockCache ? "wasm" : "js";
   }
 
+  /**
+   * Replaces a crowded decode cache by a full-size one (the run loop asks before it
+   * starts): its entries are dropped, and the lists that point into it with them.
+   */
+  protected growDecodeCache(): void {
+    this.decode = this.decode.grown();
+    if (this.virtualSlots.length > 0) this.virtualSlots = [];
+    this.straddlers = [];
+  }
+
   /** Forgets every decoded instruction (fence.i, or after memory was replaced wholesale). */
   flushDecodeCache(): void {
-    if (this.dcUsed) this.dcTag.fill(DC_EMPTY);
-    this.dcUsed = false;
+    this.decode.flush();
     this.jitPhysical?.flush();
     this.jitTranslated?.flush();
     if (this.virtualSlots.length > 0) this.virtualSlots = [];
@@ -259,7 +249,7 @@ export abstract class HartCode extends HartSystem {
     )
       this.jit = undefined;
     else this.jit = this.translateFetch ? this.translatedCompiler() : this.jitPhysical;
-    for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
+    for (const i of this.straddlers) this.decode.tags[i] = DC_EMPTY;
     this.straddlers = [];
   }
 
@@ -272,7 +262,7 @@ export abstract class HartCode extends HartSystem {
     this.fetchPage = -1;
     this.loadPage = -1;
     this.storePage = -1;
-    for (const i of this.straddlers) this.dcTag[i] = DC_EMPTY;
+    for (const i of this.straddlers) this.decode.tags[i] = DC_EMPTY;
     this.straddlers = [];
   }
 
@@ -310,15 +300,17 @@ export abstract class HartCode extends HartSystem {
     if (!decodeInto(raw, d)) return this.fault(Exception.IllegalInstruction, raw);
     this.markCode(key);
     if (d.length === 4) this.markCode(hiAddress);
-    this.dcTag[i] = key; // before rememberVirtualSlot, which records the slot's tag
+    const decode = this.decode;
+    decode.tags[i] = key; // before rememberVirtualSlot, which records the slot's tag
     if (this.translateFetch) {
       this.rememberVirtualSlot(key, i);
       if (d.length === 4 && hiAddress >>> 12 !== key >>> 12) this.rememberVirtualSlot(hiAddress, i);
     }
-    this.dcUsed = true;
+    decode.used = true;
+    decode.fills++;
     const rd = d.rd === 0 ? SINK : d.rd;
-    this.dcWord[i] = d.spec.op | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19) | (d.length << 24);
-    this.dcImm[i] = d.imm;
+    decode.data[2 * i] = d.spec.op | (rd << 8) | (d.rs1 << 14) | (d.rs2 << 19) | (d.length << 24);
+    decode.data[2 * i + 1] = d.imm;
     return true;
   }
 
@@ -331,7 +323,7 @@ export abstract class HartCode extends HartSystem {
       list = [];
       this.virtualSlots[page] = list;
     }
-    list.push(slot, this.dcTag[slot]!);
+    list.push(slot, this.decode.tags[slot]!);
   }
 
   /** Drops cached decodes of any instruction that overlaps the bytes [a, a+size). */
@@ -344,11 +336,12 @@ export abstract class HartCode extends HartSystem {
       (lastPage >= this.codePage.length || this.codePage[lastPage] === 0)
     )
       return;
+    const { tags, mask } = this.decode;
     for (let page = off >>> 12; page <= lastPage && page < this.virtualSlots.length; page++) {
       const list = this.virtualSlots[page];
       if (list === undefined) continue;
       for (let k = 0; k < list.length; k += 2) {
-        if (this.dcTag[list[k]!] === list[k + 1]) this.dcTag[list[k]!] = DC_EMPTY;
+        if (tags[list[k]!] === list[k + 1]) tags[list[k]!] = DC_EMPTY;
       }
       this.virtualSlots[page] = undefined;
     }
@@ -356,8 +349,8 @@ export abstract class HartCode extends HartSystem {
     this.jitTranslated?.invalidate(a, size);
     // An instruction starting up to 2 bytes before `a` may reach into the written bytes.
     for (let h = (a & ~1) - 2; h < a + size; h += 2) {
-      const i = (h >>> 1) & DC_MASK;
-      if (this.dcTag[i] === (h | 0)) this.dcTag[i] = DC_EMPTY;
+      const i = (h >>> 1) & mask;
+      if (tags[i] === (h | 0)) tags[i] = DC_EMPTY;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { JIT_MASK } from "./block-cache.js";
 import type { Bus } from "./bus.js";
-import { DC_EMPTY, DC_MASK, HartCode, type HartCodeOptions } from "./hart-code.js";
+import { DC_EMPTY } from "./decode-cache.js";
+import { HartCode, type HartCodeOptions } from "./hart-code.js";
 import { NO_FAULT } from "./hart-memory.js";
 import { TLB_MASK } from "./mmu.js";
 import { mulhu } from "./mul-high.js";
@@ -47,9 +48,9 @@ export class Hart extends HartCode {
    */
   run(budget: number): StopReason {
     const x = this.file;
-    const tag = this.dcTag;
-    const words = this.dcWord;
-    const imms = this.dcImm;
+    if (this.decode.crowded) this.growDecodeCache();
+    // The decode cache stays the same object for the whole run (a flush empties it in place).
+    const { tags: tag, data, mask } = this.decode;
     const ramSize = this.ramSize;
     const pages8 = this.pages8;
     const pages16 = this.pages16;
@@ -87,7 +88,7 @@ export class Hart extends HartCode {
           if (n >= budget) break;
         }
       }
-      const i = (pc >>> 1) & DC_MASK;
+      const i = (pc >>> 1) & mask;
       let key = pc;
       if (this.checkedFetch) {
         // A fetch TLB hit needs no other check (when nothing else applies: tlbFetch).
@@ -102,7 +103,7 @@ export class Hart extends HartCode {
             continue;
           }
         }
-        // A slot never filled holds tag 0 (see emptyDecodeTags), which a virtual pc
+        // A slot never filled holds tag 0 (see DecodeCache), which a virtual pc
         // mapped to physical 0 would match: there, always fill (and fault).
         if (key === 0) tag[i] = DC_EMPTY;
       }
@@ -116,12 +117,12 @@ export class Hart extends HartCode {
         n++;
         continue;
       }
-      const w = words[i]!;
+      const w = data[2 * i]!;
       const op = w & 0xff;
       const rd = (w >>> 8) & 63;
       const rs1 = (w >>> 14) & 31;
       const rs2 = (w >>> 19) & 31;
-      const imm = imms[i]!;
+      const imm = data[2 * i + 1]!;
       let next = (pc + (w >>> 24)) | 0;
       seq = next;
 
