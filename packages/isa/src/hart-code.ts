@@ -116,7 +116,7 @@ export abstract class HartCode extends HartSystem {
   /** Gives the hart direct access to RAM pages; loads/stores elsewhere use the bus. */
   attachRam(ram: RamWindow): void {
     this.ram = ram;
-    this.ramBase = ram.base | 0; // an int32: offsets are taken as (a - ramBase) >>> 0
+    this.ramBase = ram.base >>> 0;
     this.ramSize = ram.size >>> 0;
     this.pages8 = ram.pages8;
     this.pages16 = ram.pages16;
@@ -249,8 +249,7 @@ export abstract class HartCode extends HartSystem {
     )
       this.jit = undefined;
     else this.jit = this.translateFetch ? this.translatedCompiler() : this.jitPhysical;
-    for (const i of this.straddlers) this.decode.tags[i] = DC_EMPTY;
-    this.straddlers = [];
+    this.dropStraddlers();
   }
 
   /**
@@ -262,8 +261,15 @@ export abstract class HartCode extends HartSystem {
     this.fetchPage = -1;
     this.loadPage = -1;
     this.storePage = -1;
-    for (const i of this.straddlers) this.decode.tags[i] = DC_EMPTY;
-    this.straddlers = [];
+    this.dropStraddlers();
+  }
+
+  /** Drops the decodes of instructions that straddle two virtual pages (a translation changed). */
+  private dropStraddlers(): void {
+    const straddlers = this.straddlers;
+    if (straddlers.length === 0) return;
+    for (const i of straddlers) this.decode.tags[i] = DC_EMPTY;
+    straddlers.length = 0;
   }
 
   private markCode(addr: number): void {
