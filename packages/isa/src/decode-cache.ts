@@ -4,8 +4,12 @@ export const DC_EMPTY = 1;
 const START_SLOTS = 1 << 12;
 /** Slots a cache grows to: 3 MiB of tags and decoded forms. */
 const MAX_SLOTS = 1 << 18;
-/** A cache is due to grow once it was filled this many times its size (it thrashes, or code is large). */
-const GROW_AFTER = 4;
+/**
+ * A small cache is due to grow after this many fills: a guest that runs more distinct code
+ * than a loop or two. The warm-up program (@amber/machine) fills ≈ 1,300 slots, so it
+ * grows a cache too and V8 has seen that path before a real guest takes it.
+ */
+const GROW_AFTER = 1024;
 
 /**
  * The hart's decoded-instruction cache: direct-mapped by pc, slot `(pc >>> 1) & mask`,
@@ -16,8 +20,9 @@ const GROW_AFTER = 4;
  *
  * A cache is made zeroed (untouched memory costs nothing until used): a zero tag can only
  * match pc 0, which only slot 0 holds, so slot 0 alone starts as DC_EMPTY. It starts
- * small, so that a resume or a short run pays for 48 KiB, not 3 MiB; the hart makes a
- * cache of the full size in its place (`grown`) once this one is `crowded`.
+ * small, so that a resume or a short run pays for 48 KiB, not 3 MiB (and touches a few of
+ * its pages instead of hundreds); the hart makes a cache of the full size in its place
+ * (`grown`) once this one is `crowded`.
  */
 export class DecodeCache {
   readonly tags: Int32Array;
@@ -37,7 +42,7 @@ export class DecodeCache {
 
   /** Whether the cache was filled often enough to be replaced by a full-size one (see `grown`). */
   get crowded(): boolean {
-    return this.fills > GROW_AFTER * (this.mask + 1) && this.mask + 1 < MAX_SLOTS;
+    return this.fills > GROW_AFTER && this.mask + 1 < MAX_SLOTS;
   }
 
   /** An empty cache of the full size, to replace this one. */

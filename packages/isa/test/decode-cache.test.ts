@@ -14,9 +14,9 @@ describe("decode cache", () => {
     expect(c.crowded).toBe(false);
   });
 
-  it("is crowded once filled four times its size over, and grows once to 2^18 slots", () => {
+  it("is crowded after 1,024 fills, and grows once to 2^18 slots", () => {
     const c = new DecodeCache();
-    c.fills = 4 * 4096;
+    c.fills = 1024;
     expect(c.crowded).toBe(false);
     c.fills++;
     expect(c.crowded).toBe(true);
