@@ -141,14 +141,13 @@ export abstract class HartMemory {
   }
 
   /**
-   * The RAM offset a load from `a` reads when it may skip every check: with no check at
-   * all (`a` is physical), or under translation alone with `a`'s page in the load TLB (a
-   * hit allows the access and touches nothing: no walk, no A/D update). Else `NOT_RAM`,
-   * and the load takes the checked path. An offset at or past `ramSize` is not RAM either
-   * (a device, or a missing page the caller finds undefined: the bus then answers).
+   * With data accesses checked (`checkedData`): the RAM offset a load from virtual `a`
+   * reads when it may skip every check, under translation alone with `a`'s page in the
+   * load TLB (a hit allows the access and touches nothing: no walk, no A/D update). Else
+   * `NOT_RAM`, and the load takes the checked path. An offset at or past `ramSize` is not
+   * RAM either (a device, or a missing page the caller finds undefined: the bus answers).
    */
   protected loadOffset(a: number): number {
-    if (!this.checkedData) return (a - this.ramBase) >>> 0;
     const vpn = a >>> 12;
     const slot = vpn & TLB_MASK;
     if (!this.tlbData || this.loadTags[slot] !== vpn) return NOT_RAM;
@@ -160,7 +159,6 @@ export abstract class HartMemory {
    * store and set D. The caller still checks `fastWrite` (code pages, dirty tracking).
    */
   protected storeOffset(a: number): number {
-    if (!this.checkedData) return (a - this.ramBase) >>> 0;
     const vpn = a >>> 12;
     const slot = vpn & TLB_MASK;
     if (!this.tlbData || this.storeTags[slot] !== vpn) return NOT_RAM;

@@ -51,6 +51,7 @@ export class Hart extends HartCode {
     if (this.decode.crowded) this.growDecodeCache();
     // The decode cache stays the same object for the whole run (a flush empties it in place).
     const { tags: tag, data, mask } = this.decode;
+    const ramBase = this.ramBase;
     const ramSize = this.ramSize;
     const pages8 = this.pages8;
     const pages16 = this.pages16;
@@ -127,8 +128,8 @@ export class Hart extends HartCode {
       seq = next;
 
       // RAM loads and stores are written out in their cases (with the page arrays in
-      // locals) because they are most of what a guest does, physical or through a TLB
-      // hit (loadOffset, storeOffset); the methods handle the rest (TLB misses, devices,
+      // locals) because they are most of what a guest does, physical (inline) or through
+      // a TLB hit (loadOffset, storeOffset); the methods handle the rest (TLB misses, devices,
       // faults, misaligned accesses, watched code pages, pages not yet dirty).
       switch (op) {
         case Op.LUI:
@@ -167,7 +168,7 @@ export class Hart extends HartCode {
           break;
         case Op.LB: {
           const a = (x[rs1]! + imm) | 0;
-          const off = this.loadOffset(a);
+          const off = this.checkedData ? this.loadOffset(a) : (a - ramBase) >>> 0;
           if (off < ramSize) {
             const page = pages8[off >>> 12];
             if (page !== undefined) {
@@ -183,7 +184,7 @@ export class Hart extends HartCode {
         }
         case Op.LH: {
           const a = (x[rs1]! + imm) | 0;
-          const off = this.loadOffset(a);
+          const off = this.checkedData ? this.loadOffset(a) : (a - ramBase) >>> 0;
           if (off < ramSize && (a & 1) === 0) {
             const page = pages16[off >>> 12];
             if (page !== undefined) {
@@ -199,7 +200,7 @@ export class Hart extends HartCode {
         }
         case Op.LW: {
           const a = (x[rs1]! + imm) | 0;
-          const off = this.loadOffset(a);
+          const off = this.checkedData ? this.loadOffset(a) : (a - ramBase) >>> 0;
           if (off < ramSize && (a & 3) === 0) {
             const page = pages32[off >>> 12];
             if (page !== undefined) {
@@ -215,7 +216,7 @@ export class Hart extends HartCode {
         }
         case Op.LBU: {
           const a = (x[rs1]! + imm) | 0;
-          const off = this.loadOffset(a);
+          const off = this.checkedData ? this.loadOffset(a) : (a - ramBase) >>> 0;
           if (off < ramSize) {
             const page = pages8[off >>> 12];
             if (page !== undefined) {
@@ -231,7 +232,7 @@ export class Hart extends HartCode {
         }
         case Op.LHU: {
           const a = (x[rs1]! + imm) | 0;
-          const off = this.loadOffset(a);
+          const off = this.checkedData ? this.loadOffset(a) : (a - ramBase) >>> 0;
           if (off < ramSize && (a & 1) === 0) {
             const page = pages16[off >>> 12];
             if (page !== undefined) {
@@ -247,7 +248,7 @@ export class Hart extends HartCode {
         }
         case Op.SB: {
           const a = (x[rs1]! + imm) | 0;
-          const off = this.storeOffset(a);
+          const off = this.checkedData ? this.storeOffset(a) : (a - ramBase) >>> 0;
           if (off < ramSize && fastWrite[off >>> 12] === 1) {
             pages8[off >>> 12]![off & 4095] = x[rs2]!;
             break;
@@ -266,7 +267,7 @@ export class Hart extends HartCode {
         }
         case Op.SH: {
           const a = (x[rs1]! + imm) | 0;
-          const off = this.storeOffset(a);
+          const off = this.checkedData ? this.storeOffset(a) : (a - ramBase) >>> 0;
           if (off < ramSize && (a & 1) === 0 && fastWrite[off >>> 12] === 1) {
             pages16[off >>> 12]![(off >>> 1) & 2047] = x[rs2]!;
             break;
@@ -285,7 +286,7 @@ export class Hart extends HartCode {
         }
         case Op.SW: {
           const a = (x[rs1]! + imm) | 0;
-          const off = this.storeOffset(a);
+          const off = this.checkedData ? this.storeOffset(a) : (a - ramBase) >>> 0;
           if (off < ramSize && (a & 3) === 0 && fastWrite[off >>> 12] === 1) {
             pages32[off >>> 12]![(off >>> 2) & 1023] = x[rs2]!;
             break;
