@@ -7,6 +7,11 @@ import { TriggerAccess } from "./triggers.js";
 
 /** `faultCause` when no exception is pending. */
 export const NO_FAULT = -1;
+/**
+ * What `loadOffset` and `storeOffset` return for an access that must take the checked
+ * path: an offset beyond any RAM.
+ */
+export const NOT_RAM = 0xffff_ffff;
 /** Register-file index that absorbs writes to x0. */
 export const SINK = 32;
 const PMP_OF = [PmpAccess.Execute, PmpAccess.Read, PmpAccess.Write] as const;
@@ -81,6 +86,23 @@ export abstract class HartMemory {
   protected checkedData = false;
   /** Fetches must go through translation, PMP or trigger checks (the interpreter's slow fetch path). */
   protected checkedFetch = false;
+  /**
+   * Data accesses are translated and nothing else checks them (no PMP, no armed trigger):
+   * an access whose page the TLB holds may go straight to RAM (`loadOffset`, `storeOffset`).
+   */
+  protected tlbData = false;
+  /** The same for fetches: a fetch whose page the fetch TLB holds needs no further check. */
+  protected tlbFetch = false;
+  /**
+   * The MMU's TLBs per access kind (`Mmu.tags`, `Mmu.frames`), read inline by the run
+   * loop; taken again whenever the MMU moves them (`Mmu.placeTlbs`).
+   */
+  protected fetchTags: Int32Array;
+  protected fetchFrames: Int32Array;
+  protected loadTags: Int32Array;
+  protected loadFrames: Int32Array;
+  protected storeTags: Int32Array;
+  protected storeFrames: Int32Array;
   /** The last virtual code page translated and its frame; -1 after any translation change. */
   protected fetchPage = -1;
   protected fetchFrame = 0;
@@ -100,7 +122,47 @@ export abstract class HartMemory {
       time: time ?? (() => Number.NaN),
     });
     this.csr.hartId = options.hartId ?? 0;
-    this.mmu = new Mmu(bus, this.csr);
+    const mmu = new Mmu(bus, this.csr);
+    this.mmu = mmu;
+    this.fetchTags = mmu.tags[Access.Fetch]!;
+    this.fetchFrames = mmu.frames[Access.Fetch]!;
+    this.loadTags = mmu.tags[Access.Load]!;
+    this.loadFrames = mmu.frames[Access.Load]!;
+    this.storeTags = mmu.tags[Access.Store]!;
+    this.storeFrames = mmu.frames[Access.Store]!;
+    mmu.onTlbsMoved = () => {
+      this.fetchTags = mmu.tags[Access.Fetch]!;
+      this.fetchFrames = mmu.frames[Access.Fetch]!;
+      this.loadTags = mmu.tags[Access.Load]!;
+      this.loadFrames = mmu.frames[Access.Load]!;
+      this.storeTags = mmu.tags[Access.Store]!;
+      this.storeFrames = mmu.frames[Access.Store]!;
+    };
+  }
+
+  /**
+   * With data accesses checked (`checkedData`): the RAM offset a load from virtual `a`
+   * reads when it may skip every check, under translation alone with `a`'s page in the
+   * load TLB (a hit allows the access and touches nothing: no walk, no A/D update). Else
+   * `NOT_RAM`, and the load takes the checked path. An offset at or past `ramSize` is not
+   * RAM either (a device, or a missing page the caller finds undefined: the bus answers).
+   */
+  protected loadOffset(a: number): number {
+    const vpn = a >>> 12;
+    const slot = vpn & TLB_MASK;
+    if (!this.tlbData || this.loadTags[slot] !== vpn) return NOT_RAM;
+    return ((this.loadFrames[slot]! | (a & 0xfff)) - this.ramBase) >>> 0;
+  }
+
+  /**
+   * `loadOffset` for a store: the store TLB holds a page only once its walk allowed the
+   * store and set D. The caller still checks `fastWrite` (code pages, dirty tracking).
+   */
+  protected storeOffset(a: number): number {
+    const vpn = a >>> 12;
+    const slot = vpn & TLB_MASK;
+    if (!this.tlbData || this.storeTags[slot] !== vpn) return NOT_RAM;
+    return ((this.storeFrames[slot]! | (a & 0xfff)) - this.ramBase) >>> 0;
   }
 
   /** Drops cached decodes and compiled code overlapping the bytes [a, a+size) (a store reached code). */
@@ -148,6 +210,29 @@ export abstract class HartMemory {
   protected tlbHolds(access: Access, vpn: number, frame: number): boolean {
     const slot = vpn & TLB_MASK;
     return vpn !== -1 && this.mmu.tags[access]![slot] === vpn && this.mmu.frames[access]![slot] === frame;
+  }
+
+  /**
+   * The physical address the run loop fetches `pc` from when the fetch TLB did not
+   * answer: an armed execute trigger first (a breakpoint exception before the
+   * instruction, tval 0), then the last page's frame, then `fetchAddress`. -1 with a
+   * fault pending when the fetch cannot go ahead.
+   */
+  protected checkedFetchAddress(pc: number): number {
+    const triggers = this.csr.triggers;
+    if (triggers.execArmed && triggers.hitsExec(pc, this.csr.priv)) {
+      this.fault(Exception.Breakpoint, 0);
+      return -1;
+    }
+    // Most instructions come from the page the previous one came from.
+    if (pc >>> 12 === this.fetchPage) return this.fetchFrame | (pc & 0xfff);
+    const key = this.fetchAddress(pc) | 0;
+    // Remember the page only when PMP allowed all of it (a TLB hit means it did).
+    if (key !== -1 && !this.pmpFetch) {
+      this.fetchPage = pc >>> 12;
+      this.fetchFrame = key & ~0xfff;
+    }
+    return key;
   }
 
   /** The physical address of a data access, or -1 with a fault pending (mtval = `va`). */

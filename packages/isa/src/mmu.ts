@@ -119,7 +119,11 @@ export class Mmu {
       this.tags[a] = tags;
       this.frames[a] = frames;
     }
+    this.onTlbsMoved?.();
   }
+
+  /** Called after `placeTlbs` replaced `tags` and `frames` (the hart reads them inline). */
+  onTlbsMoved: (() => void) | undefined;
 
   /** Makes `mirrors` (once) and keeps it in step with the TLBs from then on. */
   mirrorTlbs(): readonly Int32Array[] {
