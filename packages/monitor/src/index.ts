@@ -22,14 +22,9 @@ export {
   saveWorldAs,
 } from "./monitor-commands.js";
 export { MonitorError } from "./monitor-error.js";
-export {
-  type Baseline,
-  CONSOLE_SECTION,
-  type SessionEvents,
-  type SessionState,
-  WorldSession,
-  worldFailure,
-} from "./world-session.js";
+export { CONSOLE_SECTION, worldFailure } from "./open-world.js";
+export type { Baseline, SessionEvents, SessionState } from "./session-events.js";
+export { WorldSession } from "./world-session.js";
 export type {
   CompactedWorld,
   DamagedWorld,
