@@ -11,6 +11,7 @@ import {
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
+import { IdlePacer } from "./idle-pacer.js";
 
 /** `[HOST:]PORT` of `--gdb`: where the gdb server listens (default host 127.0.0.1). */
 export function parseGdbAddress(spec: string, what = "--gdb"): { host: string; port: number } {
@@ -82,6 +83,13 @@ export function listenGdb(
   input.waitForInput = undefined;
   return new Promise((resolve, reject) => {
     let client: { socket: net.Socket; server: GdbServer } | undefined;
+    // Under gdb's continue, a guest idle until its timer waits for it in wall time (see
+    // IdlePacer) rather than running tick after tick; replayed history runs as it ran.
+    const pacer = new IdlePacer(
+      machine,
+      () => client?.server.running === true && machine.hart.steps >= timeline.frontier,
+    );
+    machine.idleGate = pacer.gate;
     let freeRunning = !options.wait;
     let scheduled = false;
     let idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -91,6 +99,9 @@ export function listenGdb(
       if (finished) return;
       finished = true;
       if (idleTimer !== undefined) clearTimeout(idleTimer);
+      machine.idleGate = undefined;
+      // A skip to the timer still deferred is made now, before anyone saves the machine.
+      if (machine.timerHeld) machine.run(0);
       input.waitForInput = waitForInput;
       timeline.dispose();
       client?.socket.destroy();
@@ -105,9 +116,12 @@ export function listenGdb(
       if (client !== undefined) {
         const server = client.server;
         if (!server.tick()) return;
-        // Waiting for input: look again after a pause (input or Ctrl-C wakes it sooner).
-        if (server.idle) idleTimer ??= setTimeout(pump, IDLE_POLL_MS);
-        else schedule();
+        // Waiting for input or for its timer: look again after a pause (input or Ctrl-C
+        // wakes it sooner), or when the timer is due.
+        if (server.idle) {
+          const ms = Math.min(IDLE_POLL_MS, Math.ceil(pacer.msLeft()));
+          idleTimer ??= setTimeout(pump, ms);
+        } else schedule();
         return;
       }
       if (!freeRunning) return;
