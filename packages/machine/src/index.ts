@@ -72,6 +72,14 @@ export type { RunOutcome, TrapReport } from "./run-loop.js";
 export type { CheckpointCreator, MachineSave, SaveOptions } from "./saving.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";
 export {
+  CONSOLE_SECTION,
+  CONTROL_ESCAPE,
+  ControlCode,
+  ControlFilter,
+  savedByGuest,
+} from "./session/guest-control.js";
+export { GuestControlIo, type SaveWorldPolicy } from "./session/guest-control-io.js";
+export {
   type BootOptions,
   DEFAULT_EXPECT_INSTRUCTIONS,
   type ExpectMatch,

@@ -1,3 +1,12 @@
+// The console's control channel lives with the machine's Session, which speaks it too.
+export {
+  CONSOLE_SECTION,
+  CONTROL_ESCAPE,
+  ControlCode,
+  ControlFilter,
+  GuestControlIo,
+  type SaveWorldPolicy,
+} from "@amber/machine";
 export { diffImages, formatImageDiff, type ImageDiff } from "./checkpoint-diff.js";
 export { ConsoleIo } from "./console-io.js";
 export { DiskWatch, diskTraceLine, type SnoopedWrite, type TraceSink } from "./disk-watch.js";
@@ -10,8 +19,6 @@ export {
   type WorldFiles,
 } from "./files-world-store.js";
 export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
-export { CONTROL_ESCAPE, ControlCode, ControlFilter } from "./guest-control.js";
-export { GuestControlIo, type SaveWorldPolicy } from "./guest-control-io.js";
 export { formatRegisters, hexDump } from "./machine-views.js";
 export {
   completeMonitor,
@@ -22,7 +29,7 @@ export {
   saveWorldAs,
 } from "./monitor-commands.js";
 export { MonitorError } from "./monitor-error.js";
-export { CONSOLE_SECTION, worldFailure } from "./open-world.js";
+export { worldFailure } from "./open-world.js";
 export type { Baseline, SessionEvents, SessionState } from "./session-events.js";
 export { WorldSession } from "./world-session.js";
 export type {

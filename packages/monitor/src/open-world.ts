@@ -1,12 +1,9 @@
 /** Opening a saved world as a machine, with what the REPL kept beside it (the console's last line). */
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
-import { Machine, type MachineDisk, MachineError } from "@amber/machine";
+import { CONSOLE_SECTION, Machine, type MachineDisk, MachineError } from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
 import { MonitorError } from "./monitor-error.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
-
-/** Section in which the REPL keeps the console's unfinished last line (the guest's prompt). */
-export const CONSOLE_SECTION = "repl-console";
 
 /** Maps checkpoint and machine failures to a one-line MonitorError naming `where`. */
 export function worldFailure(e: unknown, where: string): never {

@@ -1,13 +1,12 @@
 import { type CheckpointReader, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
-import type { Machine, RunOutcome } from "@amber/machine";
+import { CONSOLE_SECTION, ControlCode, ControlFilter, type Machine, type RunOutcome } from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
 import { DiskWatch } from "./disk-watch.js";
 import { scheduleSoon, timer } from "./event-loop.js";
 import { describeTrap, hex8 } from "./format.js";
-import { ControlCode, ControlFilter } from "./guest-control.js";
 import { disassembleAt } from "./machine-views.js";
 import { MonitorError } from "./monitor-error.js";
-import { CONSOLE_SECTION, type OpenedWorld, openWorld } from "./open-world.js";
+import { type OpenedWorld, openWorld } from "./open-world.js";
 import type { Baseline, SessionEvents, SessionState } from "./session-events.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
 
@@ -51,7 +50,7 @@ export class WorldSession {
   diskWatch: DiskWatch;
   /** Releases the disks of the world running now (those the store opened for a restored world, or the booted machine's). */
   closeDisks: () => void = () => {};
-  /** The console's control channel (see guest-control.ts). */
+  /** The console's control channel (see @amber/machine's session/guest-control.ts). */
   private readonly control = new ControlFilter();
   /** Control messages from the guest not acted on yet. */
   private readonly guestMessages: string[] = [];
