@@ -18,7 +18,7 @@ export {
   WORLD_NAME,
   type WorldFiles,
 } from "./files-world-store.js";
-export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
+export { describeTrap, formatBytes, hex8, parseCount, parseSize } from "./format.js";
 export { formatRegisters, hexDump } from "./machine-views.js";
 export {
   completeMonitor,

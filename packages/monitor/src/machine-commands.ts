@@ -1,5 +1,5 @@
 /** Monitor commands on the live machine: inspect it, step it, break, hand it to gdb, count. */
-import { formatBytes, hex8, parseCount } from "./format.js";
+import { formatBytes, hex8, parseCount, parseSize } from "./format.js";
 import { formatRegisters, hexDump } from "./machine-views.js";
 import { MonitorError } from "./monitor-error.js";
 import type { MonitorCommand, MonitorHost } from "./monitor-host.js";
@@ -201,5 +201,49 @@ export const diskTrace: MonitorCommand = {
     const file = host.openTraceFile(what);
     watch.startTrace({ target: what, write: (line) => file.write(line), close: () => file.close() });
     host.say(`disk trace on: one line per guest write to ${what}\n`);
+  },
+};
+
+const PAGE = 4096;
+const pages = (n: number): string =>
+  `${formatBytes(n * PAGE)} (${n.toLocaleString("en")} page${n === 1 ? "" : "s"})`;
+
+export const balloon: MonitorCommand = {
+  name: "balloon",
+  args: "[SIZE]",
+  summary:
+    "the memory balloon: its target, what the guest gave; SIZE (e.g. 64M, 0) asks the guest for that much RAM back",
+  run(host, args) {
+    if (args.length > 1) throw new MonitorError("usage: :balloon [SIZE]", "usage");
+    const machine = host.session.machine;
+    const device = machine.balloon;
+    if (device === undefined)
+      throw new MonitorError(
+        "this machine has no memory balloon (amber run --balloon boots one; a world saved from it keeps it)",
+      );
+    if (args[0] !== undefined) {
+      const bytes = parseSize(args[0]);
+      if (Number.isNaN(bytes) || bytes % PAGE !== 0 || bytes > machine.ram.size)
+        throw new MonitorError(
+          `:balloon: cannot read "${args[0]}" as a size in whole 4 KiB pages, at most the RAM (${formatBytes(machine.ram.size)}) (e.g. 64M, 4096K, 0)`,
+          "usage",
+        );
+      device.setTarget(bytes / PAGE);
+      host.say(
+        device.reporting
+          ? `balloon target ${pages(bytes / PAGE)}: the guest's driver ${bytes === 0 ? "deflates" : "inflates"} to it (:balloon shows how far)\n`
+          : `balloon target ${pages(bytes / PAGE)}: the guest has no balloon driver running yet; it acts once one starts\n`,
+      );
+      return;
+    }
+    const state = device.saveState();
+    host.out(
+      `${[
+        `target         ${pages(state.numPages)}`,
+        `in the balloon ${pages(device.balloonPages)} (the guest's driver says)`,
+        `driver         ${device.reporting ? "running, free page reporting on" : "not running (or without free page reporting)"}`,
+        `dropped        ${pages(device.reportedPages)} reported free, ${pages(device.inflatedPages)} inflated`,
+      ].join("\n")}\n`,
+    );
   },
 };

@@ -1,4 +1,16 @@
-import { brk, cont, disas, disks, diskTrace, gdb, mem, regs, stats, step } from "./machine-commands.js";
+import {
+  balloon,
+  brk,
+  cont,
+  disas,
+  disks,
+  diskTrace,
+  gdb,
+  mem,
+  regs,
+  stats,
+  step,
+} from "./machine-commands.js";
 import { MonitorError } from "./monitor-error.js";
 import type { MonitorCommand } from "./monitor-host.js";
 import { compact, confirmDiscard, diff, restore, save, saves } from "./world-commands.js";
@@ -49,6 +61,7 @@ export const MONITOR_COMMANDS: MonitorCommand[] = [
   stats,
   disks,
   diskTrace,
+  balloon,
   help,
   quit,
 ];
@@ -60,8 +73,9 @@ export function parseMonitorLine(line: string): { command: MonitorCommand; args:
   if (text.endsWith("!") && !text.includes(" ")) text = `${text.slice(0, -1)} !`;
   const [word = "", ...args] = text.split(/\s+/);
   if (word === "") throw new MonitorError("a monitor command after ':' (:help lists them)", "usage");
-  // ":c" stays ":continue" (as in gdb) now that ":compact" shares its first letter.
-  const exact = MONITOR_COMMANDS.find((c) => c.name === (word === "c" ? "continue" : word));
+  // ":c" stays ":continue" and ":b" ":break" (as in gdb) now that ":compact" and ":balloon" share their first letters.
+  const name = word === "c" ? "continue" : word === "b" ? "break" : word;
+  const exact = MONITOR_COMMANDS.find((c) => c.name === name);
   const matches = exact ? [exact] : MONITOR_COMMANDS.filter((c) => c.name.startsWith(word));
   if (matches.length === 1) return { command: matches[0]!, args };
   if (matches.length === 0) throw new MonitorError(`no monitor command :${word} (:help lists them)`, "usage");
