@@ -89,7 +89,9 @@ describe(":balloon", () => {
     await monitor(":balloon 0");
     shell("sleep 1");
     expect(memTotal(shell("cat /proc/meminfo"))).toBe(full);
-    expect(await monitor(":balloon")).toMatch(/^target +0 bytes \(0 pages\)\nin the balloon 0 bytes \(0 pages\)/);
+    expect(await monitor(":balloon")).toMatch(
+      /^target +0 bytes \(0 pages\)\nin the balloon 0 bytes \(0 pages\)/,
+    );
 
     // Sizes that are not whole pages of this RAM are refused in one line.
     for (const bad of ["5000", "1G", "lots"]) {
@@ -103,6 +105,8 @@ describe(":balloon", () => {
     const io = new ConsoleIo(() => {});
     const monitor = monitorOf(new Machine({ io, ramSize: 1 << 20 }), io);
     await expect(monitor(":balloon")).rejects.toThrow(MonitorError);
-    await expect(monitor(":balloon 4M")).rejects.toThrow(/this machine has no memory balloon \(amber run --balloon/);
+    await expect(monitor(":balloon 4M")).rejects.toThrow(
+      /this machine has no memory balloon \(amber run --balloon/,
+    );
   });
 });
