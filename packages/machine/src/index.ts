@@ -39,6 +39,7 @@ export type { DmaMemory } from "./devices/virtqueue.js";
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
 export { GuestClock } from "./guest-clock.js";
 export { CapturedIo, type HostIo } from "./host-io.js";
+export { IdlePacer } from "./idle-pacer.js";
 export { type CheckpointDisk, Machine, type RestoreOptions } from "./machine.js";
 export { MachineError, type MachineErrorCode } from "./machine-error.js";
 export {

@@ -17,3 +17,12 @@ export function timer(fn: () => void, ms: number): void {
   const t = setTimeout(fn, ms) as unknown as { unref?: () => void };
   t.unref?.();
 }
+
+/**
+ * A timer that can be called off (returns the function that cancels it) and, unlike
+ * `timer`, keeps a Node process alive meanwhile: a guest waiting for its timer is running.
+ */
+export function cancellableTimer(fn: () => void, ms: number): () => void {
+  const t = setTimeout(fn, ms);
+  return () => clearTimeout(t);
+}

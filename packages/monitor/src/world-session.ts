@@ -1,8 +1,15 @@
 import { type CheckpointReader, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
-import { CONSOLE_SECTION, ControlCode, ControlFilter, type Machine, type RunOutcome } from "@amber/machine";
+import {
+  CONSOLE_SECTION,
+  ControlCode,
+  ControlFilter,
+  IdlePacer,
+  type Machine,
+  type RunOutcome,
+} from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
 import { DiskWatch } from "./disk-watch.js";
-import { scheduleSoon, timer } from "./event-loop.js";
+import { cancellableTimer, scheduleSoon, timer } from "./event-loop.js";
 import { describeTrap, hex8 } from "./format.js";
 import { disassembleAt } from "./machine-views.js";
 import { MonitorError } from "./monitor-error.js";
@@ -21,7 +28,8 @@ const SAVE_SLICE_PAGES = 16;
 /**
  * One live machine driven from the event loop: the guest runs in slices of about 15 ms
  * scheduled after pending I/O, so the terminal (and the monitor) stay responsive; it
- * idles without spinning when it waits for console input. Deterministic: guest time
+ * idles without spinning when it waits for console input, and waits in wall time when it
+ * waits for its timer (a Linux guest at its prompt; `IdlePacer`). Deterministic: guest time
  * follows instructions, input arrives only when the user sends it.
  */
 export class WorldSession {
@@ -34,6 +42,15 @@ export class WorldSession {
   /** Readers the machine reads pages from lazily, kept open until the world is replaced. */
   private readers: CheckpointReader[] = [];
   private scheduled = false;
+  /**
+   * The guest idles until its timer (a Linux guest at its prompt): it waits for it in wall
+   * time (`pacer`, the machine's idle gate) instead of running tick after tick; this ends
+   * the wait (input sent ends it sooner).
+   */
+  private heldUntil: (() => void) | undefined;
+  private pacer: IdlePacer;
+  /** The session itself runs the machine now (a slice, or between a save's pages): only then are waits paced. */
+  private driving = false;
   private sliceSteps = 1 << 20;
   /** A breakpoint at this pc does not stop the first step (continuing from it). */
   private resumeFrom: number | undefined;
@@ -71,6 +88,7 @@ export class WorldSession {
     readonly store: WorldStore,
   ) {
     this.machine = machine;
+    this.pacer = this.pace(machine);
     io.log.steps = () => this.machine.hart.liveSteps;
     this.diskWatch = new DiskWatch(machine);
   }
@@ -114,6 +132,32 @@ export class WorldSession {
     if (!this.debugging) this.io.trimLog();
     this.io.push(data);
     if (this.state === "waiting") this.setState("running");
+    else if (this.heldUntil !== undefined) {
+      // Waiting for its timer: input ends the wait (the guest takes it at that same step).
+      this.heldUntil();
+      this.heldUntil = undefined;
+      this.schedule();
+    }
+  }
+
+  /**
+   * Ends a wait for the guest's timer now: the machine skips to the timer (or takes input
+   * that came) as it would have without pacing, so that what is saved, stepped or handed to
+   * gdb next is a state an unpaced run has too.
+   */
+  private settleHeld(): void {
+    this.heldUntil?.();
+    this.heldUntil = undefined;
+    if (!this.machine.timerHeld) return;
+    this.machine.run(0);
+    if (this.state === "running") this.schedule();
+  }
+
+  /** Paces `machine`'s idle waits for its timer to the wall clock while this session runs it (see `heldUntil`). */
+  private pace(machine: Machine): IdlePacer {
+    const pacer = new IdlePacer(machine, () => this.driving);
+    machine.idleGate = pacer.gate;
+    return pacer;
   }
 
   /** Resolves once the guest is not running (waiting, paused or exited), or after `ms`. */
@@ -172,6 +216,7 @@ export class WorldSession {
 
   private setState(state: SessionState): void {
     this.state = state;
+    if (state !== "running") this.settleHeld();
     if (state === "running") this.schedule();
     else if (!this.answering) for (const w of this.settledWaiters.splice(0)) w();
   }
@@ -259,13 +304,16 @@ export class WorldSession {
     const before = this.machine.hart.steps;
     let outcome: RunOutcome | { kind: "breakpoint" };
     try {
+      this.driving = true;
       outcome = this.breakpoints.size > 0 ? this.runWatched(started) : this.machine.run(this.sliceSteps);
     } catch (e) {
+      this.driving = false;
       this.setState("paused");
       if (this.events.failed === undefined) throw e;
       this.events.failed(e);
       return;
     }
+    this.driving = false;
     const ms = performance.now() - started;
     this.runSteps += this.machine.hart.steps - before;
     this.runSeconds += ms / 1000;
@@ -310,6 +358,15 @@ export class WorldSession {
       case "stuck":
         if (this.io.pending > 0) {
           this.schedule();
+          return;
+        }
+        if (this.machine.timerHeld) {
+          // Still running, as far as anyone asks: its timer is due when that guest time has passed.
+          this.heldUntil?.();
+          this.heldUntil = cancellableTimer(() => {
+            this.heldUntil = undefined;
+            this.schedule();
+          }, this.pacer.msLeft());
           return;
         }
         if (this.answering || this.answerGuest()) {
@@ -399,6 +456,7 @@ export class WorldSession {
     location: string;
     persisted: Promise<void>;
   } {
+    this.settleHeld();
     const machine = this.machine;
     const parent = options.full ? undefined : this.baseline;
     const running = this.state === "running";
@@ -417,8 +475,13 @@ export class WorldSession {
           // Save-and-continue: the guest runs on between batches of pages. What stops it
           // (power-off, a trap, waiting for input) is acted on once the image is written.
           if (running && stopped === undefined && this.state === "running") {
-            const outcome = machine.run(this.sliceSteps);
-            if (outcome.kind !== "budget") stopped = outcome;
+            this.driving = true;
+            try {
+              const outcome = machine.run(this.sliceSteps);
+              if (outcome.kind !== "budget") stopped = outcome;
+            } finally {
+              this.driving = false;
+            }
           }
         },
         sections: [
@@ -526,7 +589,10 @@ export class WorldSession {
     this.readers = [world.reader];
     this.closeDisks();
     this.closeDisks = world.closeDisks;
+    this.heldUntil?.();
+    this.heldUntil = undefined;
     this.machine = world.machine;
+    this.pacer = this.pace(world.machine);
     this.io.trimLog(true);
     // A new world has new disks: the trace (if on) follows them; the counts start again.
     const watch = new DiskWatch(world.machine);

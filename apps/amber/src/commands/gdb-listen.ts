@@ -3,6 +3,7 @@ import {
   Debugger,
   type GdbEnd,
   GdbServer,
+  IdlePacer,
   type InputLog,
   type Machine,
   type RunOutcome,
@@ -11,7 +12,6 @@ import {
 import type { CliEnv } from "../cli-env.js";
 import { ExitCode } from "../exit-codes.js";
 import { UserError } from "../user-error.js";
-import { IdlePacer } from "./idle-pacer.js";
 
 /** `[HOST:]PORT` of `--gdb`: where the gdb server listens (default host 127.0.0.1). */
 export function parseGdbAddress(spec: string, what = "--gdb"): { host: string; port: number } {
@@ -89,6 +89,8 @@ export function listenGdb(
       machine,
       () => client?.server.running === true && machine.hart.steps >= timeline.frontier,
     );
+    // (The REPL's own pacing, if any, comes back when gdb is done.)
+    const hostGate = machine.idleGate;
     machine.idleGate = pacer.gate;
     let freeRunning = !options.wait;
     let scheduled = false;
@@ -99,7 +101,7 @@ export function listenGdb(
       if (finished) return;
       finished = true;
       if (idleTimer !== undefined) clearTimeout(idleTimer);
-      machine.idleGate = undefined;
+      machine.idleGate = hostGate;
       // A skip to the timer still deferred is made now, before anyone saves the machine.
       if (machine.timerHeld) machine.run(0);
       input.waitForInput = waitForInput;

@@ -1,4 +1,4 @@
-import type { Machine } from "@amber/machine";
+import type { Machine } from "./machine.js";
 
 /**
  * Waits shorter than this are not held: the guest skips to its timer at once (holding it
@@ -7,12 +7,13 @@ import type { Machine } from "@amber/machine";
 const MIN_HOLD_MS = 1;
 
 /**
- * Paces a guest idling under gdb to the wall clock: its `wfi` that only the timer can end
- * is held (see `Board.idleGate`) for as long as that guest time lasts at the machine's
- * nominal speed, instead of being skipped at once, so that a Linux guest idling at its
- * prompt does not run its timer ticks back to back on a busy core. Only while `live()`
- * (gdb's continue at the frontier; replayed steps are never held). The skip itself is the
- * machine's: what the guest sees does not change, only when, in wall time, it runs.
+ * Paces an idle guest to the wall clock: its `wfi` that only the timer can end is held
+ * (see `Board.idleGate`; install `gate` there) for as long as that guest time lasts at the
+ * machine's nominal speed, instead of being skipped at once, so that a Linux guest idling
+ * at its prompt does not run its timer ticks back to back on a busy core. Only while
+ * `live()` (the REPL's session running the guest, gdb's continue at the frontier; replayed
+ * steps are never held). The skip itself is the machine's: what the guest sees does not
+ * change, only when, in wall time, it runs. The host waits `msLeft()` (or for input).
  */
 export class IdlePacer {
   /** The guest instant held at (steps + idle cycles), -1 when none. */
