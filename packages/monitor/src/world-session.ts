@@ -1,20 +1,14 @@
 import { type CheckpointReader, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
-import {
-  CONSOLE_SECTION,
-  ControlCode,
-  ControlFilter,
-  IdlePacer,
-  type Machine,
-  type RunOutcome,
-} from "@amber/machine";
+import { CONSOLE_SECTION, ControlCode, ControlFilter, type Machine, type RunOutcome } from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
 import { DiskWatch } from "./disk-watch.js";
-import { cancellableTimer, scheduleSoon, timer } from "./event-loop.js";
+import { scheduleSoon, timer } from "./event-loop.js";
 import { describeTrap, hex8 } from "./format.js";
 import { disassembleAt } from "./machine-views.js";
 import { MonitorError } from "./monitor-error.js";
 import { type OpenedWorld, openWorld } from "./open-world.js";
 import type { Baseline, SessionEvents, SessionState } from "./session-events.js";
+import { TimerWait } from "./timer-wait.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
 
 /** Amber Lisp's prompt: a guest that shows it speaks the console's control channel. */
@@ -42,15 +36,8 @@ export class WorldSession {
   /** Readers the machine reads pages from lazily, kept open until the world is replaced. */
   private readers: CheckpointReader[] = [];
   private scheduled = false;
-  /**
-   * The guest idles until its timer (a Linux guest at its prompt): it waits for it in wall
-   * time (`pacer`, the machine's idle gate) instead of running tick after tick; this ends
-   * the wait (input sent ends it sooner).
-   */
-  private heldUntil: (() => void) | undefined;
-  private pacer: IdlePacer;
-  /** The session itself runs the machine now (a slice, or between a save's pages): only then are waits paced. */
-  private driving = false;
+  /** Waits for the guest's timer in wall time (a Linux guest at its prompt), see TimerWait. */
+  private readonly timerWait: TimerWait;
   private sliceSteps = 1 << 20;
   /** A breakpoint at this pc does not stop the first step (continuing from it). */
   private resumeFrom: number | undefined;
@@ -88,7 +75,7 @@ export class WorldSession {
     readonly store: WorldStore,
   ) {
     this.machine = machine;
-    this.pacer = this.pace(machine);
+    this.timerWait = new TimerWait(machine);
     io.log.steps = () => this.machine.hart.liveSteps;
     this.diskWatch = new DiskWatch(machine);
   }
@@ -132,32 +119,13 @@ export class WorldSession {
     if (!this.debugging) this.io.trimLog();
     this.io.push(data);
     if (this.state === "waiting") this.setState("running");
-    else if (this.heldUntil !== undefined) {
-      // Waiting for its timer: input ends the wait (the guest takes it at that same step).
-      this.heldUntil();
-      this.heldUntil = undefined;
-      this.schedule();
-    }
+    // Waiting for its timer: input ends the wait (the guest takes it at that same step).
+    else if (this.timerWait.cut()) this.schedule();
   }
 
-  /**
-   * Ends a wait for the guest's timer now: the machine skips to the timer (or takes input
-   * that came) as it would have without pacing, so that what is saved, stepped or handed to
-   * gdb next is a state an unpaced run has too.
-   */
+  /** Settles a wait for the guest's timer now (see TimerWait), running on after it if running. */
   private settleHeld(): void {
-    this.heldUntil?.();
-    this.heldUntil = undefined;
-    if (!this.machine.timerHeld) return;
-    this.machine.run(0);
-    if (this.state === "running") this.schedule();
-  }
-
-  /** Paces `machine`'s idle waits for its timer to the wall clock while this session runs it (see `heldUntil`). */
-  private pace(machine: Machine): IdlePacer {
-    const pacer = new IdlePacer(machine, () => this.driving);
-    machine.idleGate = pacer.gate;
-    return pacer;
+    if (this.timerWait.settle() && this.state === "running") this.schedule();
   }
 
   /** Resolves once the guest is not running (waiting, paused or exited), or after `ms`. */
@@ -304,16 +272,16 @@ export class WorldSession {
     const before = this.machine.hart.steps;
     let outcome: RunOutcome | { kind: "breakpoint" };
     try {
-      this.driving = true;
+      this.timerWait.driving = true;
       outcome = this.breakpoints.size > 0 ? this.runWatched(started) : this.machine.run(this.sliceSteps);
     } catch (e) {
-      this.driving = false;
+      this.timerWait.driving = false;
       this.setState("paused");
       if (this.events.failed === undefined) throw e;
       this.events.failed(e);
       return;
     }
-    this.driving = false;
+    this.timerWait.driving = false;
     const ms = performance.now() - started;
     this.runSteps += this.machine.hart.steps - before;
     this.runSeconds += ms / 1000;
@@ -362,11 +330,7 @@ export class WorldSession {
         }
         if (this.machine.timerHeld) {
           // Still running, as far as anyone asks: its timer is due when that guest time has passed.
-          this.heldUntil?.();
-          this.heldUntil = cancellableTimer(() => {
-            this.heldUntil = undefined;
-            this.schedule();
-          }, this.pacer.msLeft());
+          this.timerWait.hold(() => this.schedule());
           return;
         }
         if (this.answering || this.answerGuest()) {
@@ -475,12 +439,12 @@ export class WorldSession {
           // Save-and-continue: the guest runs on between batches of pages. What stops it
           // (power-off, a trap, waiting for input) is acted on once the image is written.
           if (running && stopped === undefined && this.state === "running") {
-            this.driving = true;
+            this.timerWait.driving = true;
             try {
               const outcome = machine.run(this.sliceSteps);
               if (outcome.kind !== "budget") stopped = outcome;
             } finally {
-              this.driving = false;
+              this.timerWait.driving = false;
             }
           }
         },
@@ -589,10 +553,8 @@ export class WorldSession {
     this.readers = [world.reader];
     this.closeDisks();
     this.closeDisks = world.closeDisks;
-    this.heldUntil?.();
-    this.heldUntil = undefined;
+    this.timerWait.attach(world.machine);
     this.machine = world.machine;
-    this.pacer = this.pace(world.machine);
     this.io.trimLog(true);
     // A new world has new disks: the trace (if on) follows them; the counts start again.
     const watch = new DiskWatch(world.machine);
