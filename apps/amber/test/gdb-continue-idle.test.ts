@@ -1,30 +1,11 @@
 import type { ChildProcess } from "node:child_process";
-import type { HostIo } from "@amber/machine";
 import { describe, expect, test } from "vitest";
 import { hostTool } from "../../../tools/test-support/host-tool.js";
 import { main } from "../src/cli.js";
-import { gdbBatch, until } from "./gdb-session.js";
+import { gdbBatch, TypedIo, until } from "./gdb-session.js";
 import { testEnv } from "./run-cli.js";
 
 const LISP = "tools/guests/lisp/out/lisp.elf";
-
-/** Console I/O whose input is typed later (`type`): until then stdin has nothing yet (not its end). */
-class TypedIo implements HostIo {
-  out = "";
-  private pending = new Uint8Array(0);
-  stdout(data: Uint8Array): void {
-    this.out += new TextDecoder().decode(data);
-  }
-  stderr(): void {}
-  stdin(max: number): Uint8Array | null {
-    const chunk = this.pending.subarray(0, max);
-    this.pending = this.pending.subarray(chunk.length);
-    return chunk.slice();
-  }
-  type(text: string): void {
-    this.pending = new TextEncoder().encode(text);
-  }
-}
 
 describe.skipIf(!hostTool("gdb-multiarch"))("gdb's continue on a guest waiting for input", () => {
   test("the Lisp guest idles at its prompt under continue, reads what is typed meanwhile, and stops on gdb's Ctrl-C (SIGINT)", async () => {

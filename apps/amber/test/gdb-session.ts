@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { CapturedIo } from "@amber/machine";
+import { CapturedIo, type HostIo } from "@amber/machine";
 import { main } from "../src/cli.js";
 import { testEnv } from "./run-cli.js";
 
@@ -73,5 +73,23 @@ export async function until(read: () => string, pattern: RegExp, what: string): 
     if (m !== null) return m;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got:\n${read()}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Console I/O whose input is typed later (`type`): until then stdin has nothing yet (not its end). */
+export class TypedIo implements HostIo {
+  out = "";
+  private pending = new Uint8Array(0);
+  stdout(data: Uint8Array): void {
+    this.out += new TextDecoder().decode(data);
+  }
+  stderr(): void {}
+  stdin(max: number): Uint8Array | null {
+    const chunk = this.pending.subarray(0, max);
+    this.pending = this.pending.subarray(chunk.length);
+    return chunk.slice();
+  }
+  type(text: string): void {
+    this.pending = new TextEncoder().encode(text);
   }
 }

@@ -161,7 +161,7 @@ describe("amber repl: the Lisp world", () => {
   it("bad monitor input is one line and the world goes on", async () => {
     const r = await replScript(
       ["--dir", machineDir()],
-      ":frobnicate\n:s\n:mem 0x10\n:mem zz\n:restore nowhere\n:save ../evil\n(+ 40 2)\n:quit!\n",
+      ":frobnicate\n:s\n:mem 0x10\n:mem zz\n:restore nowhere\n:save ../evil\n:balloon 4M\n(+ 40 2)\n:b\n:quit!\n",
     );
     expect(r.stderr).toMatch(/no monitor command :frobnicate/);
     expect(r.stderr).toMatch(/:s is ambiguous: :save :saves :step :stats/);
@@ -169,6 +169,9 @@ describe("amber repl: the Lisp world", () => {
     expect(r.stderr).toMatch(/cannot read "zz" as a number/);
     expect(r.stderr).toMatch(/no world "nowhere" \(none saved yet/);
     expect(r.stderr).toMatch(/"..\/evil" is not a world name/);
+    expect(r.stderr).toMatch(/this machine has no memory balloon \(amber run --balloon boots one/);
+    // (":b" is ":break", as in gdb, though ":balloon" shares its letter.)
+    expect(r.stdout).toMatch(/lisp> no breakpoints\n/);
     expect(r.stdout).toMatch(/lisp> 42\n/);
     expect(r.status).toBe(0);
   });

@@ -132,6 +132,19 @@ export class Board {
   readonly clock: GuestClock;
   /** Cycles spent idle in `wfi` (guest time passes, no instruction runs). */
   idleCycles = 0;
+  /**
+   * Asked before a `wfi` that only the timer can end skips ahead to it (deterministic time:
+   * `cycles` idle cycles at once). False defers the skip: `run` reports the guest "stuck"
+   * with `timerHeld` set, a later `canLeaveWait` asks again, and the next `run` (a step, a
+   * continue after an interrupt) settles the `wfi` first as if never held. So a host that can
+   * wait without blocking (the gdb server) paces an idle guest to the wall clock instead of
+   * running its timer ticks back to back, and the guest sees the same: the skip happens at
+   * the same step with the same length, and input that came meanwhile is taken at that step
+   * (as it would have been there). Undefined (the default): always skip at once.
+   */
+  idleGate: ((cycles: number) => boolean) | undefined;
+  /** Whether the guest waits in a `wfi` whose skip to the timer `idleGate` deferred (not a wait for input). */
+  timerHeld = false;
   protected readonly hostTime: MachineOptions["hostTime"];
   readonly io: HostIo;
   protected readonly semihosting: Semihosting;
@@ -377,10 +390,12 @@ export class Board {
 
   /**
    * The hart executed `wfi`. If nothing pending is enabled, let guest time pass until
-   * the timer fires; with no timer armed and no input to come, the guest is stuck.
+   * the timer fires (unless `idleGate` defers it; not when `ungated`); with no timer armed
+   * and no input to come, the guest is stuck.
    */
-  protected idle(): boolean {
+  protected idle(ungated = false): boolean {
     const csr = this.hart.csr;
+    this.timerHeld = false;
     if ((csr.mip & csr.mie) !== 0) return true;
     this.uart.receive();
     if ((csr.mip & csr.mie) !== 0) return true;
@@ -393,6 +408,10 @@ export class Board {
       return true;
     }
     if (Number.isFinite(until) && (csr.mie & (1 << MIP_MTIP)) !== 0) {
+      if (!ungated && this.idleGate !== undefined && !this.idleGate(until)) {
+        this.timerHeld = true;
+        return false;
+      }
       this.idleCycles += until;
       this.syncClint();
       return true;

@@ -40,6 +40,7 @@ export type { DmaMemory } from "./devices/virtqueue.js";
 export { type ElfImage, type ElfSegment, parseElf } from "./elf.js";
 export { GuestClock } from "./guest-clock.js";
 export { CapturedIo, type HostIo } from "./host-io.js";
+export { IdlePacer } from "./idle-pacer.js";
 export { type CheckpointDisk, Machine, type RestoreOptions } from "./machine.js";
 export { MachineError, type MachineErrorCode } from "./machine-error.js";
 export type {
@@ -63,6 +64,14 @@ export { resetRom } from "./reset-rom.js";
 export type { RunOutcome, TrapReport } from "./run-loop.js";
 export type { CheckpointCreator, MachineSave, SaveOptions } from "./saving.js";
 export { type HeapInfo, Semihosting, SemihostOp } from "./semihosting.js";
+export {
+  CONSOLE_SECTION,
+  CONTROL_ESCAPE,
+  ControlCode,
+  ControlFilter,
+  savedByGuest,
+} from "./session/guest-control.js";
+export { GuestControlIo, type SaveWorldPolicy } from "./session/guest-control-io.js";
 export {
   type BootOptions,
   DEFAULT_EXPECT_INSTRUCTIONS,

@@ -202,6 +202,8 @@ export class Machine extends SavingBoard {
     this.exitCode = b.exitCode;
     this.resetPending = b.resetPending;
     this.idleCycles = b.idleCycles;
+    // A deferred skip to the timer belongs to the instant left, not to this one.
+    this.timerHeld = false;
     this.imageEnd = b.imageEnd;
     this.fdtAddress = b.fdtAddress;
     this.initrd = b.initrd;

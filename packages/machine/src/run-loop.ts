@@ -68,6 +68,8 @@ export class RunningBoard extends LoadingBoard {
         until: hart.steps + WARM_UP_WATCH,
       };
     }
+    // A `wfi` whose skip to the timer the idle gate deferred is settled first, as if never held.
+    if (this.timerHeld) this.idle(true);
     try {
       while (this.exitCode === undefined) {
         const remaining = stopAt - hart.steps;

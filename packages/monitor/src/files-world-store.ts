@@ -8,7 +8,7 @@ import {
 } from "@amber/checkpoint";
 import { type Machine, SECTION_SPECS } from "@amber/machine";
 import { MonitorError } from "./monitor-error.js";
-import { worldFailure } from "./world-session.js";
+import { worldFailure } from "./open-world.js";
 import type {
   DamagedWorld,
   StoredWorld,

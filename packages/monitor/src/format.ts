@@ -28,6 +28,33 @@ export function parseCount(text: string): number {
   return Number.isSafeInteger(value) ? value : Number.NaN;
 }
 
+const SIZE_UNITS_IN: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * Parses "128M", "1GiB", "65536": binary units, as QEMU's `-m` reads them; NaN if invalid.
+ * The one reader of sizes: the monitor (`:balloon`) and the CLI (`--ram`) both use it.
+ */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  if (!m) return Number.NaN;
+  const unit = SIZE_UNITS_IN[m[2]!.toLowerCase()];
+  if (unit === undefined) return Number.NaN;
+  const value = Number(m[1]) * unit;
+  return Number.isSafeInteger(value) ? value : Number.NaN;
+}
+
 /** A trap the guest had no handler for, on one line: cause, pc, the instruction, mtval. */
 export function describeTrap(t: TrapReport): string {
   const bits = Number.isNaN(t.bits) ? "unreadable" : hex8(t.bits);

@@ -1,3 +1,12 @@
+// The console's control channel lives with the machine's Session, which speaks it too.
+export {
+  CONSOLE_SECTION,
+  CONTROL_ESCAPE,
+  ControlCode,
+  ControlFilter,
+  GuestControlIo,
+  type SaveWorldPolicy,
+} from "@amber/machine";
 export { diffImages, formatImageDiff, type ImageDiff } from "./checkpoint-diff.js";
 export { ConsoleIo } from "./console-io.js";
 export { DiskWatch, diskTraceLine, type SnoopedWrite, type TraceSink } from "./disk-watch.js";
@@ -9,9 +18,7 @@ export {
   WORLD_NAME,
   type WorldFiles,
 } from "./files-world-store.js";
-export { describeTrap, formatBytes, hex8, parseCount } from "./format.js";
-export { CONTROL_ESCAPE, ControlCode, ControlFilter } from "./guest-control.js";
-export { GuestControlIo, type SaveWorldPolicy } from "./guest-control-io.js";
+export { describeTrap, formatBytes, hex8, parseCount, parseSize } from "./format.js";
 export { formatRegisters, hexDump } from "./machine-views.js";
 export {
   completeMonitor,
@@ -22,14 +29,9 @@ export {
   saveWorldAs,
 } from "./monitor-commands.js";
 export { MonitorError } from "./monitor-error.js";
-export {
-  type Baseline,
-  CONSOLE_SECTION,
-  type SessionEvents,
-  type SessionState,
-  WorldSession,
-  worldFailure,
-} from "./world-session.js";
+export { worldFailure } from "./open-world.js";
+export type { Baseline, SessionEvents, SessionState } from "./session-events.js";
+export { WorldSession } from "./world-session.js";
 export type {
   CompactedWorld,
   DamagedWorld,

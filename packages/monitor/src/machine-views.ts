@@ -1,4 +1,4 @@
-import { csrName, registerName } from "@amber/isa";
+import { csrName, disassemble, registerName } from "@amber/isa";
 import type { Machine } from "@amber/machine";
 import { hex8 } from "./format.js";
 
@@ -67,4 +67,12 @@ export function hexDump(machine: Machine, address: number, length: number): stri
     lines.push(`${digits8(row)}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** The instruction at a (physical) address, its bits and disassembly, or why it cannot be read. */
+export function disassembleAt(machine: Machine, address: number): string {
+  const bits = machine.instructionAt(address);
+  if (Number.isNaN(bits)) return "(not readable)";
+  const width = (bits & 3) === 3 ? 8 : 4;
+  return `${bits.toString(16).padStart(width, "0").padEnd(8, " ")}  ${disassemble(bits, address >>> 0).replace("\t", " ")}`;
 }

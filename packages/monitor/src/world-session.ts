@@ -1,65 +1,15 @@
-import {
-  type CheckpointReader,
-  isCheckpointError,
-  MemoryBlockFile,
-  writeCheckpoint,
-} from "@amber/checkpoint";
-import { disassemble } from "@amber/isa";
-import { Machine, type MachineDisk, MachineError, type RunOutcome } from "@amber/machine";
+import { type CheckpointReader, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
+import { CONSOLE_SECTION, ControlCode, ControlFilter, type Machine, type RunOutcome } from "@amber/machine";
 import type { ConsoleIo } from "./console-io.js";
 import { DiskWatch } from "./disk-watch.js";
+import { scheduleSoon, timer } from "./event-loop.js";
 import { describeTrap, hex8 } from "./format.js";
-import { ControlCode, ControlFilter } from "./guest-control.js";
+import { disassembleAt } from "./machine-views.js";
 import { MonitorError } from "./monitor-error.js";
+import { type OpenedWorld, openWorld } from "./open-world.js";
+import type { Baseline, SessionEvents, SessionState } from "./session-events.js";
+import { TimerWait } from "./timer-wait.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
-
-/** What the guest is doing. */
-export type SessionState =
-  /** Running guest code (slices scheduled on the event loop). */
-  | "running"
-  /** Idle in `wfi`, waiting for console input. */
-  | "waiting"
-  /** Stopped by the monitor (`:step`, a breakpoint, Ctrl-C, a trap without handler). */
-  | "paused"
-  /** The guest powered off. */
-  | "exited";
-
-/** What the session tells its terminal. */
-export interface SessionEvents {
-  /** The guest went idle waiting for input. */
-  idle(): void;
-  /** The guest stopped where the monitor must say why (breakpoint, trap). */
-  stopped(message: string): void;
-  /** The guest powered off with this status. */
-  exited(code: number): void;
-  /**
-   * Running the guest failed: a page of its world read lazily failed its checksum, a disk
-   * read failed... The session is paused; the terminal reports it and ends. Without this
-   * handler the error is thrown on (from the event loop).
-   */
-  failed?(error: unknown): void;
-  /**
-   * The guest asked to be saved as world `name` (Amber Lisp's `(save-world "name")`),
-   * having compacted itself; it waits until this settles. Save it (`WorldSession.save`
-   * with `guestAwaits: true`) or throw a MonitorError saying why not: the guest gets
-   * the message as an error. Without this handler the request is refused.
-   */
-  saveWorld?(name: string): Promise<void>;
-}
-
-/** The image a world came from (restored) or was last saved as: the parent of the next incremental save. */
-export interface Baseline {
-  /** World name (or the image's path when it is not in the store). */
-  name: string;
-  /** Where the image is (see WorldRef.location). */
-  location: string;
-  reader: CheckpointReader;
-  /** Guest steps at that instant: more means there is unsaved work. */
-  steps: number;
-}
-
-/** Section in which the REPL keeps the console's unfinished last line (the guest's prompt). */
-export const CONSOLE_SECTION = "repl-console";
 
 /** Amber Lisp's prompt: a guest that shows it speaks the console's control channel. */
 const LISP_PROMPT = "lisp> ";
@@ -69,37 +19,11 @@ const SLICE_MS = 15;
 /** Pages written between two slices of guest run while a save goes on (a Lisp world is ~50 pages). */
 const SAVE_SLICE_PAGES = 16;
 
-/** Runs `fn` soon, after pending I/O: setImmediate in Node, a MessageChannel in browsers and workers. */
-const scheduleSoon: (fn: () => void) => void = (() => {
-  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
-  if (typeof g.setImmediate === "function") return (fn) => void g.setImmediate!(fn);
-  const queue: (() => void)[] = [];
-  const channel = new MessageChannel();
-  channel.port1.onmessage = () => queue.shift()?.();
-  return (fn) => {
-    queue.push(fn);
-    channel.port2.postMessage(0);
-  };
-})();
-
-/** A timer that does not keep a Node process alive (browsers have no unref). */
-function timer(fn: () => void, ms: number): void {
-  const t = setTimeout(fn, ms) as unknown as { unref?: () => void };
-  t.unref?.();
-}
-
-/** Maps checkpoint and machine failures to a one-line MonitorError naming `where`. */
-export function worldFailure(e: unknown, where: string): never {
-  if (isCheckpointError(e) || e instanceof MachineError) {
-    throw new MonitorError(e.message.includes(where) ? e.message : `${where}: ${e.message}`);
-  }
-  throw e;
-}
-
 /**
  * One live machine driven from the event loop: the guest runs in slices of about 15 ms
  * scheduled after pending I/O, so the terminal (and the monitor) stay responsive; it
- * idles without spinning when it waits for console input. Deterministic: guest time
+ * idles without spinning when it waits for console input, and waits in wall time when it
+ * waits for its timer (a Linux guest at its prompt; `IdlePacer`). Deterministic: guest time
  * follows instructions, input arrives only when the user sends it.
  */
 export class WorldSession {
@@ -112,6 +36,8 @@ export class WorldSession {
   /** Readers the machine reads pages from lazily, kept open until the world is replaced. */
   private readers: CheckpointReader[] = [];
   private scheduled = false;
+  /** Waits for the guest's timer in wall time (a Linux guest at its prompt), see TimerWait. */
+  private readonly timerWait: TimerWait;
   private sliceSteps = 1 << 20;
   /** A breakpoint at this pc does not stop the first step (continuing from it). */
   private resumeFrom: number | undefined;
@@ -128,7 +54,7 @@ export class WorldSession {
   diskWatch: DiskWatch;
   /** Releases the disks of the world running now (those the store opened for a restored world, or the booted machine's). */
   closeDisks: () => void = () => {};
-  /** The console's control channel (see guest-control.ts). */
+  /** The console's control channel (see @amber/machine's session/guest-control.ts). */
   private readonly control = new ControlFilter();
   /** Control messages from the guest not acted on yet. */
   private readonly guestMessages: string[] = [];
@@ -149,6 +75,7 @@ export class WorldSession {
     readonly store: WorldStore,
   ) {
     this.machine = machine;
+    this.timerWait = new TimerWait(machine);
     io.log.steps = () => this.machine.hart.liveSteps;
     this.diskWatch = new DiskWatch(machine);
   }
@@ -192,6 +119,13 @@ export class WorldSession {
     if (!this.debugging) this.io.trimLog();
     this.io.push(data);
     if (this.state === "waiting") this.setState("running");
+    // Waiting for its timer: input ends the wait (the guest takes it at that same step).
+    else if (this.timerWait.cut()) this.schedule();
+  }
+
+  /** Settles a wait for the guest's timer now (see TimerWait), running on after it if running. */
+  private settleHeld(): void {
+    if (this.timerWait.settle() && this.state === "running") this.schedule();
   }
 
   /** Resolves once the guest is not running (waiting, paused or exited), or after `ms`. */
@@ -250,6 +184,7 @@ export class WorldSession {
 
   private setState(state: SessionState): void {
     this.state = state;
+    if (state !== "running") this.settleHeld();
     if (state === "running") this.schedule();
     else if (!this.answering) for (const w of this.settledWaiters.splice(0)) w();
   }
@@ -337,13 +272,16 @@ export class WorldSession {
     const before = this.machine.hart.steps;
     let outcome: RunOutcome | { kind: "breakpoint" };
     try {
+      this.timerWait.driving = true;
       outcome = this.breakpoints.size > 0 ? this.runWatched(started) : this.machine.run(this.sliceSteps);
     } catch (e) {
+      this.timerWait.driving = false;
       this.setState("paused");
       if (this.events.failed === undefined) throw e;
       this.events.failed(e);
       return;
     }
+    this.timerWait.driving = false;
     const ms = performance.now() - started;
     this.runSteps += this.machine.hart.steps - before;
     this.runSeconds += ms / 1000;
@@ -390,6 +328,11 @@ export class WorldSession {
           this.schedule();
           return;
         }
+        if (this.machine.timerHeld) {
+          // Still running, as far as anyone asks: its timer is due when that guest time has passed.
+          this.timerWait.hold(() => this.schedule());
+          return;
+        }
         if (this.answering || this.answerGuest()) {
           this.state = "waiting"; // for save-world's answer, which ends the wait
           return;
@@ -429,10 +372,7 @@ export class WorldSession {
 
   /** The instruction at a (physical) address, its bits and disassembly, or why it cannot be read. */
   disassembleAt(address: number): string {
-    const bits = this.machine.instructionAt(address);
-    if (Number.isNaN(bits)) return "(not readable)";
-    const width = (bits & 3) === 3 ? 8 : 4;
-    return `${bits.toString(16).padStart(width, "0").padEnd(8, " ")}  ${disassemble(bits, address >>> 0).replace("\t", " ")}`;
+    return disassembleAt(this.machine, address);
   }
 
   /** Where the hart is: pc and the instruction there, for "paused at …" messages. */
@@ -480,6 +420,7 @@ export class WorldSession {
     location: string;
     persisted: Promise<void>;
   } {
+    this.settleHeld();
     const machine = this.machine;
     const parent = options.full ? undefined : this.baseline;
     const running = this.state === "running";
@@ -498,8 +439,13 @@ export class WorldSession {
           // Save-and-continue: the guest runs on between batches of pages. What stops it
           // (power-off, a trap, waiting for input) is acted on once the image is written.
           if (running && stopped === undefined && this.state === "running") {
-            const outcome = machine.run(this.sliceSteps);
-            if (outcome.kind !== "budget") stopped = outcome;
+            this.timerWait.driving = true;
+            try {
+              const outcome = machine.run(this.sliceSteps);
+              if (outcome.kind !== "budget") stopped = outcome;
+            } finally {
+              this.timerWait.driving = false;
+            }
           }
         },
         sections: [
@@ -602,11 +548,12 @@ export class WorldSession {
     return session;
   }
 
-  private adopt(world: ReturnType<typeof openWorld>, ref: WorldRef): void {
+  private adopt(world: OpenedWorld, ref: WorldRef): void {
     for (const r of this.readers) if (r !== world.reader) r.close();
     this.readers = [world.reader];
     this.closeDisks();
     this.closeDisks = world.closeDisks;
+    this.timerWait.attach(world.machine);
     this.machine = world.machine;
     this.io.trimLog(true);
     // A new world has new disks: the trace (if on) follows them; the counts start again.
@@ -638,38 +585,5 @@ export class WorldSession {
     this.closeDisks = () => {};
     for (const r of this.readers) r.close();
     this.readers = [];
-  }
-}
-
-/** A machine on a saved world: it reads pages from `reader` lazily, so the reader stays open. */
-function openWorld(
-  reader: CheckpointReader,
-  ref: WorldRef,
-  io: ConsoleIo,
-  jit: boolean,
-  store: WorldStore,
-): {
-  reader: CheckpointReader;
-  machine: Machine;
-  consoleTail: string;
-  awaitsSaveWorld: boolean;
-  closeDisks: () => void;
-} {
-  let disks: { disks: MachineDisk[]; close(): void } | undefined;
-  try {
-    disks = Machine.checkpointDisks(reader).length === 0 ? undefined : store.openDisks?.(reader, ref);
-    const machine = Machine.fromCheckpoint(reader, { io, jit, disks: disks?.disks });
-    let consoleTail = "";
-    let awaitsSaveWorld = false;
-    if (reader.hasSection(CONSOLE_SECTION)) {
-      const fields = reader.section(CONSOLE_SECTION).fields;
-      if (typeof fields.tail === "string") consoleTail = fields.tail;
-      awaitsSaveWorld = fields.awaits === "save-world";
-    }
-    return { reader, machine, consoleTail, awaitsSaveWorld, closeDisks: () => disks?.close() };
-  } catch (e) {
-    disks?.close();
-    reader.close();
-    return worldFailure(e, ref.location);
   }
 }

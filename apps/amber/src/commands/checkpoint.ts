@@ -546,7 +546,10 @@ export function registerCheckpointCommands(
       "--save-disk-diff <out>",
       "after the run, save the disk's writes (the saved ones and the new ones) as a diff layer over its base",
     )
-    .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
+    .option(
+      "--gdb <[host:]port>",
+      "serve the gdb remote protocol (with reverse execution) on this TCP port; under continue an idle guest waits for its timer in wall time",
+    )
     .option("--wait", "with --gdb: do not resume the guest before gdb attaches")
     .option("--record <log>", "log every input the guest consumes, to replay the run exactly (amber replay)")
     .option(

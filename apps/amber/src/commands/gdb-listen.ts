@@ -3,6 +3,7 @@ import {
   Debugger,
   type GdbEnd,
   GdbServer,
+  IdlePacer,
   type InputLog,
   type Machine,
   type RunOutcome,
@@ -82,6 +83,15 @@ export function listenGdb(
   input.waitForInput = undefined;
   return new Promise((resolve, reject) => {
     let client: { socket: net.Socket; server: GdbServer } | undefined;
+    // Under gdb's continue, a guest idle until its timer waits for it in wall time (see
+    // IdlePacer) rather than running tick after tick; replayed history runs as it ran.
+    const pacer = new IdlePacer(
+      machine,
+      () => client?.server.running === true && machine.hart.steps >= timeline.frontier,
+    );
+    // (The REPL's own pacing, if any, comes back when gdb is done.)
+    const hostGate = machine.idleGate;
+    machine.idleGate = pacer.gate;
     let freeRunning = !options.wait;
     let scheduled = false;
     let idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -91,6 +101,9 @@ export function listenGdb(
       if (finished) return;
       finished = true;
       if (idleTimer !== undefined) clearTimeout(idleTimer);
+      machine.idleGate = hostGate;
+      // A skip to the timer still deferred is made now, before anyone saves the machine.
+      if (machine.timerHeld) machine.run(0);
       input.waitForInput = waitForInput;
       timeline.dispose();
       client?.socket.destroy();
@@ -105,9 +118,12 @@ export function listenGdb(
       if (client !== undefined) {
         const server = client.server;
         if (!server.tick()) return;
-        // Waiting for input: look again after a pause (input or Ctrl-C wakes it sooner).
-        if (server.idle) idleTimer ??= setTimeout(pump, IDLE_POLL_MS);
-        else schedule();
+        // Waiting for input or for its timer: look again after a pause (input or Ctrl-C
+        // wakes it sooner), or when the timer is due.
+        if (server.idle) {
+          const ms = Math.min(IDLE_POLL_MS, Math.ceil(pacer.msLeft()));
+          idleTimer ??= setTimeout(pump, ms);
+        } else schedule();
         return;
       }
       if (!freeRunning) return;

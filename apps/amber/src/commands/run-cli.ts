@@ -50,7 +50,10 @@ export function registerRunCommand(program: Command, ctx: CliContext): void {
       "--parent <checkpoint>",
       "with --save-at: save an incremental image holding only the RAM pages that differ from this one's",
     )
-    .option("--gdb <[host:]port>", "serve the gdb remote protocol (with reverse execution) on this TCP port")
+    .option(
+      "--gdb <[host:]port>",
+      "serve the gdb remote protocol (with reverse execution) on this TCP port; under continue an idle guest waits for its timer in wall time",
+    )
     .option("--wait", "with --gdb: do not start the guest before gdb attaches (as QEMU's -S)")
     .option(
       "--record <log>",

@@ -140,6 +140,8 @@ In the script, \`amber.boot({ elf | kernel, firmware, initrd, bootargs, ram })\`
 (timeout in guest instructions, deterministic; { ms } for host time), \`s.type(text)\`,
 \`s.save(name)\`, \`s.restore(name)\`, \`await s.fork(n)\` (n copies in worker threads,
 same verbs, async), \`s.close()\`. Files are paths or URLs (new URL("x", import.meta.url)).
+A guest's (save-world "NAME") saves snapshot NAME, as the REPL saves world NAME: the guest
+goes on (#f); restored (\`s.restore("NAME")\`) or resumed from \`s.snapshot("NAME")\`, it gets #t.
 Exit status: 0, 1 when the script throws (a session error in one line), 125 when the
 script or a file it names cannot be read.`,
     )

@@ -32,7 +32,7 @@ export function registerReplCommand(program: Command, ctx: CliContext): void {
 Lines not starting with ':' go to the guest. Monitor: :save [NAME] (save-and-continue,
 incremental on the world this one came from), :saves, :restore NAME, :diff A [B], :regs,
 :mem ADDR [LEN], :disas [ADDR] [N], :step [N], :continue, :break ADDR, :stats, :disks,
-:disk-trace [on|off|FILE], :compact [NAME...|auto on|off], :help, :quit.
+:disk-trace [on|off|FILE], :compact [NAME...|auto on|off], :balloon [SIZE], :help, :quit.
 Saves are fast (uncompressed); while the REPL is idle (AMBER_IDLE_COMPACT_MS, default
 5000) they are recompressed to zstd in a worker thread, digests kept.
 A machine directory holds machine.json, program.elf and worlds/NAME.amber.

@@ -103,7 +103,8 @@ export class TimeLine {
       this.waitsAtFrontier = false;
     }
     const last = this.snapshots[this.snapshots.length - 1]!;
-    if (steps >= last.steps + this.interval) this.snapshot();
+    // Not inside a deferred skip to the timer (see Board.idleGate): no state holds it.
+    if (steps >= last.steps + this.interval && !this.machine.timerHeld) this.snapshot();
   }
 
   /**
@@ -123,7 +124,8 @@ export class TimeLine {
       // A guest waiting for input (wfi) below the frontier was resumed the first time
       // (input came, or its host ran it again): history says it went on, so it does.
       if (outcome.kind === "stuck" && hart.steps < this.frontier && hart.steps > before) continue;
-      if (outcome.kind === "stuck") this.waitsAtFrontier = true;
+      // (Held before its timer by the host's idle gate, it does not wait for input.)
+      if (outcome.kind === "stuck" && !this.machine.timerHeld) this.waitsAtFrontier = true;
       if (outcome.kind !== "budget") return outcome;
     }
   }

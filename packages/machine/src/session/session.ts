@@ -1,7 +1,15 @@
-import { CheckpointReader, initCheckpoint, MemoryBlockFile, writeCheckpoint } from "@amber/checkpoint";
+import {
+  CheckpointReader,
+  initCheckpoint,
+  MemoryBlockFile,
+  type SectionInput,
+  writeCheckpoint,
+} from "@amber/checkpoint";
 import { Machine } from "../machine.js";
 import type { RunOutcome } from "../run-loop.js";
 import { SECTION_SPECS } from "../state-sections.js";
+import { CONSOLE_SECTION, savedByGuest } from "./guest-control.js";
+import { GuestControlIo } from "./guest-control-io.js";
 import { SessionConsole } from "./session-console.js";
 
 /** What a `Session` boots: a program (`elf`) or a kernel, as `Machine.loadElf`/`loadKernel` take them. */
@@ -55,7 +63,7 @@ export interface ExpectMatch {
   instructions: number;
 }
 
-/** A world saved by `save(name)`, kept in memory. */
+/** A world saved by `save(name)` or by the guest's `(save-world "name")`, kept in memory. */
 export interface Snapshot {
   name: string;
   /** The image's BLAKE3 digest. */
@@ -102,6 +110,14 @@ function yieldToHost(): Promise<void> {
 
 const lastLines = (text: string) => JSON.stringify(text.slice(-160));
 
+/** A snapshot kept in memory: the image, the console as it was, and whether the guest saved it. */
+interface KeptSnapshot {
+  image: Uint8Array;
+  pending: string;
+  transcript: string;
+  byGuest: boolean;
+}
+
 /**
  * Snapshot programming, as SBUML scripts did it: a machine driven by what it prints.
  * Boot or resume a world, `expect` text on its console, `type` input, `save` and
@@ -109,22 +125,32 @@ const lastLines = (text: string) => JSON.stringify(text.slice(-160));
  * deterministic: the guest runs in fixed slices of instructions and waits for nothing but
  * what it is given, so the same script gives the same instruction counts and output.
  * No Node API: forking needs a `Forker` (worker threads: the CLI's `amber script`).
+ *
+ * The guest's control channel is answered as the REPL answers it (see guest-control.ts):
+ * a guest's `(save-world "NAME")` saves snapshot NAME (with the console's last line and a
+ * mark that the guest waits for the answer) and the guest is told "saved"; a session
+ * restored or resumed from such a snapshot tells it "resumed" (Amber Lisp's save-world
+ * returns #f, then #t). Control lines never reach the transcript.
  */
 export class Session {
   private machineNow: Machine;
   private reader: CheckpointReader | undefined;
   private readonly console: SessionConsole;
-  private readonly snapshots = new Map<string, { image: Uint8Array; pending: string; transcript: string }>();
+  /** The console as the guest sees it: the control channel in front of `console`. */
+  private control: GuestControlIo;
+  private readonly snapshots = new Map<string, KeptSnapshot>();
   readonly name: string;
 
   private constructor(
     machine: Machine,
     console: SessionConsole,
+    control: GuestControlIo,
     private readonly options: SessionOptions & { forker?: Forker },
     reader?: CheckpointReader,
   ) {
     this.machineNow = machine;
     this.console = console;
+    this.control = control;
     this.reader = reader;
     this.name = options.name ?? "world";
   }
@@ -136,16 +162,17 @@ export class Session {
       throw new SessionError("boot: give either elf or kernel");
     }
     const console = new SessionConsole(options.echo);
+    const control = guestControl(console, false);
     const machine = new Machine({
       ramSize: options.ramSize,
-      io: console,
+      io: control,
       cmdline: options.cmdline,
       bootargs: options.bootargs,
       jit: options.jit,
     });
     if (options.elf !== undefined) machine.loadElf(options.elf, options.name ?? "program");
     else machine.loadKernel(options.kernel!, { firmware: options.firmware, initrd: options.initrd });
-    return new Session(machine, console, options);
+    return new Session(machine, console, control, options);
   }
 
   /**
@@ -165,8 +192,9 @@ export class Session {
         : CheckpointReader.open(new MemoryBlockFile(image, options.name ?? "world", false), {
             sections: SECTION_SPECS,
           });
-    const machine = Machine.fromCheckpoint(reader, { io: console, jit: options.jit, baselineBytes: 0 });
-    return new Session(machine, console, options, reader);
+    const control = guestControl(console, savedByGuest(reader));
+    const machine = Machine.fromCheckpoint(reader, { io: control, jit: options.jit, baselineBytes: 0 });
+    return new Session(machine, console, control, options, reader);
   }
 
   /** The machine being driven (its hart, RAM, devices), e.g. to read registers. */
@@ -251,6 +279,12 @@ export class Session {
         );
       }
       const outcome: RunOutcome = machine.run(Math.min(SLICE_STEPS, left));
+      // The guest asked to be saved and idles for the answer: save, answer, run on.
+      const asked = this.control.pendingSave;
+      if (outcome.kind === "stuck" && asked !== undefined) {
+        this.saveForGuest(asked);
+        continue;
+      }
       if (outcome.kind === "unhandled-trap") {
         throw new SessionError(
           `${this.name}: the guest stopped on an unhandled ${outcome.trap.causeName} at pc 0x${(outcome.trap.pc >>> 0).toString(16)} while waiting for ${what}`,
@@ -267,10 +301,23 @@ export class Session {
 
   /** The world as it is now, as a full image (bytes), with its digest. */
   image(): { image: Uint8Array; digest: string } {
+    return this.imageNow(false);
+  }
+
+  /** `image()`; `byGuest`: the guest waits for save-world's answer (kept in the console section). */
+  private imageNow(byGuest: boolean): { image: Uint8Array; digest: string } {
     const save = this.machineNow.beginSave({ name: "amber-session", version: "1" });
     try {
       const file = new MemoryBlockFile(new Uint8Array(0), this.name);
-      const written = writeCheckpoint(file, save.input);
+      // A world the guest saved keeps its prompt and the mark that it waits (as the REPL's do).
+      const console: SectionInput = {
+        name: CONSOLE_SECTION,
+        version: 1,
+        minVersion: 1,
+        fields: { tail: this.control.consoleTail, awaits: "save-world" },
+      };
+      const input = byGuest ? { ...save.input, sections: [...save.input.sections, console] } : save.input;
+      const written = writeCheckpoint(file, input);
       save.committed(written);
       return { image: file.read(0, file.size()).slice(), digest: written.digest };
     } finally {
@@ -283,9 +330,25 @@ export class Session {
    * Snapshots are full images: no page copies are kept for incremental saves.
    */
   save(name: string): Snapshot {
-    const { image, digest } = this.image();
-    this.snapshots.set(name, { image, pending: this.console.pending, transcript: this.console.transcript });
+    return this.keep(name, false);
+  }
+
+  private keep(name: string, byGuest: boolean): Snapshot {
+    const { image, digest } = this.imageNow(byGuest);
+    const { pending, transcript } = this.console;
+    this.snapshots.set(name, { image, pending, transcript, byGuest });
     return { name, digest, bytes: image.length, instructions: this.instructions };
+  }
+
+  /** The guest's `(save-world "name")`: snapshot `name`, then the answer (saved, or why not). */
+  private saveForGuest(name: string): void {
+    try {
+      this.keep(name, true);
+    } catch (e) {
+      this.control.answer(e instanceof Error ? e.message : String(e));
+      return;
+    }
+    this.control.answer();
   }
 
   /** The bytes of a snapshot saved with `save(name)`. */
@@ -309,17 +372,20 @@ export class Session {
     const reader = CheckpointReader.open(new MemoryBlockFile(s.image, name, false), {
       sections: SECTION_SPECS,
     });
+    // Input typed since is dropped; a world the guest saved learns it is the resumed one.
+    this.console.clearInput();
+    const control = guestControl(this.console, s.byGuest);
     const machine = Machine.fromCheckpoint(reader, {
-      io: this.console,
+      io: control,
       jit: this.options.jit,
       baselineBytes: 0,
     });
     this.reader?.close();
     this.reader = reader;
     this.machineNow = machine;
+    this.control = control;
     this.console.pending = s.pending;
     this.console.transcript = s.transcript;
-    this.console.clearInput();
   }
 
   /**
@@ -342,6 +408,11 @@ export class Session {
     this.reader = undefined;
     this.snapshots.clear();
   }
+}
+
+/** The control channel in front of a session's console: every save-world is saved (as a snapshot). */
+function guestControl(console: SessionConsole, resumed: boolean): GuestControlIo {
+  return new GuestControlIo(console, () => "save", resumed);
 }
 
 /** Finds `pattern` in a text: where, what, and a RegExp's groups. */

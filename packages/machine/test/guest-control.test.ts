@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CONTROL_ESCAPE, ControlCode, ControlFilter } from "../src/guest-control.js";
+import { CONTROL_ESCAPE, ControlCode, ControlFilter } from "../src/session/guest-control.js";
 
 const E = CONTROL_ESCAPE;
 

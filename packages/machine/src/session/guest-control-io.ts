@@ -1,4 +1,4 @@
-import type { HostIo } from "@amber/machine";
+import type { HostIo } from "../host-io.js";
 import { ControlCode, ControlFilter } from "./guest-control.js";
 
 /**
@@ -10,7 +10,7 @@ export type SaveWorldPolicy = (name: string) => string | "save";
 
 /**
  * The console's control channel (guest-control.ts) for hosts that run a machine without
- * `WorldSession` (`amber run`, `amber resume`, bundles): wraps the host's I/O so that the
+ * `@amber/monitor`'s `WorldSession` (`amber run`, `amber resume`, bundles, `Session`): wraps the host's I/O so that the
  * guest's control lines never reach the user, every `save-world` request is answered
  * (saved or refused) so that Amber Lisp never waits for an answer that cannot come, and a
  * world that Lisp saved itself learns that it is the resumed one (ESC `r`).

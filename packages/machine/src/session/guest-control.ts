@@ -1,5 +1,7 @@
+import type { CheckpointReader } from "@amber/checkpoint";
+
 /**
- * The console's control channel between a guest and the monitor (spoken by Amber Lisp,
+ * The console's control channel between a guest and its host (spoken by Amber Lisp,
  * tools/guests/lisp): requests travel in-band on the UART, so they are console input and
  * output like any other byte — deterministic, recorded, and the same on QEMU.
  *
@@ -17,6 +19,18 @@
  * "amber " is not a control message and is shown as it came.
  */
 export const CONTROL_ESCAPE = "\x1d";
+
+/**
+ * Section in which a saved world keeps the console's unfinished last line (the guest's
+ * prompt, `tail`) and, for a world the guest saved itself, `awaits: "save-world"`: the
+ * guest waits for save-world's answer, and a session resumed from the world tells it "r".
+ */
+export const CONSOLE_SECTION = "repl-console";
+
+/** Whether a world was saved by the guest's own save-world (it waits for the answer "resumed"). */
+export function savedByGuest(reader: CheckpointReader): boolean {
+  return reader.hasSection(CONSOLE_SECTION) && reader.section(CONSOLE_SECTION).fields.awaits === "save-world";
+}
 const PREFIX = "amber ";
 /** A control line longer than this is not one (shown as it came). */
 const MAX_CONTROL = 512;
