@@ -2,7 +2,14 @@ import * as nodePath from "node:path";
 import { type CheckpointReader, isCheckpointError } from "@amber/checkpoint";
 import { openCheckpoint } from "@amber/checkpoint/node";
 import { type Image, isImageFormat } from "@amber/image";
-import { type CheckpointDisk, InputLog, Machine, type RunOutcome, SECTION_SPECS } from "@amber/machine";
+import {
+  type CheckpointDisk,
+  InputLog,
+  Machine,
+  type RunOutcome,
+  SECTION_SPECS,
+  savedByGuest,
+} from "@amber/machine";
 import type { Command } from "commander";
 import type { CliEnv } from "../cli-env.js";
 import { oneLine } from "../error-line.js";
@@ -14,7 +21,7 @@ import { UserError } from "../user-error.js";
 import { checkpointFailure, openImage } from "./checkpoint-open.js";
 import { referenceFound, resolveReference } from "./disk-references.js";
 import { parseGdbAddress, serveGdb } from "./gdb-listen.js";
-import { guestControl, runSavingWorlds, savedByGuest } from "./guest-save-world.js";
+import { guestControl, runSavingWorlds } from "./guest-save-world.js";
 import {
   closeDisks,
   type DiskSpec,

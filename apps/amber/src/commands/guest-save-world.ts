@@ -1,16 +1,11 @@
 import * as path from "node:path";
-import type { CheckpointReader, SectionInput } from "@amber/checkpoint";
+import type { SectionInput } from "@amber/checkpoint";
 import type { HostIo, Machine, RunOutcome } from "@amber/machine";
 import { CONSOLE_SECTION, GuestControlIo, isWorldName } from "@amber/monitor";
 import type { CliEnv } from "../cli-env.js";
 import { UserError } from "../user-error.js";
 import { checkSaveTarget, type SaveParent, saveReport } from "./run.js";
 import { runWhileSaving, type SaveInFlight, startSave } from "./run-while-saving.js";
-
-/** Whether a world was saved by the guest's own `(save-world ...)` (it waits for the answer "resumed"). */
-export function savedByGuest(reader: CheckpointReader): boolean {
-  return reader.hasSection(CONSOLE_SECTION) && reader.section(CONSOLE_SECTION).fields.awaits === "save-world";
-}
 
 /**
  * The guest's control channel for `amber run` and `amber resume`: with `worlds` (a
