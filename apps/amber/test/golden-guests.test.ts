@@ -9,6 +9,8 @@ import { runCli } from "./run-cli.js";
 // virtio-irq too: packages/machine/test/virtio-blk.test.ts runs it;
 // disk-console also reads commands on its console: apps/amber/test/repl-disks.test.ts; args
 // prints the arguments QEMU gave it: apps/amber/test/world-bundle.test.ts.
+// touch is run with the argument QEMU got (tools/guests/build.sh's QEMU_SEMIHOST_ARGS).
+const ARGS: Record<string, string[]> = { touch: ["2"] };
 const all = guests(
   ({ name }) =>
     name !== "bench" &&
@@ -25,7 +27,7 @@ describe("every guest prints what it prints on QEMU and exits the same way", () 
   });
 
   it.each(all.map((g) => [`${g.march}/${g.name}`, g] as const))("%s", (_label, g) => {
-    const r = runCli(["run", g.elf]);
+    const r = runCli(["run", g.elf, ...(ARGS[g.name] ?? [])]);
     if (g.expectedHostStdout === undefined) {
       expect(r.stdout).toBe(g.expectedStdout.toString()); // a readable diff first
       expect(Buffer.from(r.stdoutBytes).equals(g.expectedStdout)).toBe(true);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,10 +19,24 @@ function amber(args: string[], input = "") {
   return spawnSync(process.execPath, [cli, ...args], { input, encoding: "utf8", cwd: tmp });
 }
 
-/** Starts the REPL, writes `input` once the guest's prompt shows, SIGKILLs it `ms` later. */
-function killDuringSave(args: string[], input: string, ms: number): Promise<string> {
+/**
+ * Starts the REPL, writes `input` once the guest's prompt shows, SIGKILLs it `when.ms` later
+ * or, with `when.tempIn`, as soon as a save's temporary file appears in that directory (a
+ * kill in the middle of writing, however fast or loaded the machine).
+ */
+function killDuringSave(
+  args: string[],
+  input: string,
+  when: { ms: number } | { tempIn: string },
+): Promise<string> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, stdio: ["pipe", "pipe", "pipe"] });
+    const watcher =
+      "tempIn" in when
+        ? watch(when.tempIn, (_event, file) => {
+            if (file?.startsWith(".latest.amber.tmp-")) child.kill("SIGKILL");
+          })
+        : undefined;
     let out = "";
     let err = "";
     let sent = false;
@@ -31,7 +45,7 @@ function killDuringSave(args: string[], input: string, ms: number): Promise<stri
       if (!sent && out.includes("lisp> ")) {
         sent = true;
         child.stdin.write(input);
-        setTimeout(() => child.kill("SIGKILL"), ms);
+        if ("ms" in when) setTimeout(() => child.kill("SIGKILL"), when.ms);
       }
     });
     child.stderr.on("data", (d: Buffer) => {
@@ -40,6 +54,7 @@ function killDuringSave(args: string[], input: string, ms: number): Promise<stri
     const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
     child.on("close", () => {
       clearTimeout(guard);
+      watcher?.close();
       resolve(err);
     });
   });
@@ -58,19 +73,25 @@ describe("killing amber during a :save", () => {
     expect(setup.status).toBe(0);
     expect(setup.stdout).toMatch(/60000/);
     const timing = amber(["repl", join(dir, "worlds", "base.amber")], ":save latest --full\n:quit\n");
-    const saveMs = Number(/in ([0-9.]+) ms/.exec(timing.stderr)![1]);
+    // The save pauses the guest P ms and the image is durable after D ms (written meanwhile).
+    const saveMs = Number(
+      (/durable after ([0-9.]+) ms/.exec(timing.stderr) ?? /in ([0-9.]+) ms/.exec(timing.stderr))![1],
+    );
     expect(timing.status).toBe(0);
 
-    // Kill points spread from before the save starts to after it ends.
-    const points = 8;
+    // Kill points spread from before the save starts to after it ends, timed from that save;
+    // then kills as the temporary file appears, which land mid-write whatever the load.
+    const timed = 8;
+    const points = timed + 3;
     let completed = 0;
     let interrupted = 0;
     for (let i = 0; i < points; i++) {
-      const ms = Math.round((i * (saveMs + 40)) / (points - 1));
+      const when =
+        i < timed ? { ms: Math.round((i * (saveMs + 40)) / (timed - 1)) } : { tempIn: join(dir, "worlds") };
       const err = await killDuringSave(
         ["repl", join(dir, "worlds", "base.amber")],
         `(define k ${i})\n:save latest --full\n`,
-        ms,
+        when,
       );
       if (/saved latest/.test(err)) completed++;
       // A save SIGKILLed while writing leaves its temporary file behind, never a damaged image.
