@@ -17,7 +17,7 @@ import {
   type SegmentEntry,
 } from "./layout.js";
 import { setOpenDirectory } from "./parent-chain.js";
-import { guard, readExactly } from "./read-errors.js";
+import { fileReadsInto, guard, readExactly, readIntoExactly } from "./read-errors.js";
 import { CheckpointReader } from "./reader.js";
 import type { DirectorySource, OpenOptions, PageMapPart, PartStore } from "./reader-types.js";
 import { hostError, ImageAssembler } from "./writer.js";
@@ -291,10 +291,21 @@ class DirStore implements PartStore {
         `${e.dataLength} bytes`,
       );
     }
+    const what = `data of "${e.name}"`;
+    const file = f;
     const source: ByteSource = {
       size: e.dataLength,
       read: (offset, length) =>
-        readExactly(f, offset, Math.max(0, Math.min(length, e.dataLength - offset)), `data of "${e.name}"`),
+        readExactly(file, offset, Math.max(0, Math.min(length, e.dataLength - offset)), what),
+      readInto: fileReadsInto(file)
+        ? (offset, into) =>
+            readIntoExactly(
+              file,
+              offset,
+              into.subarray(0, Math.max(0, Math.min(into.length, e.dataLength - offset))),
+              what,
+            )
+        : undefined,
     };
     return { source, file: f.name, offset: 0 };
   }

@@ -36,6 +36,42 @@ export function readExactly(file: BlockFile, offset: number, length: number, wha
   return bytes;
 }
 
+/** Whether `file` can read into a caller's buffer (BlockFile.readInto). */
+export function fileReadsInto(
+  file: BlockFile,
+): file is BlockFile & { readInto(offset: number, into: Uint8Array): number } {
+  return typeof file.readInto === "function";
+}
+
+/**
+ * Reads `into.length` bytes at `offset` into `into` (a file with `readInto`) or throws
+ * exactly as readExactly does; returns the length read.
+ */
+export function readIntoExactly(
+  file: BlockFile & { readInto(offset: number, into: Uint8Array): number },
+  offset: number,
+  into: Uint8Array,
+  what: string,
+): number {
+  let got: number;
+  try {
+    got = into.length === 0 ? 0 : file.readInto(offset, into);
+  } catch (e) {
+    if (isImageError(e)) err("IO_ERROR", `reading ${what}: ${e.message}`, file.name, offset);
+    throw e;
+  }
+  if (got !== into.length) {
+    err(
+      "TRUNCATED",
+      `${what} runs past the end of the ${file.size()}-byte file`,
+      file.name,
+      offset,
+      `${into.length} bytes`,
+    );
+  }
+  return got;
+}
+
 export function fromCompressError(
   e: CompressError,
   file: string,

@@ -19,6 +19,8 @@ export class SegmentReader {
   /** Stored ordinal at the start of each range. */
   private starts: Uint32Array | undefined;
   private framed: FramedReader | undefined;
+  /** A page of init bytes, for pageView (never written). */
+  private initPage: Uint8Array | undefined;
   private readonly parentSeg: SegmentReader | undefined;
 
   constructor(
@@ -137,7 +139,8 @@ export class SegmentReader {
         basePage: delta
           ? (k) => {
               const p = this.logical(k);
-              return this.parentSeg && p < this.parentSeg.pageCount ? this.parentSeg.readPage(p) : undefined;
+              // A view: the delta is decoded from it at once, into this reader's own page.
+              return this.parentSeg && p < this.parentSeg.pageCount ? this.parentSeg.pageView(p) : undefined;
             }
           : undefined,
       });
@@ -199,6 +202,31 @@ export class SegmentReader {
     }
     if (this.parentSeg !== undefined && p < this.parentSeg.pageCount) return this.parentSeg.readPage(p);
     return new Uint8Array(this.pageSize).fill(this.initByte);
+  }
+
+  /**
+   * Page `p` as a view, for a caller that copies it at once (RAM loading a page): valid only
+   * until the next read of this segment or of its parents, and never to be written. Checked
+   * exactly as readPage; it saves allocating a page (see FramedReader.pageView).
+   */
+  pageView(p: number): Uint8Array {
+    this.checkPage(p);
+    const k = this.ordinal(p);
+    if (k >= 0) {
+      const f = this.reader();
+      try {
+        return f.pageView(k);
+      } catch (x) {
+        if (isCompressError(x)) {
+          const { file, offset } = this.image.store.segmentData(this.entry);
+          throw fromCompressError(x, file, offset, `page ${p} of segment "${this.name}"`);
+        }
+        throw x;
+      }
+    }
+    if (this.parentSeg !== undefined && p < this.parentSeg.pageCount) return this.parentSeg.pageView(p);
+    if (this.initPage === undefined) this.initPage = new Uint8Array(this.pageSize).fill(this.initByte);
+    return this.initPage;
   }
 
   /** Reads bytes at a segment offset (may span pages). */

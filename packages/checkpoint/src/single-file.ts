@@ -17,7 +17,7 @@ import {
   type SegmentEntry,
 } from "./layout.js";
 import { refuseUnknownIncompatible } from "./layout-check.js";
-import { err, readExactly } from "./read-errors.js";
+import { err, fileReadsInto, readExactly, readIntoExactly } from "./read-errors.js";
 import type { PageMapPart, PartStore } from "./reader-types.js";
 
 /**
@@ -71,15 +71,20 @@ export class FileStore implements PartStore {
   segmentData(e: SegmentEntry): { source: ByteSource; file: string; offset: number } {
     const f = this.file;
     const base = e.dataOffset;
+    const what = `data of "${e.name}"`;
     const source: ByteSource = {
       size: e.dataLength,
       read: (offset, length) =>
-        readExactly(
-          f,
-          base + offset,
-          Math.max(0, Math.min(length, e.dataLength - offset)),
-          `data of "${e.name}"`,
-        ),
+        readExactly(f, base + offset, Math.max(0, Math.min(length, e.dataLength - offset)), what),
+      readInto: fileReadsInto(f)
+        ? (offset, into) =>
+            readIntoExactly(
+              f,
+              base + offset,
+              into.subarray(0, Math.max(0, Math.min(into.length, e.dataLength - offset))),
+              what,
+            )
+        : undefined,
     };
     return { source, file: this.name, offset: base };
   }

@@ -8,6 +8,12 @@ import { CompressError } from "./errors.js";
 export interface ByteSource {
   readonly size: number;
   read(offset: number, length: number): Uint8Array;
+  /**
+   * Optional: reads `into.length` bytes at `offset` into `into` and returns how many it read
+   * (fewer only where the source ends). A file source offers it so that a reader can read
+   * block after block into one buffer it reuses, instead of a new array per block.
+   */
+  readInto?(offset: number, into: Uint8Array): number;
 }
 
 export function bytesSource(bytes: Uint8Array): ByteSource {
@@ -17,8 +23,18 @@ export function bytesSource(bytes: Uint8Array): ByteSource {
   };
 }
 
-/** Reads exactly `length` bytes or throws TRUNCATED naming what was being read. */
-export function readExactly(source: ByteSource, offset: number, length: number, what: string): Uint8Array {
+/**
+ * Reads exactly `length` bytes or throws TRUNCATED naming what was being read. With `into`
+ * (of `length` bytes) and a source that has `readInto`, the bytes are read into `into`, which
+ * is returned; otherwise they come from `read`.
+ */
+export function readExactly(
+  source: ByteSource,
+  offset: number,
+  length: number,
+  what: string,
+  into?: Uint8Array,
+): Uint8Array {
   if (offset < 0 || offset + length > source.size) {
     throw new CompressError(
       "TRUNCATED",
@@ -27,14 +43,17 @@ export function readExactly(source: ByteSource, offset: number, length: number, 
       `${length} bytes within the data`,
     );
   }
-  const bytes = source.read(offset, length);
-  if (bytes.length !== length) {
-    throw new CompressError(
-      "TRUNCATED",
-      `${what}: source returned ${bytes.length} bytes`,
-      offset,
-      `${length} bytes`,
-    );
+  let bytes: Uint8Array;
+  let got: number;
+  if (into !== undefined && into.length === length && source.readInto !== undefined) {
+    bytes = into;
+    got = source.readInto(offset, into);
+  } else {
+    bytes = source.read(offset, length);
+    got = bytes.length;
+  }
+  if (got !== length) {
+    throw new CompressError("TRUNCATED", `${what}: source returned ${got} bytes`, offset, `${length} bytes`);
   }
   return bytes;
 }

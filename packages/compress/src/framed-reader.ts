@@ -89,6 +89,18 @@ export class FramedReader {
   private readonly basePage: FramedReaderOptions["basePage"];
   private readonly cacheSize: number;
   private readonly cache = new Map<number, ParsedBlock>();
+  /**
+   * Decoded blocks whose bytes this reader read into buffers of its own (stored blocks read
+   * through `ByteSource.readInto`): when one leaves the cache, its buffer is kept in `spare`
+   * and the next such block of the same size is read into it, so reading a file block after
+   * block reuses a few buffers instead of allocating one per block.
+   */
+  private readonly ownBuffer = new WeakSet<ParsedBlock>();
+  private spare: Uint8Array | undefined;
+  /** Where `pageView` builds a page that has no bytes of its own in a block (fill, delta). */
+  private viewPage: Uint8Array | undefined;
+  /** The byte `viewPage` is filled with, or -1 when it holds something else. */
+  private viewFill = -1;
 
   private constructor(
     private readonly source: ByteSource,
@@ -377,22 +389,43 @@ export class FramedReader {
       return cached;
     }
     const e = this.entry(i);
-    const parsed = parseBlock(this.decodedBlock(i), e.firstPage, e.pageCount, this.pageSize, e.offset);
+    // A stored block read through readInto goes into a buffer of the reader's (a spare one
+    // when it fits); its checksum is checked before any of it is parsed or used.
+    const own =
+      e.codecId === CODEC_NONE && e.storedLength === e.rawLength && this.source.readInto !== undefined;
+    let bytes: Uint8Array;
+    if (own) {
+      const spare = this.spare;
+      this.spare = undefined;
+      const into =
+        spare !== undefined && spare.length === e.storedLength ? spare : new Uint8Array(e.storedLength);
+      bytes = this.decodedBlock(i, into);
+    } else bytes = this.decodedBlock(i);
+    const parsed = parseBlock(bytes, e.firstPage, e.pageCount, this.pageSize, e.offset);
+    if (own) this.ownBuffer.add(parsed);
     this.cache.set(i, parsed);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as number);
+    if (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next().value as number;
+      const evicted = this.cache.get(oldest)!;
+      this.cache.delete(oldest);
+      // Nothing keeps an evicted block's bytes: readPage copies, and a pageView is valid only
+      // until the next read of this reader (this one).
+      if (this.ownBuffer.has(evicted)) this.spare = evicted.bytes;
+    }
     return parsed;
   }
 
   /**
    * Block i's decoded bytes (its page records), its checksum checked first: what the
-   * writer's `onBlock` saw, whatever codec stores it.
+   * writer's `onBlock` saw, whatever codec stores it. A new array, unless `into` is given
+   * (the reader's own buffer, of the block's stored length, for a stored block).
    */
-  decodedBlock(i: number): Uint8Array {
+  decodedBlock(i: number, into?: Uint8Array): Uint8Array {
     if (!Number.isInteger(i) || i < 0 || i >= this.blockCount) {
       throw new CompressError("OUT_OF_RANGE", `block ${i}`, undefined, `0..${this.blockCount - 1}`);
     }
     const e = this.entry(i);
-    const stored = readExactly(this.source, e.offset, e.storedLength, `block ${i}`);
+    const stored = readExactly(this.source, e.offset, e.storedLength, `block ${i}`, into);
     checkSum(stored, e.checksum, e.offset, `block ${i}`);
     // Stored as is: the bytes read are the block (no copy; nothing writes to a decoded block).
     if (e.codecId === CODEC_NONE && stored.length === e.rawLength) return stored;
@@ -419,6 +452,56 @@ export class FramedReader {
   /** Page n's content: a fresh array of pageSize bytes the caller may keep or modify. */
   readPage(n: number): Uint8Array {
     return this.readPageAt(n, true);
+  }
+
+  /**
+   * Page n's content as a view, for a caller that copies it at once (RAM loading a page): it
+   * is valid only until the next read of this reader (any page, block or view) and must not
+   * be written. Blocks are checked exactly as for readPage; what differs is that no page is
+   * allocated: a stored page is a view into its decoded block, a filled or delta page is
+   * built in one page the reader reuses, and a page the same as its base is the base page.
+   */
+  pageView(n: number): Uint8Array {
+    return this.pageViewAt(n, true);
+  }
+
+  private pageViewAt(n: number, mayFollowRef: boolean): Uint8Array {
+    const i = this.blockOf(n);
+    const block = this.holding(i, n);
+    const r = findRecord(block, n);
+    const param = block.param[r];
+    switch (block.kind[r]) {
+      case RECORD_FILL_RUN: {
+        const page = this.scratchPage();
+        if (this.viewFill !== param) {
+          page.fill(param);
+          this.viewFill = param;
+        }
+        return page;
+      }
+      case RECORD_RAW:
+        return block.bytes.subarray(param, param + this.pageSize);
+      case RECORD_REF:
+        if (!mayFollowRef) return this.readPageAt(n, false); // throws, as readPage does
+        return this.pageViewAt(param, false);
+      case RECORD_DELTA:
+        this.viewFill = -1; // even if the delta turns out damaged halfway
+        return decodeXorDelta(
+          block.bytes.subarray(param, param + block.dataLength[r]),
+          this.base(n),
+          this.entry(i).offset,
+          this.scratchPage(),
+        );
+      case RECORD_BASE_RUN:
+        return this.base(n);
+      default:
+        return this.readPageAt(n, mayFollowRef); // throws, as readPage does
+    }
+  }
+
+  private scratchPage(): Uint8Array {
+    if (this.viewPage === undefined) this.viewPage = new Uint8Array(this.pageSize);
+    return this.viewPage;
   }
 
   private readPageAt(n: number, mayFollowRef: boolean): Uint8Array {

@@ -87,11 +87,21 @@ export function encodeXorDelta(page: Uint8Array, base: Uint8Array): Uint8Array |
 
 /**
  * Rebuilds a page from its base and a delta. `offset` is where the delta sits in the block,
- * for error messages. Every length is checked against the page before it is used.
+ * for error messages. Every length is checked against the page before it is used. The page
+ * is a new array, or `into` (of the base's length) when given: its bytes are then replaced.
  */
-export function decodeXorDelta(delta: Uint8Array, base: Uint8Array, offset: number): Uint8Array {
+export function decodeXorDelta(
+  delta: Uint8Array,
+  base: Uint8Array,
+  offset: number,
+  into?: Uint8Array,
+): Uint8Array {
   const n = base.length;
-  const page = base.slice();
+  let page: Uint8Array;
+  if (into !== undefined && into.length === n) {
+    page = into;
+    page.set(base);
+  } else page = base.slice();
   let ip = 0;
   let pos = 0;
   const varint = (): number => {

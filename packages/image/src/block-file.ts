@@ -10,6 +10,8 @@ export interface BlockFile {
   readonly writable: boolean;
   size(): number;
   read(offset: number, length: number): Uint8Array;
+  /** Optional: reads `into.length` bytes at `offset` into `into`; how many (fewer at the end). */
+  readInto?(offset: number, into: Uint8Array): number;
   write(offset: number, data: Uint8Array): void;
   truncate?(size: number): void;
   sync?(): void;

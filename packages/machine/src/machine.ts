@@ -83,7 +83,8 @@ export class Machine extends SavingBoard {
       disks: disks.map((d) => d?.disk),
       balloon: state.balloon !== undefined,
     });
-    machine.ram.setPageSource((i) => (segment.isPresent(i) ? segment.readPage(i) : undefined));
+    // A view of the page: RAM copies it into its own page at once (see SegmentReader.pageView).
+    machine.ram.setPageSource((i) => (segment.isPresent(i) ? segment.pageView(i) : undefined));
     machine.restoredRam = segment;
     // Code compiled to WebAssembly loads faster once RAM has no page source: load the rest
     // of RAM while the guest runs (see RamPrefetch).

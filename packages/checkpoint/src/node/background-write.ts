@@ -366,15 +366,20 @@ class FdFile implements BlockFile {
     return this.length;
   }
   read(offset: number, length: number): Uint8Array {
-    const n = Math.max(0, Math.min(length, this.length - offset));
-    const out = new Uint8Array(n);
+    const out = new Uint8Array(Math.max(0, Math.min(length, this.length - offset)));
+    const done = this.readInto(offset, out);
+    return done === out.length ? out : out.subarray(0, done);
+  }
+  /** Reads into `into` (up to the file's end): a reader reuses one buffer block after block. */
+  readInto(offset: number, into: Uint8Array): number {
+    const n = Math.max(0, Math.min(into.length, this.length - offset));
     let done = 0;
     while (done < n) {
-      const r = fs.readSync(this.fd, out, done, n - done, offset + done);
+      const r = fs.readSync(this.fd, into, done, n - done, offset + done);
       if (r === 0) break;
       done += r;
     }
-    return done === n ? out : out.subarray(0, done);
+    return done;
   }
   write(): void {
     throw new CheckpointError("INVALID_ARGUMENT", "read-only", this.name);

@@ -68,14 +68,31 @@ export class NodeBlockFile implements BlockFile {
   }
 
   read(offset: number, length: number): Uint8Array {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0)
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new ImageError(
+        "OUT_OF_RANGE",
+        `${this.name}: read of ${length} bytes at offset ${offset}: not a valid position in a file of ${this.length} bytes`,
+      );
+    const out = new Uint8Array(
+      Number.isSafeInteger(offset) ? Math.max(0, Math.min(length, this.length - offset)) : 0,
+    );
+    const done = this.readAt(offset, out, length);
+    return done === out.length ? out : out.subarray(0, done);
+  }
+
+  /** Reads into `into` (up to the file's end), how many bytes: a reader reuses one buffer. */
+  readInto(offset: number, into: Uint8Array): number {
+    return this.readAt(offset, into, into.length);
+  }
+
+  private readAt(offset: number, out: Uint8Array, length: number): number {
+    if (!Number.isSafeInteger(offset) || offset < 0)
       throw new ImageError(
         "OUT_OF_RANGE",
         `${this.name}: read of ${length} bytes at offset ${offset}: not a valid position in a file of ${this.length} bytes`,
       );
     this.checkOpen(`read of ${length} bytes at offset ${offset}`);
-    const n = Math.max(0, Math.min(length, this.length - offset));
-    const out = new Uint8Array(n);
+    const n = Math.max(0, Math.min(out.length, this.length - offset));
     let done = 0;
     try {
       while (done < n) {
@@ -86,7 +103,7 @@ export class NodeBlockFile implements BlockFile {
     } catch (e) {
       throw ioError(e, this.name, `reading ${n} bytes at offset ${offset}`);
     }
-    return done === n ? out : out.subarray(0, done);
+    return done;
   }
 
   write(offset: number, data: Uint8Array): void {
