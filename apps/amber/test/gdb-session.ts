@@ -65,9 +65,12 @@ export function gdbBatch(
   });
 }
 
-/** Resolves when `read()` matches `pattern` (polled every 20 ms, for up to a minute), with the match. */
+/**
+ * Resolves when `read()` matches `pattern` (polled every 20 ms), with the match. The two
+ * minutes only bound a failure: on a loaded core a guest's answer can take a while.
+ */
 export async function until(read: () => string, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     const m = read().match(pattern);
     if (m !== null) return m;

@@ -78,8 +78,9 @@ describe.skipIf(!HAVE_TMUX)("amber repl at a terminal", () => {
     await t.waitFor(/:restore NAME +replace the running world/);
     t.line("(define (spin n) (if (= n 0) 'done (spin (- n 1))))");
     await t.waitFor(/^spin$/m);
+    // Ctrl-C right after the line, with no pause: on a loaded host both may reach Amber in
+    // one read, and the Ctrl-C still interrupts what the line started.
     t.line("(spin 100000000)");
-    await new Promise((r) => setTimeout(r, 300));
     t.send("C-c");
     await t.waitFor(/amber: paused at 0x8[0-9a-f]{7}/);
     t.line(":stats");

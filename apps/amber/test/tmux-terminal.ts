@@ -52,8 +52,12 @@ export class TmuxTerminal {
     });
   }
 
-  /** Waits until the screen matches `pattern`; fails with the screen after `ms`. */
-  async waitFor(pattern: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
+  /**
+   * Waits until the screen matches `pattern`; fails with the screen after `ms`. The default
+   * is generous: it only bounds a failure, and on a loaded core a guest's answer can take
+   * many seconds to arrive.
+   */
+  async waitFor(pattern: RegExp, ms = 120_000): Promise<RegExpMatchArray> {
     const deadline = Date.now() + ms;
     for (;;) {
       const text = this.screen();

@@ -190,7 +190,16 @@ export class ReplLoop {
       this.lines.push(line);
     });
     this.rl.on("close", () => this.lines.end());
-    this.rl.on("SIGINT", () => this.interrupt());
+    // Keys act in the order typed. A loaded host hands over a burst of keys in one read, so
+    // the Enter of a line and a Ctrl-C typed after it can arrive together: readline gives
+    // the line, then the Ctrl-C, before the loop has sent that line to the guest (it takes
+    // lines a microtask later). The Ctrl-C waits until then, and so interrupts what the line
+    // started instead of finding the guest still waiting at its prompt.
+    this.rl.on("SIGINT", () => {
+      setImmediate(() => {
+        if (this.status === undefined) this.interrupt();
+      });
+    });
   }
 
   private interrupt(): void {
