@@ -36,6 +36,9 @@ export class QuietWatch {
       this.seenWritten = this.io.written;
       this.seenPending = pending;
     }
-    return pending === 0 && at + cycles - this.lastActivity >= QUIET_GUEST_SECONDS * machine.clock.instructionsPerSecond;
+    return (
+      pending === 0 &&
+      at + cycles - this.lastActivity >= QUIET_GUEST_SECONDS * machine.clock.instructionsPerSecond
+    );
   }
 }

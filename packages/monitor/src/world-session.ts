@@ -7,8 +7,8 @@ import { describeTrap, hex8 } from "./format.js";
 import { disassembleAt } from "./machine-views.js";
 import { MonitorError } from "./monitor-error.js";
 import { type OpenedWorld, openWorld } from "./open-world.js";
-import type { Baseline, SessionEvents, SessionState } from "./session-events.js";
 import { QuietWatch } from "./quiet-watch.js";
+import type { Baseline, SessionEvents, SessionState } from "./session-events.js";
 import { TimerWait } from "./timer-wait.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
 
