@@ -15,6 +15,8 @@ import { type HostIo, InputLog } from "@amber/machine";
 export class ConsoleIo implements HostIo {
   private queue: Uint8Array = new Uint8Array(0);
   private closed = false;
+  /** Bytes the guest has written (stdout and stderr), counting from the start. */
+  written = 0;
   /** The guest's input as logged against its instruction count (see the class comment). */
   readonly log: InputLog;
 
@@ -30,10 +32,12 @@ export class ConsoleIo implements HostIo {
   }
 
   stdout(data: Uint8Array): void {
+    this.written += data.length;
     this.log.stdout(data);
   }
 
   stderr(data: Uint8Array): void {
+    this.written += data.length;
     this.log.stderr(data);
   }
 

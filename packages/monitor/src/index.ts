@@ -30,6 +30,7 @@ export {
 } from "./monitor-commands.js";
 export { MonitorError } from "./monitor-error.js";
 export { worldFailure } from "./open-world.js";
+export { QUIET_GUEST_SECONDS, QuietWatch } from "./quiet-watch.js";
 export type { Baseline, SessionEvents, SessionState } from "./session-events.js";
 export { WorldSession } from "./world-session.js";
 export type {

@@ -7,6 +7,7 @@ import { describeTrap, hex8 } from "./format.js";
 import { disassembleAt } from "./machine-views.js";
 import { MonitorError } from "./monitor-error.js";
 import { type OpenedWorld, openWorld } from "./open-world.js";
+import { QuietWatch } from "./quiet-watch.js";
 import type { Baseline, SessionEvents, SessionState } from "./session-events.js";
 import { TimerWait } from "./timer-wait.js";
 import type { WorldRef, WorldStore } from "./world-store.js";
@@ -73,9 +74,17 @@ export class WorldSession {
     private readonly jit: boolean,
     /** Where `save` writes and `restore` reads worlds. */
     readonly store: WorldStore,
+    /**
+     * Driven by a script (piped input), not a person: a guest idling on its timer (Linux)
+     * is not paced to the wall clock but stops where it turns quiet (`QuietWatch`: all
+     * input read, no output for a stretch of guest time) and waits there for input, as a
+     * guest waiting for input does; `settled` resolves there. What it sees never depends
+     * on the host's speed, and a script's end is reached.
+     */
+    readonly scripted = false,
   ) {
     this.machine = machine;
-    this.timerWait = new TimerWait(machine);
+    this.timerWait = new TimerWait(machine, scripted ? new QuietWatch(io) : undefined);
     io.log.steps = () => this.machine.hart.liveSteps;
     this.diskWatch = new DiskWatch(machine);
   }
@@ -184,7 +193,8 @@ export class WorldSession {
 
   private setState(state: SessionState): void {
     this.state = state;
-    if (state !== "running") this.settleHeld();
+    // Waiting where it turned quiet (a scripted session), the guest takes input at that `wfi`.
+    if (state !== "running" && !(state === "waiting" && this.timerWait.quietHeld)) this.settleHeld();
     if (state === "running") this.schedule();
     else if (!this.answering) for (const w of this.settledWaiters.splice(0)) w();
   }
@@ -273,6 +283,7 @@ export class WorldSession {
     let outcome: RunOutcome | { kind: "breakpoint" };
     try {
       this.timerWait.driving = true;
+      this.timerWait.quietHeld = false;
       outcome = this.breakpoints.size > 0 ? this.runWatched(started) : this.machine.run(this.sliceSteps);
     } catch (e) {
       this.timerWait.driving = false;
@@ -328,7 +339,7 @@ export class WorldSession {
           this.schedule();
           return;
         }
-        if (this.machine.timerHeld) {
+        if (this.machine.timerHeld && !this.timerWait.quietHeld) {
           // Still running, as far as anyone asks: its timer is due when that guest time has passed.
           this.timerWait.hold(() => this.schedule());
           return;
@@ -440,6 +451,7 @@ export class WorldSession {
           // (power-off, a trap, waiting for input) is acted on once the image is written.
           if (running && stopped === undefined && this.state === "running") {
             this.timerWait.driving = true;
+            this.timerWait.quietHeld = false;
             try {
               const outcome = machine.run(this.sliceSteps);
               if (outcome.kind !== "budget") stopped = outcome;
@@ -541,9 +553,10 @@ export class WorldSession {
     events: SessionEvents,
     jit: boolean,
     store: WorldStore,
+    scripted = false,
   ): WorldSession {
     const world = openWorld(reader, ref, io, jit, store);
-    const session = new WorldSession(world.machine, io, events, jit, store);
+    const session = new WorldSession(world.machine, io, events, jit, store, scripted);
     session.adopt(world, ref);
     return session;
   }

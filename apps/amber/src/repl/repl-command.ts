@@ -138,7 +138,7 @@ export function replCommand(
       const disks = machineDisks(images, diskSpecs);
       const machine = new Machine({ ramSize, io, jit, cmdline: path.basename(start.program), disks });
       machine.loadElf(programBytes, start.program);
-      session = new WorldSession(machine, io, events, jit, store);
+      session = new WorldSession(machine, io, events, jit, store, !streams.terminal);
       session.closeDisks = () => {
         for (const i of images) i.close();
       };
@@ -150,7 +150,7 @@ export function replCommand(
   } else {
     const ref = { name: start.name, location: start.image };
     try {
-      session = WorldSession.resume(openImage(start.image), ref, io, events, jit, store);
+      session = WorldSession.resume(openImage(start.image), ref, io, events, jit, store, !streams.terminal);
     } catch (e) {
       if (e instanceof MonitorError) throw new UserError(e.message, ExitCode.Failure);
       throw e;

@@ -404,6 +404,11 @@ export class ReplLoop {
       }
       return;
     }
+    // A script's line waits for the guest to be done with the one before (waiting for input,
+    // or quiet: see WorldSession.scripted), so it reaches the guest at the same instruction
+    // on every run, however fast the host or the pipe.
+    if (!this.streams.terminal) await s.settled();
+    if (this.status !== undefined) return;
     if (s.state === "exited") {
       this.say("the guest has powered off: :restore NAME, or :quit\n");
       return;
