@@ -320,8 +320,17 @@ export class WasmBlockCache implements RegionCache {
     this.direct = false;
   }
 
+  /**
+   * Kept out of line: V8 inlines a callee of at most 460 bytes of bytecode, and this one
+   * is just above that (the `budget <= 0` test put it there). Inlined into `Hart.run`,
+   * each path here a guest takes first (a back exit counted, a region learning) threw
+   * away `Hart.run`'s optimised code (≈ 250–350 ms of TurboFan each time); out of line
+   * only this method is deoptimised and recompiled, in milliseconds (see README,
+   * *Cold start*). Keep it above the limit (`node --print-bytecode
+   * --print-bytecode-filter=enter`).
+   */
   enter(pc: number, budget: number): number {
-    if (this.dispatch === undefined && !this.setUpLate()) {
+    if (budget <= 0 || (this.dispatch === undefined && !this.setUpLate())) {
       this.steps = 0;
       return pc;
     }
