@@ -84,7 +84,8 @@ describe("save and restore", () => {
     machine.run(200);
     const reader = CheckpointReader.open(save(machine).file);
     const segment = reader.segment("ram");
-    const readPage = vi.spyOn(segment, "readPage");
+    // RAM reads each page through a view it copies at once (SegmentReader.pageView).
+    const readPage = vi.spyOn(segment, "pageView");
     const restored = Machine.fromCheckpoint(reader, { io: new CapturedIo() });
     expect(readPage).not.toHaveBeenCalled();
     expect(restored.run()).toEqual({ kind: "exited", code: 0 });
