@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type HartOptions, StopReason } from "../src/index.js";
 import { backgroundCompiler } from "../src/wasm-compile-worker.js";
 import { asm } from "./support/assemble.js";
-import { TEST_HOTNESS } from "./support/compiled-twin.js";
+import { expectSameMemory, hartState as state, TEST_HOTNESS } from "./support/compiled-twin.js";
 import { BOARD_RAM_BASE as BASE, LazyBoard, loadElf } from "./support/lazy-board.js";
 
 // The wasm back end compiling regions on a worker thread (wasm-compile-worker.ts): a guest
@@ -26,30 +26,6 @@ function board(options: HartOptions, setup: (b: LazyBoard) => void): LazyBoard {
   );
   setup(b);
   return b;
-}
-
-function state(b: LazyBoard) {
-  const h = b.hart;
-  const c = h.csr;
-  return {
-    pc: h.pc >>> 0,
-    steps: h.steps,
-    traps: h.traps,
-    x: Array.from(h.x),
-    csr: [c.mstatus, c.mepc, c.mcause, c.mtval, c.sepc, c.scause, c.stval, c.satp, c.priv],
-    device: b.deviceWrites.join(","),
-  };
-}
-
-function expectSameMemory(a: LazyBoard, b: LazyBoard, label: string): void {
-  const pa = a.memory();
-  const pb = b.memory();
-  expect(
-    pa.map(([i]) => i),
-    `${label}: pages`,
-  ).toEqual(pb.map(([i]) => i));
-  for (let k = 0; k < pa.length; k++)
-    if (Buffer.compare(pa[k]![1], pb[k]![1]) !== 0) expect.fail(`${label}: page ${pa[k]![0]} differs`);
 }
 
 /**

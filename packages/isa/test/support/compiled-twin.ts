@@ -27,7 +27,7 @@ export function twin(size: number, setup: (b: LazyBoard) => void = () => {}, bac
 }
 
 /** Everything a run can change besides memory: registers, pc, counts, trap and paging CSRs. */
-function state(b: LazyBoard) {
+export function hartState(b: LazyBoard) {
   const h = b.hart;
   const c = h.csr;
   return {
@@ -55,10 +55,14 @@ function state(b: LazyBoard) {
 
 /** Fails unless both harts are in the same state (and, `withMemory`, hold the same pages). */
 export function expectSame(t: Twin, label: string, withMemory = true): void {
-  expect(state(t.jit), label).toEqual(state(t.ref));
-  if (!withMemory) return;
-  const a = t.jit.memory();
-  const b = t.ref.memory();
+  expect(hartState(t.jit), label).toEqual(hartState(t.ref));
+  if (withMemory) expectSameMemory(t.jit, t.ref, label);
+}
+
+/** Fails unless both boards hold the same pages with the same bytes. */
+export function expectSameMemory(jit: LazyBoard, ref: LazyBoard, label: string): void {
+  const a = jit.memory();
+  const b = ref.memory();
   expect(
     a.map(([i]) => i),
     `${label}: allocated pages`,
