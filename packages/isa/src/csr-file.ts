@@ -78,9 +78,6 @@ const lo32 = (v: number): number => (v % TWO32) | 0;
  * when the access is illegal (unknown CSR, too little privilege, read-only CSR, a
  * trapped satp access), which the hart turns into an illegal-instruction trap.
  */
-/** The first value of the CSR fields that hold full 32-bit values (see the constructor). */
-const WIDE = 2 ** 31;
-
 export class CsrFile {
   mstatus = 0;
   medeleg = 0;
@@ -88,20 +85,20 @@ export class CsrFile {
   mie = 0;
   /** Pending interrupts; devices set MTIP/MSIP/MEIP/SEIP through `setPending`. */
   mip = 0;
-  mtvec = WIDE;
-  mepc = WIDE;
-  mcause = WIDE;
-  mtval = WIDE;
-  mscratch = WIDE;
+  mtvec = 0;
+  mepc = 0;
+  mcause = 0;
+  mtval = 0;
+  mscratch = 0;
   mcounteren = 0;
   mcountinhibit = 0;
-  stvec = WIDE;
-  sepc = WIDE;
-  scause = WIDE;
-  stval = WIDE;
-  sscratch = WIDE;
+  stvec = 0;
+  sepc = 0;
+  scause = 0;
+  stval = 0;
+  sscratch = 0;
   scounteren = 0;
-  satp = WIDE;
+  satp = 0;
   /** Added to the hart's counts so that writes to mcycle/minstret stick. */
   cycleOffset = 0;
   instretOffset = 0;
@@ -118,17 +115,7 @@ export class CsrFile {
    */
   onTranslationChange: (contextOnly?: boolean) => void = () => {};
 
-  constructor(private readonly counters: CounterSource) {
-    // The CSRs that hold full 32-bit values (addresses, causes with the interrupt bit,
-    // satp's MODE bit) start as WIDE and are set to 0 here, so V8 gives their fields the
-    // representation a guest's values need (doubles: above 2^30 a number is no small
-    // integer) and marks them mutable from construction. Were they made small integers,
-    // the guest's first such write would change the field under `Hart.run`'s optimised
-    // code, which V8 then throws away or aborts compiling ("dependency change", see the
-    // README, *Cold start*).
-    this.mtvec = this.mepc = this.mcause = this.mtval = this.mscratch = 0;
-    this.stvec = this.sepc = this.scause = this.stval = this.sscratch = this.satp = 0;
-  }
+  constructor(private readonly counters: CounterSource) {}
 
   read(num: number): number {
     if (((num >>> 8) & 3) > this.priv) return Number.NaN;

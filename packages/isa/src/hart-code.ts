@@ -89,12 +89,6 @@ export abstract class HartCode extends HartSystem {
     this.compileInBackground = options.compileInBackground === true;
     // The physical compiler is made with RAM (attachRam): it compiles nothing before.
     this.jitOn = options.jit !== false;
-    // Replaced when crowded (growDecodeCache), which `Hart.run` must not see as the
-    // first change of a constant (see markMutable): changed here once, and back.
-    const decode = this.decode;
-    this.decode = new DecodeCache(1);
-    this.decode = decode;
-    this.straddlers = [];
   }
 
   /**

@@ -1,7 +1,6 @@
 import type { Bus, RamWindow } from "./bus.js";
 import { CsrFile } from "./csr-file.js";
 import { Access, Mmu, TLB_MASK } from "./mmu.js";
-import { markMutable } from "./mutable-fields.js";
 import { PmpAccess } from "./pmp.js";
 import { Exception } from "./trap-causes.js";
 import { TriggerAccess } from "./triggers.js";
@@ -116,21 +115,6 @@ export abstract class HartMemory {
   constructor(bus: Bus, options: HartMemoryOptions) {
     this.bus = bus;
     this.x = this.file.subarray(0, 32);
-    markMutable(this, [
-      "pc",
-      "steps",
-      "traps",
-      "reservation",
-      "reserved",
-      "compiledSteps",
-      "runSteps",
-      "faultCause",
-      "faultTval",
-      "stopRequested",
-      "fetchFrame",
-      "loadFrame",
-      "storeFrame",
-    ]);
     const time = options.time;
     this.csr = new CsrFile({
       cycles: () => this.steps + this.runSteps,

@@ -1,6 +1,5 @@
 import type { Bus } from "./bus.js";
 import { type CsrFile, MSTATUS } from "./csr-file.js";
-import { markMutable } from "./mutable-fields.js";
 import { PmpAccess } from "./pmp.js";
 import { Privilege } from "./privilege.js";
 import { Exception } from "./trap-causes.js";
@@ -95,9 +94,7 @@ export class Mmu {
   constructor(
     private readonly bus: Bus,
     private readonly csr: CsrFile,
-  ) {
-    markMutable(this, ["faultCause", "walks"]);
-  }
+  ) {}
 
   /**
    * Per access kind, indexed by virtual page number: the frame number + 1 of the page

@@ -1,7 +1,6 @@
 import { emptyTags, JIT_MASK } from "./block-cache.js";
 import type { FlatRam, RamWindow } from "./bus.js";
 import { type Mmu, TLB_BYTES } from "./mmu.js";
-import { markMutable } from "./mutable-fields.js";
 import type { RegionCache } from "./region-cache.js";
 import { RegionCoverage } from "./region-coverage.js";
 import { type Region, RegionScanner, type ScanLimits } from "./region-scan.js";
@@ -141,34 +140,26 @@ function usable(flat: FlatRam | undefined): flat is FlatRam {
   );
 }
 
-/**
- * The typed-array fields' value until the cache is set up: an Int32Array like the views
- * `setUp` puts there, so that V8 sees those fields keep their type (a field first
- * undefined, then an array, would change under `Hart.run`'s optimised code).
- */
-const NOT_SET_UP = new Int32Array(0);
-const NOT_SET_UP_YET = new Int32Array(0);
-
 export class WasmBlockCache implements RegionCache {
   /** Until the cache is set up (see `create`), a table of its own, which nothing enters. */
-  tag: Int32Array = NOT_SET_UP;
+  tag: Int32Array = emptyTags();
   readonly hot = new Uint16Array(JIT_MASK + 1);
   steps = 0;
   readonly loopWeight: number;
 
-  private fnIndex: Int32Array = NOT_SET_UP;
-  private regs: Int32Array = NOT_SET_UP;
+  private fnIndex!: Int32Array;
+  private regs!: Int32Array;
   /** x1..x31 (with x0) of the hart's file and of the state area, for copying in and out. */
   private readonly fileRegs: Int32Array;
-  private areaRegs: Int32Array = NOT_SET_UP;
-  private state: Int32Array = NOT_SET_UP;
-  private exits: Int32Array = NOT_SET_UP;
-  private recent: Int32Array = NOT_SET_UP;
+  private areaRegs!: Int32Array;
+  private state!: Int32Array;
+  private exits!: Int32Array;
+  private recent!: Int32Array;
   private readonly bySlot: (Compiled | undefined)[] = [];
   /** By slot (made at the first compile). */
   private owner: (Compiled | undefined)[] = [];
   /** The USED word (see above). */
-  private used: Int32Array = NOT_SET_UP;
+  private used!: Int32Array;
   private table!: WebAssembly.Table;
   /** Undefined until the cache is set up. */
   private dispatch: DispatchFn | undefined;
@@ -177,7 +168,7 @@ export class WasmBlockCache implements RegionCache {
   private readonly coverage: RegionCoverage<Compiled>;
   private imports!: WebAssembly.Imports;
   private regions = 0;
-  private host = 0;
+  private host!: number;
   /** Regions of virtual pcs reading the TLBs (the cache was made with an MMU). */
   private readonly translated: boolean;
   /** Whether a region compiled since the last flush relies on `RamWindow.loadsDirect`. */
@@ -236,14 +227,6 @@ export class WasmBlockCache implements RegionCache {
       mmu === undefined ? undefined : (vpn) => mmu.cachedFetchFrame(vpn),
     );
     this.coverage = new RegionCoverage<Compiled>(markCode, (c) => this.kill(c));
-    // Changing from construction (see markMutable): `enter` sets steps and `setUp` the
-    // arrays, and `Hart.run` reads steps and tag.
-    markMutable(this, ["steps", "host"]);
-    for (const set of [NOT_SET_UP_YET, NOT_SET_UP]) {
-      this.tag = this.fnIndex = this.regs = this.areaRegs = set;
-      this.state = this.exits = this.recent = this.used = set;
-    }
-    this.tag = emptyTags();
     if (flat !== undefined) this.setUp(flat);
   }
 
@@ -320,7 +303,7 @@ export class WasmBlockCache implements RegionCache {
 
   /** Empties the tags: zero where none was ever entered (a zero tag only matches pc 0, in slot 0). */
   private emptyTags(): void {
-    if (this.used === NOT_SET_UP) return; // not set up: nothing entered
+    if ((this.used as Int32Array | undefined) === undefined) return; // not set up: nothing entered
     if (this.used[0] !== 0) this.tag.fill(EMPTY);
     this.tag[0] = EMPTY;
     this.used[0] = 0;
