@@ -3,15 +3,8 @@ import { fileURLToPath } from "node:url";
 import { initCheckpoint } from "@amber/checkpoint";
 import { Machine } from "@amber/machine";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  ConsoleIo,
-  FilesWorldStore,
-  MemoryWorldFiles,
-  MonitorError,
-  type MonitorHost,
-  parseMonitorLine,
-  WorldSession,
-} from "../src/index.js";
+import { ConsoleIo, FilesWorldStore, MemoryWorldFiles, MonitorError, WorldSession } from "../src/index.js";
+import { stringMonitor } from "./string-monitor.js";
 
 const LINUX = fileURLToPath(new URL("../../../tools/guests/linux/out/", import.meta.url));
 const PROMPT = "amber# ";
@@ -20,27 +13,8 @@ beforeAll(() => initCheckpoint());
 
 /** A machine's monitor talking into a string, over a session that is not started (the test runs the guest). */
 function monitorOf(machine: Machine, io: ConsoleIo) {
-  let talk = "";
   const store = new FilesWorldStore(new MemoryWorldFiles(), { name: "amber-test", version: "0" });
-  const session = new WorldSession(machine, io, { idle() {}, stopped() {}, exited() {} }, true, store);
-  const host: MonitorHost = {
-    session,
-    out: (t) => {
-      talk += t;
-    },
-    say: (t) => {
-      talk += t;
-    },
-    confirm: async () => true,
-    progress: () => ({ update() {}, stop() {} }),
-    quit() {},
-  };
-  return async (line: string): Promise<string> => {
-    talk = "";
-    const { command, args } = parseMonitorLine(line);
-    await command.run(host, args);
-    return talk;
-  };
+  return stringMonitor(new WorldSession(machine, io, { idle() {}, stopped() {}, exited() {} }, true, store));
 }
 
 describe(":balloon", () => {

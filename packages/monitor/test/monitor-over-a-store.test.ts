@@ -4,15 +4,8 @@ import { initCheckpoint } from "@amber/checkpoint";
 import { initCodecs } from "@amber/compress";
 import { Machine } from "@amber/machine";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  ConsoleIo,
-  FilesWorldStore,
-  MemoryWorldFiles,
-  MonitorError,
-  type MonitorHost,
-  parseMonitorLine,
-  WorldSession,
-} from "../src/index.js";
+import { ConsoleIo, FilesWorldStore, MemoryWorldFiles, MonitorError, WorldSession } from "../src/index.js";
+import { stringMonitor } from "./string-monitor.js";
 
 const LISP = fileURLToPath(new URL("../../../tools/guests/lisp/out/lisp.elf", import.meta.url));
 
@@ -24,7 +17,6 @@ beforeAll(async () => {
 /** A Lisp world whose monitor talks into strings, its worlds kept in memory files. */
 function lispWorld(files = new MemoryWorldFiles()) {
   let console = "";
-  let talk = "";
   let session: WorldSession | undefined;
   const io = new ConsoleIo((data) => {
     console += session!.noteOutput(data);
@@ -40,28 +32,12 @@ function lispWorld(files = new MemoryWorldFiles()) {
     store,
   );
   let answer = true;
-  const host: MonitorHost = {
-    session,
-    out: (t) => {
-      talk += t;
-    },
-    say: (t) => {
-      talk += t;
-    },
-    confirm: async () => answer,
-    progress: () => ({ update: () => {}, stop: () => {} }),
-    quit: () => {},
-  };
+  const monitor = stringMonitor(session, () => answer);
   return {
     session,
     files,
     store,
-    async monitor(line: string): Promise<string> {
-      talk = "";
-      const { command, args } = parseMonitorLine(line);
-      await command.run(host, args);
-      return talk;
-    },
+    monitor,
     async type(line: string): Promise<string> {
       const from = console.length;
       session.sendLine(line);
